@@ -1,0 +1,209 @@
+// Spool: the gateway's durable local write-ahead queue, on RocksDB.
+//
+// Every event the gateway has taken from Kafka lives here until Azure accepted it or an operator
+// dropped it. Guarantees:
+//  - Each operation is one atomic RocksDB WriteBatch: after a crash (kill -9 at any instant) either
+//    all of it is visible or none of it.
+//  - Append, Fail, Requeue and Drop return OK only once their write is fsync'd (sync=true);
+//    concurrent appends share one fsync through RocksDB's group commit.
+//  - Every event is in exactly one state: pending (per route, FIFO by sequence) or failed.
+//  - The highest Kafka offset spooled per topic-partition is written in the same batch as the events,
+//    so a consumer can resume exactly where the spool ends.
+//  - Opening never scans the events: counters live in the meta column family.
+//  - Errors come back as Status; a corrupted or newer-format spool is reported, never rewritten.
+//
+// Thread safety: all methods may be called concurrently from several threads.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sentinel_gateway/status.h"
+
+namespace rocksdb {
+class Env;
+}
+
+namespace sg {
+
+// Where an event came from in Kafka. Empty topic for events with no Kafka origin.
+struct SourceRef {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+// An event to append: its route (destination table) and its JSON payload.
+struct NewEvent {
+  std::string route;
+  std::string payload;
+  SourceRef source;
+};
+
+// Why a batch of events failed, as recorded in the failed area.
+struct FailureInfo {
+  int http_status = 0;     // 0 when no HTTP answer (e.g. quarantined input, connection errors)
+  std::string reason;      // short machine-readable reason: "invalid_json", "http_400", ...
+  std::string error_text;  // Azure's error text or the parser's message
+  int attempts = 0;
+  int64_t first_failure_ms = 0;  // Unix epoch milliseconds
+  int64_t last_failure_ms = 0;
+};
+
+// A message that could not become an event (bad input), quarantined with its reason.
+struct QuarantinedMessage {
+  std::string route;  // best guess, may be empty
+  std::string payload;
+  SourceRef source;
+  FailureInfo why;
+};
+
+// Highest offset spooled for one topic-partition.
+struct PartitionOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+// One atomic append: events, quarantined messages and the offsets they cover.
+struct AppendBatch {
+  std::vector<NewEvent> events;
+  std::vector<QuarantinedMessage> quarantined;
+  // Highest offset per partition covered by this batch (events and quarantined together).
+  std::vector<PartitionOffset> offsets;
+};
+
+// A pending event as read back.
+struct PendingEvent {
+  uint64_t seq = 0;  // position in its route, strictly increasing in append order
+  std::string payload;
+  SourceRef source;
+  int64_t enqueued_ms = 0;
+};
+
+// A batch in the failed area.
+struct FailedBatch {
+  uint64_t id = 0;
+  std::string route;
+  FailureInfo why;
+  std::vector<PendingEvent> events;  // seq is the event's former pending sequence (informative)
+  int64_t bytes = 0;                 // payload bytes
+};
+
+struct RouteStats {
+  uint64_t pending_events = 0;
+  uint64_t pending_bytes = 0;
+  int64_t oldest_enqueued_ms = 0;  // 0 when the route is empty
+};
+
+struct SpoolStats {
+  std::map<std::string, RouteStats> routes;
+  uint64_t failed_batches = 0;
+  uint64_t failed_events = 0;
+  uint64_t failed_bytes = 0;
+  uint64_t used_bytes = 0;     // logical payload bytes held (pending + failed): what max_bytes bounds
+  uint64_t disk_bytes = 0;     // SST files + WAL + memtables as RocksDB reports them
+  uint64_t max_bytes = 0;
+  uint64_t appended_total = 0;   // events ever appended
+  uint64_t acked_total = 0;      // events ever acknowledged as delivered
+  uint64_t quarantined_total = 0;
+};
+
+struct SpoolOptions {
+  // Capacity: appends that would take used bytes past max_bytes fail with Status::Full.
+  uint64_t max_bytes = 20ull << 30;
+  // Backpressure thresholds as fractions of max_bytes (see AboveHighWatermark / BelowLowWatermark).
+  double high_watermark = 0.90;
+  double low_watermark = 0.80;
+  // Open without writing (inspection of a stopped gateway's spool). Does not take the lock.
+  bool read_only = false;
+  // Open as a RocksDB secondary instance following a running gateway (read-only, no lock).
+  // secondary_path is the secondary's own scratch directory.
+  bool secondary = false;
+  std::string secondary_path;
+  // Create the spool if it does not exist.
+  bool create_if_missing = true;
+  // Tests inject a fault-injecting Env here (disk full). Not owned.
+  rocksdb::Env* env = nullptr;
+};
+
+class Spool {
+ public:
+  static constexpr uint32_t kFormatVersion = 1;
+
+  // Opens (or creates) the spool at `path`. Errors: Busy ("spool is in use by pid N"),
+  // Unsupported (format newer than this build), Corruption, IOError, NotFound (no spool and
+  // create_if_missing is false).
+  static Status Open(const SpoolOptions& options, const std::string& path,
+                     std::unique_ptr<Spool>* spool);
+
+  virtual ~Spool() = default;
+  Spool(const Spool&) = delete;
+  Spool& operator=(const Spool&) = delete;
+
+  // Appends events and quarantined messages and records the offsets, atomically and durably.
+  // Full when the capacity would be exceeded (nothing written); IOError on disk errors (nothing
+  // written, the spool keeps working once the cause is gone).
+  virtual Status Append(const AppendBatch& batch) = 0;
+
+  // Reads up to max_events / max_bytes (payload bytes; at least one event is returned when any is
+  // pending) of the oldest pending events of `route` whose seq is > after_seq (0: from the head).
+  virtual Status Read(const std::string& route, uint64_t after_seq, size_t max_events,
+                      size_t max_bytes, std::vector<PendingEvent>* out) = 0;
+
+  // Removes delivered events: `events` must be pending events of `route` as returned by Read,
+  // in seq order, and consecutive among that route's pending events (no pending event of the route
+  // lies between two of them). One range delete. Not fsync'd: a power loss may re-deliver.
+  virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events) = 0;
+  // Ack of the sub-range events[begin, end).
+  virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events,
+                     size_t begin, size_t end) = 0;
+
+  // Moves the given pending events (by seq) of `route` into one new failed batch. NotFound if
+  // any of them is not pending. *batch_id receives the new batch's id.
+  virtual Status Fail(const std::string& route, const std::vector<uint64_t>& seqs,
+                      const FailureInfo& why, uint64_t* batch_id) = 0;
+
+  // Moves a failed batch back to the tail of its route's pending events. *moved = its event count.
+  virtual Status Requeue(uint64_t batch_id, size_t* moved) = 0;
+
+  // Deletes a failed batch for good (an operator's explicit request).
+  virtual Status Drop(uint64_t batch_id) = 0;
+
+  // Failed batches, oldest id first, starting after `after_id`; optional route filter.
+  virtual Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
+                            std::vector<FailedBatch>* out) = 0;
+  virtual Status GetFailed(uint64_t batch_id, FailedBatch* out) = 0;
+
+  // Routes that have ever held events (from meta; no scan).
+  virtual std::vector<std::string> Routes() = 0;
+
+  virtual Status Stats(SpoolStats* out) = 0;
+
+  // Highest offset spooled per topic-partition.
+  virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
+  // Highest offset spooled for one partition, or -1 when none.
+  virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
+
+  // Backpressure: used bytes are above the high watermark (pause consumption) ...
+  virtual bool AboveHighWatermark() = 0;
+  // ... and below the low watermark (resume).
+  virtual bool BelowLowWatermark() = 0;
+  virtual uint64_t UsedBytes() = 0;
+
+  // For secondary instances: catch up with the primary's latest writes.
+  virtual Status CatchUp() = 0;
+
+  // Directory of this spool.
+  virtual const std::string& path() const = 0;
+
+ protected:
+  Spool() = default;
+};
+
+}  // namespace sg
