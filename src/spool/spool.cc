@@ -1,0 +1,870 @@
+// RocksDB implementation of sg::Spool. See include/sentinel_gateway/spool.h for the guarantees.
+//
+// Column families: "pending" (route\0seq -> event), "failed" (batch id -> failed batch), "meta"
+// (format version, routes, per-partition offsets, counters). Counters and high-water marks are
+// merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
+// reads only the meta family and never scans the events.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <rocksdb/db.h>
+#include <rocksdb/merge_operator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/table_properties_collectors.h>
+#include <rocksdb/write_batch.h>
+
+#include "coding.h"
+#include "pid_lock.h"
+#include "sentinel_gateway/spool.h"
+
+namespace sg {
+namespace {
+
+using namespace sg::spool;
+namespace fs = std::filesystem;
+
+constexpr char kPendingCF[] = "pending";
+constexpr char kFailedCF[] = "failed";
+constexpr char kMetaCF[] = "meta";
+constexpr char kLockFile[] = "gateway.lock";
+constexpr std::string_view kHwmPrefix = "hwm/";
+constexpr char kHwmSeq[] = "hwm/seq";
+constexpr char kHwmBatch[] = "hwm/batch";
+constexpr char kCtrAppended[] = "ctr/appended";
+constexpr char kCtrAcked[] = "ctr/acked";
+constexpr char kCtrQuarantined[] = "ctr/quarantined";
+constexpr char kCtrFailedBatches[] = "ctr/failed_batches";
+constexpr char kCtrFailedEvents[] = "ctr/failed_events";
+constexpr char kCtrFailedBytes[] = "ctr/failed_bytes";
+constexpr std::string_view kCtrRouteEvents = "ctr/pe/";
+constexpr std::string_view kCtrRouteBytes = "ctr/pb/";
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string EncodeI64(int64_t v) {
+  std::string s;
+  PutFixed64BE(&s, static_cast<uint64_t>(v));
+  return s;
+}
+
+int64_t DecodeI64(const rocksdb::Slice& s) {
+  if (s.size() != 8) return 0;
+  return static_cast<int64_t>(DecodeFixed64BE(s.data()));
+}
+
+bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
+}
+
+// Meta merge: offsets and high-water marks keep the maximum, counters add up. Both are
+// commutative, so concurrent appends that commit in either order leave the same value.
+class MetaMergeOperator : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger*) const override {
+    bool is_max = StartsWith(key, kMetaOffsetPrefix) || StartsWith(key, kHwmPrefix);
+    int64_t v = DecodeI64(value);
+    if (existing != nullptr) {
+      int64_t e = DecodeI64(*existing);
+      v = is_max ? std::max(e, v) : e + v;
+    }
+    *new_value = EncodeI64(v);
+    return true;
+  }
+  const char* Name() const override { return "sg.MetaMerge"; }
+};
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return Status::OK();
+  std::string msg = fmt::format("{}: {}", what, s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsNotSupported()) return Status::Unsupported(msg);
+  if (s.IsNoSpace()) return Status::IOError(msg + " (disk full)");
+  if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  return Status::IOError(msg);
+}
+
+struct RouteState {
+  int64_t events = 0;
+  int64_t bytes = 0;
+  uint64_t head_hint = 0;  // no pending event of the route has a smaller seq
+};
+
+class SpoolImpl final : public Spool {
+ public:
+  SpoolImpl(SpoolOptions options, std::string path)
+      : options_(std::move(options)), path_(std::move(path)) {}
+
+  ~SpoolImpl() override {
+    if (db_ != nullptr) {
+      for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+      handles_.clear();
+      db_->Close();
+      delete db_;
+    }
+  }
+
+  Status Init();
+
+  Status Append(const AppendBatch& batch) override;
+  Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
+              std::vector<PendingEvent>* out) override;
+  Status Ack(const std::string& route, const std::vector<PendingEvent>& events) override {
+    return Ack(route, events, 0, events.size());
+  }
+  Status Ack(const std::string& route, const std::vector<PendingEvent>& events, size_t begin,
+             size_t end) override;
+  Status Fail(const std::string& route, const std::vector<uint64_t>& seqs, const FailureInfo& why,
+              uint64_t* batch_id) override;
+  Status Requeue(uint64_t batch_id, size_t* moved) override;
+  Status Drop(uint64_t batch_id) override;
+  Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
+                    std::vector<FailedBatch>* out) override;
+  Status GetFailed(uint64_t batch_id, FailedBatch* out) override;
+  std::vector<std::string> Routes() override;
+  Status Stats(SpoolStats* out) override;
+  Status SourceOffsets(std::vector<PartitionOffset>* out) override;
+  int64_t SourceOffset(const std::string& topic, int32_t partition) override;
+  bool AboveHighWatermark() override;
+  bool BelowLowWatermark() override;
+  uint64_t UsedBytes() override;
+  Status CatchUp() override;
+  const std::string& path() const override { return path_; }
+
+ private:
+  // In-memory mirror of the meta counters, changed only after the write that carries them succeeded.
+  struct Deltas {
+    std::unordered_map<std::string, std::pair<int64_t, int64_t>> route;  // events, bytes
+    int64_t failed_batches = 0, failed_events = 0, failed_bytes = 0;
+    int64_t appended = 0, acked = 0, quarantined = 0;
+    std::vector<PartitionOffset> offsets;
+  };
+
+  bool writable() const { return !options_.read_only && !options_.secondary; }
+  Status CheckWritable() const {
+    return writable() ? Status::OK()
+                      : Status::InvalidArgument(fmt::format("spool {} is open read-only", path_));
+  }
+  uint64_t VisibleLimitLocked() const {
+    if (!writable()) return UINT64_MAX;
+    return inflight_.empty() ? next_seq_ : *inflight_.begin();
+  }
+  void AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb);
+  void ApplyDeltasLocked(const Deltas& d);
+  Status Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what);
+  Status LoadMeta();
+  Status RecoverSequences();
+  Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
+
+  const SpoolOptions options_;
+  const std::string path_;
+  PidLock lock_;
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* pending_ = nullptr;
+  rocksdb::ColumnFamilyHandle* failed_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+
+  std::mutex mu_;  // guards everything below
+  uint64_t next_seq_ = 1;
+  uint64_t next_batch_id_ = 1;
+  std::set<uint64_t> inflight_;  // first seq of each append not yet committed: readers stop before it
+  std::map<std::string, RouteState> routes_;
+  std::map<std::pair<std::string, int32_t>, int64_t> offsets_;
+  int64_t failed_batches_ = 0, failed_events_ = 0, failed_bytes_ = 0;
+  int64_t appended_ = 0, acked_ = 0, quarantined_ = 0;
+  int64_t reserved_bytes_ = 0;  // bytes of appends in flight, counted against max_bytes
+
+  std::mutex failed_mu_;  // serialises Fail / Requeue / Drop, which read before they write
+  std::atomic<bool> need_resume_{false};
+};
+
+rocksdb::ColumnFamilyOptions QueueFamilyOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.compression = rocksdb::kLZ4Compression;
+  cf.write_buffer_size = 64 << 20;
+  // Deletion-triggered compaction: an SST whose window of 8192 entries holds 4096 tombstones is
+  // compacted soon, so acked heads do not pile up tombstones that every head read would skip.
+  cf.table_properties_collector_factories.emplace_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(8192, 4096, 0.5));
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 16 << 10;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return cf;
+}
+
+Status SpoolImpl::Init() {
+  std::error_code ec;
+  bool exists = fs::exists(path_, ec);
+  bool has_current = fs::exists(fs::path(path_) / "CURRENT", ec);
+  if (!has_current) {
+    if (!writable() || !options_.create_if_missing) {
+      return Status::NotFound(fmt::format("no spool at {}", path_));
+    }
+    if (exists && fs::is_directory(path_, ec)) {
+      for (const auto& entry : fs::directory_iterator(path_, ec)) {
+        std::string name = entry.path().filename().string();
+        if (name != kLockFile && name != "README.md" && name != ".gitignore") {
+          return Status::InvalidArgument(fmt::format(
+              "{} is not a spool (it holds {} but no RocksDB CURRENT file); refusing to touch it",
+              path_, name));
+        }
+      }
+    }
+  }
+  if (writable()) {
+    fs::create_directories(path_, ec);
+    if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
+    if (::chmod(path_.c_str(), 0700) != 0) {
+      return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
+    }
+    Status s = lock_.Acquire(path_ + "/" + kLockFile);
+    if (!s.ok()) return s;
+  } else if (::access((path_ + "/CURRENT").c_str(), R_OK) != 0) {
+    return Status::IOError(fmt::format("cannot read spool {}: {}", path_, std::strerror(errno)));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.paranoid_checks = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 3;
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  if (options_.env != nullptr) db_options.env = options_.env;
+  if (options_.secondary) db_options.max_open_files = -1;
+
+  std::vector<std::string> existing;
+  if (has_current) {
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, path_, &existing);
+    if (!ls.ok()) return FromRocks(ls, fmt::format("cannot open spool {}", path_));
+    for (const char* needed : {kPendingCF, kFailedCF, kMetaCF}) {
+      if (std::find(existing.begin(), existing.end(), needed) == existing.end()) {
+        return Status::Corruption(fmt::format(
+            "{} is a RocksDB database without a '{}' column family: a damaged spool or not a "
+            "sentinel-gateway spool (the spool was left untouched)",
+            path_, needed));
+      }
+    }
+  } else {
+    existing = {rocksdb::kDefaultColumnFamilyName, kPendingCF, kFailedCF, kMetaCF};
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const std::string& name : existing) {
+    rocksdb::ColumnFamilyOptions cf;
+    if (name == kPendingCF || name == kFailedCF) cf = QueueFamilyOptions();
+    if (name == kMetaCF) cf.merge_operator = std::make_shared<MetaMergeOperator>();
+    cfs.emplace_back(name, cf);
+  }
+  rocksdb::Status rs;
+  if (options_.secondary) {
+    std::string secondary = options_.secondary_path;
+    if (secondary.empty()) secondary = fs::temp_directory_path() / fmt::format("sg-secondary-{}", ::getpid());
+    rs = rocksdb::DB::OpenAsSecondary(db_options, path_, secondary, cfs, &handles_, &db_);
+  } else if (options_.read_only) {
+    rs = rocksdb::DB::OpenForReadOnly(db_options, path_, cfs, &handles_, &db_);
+  } else {
+    rs = rocksdb::DB::Open(db_options, path_, cfs, &handles_, &db_);
+  }
+  if (!rs.ok()) {
+    Status s = FromRocks(rs, fmt::format("cannot open spool {}", path_));
+    if (s.IsCorruption()) {
+      return Status::Corruption(s.message() +
+                                " (the spool was left untouched; move it aside to start afresh)");
+    }
+    return s;
+  }
+  for (size_t i = 0; i < existing.size(); ++i) {
+    if (existing[i] == kPendingCF) pending_ = handles_[i];
+    if (existing[i] == kFailedCF) failed_ = handles_[i];
+    if (existing[i] == kMetaCF) meta_ = handles_[i];
+  }
+
+  // Format version: written once at creation, checked on every open.
+  std::string version;
+  rocksdb::Status vs = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kMetaFormatVersion), &version);
+  if (vs.IsNotFound()) {
+    if (has_current) {
+      return Status::Corruption(fmt::format("spool {} has no format version record", path_));
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    vs = db_->Put(wo, meta_, std::string(kMetaFormatVersion), std::to_string(kFormatVersion));
+    if (!vs.ok()) return FromRocks(vs, "cannot write spool format version");
+  } else if (!vs.ok()) {
+    return FromRocks(vs, fmt::format("cannot read spool {}", path_));
+  } else {
+    unsigned long v = std::strtoul(version.c_str(), nullptr, 10);
+    if (v == 0) return Status::Corruption(fmt::format("spool {} has a bad format version '{}'", path_, version));
+    if (v > kFormatVersion) {
+      return Status::Unsupported(fmt::format(
+          "spool {} has format version {}, newer than this build supports ({}); use a newer "
+          "sentinel-gateway",
+          path_, v, kFormatVersion));
+    }
+  }
+
+  if (writable()) {
+    for (const auto& entry : fs::directory_iterator(path_, ec)) {
+      if (entry.is_regular_file(ec)) ::chmod(entry.path().c_str(), 0600);
+    }
+  }
+  Status s = LoadMeta();
+  if (!s.ok()) return s;
+  return RecoverSequences();
+}
+
+Status SpoolImpl::LoadMeta() {
+  std::lock_guard<std::mutex> l(mu_);
+  routes_.clear();
+  offsets_.clear();
+  failed_batches_ = failed_events_ = failed_bytes_ = appended_ = acked_ = quarantined_ = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    rocksdb::Slice k = it->key();
+    std::string_view key(k.data(), k.size());
+    if (key.starts_with(kMetaRoutePrefix)) {
+      routes_[std::string(key.substr(kMetaRoutePrefix.size()))];
+    } else if (key.starts_with(kMetaOffsetPrefix)) {
+      std::string topic;
+      int32_t partition = 0;
+      if (ParseOffsetKey(key, &topic, &partition)) offsets_[{topic, partition}] = DecodeI64(it->value());
+    } else if (key.starts_with(kCtrRouteEvents)) {
+      routes_[std::string(key.substr(kCtrRouteEvents.size()))].events = DecodeI64(it->value());
+    } else if (key.starts_with(kCtrRouteBytes)) {
+      routes_[std::string(key.substr(kCtrRouteBytes.size()))].bytes = DecodeI64(it->value());
+    } else if (key == kCtrFailedBatches) {
+      failed_batches_ = DecodeI64(it->value());
+    } else if (key == kCtrFailedEvents) {
+      failed_events_ = DecodeI64(it->value());
+    } else if (key == kCtrFailedBytes) {
+      failed_bytes_ = DecodeI64(it->value());
+    } else if (key == kCtrAppended) {
+      appended_ = DecodeI64(it->value());
+    } else if (key == kCtrAcked) {
+      acked_ = DecodeI64(it->value());
+    } else if (key == kCtrQuarantined) {
+      quarantined_ = DecodeI64(it->value());
+    } else if (key == kHwmSeq) {
+      next_seq_ = std::max<uint64_t>(next_seq_, static_cast<uint64_t>(DecodeI64(it->value())));
+    } else if (key == kHwmBatch) {
+      next_batch_id_ = std::max<uint64_t>(next_batch_id_, static_cast<uint64_t>(DecodeI64(it->value())));
+    }
+  }
+  return FromRocks(it->status(), "cannot read spool meta");
+}
+
+// The high-water marks already give the next seq and batch id; the last keys are a cross-check
+// that costs one seek per route (never a scan).
+Status SpoolImpl::RecoverSequences() {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& [route, state] : routes_) {
+    std::string prefix = PendingPrefix(route);
+    std::string upper = PendingKey(route, UINT64_MAX);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), pending_));
+    it->SeekForPrev(upper);
+    std::string_view r;
+    uint64_t seq = 0;
+    if (it->Valid() && ParsePendingKey(std::string_view(it->key().data(), it->key().size()), &r, &seq) &&
+        r == route) {
+      next_seq_ = std::max(next_seq_, seq + 1);
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "cannot read spool");
+  }
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), failed_));
+  it->SeekToLast();
+  uint64_t id = 0;
+  if (it->Valid() && ParseFailedKey(std::string_view(it->key().data(), it->key().size()), &id)) {
+    next_batch_id_ = std::max(next_batch_id_, id + 1);
+  }
+  return FromRocks(it->status(), "cannot read spool");
+}
+
+void SpoolImpl::AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb) {
+  for (const auto& [route, eb] : d.route) {
+    if (eb.first != 0) wb->Merge(meta_, std::string(kCtrRouteEvents) + route, EncodeI64(eb.first));
+    if (eb.second != 0) wb->Merge(meta_, std::string(kCtrRouteBytes) + route, EncodeI64(eb.second));
+  }
+  auto add = [&](const char* key, int64_t v) {
+    if (v != 0) wb->Merge(meta_, key, EncodeI64(v));
+  };
+  add(kCtrFailedBatches, d.failed_batches);
+  add(kCtrFailedEvents, d.failed_events);
+  add(kCtrFailedBytes, d.failed_bytes);
+  add(kCtrAppended, d.appended);
+  add(kCtrAcked, d.acked);
+  add(kCtrQuarantined, d.quarantined);
+  for (const PartitionOffset& o : d.offsets) {
+    wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
+  }
+}
+
+void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
+  for (const auto& [route, eb] : d.route) {
+    RouteState& r = routes_[route];
+    r.events += eb.first;
+    r.bytes += eb.second;
+  }
+  failed_batches_ += d.failed_batches;
+  failed_events_ += d.failed_events;
+  failed_bytes_ += d.failed_bytes;
+  appended_ += d.appended;
+  acked_ += d.acked;
+  quarantined_ += d.quarantined;
+  for (const PartitionOffset& o : d.offsets) {
+    int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
+    cur = std::max(cur, o.offset);
+  }
+}
+
+Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what) {
+  // After an I/O error (disk full) RocksDB refuses writes until resumed; try that first so the
+  // spool works again as soon as the cause is gone.
+  if (need_resume_.load()) {
+    // Busy means RocksDB's own background recovery is under way: let the write find out.
+    rocksdb::Status rs = db_->Resume();
+    if (!rs.ok() && !rs.IsBusy()) return FromRocks(rs, fmt::format("spool {} is still failing", what));
+    if (rs.ok()) need_resume_.store(false);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status rs = db_->Write(wo, wb);
+  if (!rs.ok()) {
+    need_resume_.store(true);
+    return FromRocks(rs, fmt::format("spool {} failed", what));
+  }
+  return Status::OK();
+}
+
+Status ValidateRoute(const std::string& route) {
+  if (route.empty()) return Status::InvalidArgument("event has an empty route");
+  if (route.find('\0') != std::string::npos || route.size() > 1024) {
+    return Status::InvalidArgument("route name has a NUL byte or is longer than 1024 bytes");
+  }
+  return Status::OK();
+}
+
+Status SpoolImpl::Append(const AppendBatch& batch) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  int64_t bytes = 0;
+  for (const NewEvent& e : batch.events) {
+    if (s = ValidateRoute(e.route); !s.ok()) return s;
+    bytes += static_cast<int64_t>(e.payload.size());
+  }
+  for (const QuarantinedMessage& q : batch.quarantined) bytes += static_cast<int64_t>(q.payload.size());
+
+  uint64_t first_seq = 0, first_batch = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    int64_t used = 0;
+    for (const auto& [name, r] : routes_) used += r.bytes;
+    used += failed_bytes_ + reserved_bytes_;
+    if (bytes > 0 && static_cast<uint64_t>(used + bytes) > options_.max_bytes) {
+      return Status::Full(fmt::format("spool {} is full: {} bytes held, {} to append, maximum {}",
+                                      path_, used, bytes, options_.max_bytes));
+    }
+    first_seq = next_seq_;
+    next_seq_ += batch.events.size();
+    if (!batch.events.empty()) inflight_.insert(first_seq);
+    first_batch = next_batch_id_;
+    next_batch_id_ += batch.quarantined.size();
+    reserved_bytes_ += bytes;
+  }
+
+  const int64_t now = NowMs();
+  rocksdb::WriteBatch wb;
+  Deltas d;
+  std::string value;
+  uint64_t seq = first_seq;
+  for (const NewEvent& e : batch.events) {
+    value.clear();
+    EncodePendingValue(e.source, now, e.payload, &value);
+    wb.Put(pending_, PendingKey(e.route, seq++), value);
+    auto& rd = d.route[e.route];
+    rd.first += 1;
+    rd.second += static_cast<int64_t>(e.payload.size());
+  }
+  for (const auto& [route, unused] : d.route) {
+    wb.Put(meta_, std::string(kMetaRoutePrefix) + route, rocksdb::Slice());
+  }
+  uint64_t id = first_batch;
+  for (const QuarantinedMessage& q : batch.quarantined) {
+    FailedBatch fb;
+    fb.id = id;
+    fb.route = q.route;
+    fb.why = q.why;
+    if (fb.why.first_failure_ms == 0) fb.why.first_failure_ms = now;
+    if (fb.why.last_failure_ms == 0) fb.why.last_failure_ms = now;
+    PendingEvent pe;
+    pe.payload = q.payload;
+    pe.source = q.source;
+    pe.enqueued_ms = now;
+    fb.events.push_back(std::move(pe));
+    value.clear();
+    EncodeFailedBatch(fb, &value);
+    wb.Put(failed_, FailedKey(id++), value);
+    d.failed_batches += 1;
+    d.failed_events += 1;
+    d.failed_bytes += static_cast<int64_t>(q.payload.size());
+  }
+  d.appended = static_cast<int64_t>(batch.events.size());
+  d.quarantined = static_cast<int64_t>(batch.quarantined.size());
+  d.offsets = batch.offsets;
+  AddDeltasToBatch(d, &wb);
+  if (!batch.events.empty()) wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
+  if (!batch.quarantined.empty()) wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(id)));
+
+  s = Write(&wb, /*sync=*/true, "append");
+  std::lock_guard<std::mutex> l(mu_);
+  if (!batch.events.empty()) inflight_.erase(first_seq);
+  reserved_bytes_ -= bytes;
+  if (s.ok()) ApplyDeltasLocked(d);
+  return s;
+}
+
+Status SpoolImpl::Read(const std::string& route, uint64_t after_seq, size_t max_events,
+                       size_t max_bytes, std::vector<PendingEvent>* out) {
+  out->clear();
+  if (max_events == 0) return Status::OK();
+  uint64_t limit, hint;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    limit = VisibleLimitLocked();
+    auto it = routes_.find(route);
+    hint = it == routes_.end() ? 0 : it->second.head_hint;
+  }
+  const uint64_t start = std::max(after_seq + 1, hint);
+  if (start >= limit) return Status::OK();
+  // Bounded iterator starting at the remembered head: acked tombstones below it are never visited.
+  const std::string lower = PendingKey(route, start);
+  const std::string upper = limit == UINT64_MAX ? PendingKey(route, UINT64_MAX) : PendingKey(route, limit);
+  rocksdb::Slice lower_slice(lower), upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower_slice;
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, pending_));
+  size_t bytes = 0;
+  for (it->Seek(lower_slice); it->Valid() && out->size() < max_events; it->Next()) {
+    rocksdb::Slice v = it->value();
+    PendingEvent e;
+    std::string_view r;
+    if (!ParsePendingKey(std::string_view(it->key().data(), it->key().size()), &r, &e.seq)) {
+      return Status::Corruption(fmt::format("malformed pending key in route {}", route));
+    }
+    Status s = DecodePendingValue(std::string_view(v.data(), v.size()), &e);
+    if (!s.ok()) return Status::Corruption(fmt::format("route {} seq {}: {}", route, e.seq, s.message()));
+    if (!out->empty() && bytes + e.payload.size() > max_bytes) break;
+    bytes += e.payload.size();
+    out->push_back(std::move(e));
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "spool read failed");
+  // Started at the head (not at a caller's cursor): the first event found is the head.
+  if (!out->empty() && after_seq + 1 <= std::max<uint64_t>(hint, 1) && writable()) {
+    std::lock_guard<std::mutex> l(mu_);
+    RouteState& rs = routes_[route];
+    rs.head_hint = std::max(rs.head_hint, out->front().seq);
+  }
+  return Status::OK();
+}
+
+Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>& events, size_t begin,
+                      size_t end) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  if (end > events.size() || begin > end) return Status::InvalidArgument("ack range out of bounds");
+  if (begin == end) return Status::OK();
+  Deltas d;
+  int64_t bytes = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (i > begin && events[i].seq <= events[i - 1].seq) {
+      return Status::InvalidArgument("ack events are not in seq order");
+    }
+    bytes += static_cast<int64_t>(events[i].payload.size());
+  }
+  const int64_t n = static_cast<int64_t>(end - begin);
+  d.route[route] = {-n, -bytes};
+  d.acked = n;
+  rocksdb::WriteBatch wb;
+  const uint64_t first = events[begin].seq, last = events[end - 1].seq;
+  // Point deletes, not DeleteRange: RocksDB 7.8 re-fragments every range tombstone of the memtable
+  // each time an iterator is created, so a drain-only period would make each head read cost
+  // O(acks since the last flush). Point tombstones below the remembered head are never visited,
+  // and deletion-triggered compaction drops them.
+  for (size_t i = begin; i < end; ++i) wb.Delete(pending_, PendingKey(route, events[i].seq));
+  AddDeltasToBatch(d, &wb);
+  // Not synced: a later synced write (every append) carries it to disk; a power loss in between
+  // can only re-deliver, never lose.
+  s = Write(&wb, /*sync=*/false, "ack");
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  ApplyDeltasLocked(d);
+  RouteState& rs = routes_[route];
+  if (first <= rs.head_hint + 1 && last + 1 > rs.head_hint) rs.head_hint = last + 1;
+  return Status::OK();
+}
+
+Status SpoolImpl::Fail(const std::string& route, const std::vector<uint64_t>& seqs,
+                       const FailureInfo& why, uint64_t* batch_id) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  if (seqs.empty()) return Status::InvalidArgument("fail needs at least one event");
+  std::lock_guard<std::mutex> fl(failed_mu_);
+  FailedBatch fb;
+  fb.route = route;
+  fb.why = why;
+  const int64_t now = NowMs();
+  if (fb.why.first_failure_ms == 0) fb.why.first_failure_ms = now;
+  if (fb.why.last_failure_ms == 0) fb.why.last_failure_ms = now;
+  rocksdb::WriteBatch wb;
+  std::string value;
+  for (uint64_t seq : seqs) {
+    std::string key = PendingKey(route, seq);
+    rocksdb::PinnableSlice v;
+    rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), pending_, key, &v);
+    if (rs.IsNotFound()) return Status::NotFound(fmt::format("route {} has no pending event {}", route, seq));
+    if (!rs.ok()) return FromRocks(rs, "spool read failed");
+    PendingEvent e;
+    s = DecodePendingValue(std::string_view(v.data(), v.size()), &e);
+    if (!s.ok()) return s;
+    e.seq = seq;
+    fb.bytes += static_cast<int64_t>(e.payload.size());
+    fb.events.push_back(std::move(e));
+    wb.Delete(pending_, key);
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fb.id = next_batch_id_++;
+  }
+  EncodeFailedBatch(fb, &value);
+  wb.Put(failed_, FailedKey(fb.id), value);
+  Deltas d;
+  const int64_t n = static_cast<int64_t>(fb.events.size());
+  d.route[route] = {-n, -fb.bytes};
+  d.failed_batches = 1;
+  d.failed_events = n;
+  d.failed_bytes = fb.bytes;
+  AddDeltasToBatch(d, &wb);
+  wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(fb.id + 1)));
+  s = Write(&wb, /*sync=*/true, "fail");
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  ApplyDeltasLocked(d);
+  if (batch_id != nullptr) *batch_id = fb.id;
+  return Status::OK();
+}
+
+Status SpoolImpl::Requeue(uint64_t batch_id, size_t* moved) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> fl(failed_mu_);
+  FailedBatch fb;
+  s = GetFailed(batch_id, &fb);
+  if (!s.ok()) return s;
+  if (fb.route.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "failed batch {} has no route (its input could not be classified); export it instead", batch_id));
+  }
+  uint64_t first_seq;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    first_seq = next_seq_;
+    next_seq_ += fb.events.size();
+    inflight_.insert(first_seq);
+  }
+  rocksdb::WriteBatch wb;
+  std::string value;
+  uint64_t seq = first_seq;
+  for (const PendingEvent& e : fb.events) {
+    value.clear();
+    // The original enqueue time is kept: the event's age is honest about how long it has waited.
+    EncodePendingValue(e.source, e.enqueued_ms, e.payload, &value);
+    wb.Put(pending_, PendingKey(fb.route, seq++), value);
+  }
+  wb.Delete(failed_, FailedKey(batch_id));
+  wb.Put(meta_, std::string(kMetaRoutePrefix) + fb.route, rocksdb::Slice());
+  Deltas d;
+  const int64_t n = static_cast<int64_t>(fb.events.size());
+  d.route[fb.route] = {n, fb.bytes};
+  d.failed_batches = -1;
+  d.failed_events = -n;
+  d.failed_bytes = -fb.bytes;
+  AddDeltasToBatch(d, &wb);
+  wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
+  s = Write(&wb, /*sync=*/true, "requeue");
+  std::lock_guard<std::mutex> l(mu_);
+  inflight_.erase(first_seq);
+  if (!s.ok()) return s;
+  ApplyDeltasLocked(d);
+  if (moved != nullptr) *moved = fb.events.size();
+  return Status::OK();
+}
+
+Status SpoolImpl::Drop(uint64_t batch_id) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> fl(failed_mu_);
+  FailedBatch fb;
+  s = GetFailed(batch_id, &fb);
+  if (!s.ok()) return s;
+  rocksdb::WriteBatch wb;
+  wb.Delete(failed_, FailedKey(batch_id));
+  Deltas d;
+  d.failed_batches = -1;
+  d.failed_events = -static_cast<int64_t>(fb.events.size());
+  d.failed_bytes = -fb.bytes;
+  AddDeltasToBatch(d, &wb);
+  s = Write(&wb, /*sync=*/true, "drop");
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  ApplyDeltasLocked(d);
+  return Status::OK();
+}
+
+Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) {
+  rocksdb::PinnableSlice v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), failed_, FailedKey(batch_id), &v);
+  if (rs.IsNotFound()) return Status::NotFound(fmt::format("no failed batch {}", batch_id));
+  if (!rs.ok()) return FromRocks(rs, "spool read failed");
+  Status s = DecodeFailedBatch(std::string_view(v.data(), v.size()), out);
+  if (!s.ok()) return Status::Corruption(fmt::format("failed batch {}: {}", batch_id, s.message()));
+  out->id = batch_id;
+  return Status::OK();
+}
+
+Status SpoolImpl::ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
+                             std::vector<FailedBatch>* out) {
+  out->clear();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), failed_));
+  for (it->Seek(FailedKey(after_id + 1)); it->Valid() && out->size() < limit; it->Next()) {
+    FailedBatch fb;
+    if (!ParseFailedKey(std::string_view(it->key().data(), it->key().size()), &fb.id)) {
+      return Status::Corruption("malformed failed batch key");
+    }
+    Status s = DecodeFailedBatch(std::string_view(it->value().data(), it->value().size()), &fb);
+    if (!s.ok()) return Status::Corruption(fmt::format("failed batch {}: {}", fb.id, s.message()));
+    if (!route_filter.empty() && fb.route != route_filter) continue;
+    out->push_back(std::move(fb));
+  }
+  return FromRocks(it->status(), "spool read failed");
+}
+
+std::vector<std::string> SpoolImpl::Routes() {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, r] : routes_) names.push_back(name);
+  return names;
+}
+
+Status SpoolImpl::ReadHead(const std::string& route, PendingEvent* head, bool* found) {
+  std::vector<PendingEvent> one;
+  Status s = Read(route, 0, 1, SIZE_MAX, &one);
+  *found = s.ok() && !one.empty();
+  if (*found) *head = std::move(one.front());
+  return s;
+}
+
+Status SpoolImpl::Stats(SpoolStats* out) {
+  *out = SpoolStats();
+  std::vector<std::string> names = Routes();
+  for (const std::string& name : names) {
+    PendingEvent head;
+    bool found = false;
+    Status s = ReadHead(name, &head, &found);
+    if (!s.ok()) return s;
+    RouteStats& rs = out->routes[name];
+    if (found) rs.oldest_enqueued_ms = head.enqueued_ms;
+  }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [name, rs] : out->routes) {
+      const RouteState& st = routes_[name];
+      rs.pending_events = static_cast<uint64_t>(std::max<int64_t>(st.events, 0));
+      rs.pending_bytes = static_cast<uint64_t>(std::max<int64_t>(st.bytes, 0));
+      out->used_bytes += rs.pending_bytes;
+    }
+    out->failed_batches = static_cast<uint64_t>(failed_batches_);
+    out->failed_events = static_cast<uint64_t>(failed_events_);
+    out->failed_bytes = static_cast<uint64_t>(failed_bytes_);
+    out->used_bytes += out->failed_bytes;
+    out->appended_total = static_cast<uint64_t>(appended_);
+    out->acked_total = static_cast<uint64_t>(acked_);
+    out->quarantined_total = static_cast<uint64_t>(quarantined_);
+  }
+  out->max_bytes = options_.max_bytes;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(path_, ec)) {
+    if (entry.is_regular_file(ec)) out->disk_bytes += entry.file_size(ec);
+  }
+  return Status::OK();
+}
+
+Status SpoolImpl::SourceOffsets(std::vector<PartitionOffset>* out) {
+  std::lock_guard<std::mutex> l(mu_);
+  out->clear();
+  for (const auto& [tp, offset] : offsets_) out->push_back({tp.first, tp.second, offset});
+  return Status::OK();
+}
+
+int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = offsets_.find({topic, partition});
+  return it == offsets_.end() ? -1 : it->second;
+}
+
+uint64_t SpoolImpl::UsedBytes() {
+  std::lock_guard<std::mutex> l(mu_);
+  int64_t used = failed_bytes_;
+  for (const auto& [name, r] : routes_) used += r.bytes;
+  return static_cast<uint64_t>(std::max<int64_t>(used, 0));
+}
+
+bool SpoolImpl::AboveHighWatermark() {
+  return static_cast<double>(UsedBytes()) >= options_.high_watermark * static_cast<double>(options_.max_bytes);
+}
+
+bool SpoolImpl::BelowLowWatermark() {
+  return static_cast<double>(UsedBytes()) < options_.low_watermark * static_cast<double>(options_.max_bytes);
+}
+
+Status SpoolImpl::CatchUp() {
+  if (!options_.secondary) return Status::OK();
+  rocksdb::Status rs = db_->TryCatchUpWithPrimary();
+  if (!rs.ok()) return FromRocks(rs, "cannot catch up with the running gateway");
+  return LoadMeta();
+}
+
+}  // namespace
+
+Status Spool::Open(const SpoolOptions& options, const std::string& path, std::unique_ptr<Spool>* spool) {
+  if (options.low_watermark > options.high_watermark || options.high_watermark > 1.0 ||
+      options.low_watermark < 0.0) {
+    return Status::InvalidArgument("spool watermarks must satisfy 0 <= low <= high <= 1");
+  }
+  auto impl = std::make_unique<SpoolImpl>(options, path);
+  Status s = impl->Init();
+  if (!s.ok()) return s;
+  *spool = std::move(impl);
+  return Status::OK();
+}
+
+}  // namespace sg

@@ -1,0 +1,67 @@
+// FullDiskFileSystem: a RocksDB FileSystem over the real one that answers ENOSPC on demand.
+//
+// Tests use it where a small filesystem of their own cannot be mounted: every write, flush, sync
+// and file creation fails with NoSpace while `full` is set, exactly as a full disk would.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+
+namespace sg::testing {
+
+class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  explicit FullDiskFileSystem(std::shared_ptr<rocksdb::FileSystem> base)
+      : rocksdb::FileSystemWrapper(std::move(base)) {}
+  const char* Name() const override { return "FullDiskFileSystem"; }
+
+  std::atomic<bool> full{false};
+  std::atomic<int> refused{0};
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    if (full) return Refuse();
+    rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<File>(std::move(*r), this);
+    return s;
+  }
+
+  rocksdb::IOStatus Refuse() {
+    ++refused;
+    return rocksdb::IOStatus::NoSpace("injected: no space left on device");
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile>&& f, FullDiskFileSystem* fs)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fs_(fs) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o,
+                             rocksdb::IODebugContext* dbg) override {
+      return fs_->full ? fs_->Refuse() : target()->Append(d, o, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v,
+                             rocksdb::IODebugContext* dbg) override {
+      return fs_->full ? fs_->Refuse() : target()->Append(d, o, v, dbg);
+    }
+    rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      return fs_->full ? fs_->Refuse() : target()->Flush(o, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      return fs_->full ? fs_->Refuse() : target()->Sync(o, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      return fs_->full ? fs_->Refuse() : target()->Fsync(o, dbg);
+    }
+
+   private:
+    FullDiskFileSystem* fs_;
+  };
+};
+
+}  // namespace sg::testing
