@@ -127,8 +127,9 @@ class LogsIngestionClient final : public IngestionClient {
       std::fill(headers[0].begin(), headers[0].end(), '\0');
       if (!s.ok()) return LocalError(s);
       result = ToResult(Api::kLogsIngestion, resp);
+      // 401 and 403: the next attempt (now for 401, after backoff for 403) uses a fresh token.
+      if (resp.status == 401 || resp.status == 403) tokens_->Invalidate(token);
       if (resp.status != 401) break;
-      tokens_->Invalidate(token);
     }
     return result;
   }
