@@ -376,10 +376,10 @@ int Stats(const CommandOptions& o) {
   }
 
   const char* max_note = std::string_view(access.max_bytes_source()) == "default"
-                             ? " (default; --config FILE shows the configured one)"
+                             ? "; the default maximum: --config shows yours"
                              : "";
   fmt::print("spool     {}\n", access.dir());
-  fmt::print("used      {} of {} ({:.1f}%){}\n", HumanBytes(st.used_bytes), HumanBytes(max),
+  fmt::print("used      {} of {} ({:.1f}%{})\n", HumanBytes(st.used_bytes), HumanBytes(max),
              max > 0 ? 100.0 * static_cast<double>(st.used_bytes) / static_cast<double>(max) : 0.0, max_note);
   fmt::print("disk      {} (RocksDB files)\n", HumanBytes(st.disk_bytes));
   fmt::print("pending   {} events, {}{}\n", pending_events, HumanBytes(pending_bytes),
