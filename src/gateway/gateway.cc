@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "request_histogram.h"
+#include "sentinel_gateway/control.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/ingest.h"
 #include "sentinel_gateway/spool.h"
@@ -35,6 +36,13 @@ class GatewayImpl final : public Gateway {
     so.high_watermark = config_.spool.high_watermark;
     so.low_watermark = config_.spool.low_watermark;
     Status s = Spool::Open(so, config_.spool.path, &spool_);
+    if (!s.ok()) return s;
+
+    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
+    // their changes are applied by the process that owns the spool, atomically with its own writes.
+    control::ControlServerOptions co;
+    co.log = [](const std::string& line) { spdlog::info("{}", line); };
+    s = control::ControlServer::Start(spool_.get(), co, &control_);
     if (!s.ok()) return s;
 
     deliver::DrainerOptions dopts;
@@ -81,6 +89,7 @@ class GatewayImpl final : public Gateway {
       http_->stop();
       if (http_thread_.joinable()) http_thread_.join();
     }
+    if (control_ != nullptr) control_->Stop();
     spdlog::info("gateway: stopped; {} bytes pending in the spool", spool_ ? spool_->UsedBytes() : 0);
     return first;
   }
@@ -139,6 +148,7 @@ class GatewayImpl final : public Gateway {
 
   config::GatewayConfig config_;
   std::unique_ptr<Spool> spool_;
+  std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<deliver::Drainer> drainer_;
   std::unique_ptr<Ingest> ingest_;
   RequestHistogram histogram_;
