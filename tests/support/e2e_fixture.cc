@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include <curl/curl.h>
@@ -19,7 +20,9 @@ size_t Collect(char* p, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-int FreePort() {
+}  // namespace
+
+int E2eFixture::FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -30,8 +33,6 @@ int FreePort() {
   ::close(fd);
   return ntohs(a.sin_port);
 }
-
-}  // namespace
 
 void E2eFixture::SetUp() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "sg-e2e-XXXXXX").string();
@@ -67,9 +68,9 @@ void E2eFixture::StartKafka(int partitions) {
   ASSERT_NE(producer_, nullptr) << errstr;
 }
 
-void E2eFixture::StartEmulator(const std::vector<std::string>& extra_args) {
-  std::vector<std::string> args = {BinDir() + "/sentinel-emulator", "--listen", "127.0.0.1:0", "--tls-dir",
-                                    dir_ + "/tls", "--record", dir_ + "/rows.jsonl", "--no-rate-limits"};
+void E2eFixture::StartEmulator(const std::vector<std::string>& extra_args, int port) {
+  std::vector<std::string> args = {BinDir() + "/sentinel-emulator", "--listen", fmt::format("127.0.0.1:{}", port),
+                                    "--tls-dir", dir_ + "/tls", "--record", dir_ + "/rows.jsonl", "--no-rate-limits"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   ASSERT_TRUE(emulator_.Start(args, dir_ + "/emulator.log"));
   std::string rest;
@@ -77,11 +78,33 @@ void E2eFixture::StartEmulator(const std::vector<std::string>& extra_args) {
   size_t sp = rest.find(" ca=");
   emulator_url_ = rest.substr(0, sp);
   emulator_ca_ = rest.substr(sp + 4);
+  emulator_port_ = std::atoi(emulator_url_.c_str() + emulator_url_.rfind(':') + 1);
 }
 
-std::string E2eFixture::WriteConfig(const std::string& extra, const std::string& client_secret) {
+void E2eFixture::StopEmulator() {
+  emulator_.Signal(SIGTERM);
+  ASSERT_EQ(emulator_.Wait(std::chrono::seconds(20)), 0);
+}
+
+std::string E2eFixture::SpoolDir(const std::string& name) const {
+  return name == "gateway" ? dir_ + "/spool" : dir_ + "/" + name + "-spool";
+}
+
+void E2eFixture::Report(const std::string& scenario, uint64_t produced, const Recorded& r,
+                        std::chrono::steady_clock::time_point start) {
+  uint64_t delivered = 0;
+  for (const auto& [seq, n] : r.count) delivered += seq < produced ? 1 : 0;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << fmt::format("scenario {:<28} produced {:>7}  delivered {:>7}  lost {:>5}  duplicates {:>5}  wall {:6.1f}s\n",
+                           scenario, produced, delivered, produced - delivered, r.rows - r.count.size(), wall)
+            << std::flush;
+}
+
+std::string E2eFixture::WriteConfig(const std::string& extra, const std::string& client_secret,
+                                    const std::string& name) {
   metrics_port_ = FreePort();
-  std::string path = dir_ + "/gateway.toml";
+  metrics_ports_[name] = metrics_port_;
+  std::string path = dir_ + "/" + name + ".toml";
   std::ofstream(path) << fmt::format(R"(
 [kafka]
 brokers = "{}"
@@ -91,7 +114,7 @@ security_protocol = "PLAINTEXT"
 commit_interval = "200ms"
 
 [spool]
-path = "{}/spool"
+path = "{}"
 max_bytes = "2GiB"
 
 [sentinel]
@@ -108,13 +131,14 @@ listen = "127.0.0.1:{}"
 
 {}
 )",
-                                     bootstrap_, dir_, emulator_url_, emulator_url_, emulator_ca_, client_secret,
+                                     bootstrap_, SpoolDir(name), emulator_url_, emulator_url_, emulator_ca_, client_secret,
                                      metrics_port_, extra);
   return path;
 }
 
 void E2eFixture::StartGateway(Subprocess* gw, const std::string& config_path) {
-  ASSERT_TRUE(gw->Start({BinDir() + "/sentinel-gateway", "run", "--config", config_path}, dir_ + "/gateway.log"));
+  std::string log = config_path.substr(0, config_path.size() - 5) + ".log";
+  ASSERT_TRUE(gw->Start({BinDir() + "/sentinel-gateway", "run", "--config", config_path}, log));
 }
 
 std::string E2eFixture::Event(uint64_t seq) {

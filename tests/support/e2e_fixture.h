@@ -19,15 +19,31 @@ namespace sg::testing {
 
 class E2eFixture : public ::testing::Test {
  protected:
+  // Rows the emulator recorded: seq -> number of times, and the seq order per (table, partition).
+  struct Recorded {
+    std::map<uint64_t, int> count;
+    std::map<std::pair<std::string, int>, std::vector<uint64_t>> order;
+    uint64_t rows = 0;
+  };
   void SetUp() override;
   void TearDown() override;
 
   // Starts the mock cluster with `partitions` partitions of topic "citrix-risk".
   void StartKafka(int partitions);
-  void StartEmulator(const std::vector<std::string>& extra_args = {});
-  // Writes the gateway's TOML (with `extra` appended verbatim) and returns its path.
-  std::string WriteConfig(const std::string& extra = "", const std::string& client_secret = "emulator-secret");
+  // Starts the emulator (on `port`, or a free one); a restart on the same port keeps its CA and
+  // appends to the same record file.
+  void StartEmulator(const std::vector<std::string>& extra_args = {}, int port = 0);
+  void StopEmulator();
+  // Writes a gateway's TOML (with `extra` appended verbatim) and returns its path. Each `name` gets
+  // its own spool (dir/spool for the default name) and metrics port (metrics_ports_[name]).
+  std::string WriteConfig(const std::string& extra = "", const std::string& client_secret = "emulator-secret",
+                          const std::string& name = "gateway");
   void StartGateway(Subprocess* gw, const std::string& config_path);
+  std::string SpoolDir(const std::string& name = "gateway") const;
+  // Prints the scenario's line: produced, delivered, lost, duplicates, wall time.
+  void Report(const std::string& scenario, uint64_t produced, const Recorded& r,
+              std::chrono::steady_clock::time_point start);
+  static int FreePort();
 
   // Produces events [first, first+count) round-robin over the partitions; each carries `seq`.
   void Produce(uint64_t first, uint64_t count);
@@ -39,12 +55,6 @@ class E2eFixture : public ::testing::Test {
   // HTTP GET to the gateway's metrics server; returns the status code.
   int HttpGet(const std::string& url, std::string* body);
 
-  // Rows the emulator recorded: seq -> number of times, and the seq order per (table, partition).
-  struct Recorded {
-    std::map<uint64_t, int> count;
-    std::map<std::pair<std::string, int>, std::vector<uint64_t>> order;
-    uint64_t rows = 0;
-  };
   Recorded ReadRecord();
   bool WaitForRows(uint64_t rows, std::chrono::seconds timeout);
 
@@ -52,7 +62,9 @@ class E2eFixture : public ::testing::Test {
   std::string bootstrap_;
   std::string emulator_url_, emulator_ca_;
   int partitions_ = 0;
-  int metrics_port_ = 0;
+  int metrics_port_ = 0;  // of the last config written
+  int emulator_port_ = 0;
+  std::map<std::string, int> metrics_ports_;
   Subprocess kafka_, emulator_;
   rd_kafka_t* producer_ = nullptr;
 };
