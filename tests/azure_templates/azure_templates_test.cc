@@ -304,6 +304,84 @@ TEST_F(TemplateTest, ClosesTheGapsOfThePublishedRule) {
   EXPECT_EQ(other.size(), type_of.size());
 }
 
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in.good()) << "cannot read " << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST_F(TemplateTest, ReadmeConfiguresASchemaForEveryTable) {
+  const std::string readme = ReadText(std::string(SG_AZURE_CONFIG_DIR) + "/README.md");
+  for (const auto& [table, columns] : tables_) {
+    EXPECT_NE(readme.find("\"" + table + "\" = \"azure/citrix-analytics-streams.json\""),
+              std::string::npos)
+        << "README's [routes.schemas] lacks " << table;
+  }
+  for (const char* key : {"api = \"logs_ingestion\"", "endpoint = ", "dcr_immutable_id = ",
+                          "tenant_id = ", "client_id = ", "client_secret = ",
+                          "api = \"data_collector\"", "workspace_id = ", "shared_key = ",
+                          "event_id_field = \"sg_event_id\"", "citrix-analytics-template.json",
+                          "properties.outputs.endpoint.value",
+                          "properties.outputs.dcrImmutableId.value"}) {
+    EXPECT_NE(readme.find(key), std::string::npos) << key;
+  }
+}
+
+TEST_F(TemplateTest, QueriesUseDeclaredTablesAndColumns) {
+  // Catches typos in queries.kql: every CitrixAnalytics_..._V1_CL table exists, and every
+  // snake_case word is a declared column, a legacy column (suffix _s/_d/_g/_b/_t of one), a
+  // join's renamed copy (column1) or a KQL function.
+  const std::string text = ReadText(std::string(SG_AZURE_CONFIG_DIR) + "/queries.kql");
+  std::set<std::string> columns;
+  for (const auto& [stream, decl] : streams_.items()) {
+    for (const json& c : decl["columns"]) columns.insert(c["name"].get<std::string>());
+  }
+  const std::set<std::string> functions = {"arg_max", "arg_min", "make_set", "make_list",
+                                           "ingestion_time", "project_away"};
+  std::set<std::string> tables_used;
+  size_t words = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t comment = line.find("//");
+    if (comment != std::string::npos) line.resize(comment);
+    for (size_t i = 0; i < line.size();) {
+      if (line[i] == '"') {  // a string literal
+        const size_t close = line.find('"', i + 1);
+        i = close == std::string::npos ? line.size() : close + 1;
+        continue;
+      }
+      if (!std::isalpha(static_cast<unsigned char>(line[i]))) { ++i; continue; }
+      const bool wildcard_tail = i > 0 && (line[i - 1] == '*' || line[i - 1] == '_');  // ..._*_V1_CL
+      size_t j = i;
+      while (j < line.size() && (std::isalnum(static_cast<unsigned char>(line[j])) || line[j] == '_')) ++j;
+      const std::string word = line.substr(i, j - i);
+      i = j;
+      if (wildcard_tail || word.find('_') == std::string::npos) continue;
+      if (word.rfind("CitrixAnalytics_", 0) == 0) {
+        if (word.size() > 6 && word.compare(word.size() - 6, 6, "_V1_CL") == 0) {
+          tables_used.insert(word);
+        }
+        continue;
+      }
+      ++words;
+      if (columns.count(word) || functions.count(word)) continue;
+      const std::string stem = word.substr(0, word.size() - 2);
+      const std::string suffix = word.substr(word.size() - 2);
+      if ((suffix == "_s" || suffix == "_d" || suffix == "_g" || suffix == "_b" || suffix == "_t") &&
+          columns.count(stem)) {
+        continue;
+      }
+      if (word.back() == '1' && columns.count(word.substr(0, word.size() - 1))) continue;
+      ADD_FAILURE() << "queries.kql: unknown column or function " << word;
+    }
+  }
+  EXPECT_GT(words, 20u);
+  for (const std::string& t : tables_used) EXPECT_TRUE(tables_.count(t)) << t;
+  EXPECT_GE(tables_used.size(), 4u);
+}
+
 // ---- the shaper on real Citrix events ----
 
 struct Sample {
