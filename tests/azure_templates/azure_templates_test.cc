@@ -108,7 +108,7 @@ TEST_F(TemplateTest, IsADeployableArmTemplate) {
   // Every parameter the resources use is declared.
   const std::string text = tmpl_["resources"].dump();
   for (const std::string p : {"workspaceName", "location", "dceName", "dcrName", "principalId",
-                              "principalType"}) {
+                              "principalType", "dcrErrorLogs"}) {
     EXPECT_TRUE(tmpl_["parameters"].contains(p)) << p;
     EXPECT_NE(text.find("parameters('" + p + "')"), std::string::npos) << p << " unused";
   }
