@@ -64,26 +64,39 @@ void E2eFixture::StartKafka(int partitions) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), errstr, sizeof(errstr));
   rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr));
+  // Oversized messages are part of the poison the tests send.
+  rd_kafka_conf_set(conf, "message.max.bytes", "4000000", errstr, sizeof(errstr));
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
   ASSERT_NE(producer_, nullptr) << errstr;
 }
 
-void E2eFixture::StartEmulator(const std::vector<std::string>& extra_args, int port) {
+void E2eFixture::StartEmulator(const std::vector<std::string>& extra_args, int port, bool rate_limits) {
   std::vector<std::string> args = {BinDir() + "/sentinel-emulator", "--listen", fmt::format("127.0.0.1:{}", port),
-                                    "--tls-dir", dir_ + "/tls", "--record", dir_ + "/rows.jsonl", "--no-rate-limits"};
+                                    "--tls-dir", dir_ + "/tls", "--record", dir_ + "/rows.jsonl"};
+  if (!rate_limits) args.push_back("--no-rate-limits");
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   ASSERT_TRUE(emulator_.Start(args, dir_ + "/emulator.log"));
   std::string rest;
   ASSERT_TRUE(emulator_.WaitForLine("listening=", &rest, std::chrono::seconds(30)));
   size_t sp = rest.find(" ca=");
   emulator_url_ = rest.substr(0, sp);
-  emulator_ca_ = rest.substr(sp + 4);
+  // A restart reuses the certificate in the TLS directory and prints no new CA: keep the first.
+  if (!rest.substr(sp + 4).empty()) emulator_ca_ = rest.substr(sp + 4);
   emulator_port_ = std::atoi(emulator_url_.c_str() + emulator_url_.rfind(':') + 1);
 }
 
 void E2eFixture::StopEmulator() {
   emulator_.Signal(SIGTERM);
   ASSERT_EQ(emulator_.Wait(std::chrono::seconds(20)), 0);
+}
+
+void E2eFixture::AddToSection(const std::string& config, const std::string& section, const std::string& line) {
+  std::ifstream in(config);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  size_t p = text.find("[" + section + "]\n");
+  ASSERT_NE(p, std::string::npos) << section;
+  text.insert(p + section.size() + 3, line + "\n");
+  std::ofstream(config, std::ios::trunc) << text;
 }
 
 std::string E2eFixture::SpoolDir(const std::string& name) const {

@@ -32,7 +32,9 @@ class E2eFixture : public ::testing::Test {
   void StartKafka(int partitions);
   // Starts the emulator (on `port`, or a free one); a restart on the same port keeps its CA and
   // appends to the same record file.
-  void StartEmulator(const std::vector<std::string>& extra_args = {}, int port = 0);
+  void StartEmulator(const std::vector<std::string>& extra_args = {}, int port = 0, bool rate_limits = false);
+  // Inserts `line` right after the `[section]` header of a written config.
+  static void AddToSection(const std::string& config, const std::string& section, const std::string& line);
   void StopEmulator();
   // Writes a gateway's TOML (with `extra` appended verbatim) and returns its path. Each `name` gets
   // its own spool (dir/spool for the default name) and metrics port (metrics_ports_[name]).

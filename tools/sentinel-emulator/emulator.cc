@@ -43,6 +43,10 @@ bool ValidLogType(const std::string& s) {
   return true;
 }
 
+std::string ConnectionOf(const httplib::Request& req) {
+  return req.remote_addr + ":" + std::to_string(req.remote_port);
+}
+
 std::string TableForStream(const std::string& stream) {
   std::string t = stream;
   if (t.rfind("Custom-", 0) == 0) {
@@ -73,7 +77,15 @@ struct RateState {
   uint64_t requests = 0;
   uint64_t bytes = 0;
   Clock::time_point retry_deadline{};
+  Clock::time_point throttled_at{};                        // when the last Retry-After was given
+  std::map<std::string, Clock::time_point> throttled_connections;  // connection -> its deadline
 };
+
+// A request in flight when the 429 was answered is not a retry. A request counts as an early
+// retry when it surely was sent after the client had the Retry-After: on the very connection that
+// carried the 429 (HTTP/1.1 sends one request at a time per connection), or on any connection once
+// kEarlyGrace has passed since the 429 (far longer than a loopback round trip).
+constexpr std::chrono::milliseconds kEarlyGrace{250};
 
 // What a handler decided; sent by Reply().
 struct Answer {
@@ -202,7 +214,7 @@ struct Emulator::Impl {
 
   // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
   // when the client came back before the Retry-After we gave it.
-  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes) {
+  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes, const std::string& connection) {
     if (!options.rate_limits) return std::nullopt;
     std::lock_guard<std::mutex> lock(mu);
     Clock::time_point now = Clock::now();
@@ -212,10 +224,14 @@ struct Emulator::Impl {
       return std::max<int64_t>(1, (ms + 999) / 1000);
     };
     if (now < r.retry_deadline) {
-      ++early_retries;
+      auto c = r.throttled_connections.find(connection);
+      bool same_connection = c != r.throttled_connections.end() && now < c->second;
+      if (same_connection || now - r.throttled_at > kEarlyGrace) ++early_retries;
+      r.throttled_connections[connection] = r.retry_deadline;
       return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
                     secs_until(r.retry_deadline)};
     }
+    r.throttled_connections.clear();
     if (now - r.window_start >= options.rate_window) {
       r.window_start = now;
       r.requests = 0;
@@ -225,6 +241,8 @@ struct Emulator::Impl {
       Clock::time_point end = r.window_start + options.rate_window;
       int64_t retry = secs_until(end);
       r.retry_deadline = now + std::chrono::seconds(retry);
+      r.throttled_at = now;
+      r.throttled_connections[connection] = r.retry_deadline;
       return Answer{429, "TooManyRequests",
                     fmt::format("rate limit of {} requests or {} bytes per {} ms exceeded",
                                 options.rate_requests, options.rate_bytes,
@@ -391,7 +409,7 @@ struct Emulator::Impl {
     } else if (!enc.empty()) {
       return reply({400, "InvalidContentEncoding", "Unsupported Content-Encoding " + enc, -1});
     }
-    if (auto limited = CheckRate("dcr:" + dcr, body->size())) return reply(*limited);
+    if (auto limited = CheckRate("dcr:" + dcr, body->size(), ConnectionOf(req))) return reply(*limited);
     if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
       return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
     }
@@ -483,7 +501,7 @@ struct Emulator::Impl {
       res.set_content("Request too large", "text/plain");
       return;
     }
-    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size())) {
+    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size(), ConnectionOf(req))) {
       return reply(*limited);
     }
     json array = json::parse(req.body, nullptr, false);
