@@ -191,26 +191,42 @@ std::string GatewayImpl::Metrics() {
 
   if (drainer_ != nullptr) {
     auto counters = drainer_->Counters();
-    metric("sg_events_delivered_total", "counter", "Events accepted by Azure, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_events_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_events);
-    metric("sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_bytes_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_bytes);
-    metric("sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_events_failed_total{{route=\"{}\"}} {}\n", r, c.failed_events);
-    metric("sg_requests_total", "counter", "Azure ingestion requests, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_total{{route=\"{}\"}} {}\n", r, c.requests);
+    // One family per counter, each with a series per route.
+    struct Family {
+      const char* name;
+      const char* type;
+      const char* help;
+      uint64_t (*value)(const deliver::RouteCounters&);
+    };
+    static const Family kFamilies[] = {
+        {"sg_events_delivered_total", "counter", "Events accepted by Azure, per route.",
+         [](const deliver::RouteCounters& c) { return c.delivered_events; }},
+        {"sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.",
+         [](const deliver::RouteCounters& c) { return c.delivered_bytes; }},
+        {"sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.",
+         [](const deliver::RouteCounters& c) { return c.failed_events; }},
+        {"sg_requests_total", "counter", "Azure ingestion requests, per route.",
+         [](const deliver::RouteCounters& c) { return c.requests; }},
+        {"sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.",
+         [](const deliver::RouteCounters& c) { return c.undeclared_fields; }},
+        {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
+         [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
+    };
+    for (const Family& f : kFamilies) {
+      metric(f.name, f.type, f.help);
+      for (const auto& [r, c] : counters) o += fmt::format("{}{{route=\"{}\"}} {}\n", f.name, r, f.value(c));
+    }
     metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
     for (const auto& [r, c] : counters) {
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"transport\"}} {}\n", r, c.retries_transport);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"throttled\"}} {}\n", r, c.retries_throttled);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"server\"}} {}\n", r, c.retries_server);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"auth\"}} {}\n", r, c.retries_auth);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"refused\"}} {}\n", r, c.refused_requests);
+      const std::pair<const char*, uint64_t> reasons[] = {{"transport", c.retries_transport},
+                                                          {"throttled", c.retries_throttled},
+                                                          {"server", c.retries_server},
+                                                          {"auth", c.retries_auth},
+                                                          {"refused", c.refused_requests}};
+      for (const auto& [reason, n] : reasons) {
+        o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"{}\"}} {}\n", r, reason, n);
+      }
     }
-    metric("sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_undeclared_fields_total{{route=\"{}\"}} {}\n", r, c.undeclared_fields);
-    metric("sg_requests_in_flight", "gauge", "Azure requests in flight, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_in_flight{{route=\"{}\"}} {}\n", r, c.in_flight);
     metric("sg_route_state", "gauge", "1 for the state each route's lane is in.");
     for (const auto& [r, c] : counters) {
       o += fmt::format("sg_route_state{{route=\"{}\",state=\"{}\"}} 1\n", r, deliver::RouteStateName(c.state));
