@@ -177,8 +177,8 @@ void PrintRouteTable(const std::map<std::string, RouteStats>& routes, const std:
   }
 }
 
-// "citrix-risk/0 1200..1249" per partition the events came from.
-std::string SourceSummary(const std::vector<PendingEvent>& events) {
+// "citrix-risk/0 offsets 1200..1249", one per partition the events came from.
+std::vector<std::string> SourceSummary(const std::vector<PendingEvent>& events) {
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> ranges;
   for (const PendingEvent& e : events) {
     if (e.source.topic.empty()) continue;
@@ -188,13 +188,12 @@ std::string SourceSummary(const std::vector<PendingEvent>& events) {
       it->second.second = std::max(it->second.second, e.source.offset);
     }
   }
-  if (ranges.empty()) return "-";
-  std::string out;
+  std::vector<std::string> out;
   for (const auto& [tp, r] : ranges) {
-    if (!out.empty()) out += ", ";
-    out += r.first == r.second ? fmt::format("{}/{} {}", tp.first, tp.second, r.first)
-                               : fmt::format("{}/{} {}..{}", tp.first, tp.second, r.first, r.second);
+    out.push_back(r.first == r.second ? fmt::format("{}/{} offset {}", tp.first, tp.second, r.first)
+                                      : fmt::format("{}/{} offsets {}..{}", tp.first, tp.second, r.first, r.second));
   }
+  if (out.empty()) out.push_back("-");
   return out;
 }
 
@@ -516,7 +515,10 @@ int Show(const CommandOptions& o) {
     fmt::print("  attempts      {}\n", fb.why.attempts);
     fmt::print("  first failed  {} ({} ago)\n", HumanTime(fb.why.first_failure_ms), HumanAge(now - fb.why.first_failure_ms));
     fmt::print("  last failed   {} ({} ago)\n", HumanTime(fb.why.last_failure_ms), HumanAge(now - fb.why.last_failure_ms));
-    fmt::print("  source        {}\n", SourceSummary(fb.events));
+    std::vector<std::string> sources = SourceSummary(fb.events);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      fmt::print("  {:<14}{}\n", i == 0 ? "source" : "", sources[i]);
+    }
     fmt::print("error text\n");
     if (fb.why.error_text.empty()) {
       fmt::print("  -\n");
