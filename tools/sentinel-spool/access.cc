@@ -160,6 +160,9 @@ Status Access::OpenLive(Intent intent) {
   o.secondary_path = scratch_;
   o.create_if_missing = false;
   Status s = Spool::Open(o, dir_, &spool_);
+  // The gateway may delete a WAL or SST file between the secondary's listing and its opening
+  // (a flush or compaction finished): one more try sees the new set of files.
+  if (s.IsIOError() || s.IsNotFound()) s = Spool::Open(o, dir_, &spool_);
   if (!s.ok()) return s;
   mode_ = Mode::kLiveSecondary;
   return Status::OK();
