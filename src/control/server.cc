@@ -188,8 +188,8 @@ json ServerImpl::Handle(const json& request, uid_t uid) {
     wire::EncodeChangeResult(result, &answer);
     const char* done = op == "requeue" ? "requeued" : "dropped";
     if (s.ok()) {
-      Log(fmt::format("control: {} {} failed batches ({} events) for uid {}", done,
-                      result.changed.size(), result.events, uid));
+      Log(fmt::format("control: {} failed batches for uid {}: {} batch(es), {} event(s)", done, uid,
+                      result.changed.size(), result.events));
     } else {
       Log(fmt::format("control: {} refused or cut short after {} batches for uid {}: {}", op,
                       result.changed.size(), uid, s.ToString()));

@@ -303,8 +303,8 @@ int ChangeCommand(const CommandOptions& o, control::ChangeRequest request, const
     Line(j);
   } else {
     for (const auto& c : result.changed) {
-      fmt::print("{} batch {}: {} of {}\n", done, c.id, Count(c.events, "event"),
-                 c.route.empty() ? "(no route)" : c.route);
+      fmt::print("{} batch {}: {} {}\n", done, c.id, Count(c.events, "event"),
+                 c.route.empty() ? "without a route" : "of " + c.route);
     }
     for (const auto& [id, why] : result.skipped) fmt::print("skipped batch {}: {}\n", id, why);
     if (s.ok()) {
