@@ -465,8 +465,10 @@ int List(const CommandOptions& o) {
   }
   const size_t w = TerminalWidth();
   const size_t reason_w = w > 47 + 10 ? w - 47 : 10;
+  bool first_group = true;
   for (const std::string& route : order) {
-    if (!o.failed_only || &route != &order.front()) fmt::print("\n");
+    if (!o.failed_only || !first_group) fmt::print("\n");  // a blank line between tables
+    first_group = false;
     fmt::print("FAILED {}\n", route.empty() ? "(no route: input that could not be classified)" : Fit(route, w - 7));
     fmt::print("{:>6}  {:>6}  {:>10}  {:>6}  {:>4}  {:>3}  {}\n", "ID", "EVENTS", "BYTES", "AGE", "HTTP",
                "TRY", "REASON");
