@@ -184,6 +184,7 @@ json ServerImpl::Handle(const json& request, uid_t uid) {
     Status s = wire::DecodeChangeRequest(request, &change);
     ChangeResult result;
     if (s.ok()) s = ApplyChange(spool_, change, &result);
+    if (!result.changed.empty() && options_.on_change) options_.on_change(change, result);
     json answer = wire::EncodeStatus(s);
     wire::EncodeChangeResult(result, &answer);
     const char* done = op == "requeue" ? "requeued" : "dropped";
