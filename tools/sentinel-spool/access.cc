@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 constexpr char kLockFile[] = "gateway.lock";  // written by the spool (src/spool/pid_lock.cc)
 // Live changes (requeue --all of many batches) may take a while; an answer never takes this long.
 constexpr int kControlTimeoutMs = 10 * 60 * 1000;
+// Reading commands only ask the gateway its pid and maximum; a gateway busy with another client's
+// long change must not hold them up.
+constexpr int kHelloTimeoutMs = 2000;
 
 std::string UserName(uid_t uid) {
   struct passwd* pw = ::getpwuid(uid);
@@ -125,7 +128,8 @@ Status Access::Open(const std::string& dir, Intent intent, uint64_t config_max_b
 Status Access::OpenLive(Intent intent) {
   // The gateway (protocol >= 1) answers on its control socket; hello also names its pid and max.
   std::unique_ptr<control::ControlClient> client;
-  Status cs = control::ControlClient::Connect(control::SocketPath(dir_), kControlTimeoutMs, &client);
+  Status cs = control::ControlClient::Connect(
+      control::SocketPath(dir_), intent == Intent::kChange ? kControlTimeoutMs : kHelloTimeoutMs, &client);
   control::ServerInfo info;
   if (cs.ok()) cs = client->Hello(&info);
   if (cs.ok()) {
