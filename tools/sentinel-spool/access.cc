@@ -133,7 +133,9 @@ Status Access::OpenLive(Intent intent) {
   control::ServerInfo info;
   if (cs.ok()) cs = client->Hello(&info);
   if (cs.ok()) {
-    client_ = std::move(client);
+    // Only a change keeps the connection: the server answers one connection at a time, and a
+    // long export must not hold it.
+    if (intent == Intent::kChange) client_ = std::move(client);
     pid_ = info.pid;
     if (max_bytes_source_ == std::string_view("default")) {
       max_bytes_ = info.max_bytes;

@@ -45,7 +45,7 @@ class Access {
 
   // The spool (offline and kLiveSecondary), else nullptr.
   Spool* spool() { return spool_.get(); }
-  // The control connection (kLiveControl; also kLiveSecondary when the gateway answers), else nullptr.
+  // The control connection (kLiveControl), else nullptr.
   control::ControlClient* client() { return client_.get(); }
 
   // The spool maximum and where it came from: "config", "gateway" or "default".
