@@ -120,7 +120,7 @@ TEST_F(LiveTest, HeldSpoolWithoutControlSocketRefusesChangesButReads) {
   RunResult r = Run({"ls", "--failed", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonLines(r.out).size(), 1u);
-  EXPECT_NE(r.err.find(LivePid()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(LivePid() + " (secondary instance; pid"), std::string::npos) << r.err;
 
   r = Run({"requeue", std::to_string(a)});
   EXPECT_EQ(r.exit_code, 4);

@@ -60,7 +60,11 @@ std::string Access::Describe() const {
   switch (mode_) {
     case Mode::kOffline: return "offline";
     case Mode::kOfflineReadOnly: return "offline, read-only";
-    case Mode::kLiveSecondary: return fmt::format("live via pid {} (secondary instance)", pid_);
+    case Mode::kLiveSecondary:
+      return gateway_answered_
+                 ? fmt::format("live via pid {} (secondary instance)", pid_)
+                 : fmt::format("live via pid {} (secondary instance; pid {} serves no control socket)",
+                               pid_, pid_);
     case Mode::kLiveControl: return fmt::format("live via pid {} (control socket)", pid_);
   }
   return "?";
@@ -132,6 +136,7 @@ Status Access::OpenLive(Intent intent) {
       control::SocketPath(dir_), intent == Intent::kChange ? kControlTimeoutMs : kHelloTimeoutMs, &client);
   control::ServerInfo info;
   if (cs.ok()) cs = client->Hello(&info);
+  gateway_answered_ = cs.ok();
   if (cs.ok()) {
     // Only a change keeps the connection: the server answers one connection at a time, and a
     // long export must not hold it.

@@ -58,6 +58,7 @@ class Access {
   Mode mode_ = Mode::kOffline;
   std::string dir_;
   int64_t pid_ = 0;
+  bool gateway_answered_ = false;  // the lock holder answered on the control socket
   std::string scratch_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<control::ControlClient> client_;
