@@ -38,13 +38,6 @@ class GatewayImpl final : public Gateway {
     Status s = Spool::Open(so, config_.spool.path, &spool_);
     if (!s.ok()) return s;
 
-    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
-    // their changes are applied by the process that owns the spool, atomically with its own writes.
-    control::ControlServerOptions co;
-    co.log = [](const std::string& line) { spdlog::info("{}", line); };
-    s = control::ControlServer::Start(spool_.get(), co, &control_);
-    if (!s.ok()) return s;
-
     deliver::DrainerOptions dopts;
     s = BuildDrainerOptions(config_, spool_->Routes(), &dopts);
     if (!s.ok()) return s;
@@ -56,6 +49,15 @@ class GatewayImpl final : public Gateway {
     if (!s.ok()) return s;
     // Delivery of a backlog starts before consumption: a restart drains what the last run left.
     s = deliver::Drainer::Start(dopts, aopts, spool_.get(), &drainer_);
+    if (!s.ok()) return s;
+
+    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
+    // their changes are applied by the process that owns the spool, atomically with its own writes.
+    // Started after the drainer, which it wakes when requeued events are waiting.
+    control::ControlServerOptions co;
+    co.log = [](const std::string& line) { spdlog::info("{}", line); };
+    co.on_change = [this](const auto&, const auto&) { drainer_->Notify(); };
+    s = control::ControlServer::Start(spool_.get(), co, &control_);
     if (!s.ok()) return s;
 
     IngestOptions iopts;
@@ -78,6 +80,7 @@ class GatewayImpl final : public Gateway {
   Status Stop() override {
     if (stopped_.exchange(true)) return Status::OK();
     Status first;
+    if (control_ != nullptr) control_->Stop();  // no operator change may land while stages stop
     if (ingest_ != nullptr) {
       Status s = ingest_->Stop();
       if (!s.ok()) first = s;
@@ -89,7 +92,6 @@ class GatewayImpl final : public Gateway {
       http_->stop();
       if (http_thread_.joinable()) http_thread_.join();
     }
-    if (control_ != nullptr) control_->Stop();
     spdlog::info("gateway: stopped; {} bytes pending in the spool", spool_ ? spool_->UsedBytes() : 0);
     return first;
   }
