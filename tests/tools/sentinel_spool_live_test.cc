@@ -34,6 +34,10 @@ std::set<std::string> SecondaryScratchDirs() {
 class LiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A private TMPDIR for this test and the tools it runs: other tests running in parallel make
+    // secondary scratch directories of their own, which the scratch check must not see.
+    std::filesystem::create_directories(dir_.Sub("tmp"));
+    ::setenv("TMPDIR", dir_.Sub("tmp").c_str(), 1);
     Status s = Spool::Open(SpoolOptions(), path(), &spool_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
@@ -48,6 +52,7 @@ class LiveTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_) server_->Stop();
+    ::unsetenv("TMPDIR");
   }
   std::string path() const { return dir_.Sub("spool"); }
   RunResult Run(std::vector<std::string> args, const std::string& input = "") {
