@@ -73,6 +73,7 @@ struct RateState {
   uint64_t requests = 0;
   uint64_t bytes = 0;
   Clock::time_point retry_deadline{};
+  Clock::time_point retry_set{};
 };
 
 // What a handler decided; sent by Reply().
@@ -101,6 +102,7 @@ struct Emulator::Impl {
   int64_t token_lifetime_s = 3600;
   std::map<std::string, Clock::time_point> tokens;
   std::map<std::string, RateState> rates;
+  std::map<std::string, Clock::time_point> connection_deadlines;  // "addr:port" -> Retry-After end
   std::mt19937_64 rng{std::random_device{}()};
   // Stats.
   std::map<std::string, uint64_t> rows;
@@ -202,7 +204,12 @@ struct Emulator::Impl {
 
   // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
   // when the client came back before the Retry-After we gave it.
-  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes) {
+  //
+  // Early retries are counted two ways: a request on a connection that was told to wait and came
+  // back too soon, and any request for the DCR arriving before its Retry-After elapsed, except
+  // within early_grace of the 429 (requests that were already on the wire when it was sent).
+  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes,
+                                  const std::string& connection) {
     if (!options.rate_limits) return std::nullopt;
     std::lock_guard<std::mutex> lock(mu);
     Clock::time_point now = Clock::now();
@@ -211,10 +218,16 @@ struct Emulator::Impl {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
       return std::max<int64_t>(1, (ms + 999) / 1000);
     };
-    if (now < r.retry_deadline) {
-      ++early_retries;
+    auto conn = connection_deadlines.find(connection);
+    bool conn_early = conn != connection_deadlines.end() && now < conn->second;
+    if (conn != connection_deadlines.end() && !conn_early) connection_deadlines.erase(conn);
+    if (now < r.retry_deadline || conn_early) {
+      if (conn_early || now >= r.retry_set + options.early_grace) ++early_retries;
+      Clock::time_point until = std::max(r.retry_deadline, conn_early ? conn->second : now);
+      int64_t retry = secs_until(until);
+      connection_deadlines[connection] = now + std::chrono::seconds(retry);
       return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
-                    secs_until(r.retry_deadline)};
+                    retry};
     }
     if (now - r.window_start >= options.rate_window) {
       r.window_start = now;
@@ -225,6 +238,8 @@ struct Emulator::Impl {
       Clock::time_point end = r.window_start + options.rate_window;
       int64_t retry = secs_until(end);
       r.retry_deadline = now + std::chrono::seconds(retry);
+      r.retry_set = now;
+      connection_deadlines[connection] = r.retry_deadline;
       return Answer{429, "TooManyRequests",
                     fmt::format("rate limit of {} requests or {} bytes per {} ms exceeded",
                                 options.rate_requests, options.rate_bytes,
@@ -255,6 +270,10 @@ struct Emulator::Impl {
     std::lock_guard<std::mutex> lock(record_mu);
     std::fwrite(out.data(), 1, out.size(), record);
     std::fflush(record);
+  }
+
+  static std::string Conn(const httplib::Request& req) {
+    return req.remote_addr + ":" + std::to_string(req.remote_port);
   }
 
   // ---- endpoints ----
@@ -372,7 +391,11 @@ struct Emulator::Impl {
     const std::string* body = &req.body;
     std::string inflated;
     std::string enc = req.get_header_value("Content-Encoding");
-    if (enc == "gzip") {
+    // cpp-httplib built with zlib (Debian's is) inflates gzip bodies itself before the handler
+    // runs; then only the magic bytes tell whether the body is still compressed.
+    bool still_gzip = req.body.size() >= 2 && static_cast<unsigned char>(req.body[0]) == 0x1f &&
+                      static_cast<unsigned char>(req.body[1]) == 0x8b;
+    if (enc == "gzip" && still_gzip) {
       Status s = azure::GzipDecompress(req.body, azure::kLogsIngestionMaxBody, &inflated);
       if (!s.ok()) {
         if (s.message().find("beyond") != std::string::npos) {
@@ -382,10 +405,10 @@ struct Emulator::Impl {
         return reply({400, "InvalidContentEncoding", "The gzip body could not be read.", -1});
       }
       body = &inflated;
-    } else if (!enc.empty()) {
+    } else if (!enc.empty() && enc != "gzip") {
       return reply({400, "InvalidContentEncoding", "Unsupported Content-Encoding " + enc, -1});
     }
-    if (auto limited = CheckRate("dcr:" + dcr, body->size())) return reply(*limited);
+    if (auto limited = CheckRate("dcr:" + dcr, body->size(), Conn(req))) return reply(*limited);
     if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
       return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
     }
@@ -477,7 +500,7 @@ struct Emulator::Impl {
       res.set_content("Request too large", "text/plain");
       return;
     }
-    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size())) {
+    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size(), Conn(req))) {
       return reply(*limited);
     }
     json array = json::parse(req.body, nullptr, false);
@@ -619,6 +642,15 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     d->port = options.port;
   }
   d->thread = std::thread([d] { d->server->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs: wait for it so Stop() can never be lost.
+  for (int i = 0; i < 5000 && !svr.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!svr.is_running()) {
+    svr.stop();
+    d->thread.detach();
+    return Status::IOError("the HTTPS server did not start");
+  }
   out->reset(new Emulator(std::move(impl)));
   return Status::OK();
 }

@@ -39,6 +39,9 @@ struct EmulatorOptions {
   uint64_t rate_requests = 12'000;
   uint64_t rate_bytes = 2'000'000'000ull;
   std::chrono::milliseconds rate_window{60'000};
+  // Requests for a DCR that arrive within this time after its 429 were already on the wire: they
+  // get 429 too but do not count as early retries (those on the told connection always count).
+  std::chrono::milliseconds early_grace{200};
   std::chrono::seconds max_date_skew{900};
   int threads = 64;
 };
