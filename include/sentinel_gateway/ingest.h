@@ -1,0 +1,118 @@
+// Ingest: the Kafka consumer that moves Citrix Analytics events into the spool.
+//
+// Guarantees (see shared/design/BRIEF.md, invariants 1, 3, 4 and 6):
+//  - An offset is stored for commit only after the spool append holding its message returned OK
+//    (enable.auto.offset.store=false; every append is fsync'd by the spool).
+//  - Messages of one poll cycle go to the spool in one atomic append, together with the highest
+//    offset per partition. On assignment each partition starts at max(committed, spooled + 1), so a
+//    crash between the spool write and the Kafka commit spools nothing twice.
+//  - Bad input (not UTF-8, not JSON, not an object, no event_type, too large) is quarantined into
+//    the spool's failed area with its reason and topic/partition/offset; its offset advances.
+//  - A failed append (IOError, Full) advances no offset: the same batch is retried with backoff and
+//    health() says why. Above the spool's high watermark all partitions are paused (the consumer
+//    keeps polling so it stays in the group) and resumed below the low watermark.
+//  - Commits: asynchronous every commit_interval_ms, synchronous on revoke and on Stop.
+//  - Rebalances: cooperative-sticky by default with incremental assign/unassign; an eager protocol
+//    (another member, or a configured eager strategy) is handled with assign/unassign.
+//  - The SASL password never appears in a log line, an error or a Status.
+//
+// Thread safety: Start and Stop from one controlling thread; stats() and health() from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sentinel_gateway/event_classifier.h"
+#include "sentinel_gateway/event_router.h"
+#include "sentinel_gateway/status.h"
+
+namespace sg {
+
+class Spool;
+
+struct IngestOptions {
+  // --- Kafka connection (names follow the gateway's [kafka] section) ---
+  std::string brokers;              // "host:port,host:port"
+  std::vector<std::string> topics;  // at least one
+  std::string group_id;
+  std::string client_id = "sentinel-gateway";
+  std::string security_protocol = "plaintext";  // plaintext | ssl | sasl_plaintext | sasl_ssl
+  std::string sasl_mechanism = "SCRAM-SHA-256";  // SCRAM-SHA-256 | SCRAM-SHA-512 | PLAIN
+  std::string username;
+  std::string password;  // secret: never logged
+  std::string ca_file;   // PEM CA bundle for the brokers' certificates
+  bool verify_hostname = true;  // TLS host name check; Citrix's own consumer once turned it off
+  std::string auto_offset_reset = "earliest";  // where a group without committed offsets starts
+  int session_timeout_ms = 45000;
+  int max_poll_interval_ms = 300000;
+  std::string assignment_strategy = "cooperative-sticky";  // or "range", "roundrobin" (eager)
+  // Raw librdkafka properties, applied last (they override everything above). Values whose key
+  // names a password or secret are treated as secrets.
+  std::map<std::string, std::string> librdkafka;
+
+  // --- Events ---
+  RouterOptions routes;
+  ClassifierOptions classifier;
+
+  // --- Batching, commits and retries ---
+  size_t max_batch_messages = 20000;    // per spool append
+  size_t max_batch_bytes = 32u << 20;   // payload bytes per spool append
+  int poll_timeout_ms = 100;            // wait for the first message of a batch
+  int commit_interval_ms = 1000;        // periodic asynchronous commit of stored offsets
+  int append_retry_initial_ms = 100;    // backoff after a failed append, doubling ...
+  int append_retry_max_ms = 5000;       // ... up to this
+  int assign_committed_timeout_ms = 10000;  // fetch of committed offsets on assignment
+  int close_timeout_ms = 10000;         // bound on retrying the last batch during Stop
+};
+
+struct IngestStats {
+  uint64_t consumed = 0;          // messages taken from Kafka
+  uint64_t spooled = 0;           // events appended to the spool
+  uint64_t quarantined = 0;       // messages appended to the failed area
+  uint64_t spooled_bytes = 0;     // payload bytes appended (events and quarantined)
+  uint64_t appends = 0;           // successful spool appends (fsync'd batches)
+  uint64_t append_failures = 0;   // failed spool appends (each retried)
+  uint64_t commits = 0;           // successful offset commits
+  uint64_t commit_failures = 0;
+  uint64_t rebalances = 0;        // assignment changes
+  uint64_t pauses = 0;            // times consumption was paused for backpressure or failures
+  bool paused = false;            // consumption paused right now
+  int assigned_partitions = 0;
+  int64_t lag = -1;               // messages behind the high watermark over the assignment; -1 unknown
+  std::string last_error;         // most recent Kafka or spool error (never a secret)
+  int64_t last_error_ms = 0;      // Unix epoch ms of last_error
+};
+
+struct IngestHealth {
+  bool healthy = true;
+  std::string reason;  // why not healthy, or "paused: ..." for a healthy but paused consumer
+};
+
+class Ingest {
+ public:
+  // Validates the options and creates the consumer; `spool` must outlive the Ingest.
+  // InvalidArgument names the offending setting (never its value when it is a secret).
+  static Status Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest);
+
+  virtual ~Ingest() = default;
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  // Subscribes and starts the consumer thread.
+  virtual Status Start() = 0;
+  // Stops fetching, appends the batch in hand (retrying up to close_timeout_ms), commits offsets
+  // synchronously and leaves the group. Idempotent. Returns the last append error, if the final
+  // batch could not be spooled (its offsets were not committed: nothing is lost).
+  virtual Status Stop() = 0;
+
+  virtual IngestStats stats() const = 0;
+  virtual IngestHealth health() const = 0;
+
+ protected:
+  Ingest() = default;
+};
+
+}  // namespace sg

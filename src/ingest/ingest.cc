@@ -1,0 +1,641 @@
+// The Kafka consumer stage. One thread polls librdkafka, classifies each message, gathers one
+// poll cycle's messages into one spool append, and stores offsets only once that append is
+// durable. Rebalance, error and commit callbacks run on the same thread (the main queue is
+// forwarded to the consumer queue), so the batch in hand needs no lock.
+#include "sentinel_gateway/ingest.h"
+
+#include <algorithm>
+#include <cctype>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <utility>
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include "sentinel_gateway/spool.h"
+
+namespace sg {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using TopicPartition = std::pair<std::string, int32_t>;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool IsSecretKey(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key.find("sasl.oauthbearer.config") != std::string::npos || key == "ssl.key.pem" ||
+         key == "ssl_key";
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class IngestImpl final : public Ingest {
+ public:
+  IngestImpl(const IngestOptions& options, Spool* spool) : opts_(options), spool_(spool) {}
+  ~IngestImpl() override {
+    Stop();
+    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+  }
+
+  Status Init();
+  Status Start() override;
+  Status Stop() override;
+  IngestStats stats() const override {
+    std::lock_guard<std::mutex> l(mu_);
+    IngestStats s = stats_;
+    s.consumed = consumed_.load(std::memory_order_relaxed);
+    return s;
+  }
+  IngestHealth health() const override;
+
+ private:
+  // librdkafka callbacks (opaque = this).
+  static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                          void* opaque) {
+    static_cast<IngestImpl*>(opaque)->OnRebalance(rk, err, parts);
+  }
+  static void ErrorCb(rd_kafka_t*, int err, const char* reason, void* opaque) {
+    static_cast<IngestImpl*>(opaque)->OnKafkaError(static_cast<rd_kafka_resp_err_t>(err), reason);
+  }
+  static void CommitCb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
+                       void* opaque) {
+    static_cast<IngestImpl*>(opaque)->OnCommit(err);
+  }
+  static void LogCb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+    // librdkafka redacts secret properties itself; its levels are syslog's.
+    if (level <= 3) {
+      spdlog::error("kafka {}: {}", fac, buf);
+    } else if (level <= 4) {
+      spdlog::warn("kafka {}: {}", fac, buf);
+    } else if (level <= 6) {
+      spdlog::info("kafka {}: {}", fac, buf);
+    } else {
+      spdlog::debug("kafka {}: {}", fac, buf);
+    }
+  }
+
+  Status SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
+  void Run();
+  void CollectBatch();
+  void HandleMessage(rd_kafka_message_t* m);
+  bool TryAppend();
+  void StoreOffsets();
+  void ClearBatch();
+  void DropPartitionsFromBatch(const std::set<TopicPartition>& revoked);
+  void ServeFor(int ms);
+  void UpdatePause();
+  void SetPaused(bool paused);
+  void CommitSync();
+  void UpdateLag();
+  void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  void SetStartOffsets(rd_kafka_topic_partition_list_t* parts);
+  void OnKafkaError(rd_kafka_resp_err_t err, const char* reason);
+  void OnCommit(rd_kafka_resp_err_t err);
+  void RecordError(std::string msg);
+
+  const IngestOptions opts_;
+  Spool* const spool_;
+  std::unique_ptr<EventRouter> router_;
+  std::unique_ptr<EventClassifier> classifier_;
+  rd_kafka_t* rk_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> consumed_{0};
+  bool started_ = false;
+  bool stopped_ = false;
+  bool closing_ = false;
+
+  // Poll-thread state.
+  AppendBatch batch_;
+  std::map<TopicPartition, int64_t> batch_offsets_;  // highest offset per partition in the batch
+  size_t batch_msgs_ = 0;
+  size_t batch_bytes_ = 0;
+  std::set<TopicPartition> assigned_;
+  bool failing_ = false;       // the batch in hand could not be appended
+  bool backpressure_ = false;  // the spool is above its high watermark
+  bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
+  int backoff_ms_ = 0;
+  Status last_append_status_;
+
+  mutable std::mutex mu_;
+  IngestStats stats_;
+  std::string failing_reason_;  // guarded by mu_
+  std::string kafka_error_;     // guarded by mu_; cleared when messages flow again
+};
+
+Status IngestImpl::SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char errstr[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+    // librdkafka's message may quote the value: leave it out for secrets.
+    if (IsSecretKey(key)) return Status::InvalidArgument(fmt::format("kafka: invalid value for {}", key));
+    return Status::InvalidArgument(fmt::format("kafka: {}", errstr));
+  }
+  return Status::OK();
+}
+
+Status IngestImpl::Init() {
+  if (opts_.brokers.empty()) return Status::InvalidArgument("kafka: brokers is required");
+  if (opts_.topics.empty()) return Status::InvalidArgument("kafka: topic is required");
+  if (opts_.group_id.empty()) return Status::InvalidArgument("kafka: group_id is required");
+  if (opts_.max_batch_messages == 0 || opts_.max_batch_bytes == 0) {
+    return Status::InvalidArgument("ingest: batch limits must be positive");
+  }
+  if (spool_ == nullptr) return Status::InvalidArgument("ingest: no spool");
+  const std::string proto = Lower(opts_.security_protocol);
+  if (proto != "plaintext" && proto != "ssl" && proto != "sasl_plaintext" && proto != "sasl_ssl") {
+    return Status::InvalidArgument("kafka: security_protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl");
+  }
+  const bool sasl = proto.rfind("sasl", 0) == 0;
+  if (sasl && (opts_.username.empty() || opts_.password.empty())) {
+    return Status::InvalidArgument("kafka: security_protocol " + proto + " needs username and password");
+  }
+  Status s = EventRouter::Create(opts_.routes, &router_);
+  if (!s.ok()) return s;
+  classifier_ = std::make_unique<EventClassifier>(opts_.classifier, router_.get());
+
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", opts_.brokers},
+      {"group.id", opts_.group_id},
+      {"client.id", opts_.client_id},
+      {"security.protocol", proto},
+      {"auto.offset.reset", opts_.auto_offset_reset},
+      {"session.timeout.ms", std::to_string(opts_.session_timeout_ms)},
+      {"max.poll.interval.ms", std::to_string(opts_.max_poll_interval_ms)},
+      {"partition.assignment.strategy", opts_.assignment_strategy},
+      // The heart of the at-least-once contract: we store offsets ourselves after the fsync and
+      // commit them ourselves.
+      {"enable.auto.offset.store", "false"},
+      {"enable.auto.commit", "false"},
+      {"enable.partition.eof", "false"},
+      {"ssl.endpoint.identification.algorithm", opts_.verify_hostname ? "https" : "none"},
+  };
+  if (sasl) {
+    props.emplace_back("sasl.mechanisms", opts_.sasl_mechanism);
+    props.emplace_back("sasl.username", opts_.username);
+    props.emplace_back("sasl.password", opts_.password);
+  }
+  if (!opts_.ca_file.empty()) props.emplace_back("ssl.ca.location", opts_.ca_file);
+  for (const auto& [k, v] : opts_.librdkafka) props.emplace_back(k, v);
+  for (const auto& [k, v] : props) {
+    s = SetConf(conf, k, v);
+    if (!s.ok()) {
+      rd_kafka_conf_destroy(conf);
+      return s;
+    }
+  }
+  rd_kafka_conf_set_opaque(conf, this);
+  rd_kafka_conf_set_rebalance_cb(conf, &IngestImpl::RebalanceCb);
+  rd_kafka_conf_set_error_cb(conf, &IngestImpl::ErrorCb);
+  rd_kafka_conf_set_offset_commit_cb(conf, &IngestImpl::CommitCb);
+  rd_kafka_conf_set_log_cb(conf, &IngestImpl::LogCb);
+
+  char errstr[512];
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return Status::InvalidArgument(fmt::format("kafka: cannot create the consumer: {}", errstr));
+  }
+  // Errors, logs and commit results are served by the consumer poll on our thread.
+  rd_kafka_poll_set_consumer(rk_);
+  return Status::OK();
+}
+
+Status IngestImpl::Start() {
+  if (started_) return Status::InvalidArgument("ingest: already started");
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(opts_.topics.size()));
+  for (const std::string& t : opts_.topics) {
+    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Status::InvalidArgument(fmt::format("kafka: cannot subscribe: {}", rd_kafka_err2str(err)));
+  }
+  started_ = true;
+  thread_ = std::thread([this] { Run(); });
+  spdlog::info("ingest: consuming {} as group {}", fmt::join(opts_.topics, ","), opts_.group_id);
+  return Status::OK();
+}
+
+Status IngestImpl::Stop() {
+  if (!started_ || stopped_) return last_append_status_;
+  stopped_ = true;
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+  return last_append_status_;
+}
+
+IngestHealth IngestImpl::health() const {
+  std::lock_guard<std::mutex> l(mu_);
+  IngestHealth h;
+  if (!failing_reason_.empty()) {
+    h.healthy = false;
+    h.reason = failing_reason_;
+  } else if (!kafka_error_.empty()) {
+    h.healthy = false;
+    h.reason = kafka_error_;
+  } else if (stats_.paused) {
+    h.reason = "paused: the spool is above its high watermark";
+  }
+  return h;
+}
+
+void IngestImpl::RecordError(std::string msg) {
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.last_error = std::move(msg);
+  stats_.last_error_ms = NowMs();
+}
+
+void IngestImpl::OnKafkaError(rd_kafka_resp_err_t err, const char* reason) {
+  std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(err), reason ? reason : "");
+  if (rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) msg += " (fatal)";
+  spdlog::warn("ingest: {}", msg);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    kafka_error_ = msg;
+  }
+  RecordError(std::move(msg));
+}
+
+void IngestImpl::OnCommit(rd_kafka_resp_err_t err) {
+  if (err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;  // nothing new to commit
+  std::lock_guard<std::mutex> l(mu_);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    ++stats_.commits;
+  } else {
+    ++stats_.commit_failures;
+    stats_.last_error = fmt::format("kafka: offset commit failed: {}", rd_kafka_err2str(err));
+    stats_.last_error_ms = NowMs();
+  }
+}
+
+void IngestImpl::Run() {
+  auto next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+  while (!stop_) {
+    if (failing_) {
+      ServeFor(backoff_ms_);
+      if (stop_) break;
+      TryAppend();
+    } else {
+      CollectBatch();
+      if (batch_msgs_ > 0) TryAppend();
+    }
+    UpdatePause();
+    if (Clock::now() >= next_commit) {
+      rd_kafka_commit(rk_, nullptr, 1 /* async */);
+      UpdateLag();
+      next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+    }
+  }
+
+  // Shutdown: spool the batch in hand (bounded), commit, leave the group.
+  closing_ = true;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(opts_.close_timeout_ms);
+  while (batch_msgs_ > 0 && !TryAppend() && Clock::now() < deadline) {
+    ServeFor(std::min<int>(backoff_ms_, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            deadline - Clock::now())
+                                            .count())));
+  }
+  if (batch_msgs_ > 0) {
+    spdlog::warn("ingest: stopping with {} messages not spooled; their offsets are not committed",
+                 batch_msgs_);
+    ClearBatch();
+  }
+  CommitSync();
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    RecordError(fmt::format("kafka: consumer close: {}", rd_kafka_err2str(err)));
+  }
+  spdlog::info("ingest: stopped");
+}
+
+void IngestImpl::CollectBatch() {
+  int timeout = opts_.poll_timeout_ms;
+  while (!stop_ && batch_msgs_ < opts_.max_batch_messages && batch_bytes_ < opts_.max_batch_bytes) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout);
+    if (m == nullptr) break;
+    HandleMessage(m);
+    timeout = 0;  // take what is already fetched, then append
+  }
+}
+
+void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+      spdlog::warn("ingest: {}", msg);
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        kafka_error_ = msg;
+      }
+      RecordError(std::move(msg));
+    }
+    rd_kafka_message_destroy(m);
+    return;
+  }
+  const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
+  SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+  Classification c = classifier_->Classify(payload);
+  auto [it, inserted] = batch_offsets_.try_emplace(TopicPartition(src.topic, src.partition), m->offset);
+  if (!inserted) it->second = std::max(it->second, m->offset);
+  if (c.ok) {
+    batch_.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
+  } else {
+    const int64_t now = NowMs();
+    QuarantinedMessage q;
+    q.route = std::move(c.route);
+    q.payload.assign(payload);
+    q.source = std::move(src);
+    q.why.reason = c.reason;
+    q.why.error_text = std::move(c.detail);
+    q.why.attempts = 1;
+    q.why.first_failure_ms = now;
+    q.why.last_failure_ms = now;
+    batch_.quarantined.push_back(std::move(q));
+  }
+  ++batch_msgs_;
+  batch_bytes_ += payload.size();
+  consumed_.fetch_add(1, std::memory_order_relaxed);
+  rd_kafka_message_destroy(m);
+}
+
+void IngestImpl::ClearBatch() {
+  batch_.events.clear();
+  batch_.quarantined.clear();
+  batch_.offsets.clear();
+  batch_offsets_.clear();
+  batch_msgs_ = 0;
+  batch_bytes_ = 0;
+}
+
+bool IngestImpl::TryAppend() {
+  if (batch_msgs_ == 0) return true;
+  batch_.offsets.clear();
+  for (const auto& [tp, off] : batch_offsets_) batch_.offsets.push_back(PartitionOffset{tp.first, tp.second, off});
+  Status s = spool_->Append(batch_);
+  if (s.ok()) {
+    StoreOffsets();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.spooled += batch_.events.size();
+      stats_.quarantined += batch_.quarantined.size();
+      stats_.spooled_bytes += batch_bytes_;
+      ++stats_.appends;
+      // A delivered batch means the brokers answer: a past transient error is over.
+      kafka_error_.clear();
+      if (failing_) failing_reason_.clear();
+    }
+    if (!batch_.quarantined.empty()) {
+      spdlog::warn("ingest: quarantined {} bad messages (first: {} at {}[{}]@{}: {})", batch_.quarantined.size(),
+                   batch_.quarantined[0].why.reason, batch_.quarantined[0].source.topic,
+                   batch_.quarantined[0].source.partition, batch_.quarantined[0].source.offset,
+                   batch_.quarantined[0].why.error_text);
+    }
+    if (failing_) spdlog::info("ingest: spool append works again");
+    failing_ = false;
+    backoff_ms_ = 0;
+    last_append_status_ = Status::OK();
+    ClearBatch();
+    return true;
+  }
+  // Nothing was written: keep the batch, store no offset, pause, retry after a backoff.
+  last_append_status_ = s;
+  backoff_ms_ = backoff_ms_ == 0 ? opts_.append_retry_initial_ms
+                                 : std::min(backoff_ms_ * 2, opts_.append_retry_max_ms);
+  std::string reason = "spool append failing: " + s.ToString();
+  if (!failing_) spdlog::error("ingest: {}; retrying, consumption paused", reason);
+  failing_ = true;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.append_failures;
+    failing_reason_ = reason;
+    stats_.last_error = std::move(reason);
+    stats_.last_error_ms = NowMs();
+  }
+  UpdatePause();
+  return false;
+}
+
+void IngestImpl::StoreOffsets() {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(batch_offsets_.size()));
+  for (const auto& [tp, off] : batch_offsets_) {
+    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off + 1;
+  }
+  // Fails only for partitions no longer assigned; their new owner starts from the committed offset
+  // and this spool's recorded offset keeps us from re-spooling them if they come back.
+  rd_kafka_offsets_store(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+}
+
+void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked) {
+  auto gone = [&](const SourceRef& s) { return revoked.count(TopicPartition(s.topic, s.partition)) > 0; };
+  size_t dropped = 0;
+  size_t bytes = 0;
+  auto& ev = batch_.events;
+  for (auto it = ev.begin(); it != ev.end();) {
+    if (gone(it->source)) {
+      ++dropped, bytes += it->payload.size();
+      it = ev.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  auto& q = batch_.quarantined;
+  for (auto it = q.begin(); it != q.end();) {
+    if (gone(it->source)) {
+      ++dropped, bytes += it->payload.size();
+      it = q.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const TopicPartition& tp : revoked) batch_offsets_.erase(tp);
+  batch_msgs_ -= dropped;
+  batch_bytes_ -= bytes;
+  if (batch_msgs_ == 0) ClearBatch();
+  if (dropped > 0) {
+    spdlog::warn("ingest: {} unspooled messages of revoked partitions left to their next owner", dropped);
+  }
+}
+
+void IngestImpl::ServeFor(int ms) {
+  // Keeps serving the consumer (group membership, callbacks) while waiting; messages that were
+  // already fetched before a pause join the batch in hand.
+  const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(ms, 0));
+  do {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, static_cast<int>(std::max<int64_t>(left, 0)));
+    if (m != nullptr) HandleMessage(m);
+  } while (!stop_ && Clock::now() < deadline);
+}
+
+void IngestImpl::UpdatePause() {
+  if (!backpressure_ && spool_->AboveHighWatermark()) {
+    backpressure_ = true;
+    spdlog::warn("ingest: spool above its high watermark, pausing consumption");
+  } else if (backpressure_ && spool_->BelowLowWatermark()) {
+    backpressure_ = false;
+    spdlog::info("ingest: spool below its low watermark, resuming consumption");
+  }
+  SetPaused(failing_ || backpressure_);
+}
+
+void IngestImpl::SetPaused(bool paused) {
+  if (paused == paused_) return;
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_, &list) == RD_KAFKA_RESP_ERR_NO_ERROR && list != nullptr) {
+    if (list->cnt > 0) {
+      if (paused) {
+        rd_kafka_pause_partitions(rk_, list);
+      } else {
+        rd_kafka_resume_partitions(rk_, list);
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+  paused_ = paused;
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.paused = paused;
+  if (paused) ++stats_.pauses;
+}
+
+void IngestImpl::CommitSync() {
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, nullptr, 0 /* sync */);
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
+  // Not fatal: the spool's recorded offsets keep the next start from re-spooling anything.
+  RecordError(fmt::format("kafka: offset commit failed: {}", rd_kafka_err2str(err)));
+  std::lock_guard<std::mutex> l(mu_);
+  ++stats_.commit_failures;
+}
+
+void IngestImpl::UpdateLag() {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || list == nullptr) return;
+  int64_t lag = 0;
+  bool known = list->cnt > 0;
+  rd_kafka_position(rk_, list);
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& e = list->elems[i];
+    int64_t lo = -1, hi = -1;
+    if (e.offset < 0 ||
+        rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        hi < 0) {
+      known = false;
+      break;
+    }
+    lag += std::max<int64_t>(hi - e.offset, 0);
+  }
+  const int cnt = list->cnt;
+  rd_kafka_topic_partition_list_destroy(list);
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.lag = known ? lag : -1;
+  stats_.assigned_partitions = cnt;
+}
+
+void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
+  std::vector<int64_t> spooled(parts->cnt, -1);
+  bool any = false;
+  for (int i = 0; i < parts->cnt; ++i) {
+    spooled[i] = spool_->SourceOffset(parts->elems[i].topic, parts->elems[i].partition);
+    any = any || spooled[i] >= 0;
+  }
+  if (!any) return;  // start at the committed offset (or auto.offset.reset)
+  rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed, opts_.assign_committed_timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // Starting after the spool's offset never loses an event; at worst it re-reads what another
+    // gateway of the group spooled meanwhile.
+    spdlog::warn("ingest: cannot fetch committed offsets ({}); starting after the spooled offsets",
+                 rd_kafka_err2str(err));
+  }
+  for (int i = 0; i < parts->cnt; ++i) {
+    if (spooled[i] < 0) continue;
+    int64_t start = spooled[i] + 1;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        committed->elems[i].offset > start) {
+      start = committed->elems[i].offset;
+    }
+    parts->elems[i].offset = start;
+  }
+  rd_kafka_topic_partition_list_destroy(committed);
+}
+
+void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.rebalances;
+  }
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    SetStartOffsets(parts);
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
+        RecordError(fmt::format("kafka: incremental assign failed: {}", rd_kafka_error_string(e)));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, parts);
+      assigned_.clear();
+    }
+    for (int i = 0; i < parts->cnt; ++i) assigned_.emplace(parts->elems[i].topic, parts->elems[i].partition);
+    if (paused_ && parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
+    spdlog::info("ingest: assigned {} partitions ({}), {} in total", parts->cnt,
+                 cooperative ? "cooperative" : "eager", assigned_.size());
+  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+    std::set<TopicPartition> revoked;
+    for (int i = 0; i < parts->cnt; ++i) revoked.emplace(parts->elems[i].topic, parts->elems[i].partition);
+    const bool lost = rd_kafka_assignment_lost(rk);
+    if (!lost && batch_msgs_ > 0 && !failing_) {
+      // Spool what we hold of these partitions before their offsets are committed and handed on.
+      TryAppend();
+    }
+    if (batch_msgs_ > 0) DropPartitionsFromBatch(revoked);
+    if (!lost) CommitSync();
+    if (cooperative) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
+        RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e)));
+        rd_kafka_error_destroy(e);
+      }
+      for (const auto& tp : revoked) assigned_.erase(tp);
+    } else {
+      rd_kafka_assign(rk, nullptr);
+      assigned_.clear();
+    }
+    spdlog::info("ingest: {} {} partitions, {} left", lost ? "lost" : "revoked", parts->cnt, assigned_.size());
+  } else {
+    RecordError(fmt::format("kafka: rebalance failed: {}", rd_kafka_err2str(err)));
+    rd_kafka_assign(rk, nullptr);
+    assigned_.clear();
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.assigned_partitions = static_cast<int>(assigned_.size());
+}
+
+}  // namespace
+
+Status Ingest::Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest) {
+  auto impl = std::make_unique<IngestImpl>(options, spool);
+  Status s = impl->Init();
+  if (!s.ok()) return s;
+  *ingest = std::move(impl);
+  return Status::OK();
+}
+
+}  // namespace sg
