@@ -383,7 +383,7 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
   size_t api_limit = az.api == azure::Api::kLogsIngestion ? azure::kLogsIngestionMaxBody
                                                           : azure::kDataCollectorMaxBody;
   impl->max_body = std::min(api_limit, std::max<size_t>(options.max_batch_bytes, 64));
-  Status s = azure::NewTokenProvider(az, &impl->tokens);
+  Status s = azure::NewTokenProvider(az, &impl->tokens, &impl->cancel);
   if (!s.ok()) return s;
   // Validate the client options once, so a bad setting fails Start rather than every worker.
   std::unique_ptr<azure::IngestionClient> probe;
