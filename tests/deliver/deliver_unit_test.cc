@@ -186,3 +186,36 @@ TEST(RoutesTest, LegacyAndDcrDefaults) {
 
 }  // namespace
 }  // namespace sg::deliver
+
+namespace sg::deliver {
+namespace {
+
+// The streaming shaper (used without a schema) must give the same row as the document path.
+TEST(ShaperTest, StreamingMatchesDocumentPath) {
+  const char* samples[] = {
+      kIndicatorSummary,
+      R"({"a":{"b":{"c":[{"d":{"e":1}},[2,3],"x"]}},"f":-1.5e3,"g":null,"h":"q\"\\\n\u0001é"})",
+      R"({"timestamp":"2021-11-05T10:07:33.652Z","TimeGenerated":"keep","n":18446744073709551615})",
+      R"({"empty":{},"arr":[],"obj_in_arr":[{}],"big":-9223372036854775808})",
+      R"({})",
+  };
+  for (const char* s : samples) {
+    for (bool with_id : {false, true}) {
+      ShapeOptions stream, doc;
+      doc.use_document = true;
+      if (with_id) stream.event_id_field = doc.event_id_field = "sg_event_id";
+      SourceRef src{"t", 1, 2};
+      std::string a, b;
+      ASSERT_TRUE(ShapeEvent(s, src, stream, &a, nullptr).ok()) << s;
+      ASSERT_TRUE(ShapeEvent(s, src, doc, &b, nullptr).ok()) << s;
+      EXPECT_EQ(nlohmann::json::parse(a), nlohmann::json::parse(b)) << s << "\n" << a << "\n" << b;
+    }
+  }
+  std::string row;
+  for (const char* bad : {"[1]", "1", "\"s\"", "{\"a\":1} x", "{\"a\":", ""}) {
+    EXPECT_FALSE(ShapeEvent(bad, {}, ShapeOptions{}, &row, nullptr).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace sg::deliver
