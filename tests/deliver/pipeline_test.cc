@@ -231,5 +231,39 @@ TEST_F(PipelineTest, HungRequestsAndDroppedConnectionsAreRetried) {
   EXPECT_GE(drainer_->Counters()[kRiskRoute].retries_transport, 5u);
 }
 
+TEST_F(PipelineTest, OptionalMaxAttemptsMovesTheBatchToTheFailedArea) {
+  StartEmulator(EmulatorDefaults());
+  ASSERT_TRUE(emulator_->SetFaults({{"outage", {{"status", 503}, {"seconds", 60}}}}).ok());
+  Feed(kRiskRoute, 0, 50);
+  auto d = FastRetries({kRiskRoute});
+  d.max_attempts = 3;
+  d.backoff_initial = 5ms;
+  d.backoff_cap = 20ms;
+  StartDrainer(d, LogsIngestion());
+  ASSERT_TRUE(WaitFor([&] { return FailedEvents() == 50; }, 15s));
+  EXPECT_EQ(Pending(), 0u);
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(spool_->ListFailed(0, 10, kRiskRoute, &failed).ok());
+  ASSERT_FALSE(failed.empty());
+  EXPECT_EQ(failed[0].why.reason, "max_attempts");
+  EXPECT_EQ(failed[0].why.attempts, 3);
+}
+
+TEST_F(PipelineTest, StopWithAHungRequestReturnsPromptlyAndKeepsTheEvents) {
+  StartEmulator(EmulatorDefaults());
+  ASSERT_TRUE(emulator_->SetFaults({{"hang", 100}, {"hang_seconds", 30}}).ok());
+  Feed(kRiskRoute, 0, 100);
+  auto az = LogsIngestion();
+  az.request_timeout = 30000ms;
+  StartDrainer(FastRetries({kRiskRoute}), az);
+  ASSERT_TRUE(WaitFor([&] { return emulator_->Stats()["hung_requests"].get<int>() >= 1; }, 10s));
+  auto t0 = std::chrono::steady_clock::now();
+  drainer_->Stop(200ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(Pending(), 100u);
+  EXPECT_EQ(FailedEvents(), 0u);
+  emulator_->ClearFaults();
+}
+
 }  // namespace
 }  // namespace sg::testing
