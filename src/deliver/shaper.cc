@@ -1,5 +1,7 @@
 #include "sentinel_gateway/deliver/shaper.h"
 
+#include "sentinel_gateway/azure/json_scan.h"
+
 #include <optional>
 
 #include <fmt/format.h>
@@ -43,92 +45,97 @@ void AppendEscaped(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-// Streaming shaper (no schema): flattens while parsing, without building a document. Produces
-// the same row as the document path (tests hold them equal), several times faster.
-class FlattenSax {
+// Streaming shaper (no schema): flattens while scanning, copying keys and values from the input
+// as they are (still escaped), without building a document. The same row as the document path
+// (tests hold them equal), several times faster.
+class FlattenHandler {
  public:
-  explicit FlattenSax(const std::string& timestamp_field, std::string* out)
+  FlattenHandler(const std::string& timestamp_field, std::string* out)
       : timestamp_field_(timestamp_field), out_(out) {}
 
-  bool null() { return Scalar("null"); }
-  bool boolean(bool v) { return Scalar(v ? "true" : "false"); }
-  bool number_integer(json::number_integer_t v) { return Scalar(fmt::format_int(v).str()); }
-  bool number_unsigned(json::number_unsigned_t v) { return Scalar(fmt::format_int(v).str()); }
-  bool number_float(json::number_float_t, const json::string_t& raw) { return Scalar(raw); }
-  bool string(json::string_t& v) {
-    if (stack_.size() == 1 && key_ == timestamp_field_) timestamp_ = v;
-    std::string esc;
-    esc.reserve(v.size() + 2);
-    AppendEscaped(v, &esc);
-    return Scalar(esc);
-  }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) {
+  bool StartObject() {
     if (stack_.empty()) {
-      stack_.push_back({true, true, ""});
+      stack_.push_back({true, true, false, 0});
       return true;
     }
-    Frame& top = stack_.back();
-    if (top.flat) {
-      stack_.push_back({true, true, key_ + "_"});
+    if (stack_.back().flat) {
+      // A nested object: its fields join the row under "<key>_".
+      size_t mark = prefix_.size();
+      prefix_.append(last_key_);
+      prefix_.push_back('_');
+      stack_.push_back({true, true, false, mark});
       return true;
     }
     OpenVerbatim('{');
     return true;
   }
-  bool key(json::string_t& k) {
-    Frame& top = stack_.back();
-    if (top.flat) {
-      key_ = top.prefix + k;
-      if (stack_.size() == 1 && key_ == "TimeGenerated") has_time_generated_ = true;
-      return true;
-    }
-    if (!top.first) out_->push_back(',');
-    top.first = false;
-    AppendEscaped(k, out_);
-    out_->push_back(':');
-    top.after_key = true;
-    return true;
-  }
-  bool end_object() {
-    if (!stack_.back().flat) out_->push_back('}');
+  bool EndObject() {
+    Frame f = stack_.back();
     stack_.pop_back();
+    if (f.flat) {
+      prefix_.resize(f.prefix_mark);
+    } else {
+      out_->push_back('}');
+    }
     return true;
   }
-  bool start_array(std::size_t) {
+  bool StartArray() {
     if (stack_.empty()) return false;  // the event must be an object
     OpenVerbatim('[');
     return true;
   }
-  bool end_array() {
+  bool EndArray() {
     out_->push_back(']');
     stack_.pop_back();
     return true;
   }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
+  bool Key(std::string_view k) {
+    Frame& top = stack_.back();
+    if (top.flat) {
+      last_key_ = k;
+      key_.assign(prefix_);
+      key_.append(k);
+      if (stack_.size() == 1 && k == "TimeGenerated") has_time_generated_ = true;
+      return true;
+    }
+    if (!top.first) out_->push_back(',');
+    top.first = false;
+    out_->push_back('"');
+    out_->append(k);
+    out_->append("\":");
+    top.after_key = true;
+    return true;
+  }
+  bool Value(std::string_view raw, azure::JsonKind kind) {
+    if (stack_.empty()) return false;
+    if (kind == azure::JsonKind::kString && stack_.size() == 1 && key_ == timestamp_field_) {
+      timestamp_ = raw.substr(1, raw.size() - 2);
+    }
+    BeforeValue();
+    out_->append(raw);
+    return true;
   }
 
   bool has_time_generated() const { return has_time_generated_; }
-  const std::optional<std::string>& timestamp() const { return timestamp_; }
+  const std::optional<std::string_view>& timestamp() const { return timestamp_; }
   bool any_field() const { return any_field_; }
 
  private:
   struct Frame {
-    bool flat;     // an object being flattened into the row
-    bool first;    // verbatim containers: no element written yet
-    std::string prefix;
-    bool after_key = false;
+    bool flat;       // an object being flattened into the row
+    bool first;      // verbatim containers: no element written yet
+    bool after_key;  // verbatim objects: a key was written, its value comes next
+    size_t prefix_mark;
   };
 
-  // Writes what comes before a value: the flattened key, or a comma inside a verbatim array.
   void BeforeValue() {
     Frame& top = stack_.back();
     if (top.flat) {
       if (any_field_) out_->push_back(',');
       any_field_ = true;
-      AppendEscaped(key_, out_);
-      out_->push_back(':');
+      out_->push_back('"');
+      out_->append(key_);
+      out_->append("\":");
     } else if (top.after_key) {
       top.after_key = false;
     } else {
@@ -136,25 +143,21 @@ class FlattenSax {
       top.first = false;
     }
   }
-  bool Scalar(std::string_view v) {
-    if (stack_.empty()) return false;
-    BeforeValue();
-    out_->append(v);
-    return true;
-  }
   void OpenVerbatim(char c) {
     BeforeValue();
     out_->push_back(c);
-    stack_.push_back({false, true, ""});
+    stack_.push_back({false, true, false, 0});
   }
 
   const std::string& timestamp_field_;
   std::string* out_;
   std::vector<Frame> stack_;
-  std::string key_;
+  std::string prefix_;  // escaped, e.g. occurrence_details_
+  std::string key_;     // escaped, with prefix
+  std::string_view last_key_;  // escaped, without prefix (a span of the input)
   bool any_field_ = false;
   bool has_time_generated_ = false;
-  std::optional<std::string> timestamp_;
+  std::optional<std::string_view> timestamp_;  // escaped inner of the top-level timestamp
 };
 
 Status ShapeStreaming(std::string_view payload, const SourceRef& source,
@@ -162,25 +165,26 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source,
   row->clear();
   row->reserve(payload.size() + 64);
   row->push_back('{');
-  FlattenSax sax(options.timestamp_field, row);
-  // The handler refuses anything but an object at the top; strict: nothing may follow it.
-  if (!json::sax_parse(payload.begin(), payload.end(), &sax)) {
-    return Status::InvalidArgument("event is not a JSON object");
-  }
-  bool any = sax.any_field();
-  auto add = [&](std::string_view key, const std::string& value) {
+  FlattenHandler h(options.timestamp_field, row);
+  if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
+  bool any = h.any_field();
+  auto add = [&](std::string_view key, std::string_view escaped_value) {
     if (any) row->push_back(',');
     any = true;
-    AppendEscaped(key, row);
-    row->push_back(':');
-    AppendEscaped(value, row);
+    row->push_back('"');
+    row->append(key);
+    row->append("\":\"");
+    row->append(escaped_value);
+    row->push_back('"');
   };
-  if (options.set_time_generated && !sax.has_time_generated() && sax.timestamp()) {
-    add("TimeGenerated", *sax.timestamp());
+  if (options.set_time_generated && !h.has_time_generated() && h.timestamp()) {
+    add("TimeGenerated", *h.timestamp());
   }
   if (!options.event_id_field.empty() && !source.topic.empty()) {
-    add(options.event_id_field,
-        fmt::format("{}/{}/{}", source.topic, source.partition, source.offset));
+    std::string id = fmt::format("{}/{}/{}", source.topic, source.partition, source.offset);
+    std::string escaped;
+    AppendEscaped(id, &escaped);
+    add(options.event_id_field, std::string_view(escaped).substr(1, escaped.size() - 2));
   }
   row->push_back('}');
   return Status::OK();

@@ -15,6 +15,7 @@
 
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/http_date.h"
+#include "sentinel_gateway/azure/json_scan.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/shared_key.h"
 #include "sentinel_gateway/azure/stream_schema.h"
@@ -82,40 +83,31 @@ struct RateState {
 class RowCounter {
  public:
   explicit RowCounter(bool allow_object) : allow_object_(allow_object) {}
-  bool null() { return Scalar(); }
-  bool boolean(bool) { return Scalar(); }
-  bool number_integer(json::number_integer_t) { return Scalar(); }
-  bool number_unsigned(json::number_unsigned_t) { return Scalar(); }
-  bool number_float(json::number_float_t, const json::string_t&) { return Scalar(); }
-  bool string(json::string_t&) { return Scalar(); }
-  bool binary(json::binary_t&) { return false; }
-  bool start_object(std::size_t) {
+  bool StartObject() {
     if (depth_ == 0) {
       if (!allow_object_) return false;
       rows_ = 1;
-    } else if (depth_ == 1 && top_is_array_) {
+    } else if (depth_ == 1 && top_array_) {
       ++rows_;
     }
     ++depth_;
     return true;
   }
-  bool key(json::string_t&) { return true; }
-  bool end_object() { return --depth_, true; }
-  bool start_array(std::size_t) {
-    if (depth_ == 0) top_is_array_ = true;
+  bool EndObject() { return --depth_, true; }
+  bool StartArray() {
+    if (depth_ == 0) top_array_ = true;
+    if (depth_ == 1 && top_array_) return false;  // an array where a row should be
     ++depth_;
     return true;
   }
-  bool end_array() { return --depth_, true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
-    return false;
-  }
+  bool EndArray() { return --depth_, true; }
+  bool Key(std::string_view) { return true; }
+  bool Value(std::string_view, azure::JsonKind) { return depth_ > 1 || (depth_ == 1 && !top_array_); }
   size_t rows() const { return rows_; }
 
  private:
-  bool Scalar() { return !(depth_ == 0 || (depth_ == 1 && top_is_array_)); }
   bool allow_object_;
-  bool top_is_array_ = false;
+  bool top_array_ = false;
   int depth_ = 0;
   size_t rows_ = 0;
 };
@@ -472,7 +464,7 @@ struct Emulator::Impl {
     }
     if (schema == nullptr && record == nullptr) {
       RowCounter counter(false);
-      if (!json::sax_parse(body->begin(), body->end(), &counter)) {
+      if (!azure::ScanJson(*body, &counter)) {
         return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
       }
       Count(TableForStream(stream), counter.rows(), body->size());
@@ -564,7 +556,7 @@ struct Emulator::Impl {
     }
     if (record == nullptr) {
       RowCounter counter(true);
-      if (!json::sax_parse(req.body.begin(), req.body.end(), &counter)) {
+      if (!azure::ScanJson(req.body, &counter)) {
         return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
       }
       Count(log_type + "_CL", counter.rows(), req.body.size());
