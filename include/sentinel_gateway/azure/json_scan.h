@@ -51,8 +51,18 @@ inline int32_t ReadU4(const char* p, const char* end) {
 inline bool ScanString(const char** pp, const char* end) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(*pp) + 1;
   const unsigned char* e = reinterpret_cast<const unsigned char*>(end);
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
   while (true) {
-    // Fast path: plain printable ASCII.
+    // Fast path: plain printable ASCII, 8 bytes at a time while no byte is a quote, a backslash,
+    // a control character or non-ASCII (the classic "has zero byte" bit tricks).
+    while (e - p >= 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+      uint64_t q = w ^ (kOnes * '"'), b = w ^ (kOnes * '\\');
+      uint64_t special = ((q - kOnes) & ~q) | ((b - kOnes) & ~b) | ((w - kOnes * 0x20) & ~w) | w;
+      if ((special & kHighs) != 0) break;
+      p += 8;
+    }
     while (p < e && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') ++p;
     if (p >= e) return false;
     unsigned char c = *p;
