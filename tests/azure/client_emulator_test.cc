@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -133,6 +134,20 @@ TEST_F(ClientEmulatorTest, ExpiredTokenIsRenewedAtOnce) {
   json st = emu_->Stats();
   EXPECT_EQ(st["tokens_issued"], 2);
   EXPECT_EQ(st["requests"]["401"], 1);
+}
+
+TEST_F(ClientEmulatorTest, TokenIsRenewedAheadOfExpiresIn) {
+  eo_.token_lifetime_s = 2;  // renewed after half its life when that is under 5 minutes
+  Start();
+  auto c = Client(Li());
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (emu_->Stats()["tokens_issued"].get<int>() < 3 && std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(c->Post("Custom-T_V1", "[{}]").http_status, 204);
+    std::this_thread::sleep_for(50ms);  // pacing the requests, not synchronisation
+  }
+  json st = emu_->Stats();
+  EXPECT_GE(st["tokens_issued"].get<int>(), 3) << st.dump();
+  EXPECT_FALSE(st["requests"].contains("401")) << st.dump();  // never sent an expired token
 }
 
 TEST_F(ClientEmulatorTest, ManagedIdentityThroughConfigurableMetadataEndpoint) {
