@@ -578,7 +578,7 @@ std::string Redacted(const GatewayConfig& c) {
   str("brokers", c.kafka.brokers);
   std::string topics = "[";
   for (size_t i = 0; i < c.kafka.topics.size(); ++i) topics += (i ? ", " : "") + Quote(c.kafka.topics[i]);
-  kv("topics", topics + "]");
+  kv("topic", topics + "]");
   str("group_id", c.kafka.group_id);
   str("client_id", c.kafka.client_id);
   str("security_protocol", c.kafka.security_protocol);

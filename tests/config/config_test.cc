@@ -271,3 +271,41 @@ TEST(CitrixImportTest, BrokenPipelinesGiveLineNumbers) {
 
 }  // namespace
 }  // namespace sg::config
+
+namespace sg::config {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
+  const std::string path = std::string(SG_SOURCE_DIR) + "/config/gateway.example.toml";
+  std::map<std::string, std::string> env = {{"CITRIX_KAFKA_PASSWORD", "p"}, {"SENTINEL_CLIENT_SECRET", "s"}};
+  GatewayConfig c;
+  Status s = Load(path, &c, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const std::string example = ReadFile(path);
+  std::istringstream redacted(Redacted(c));
+  std::string line;
+  while (std::getline(redacted, line)) {
+    size_t eq = line.find(" = ");
+    if (line.empty() || line[0] == '#' || line[0] == '[' || line[0] == '"' || eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    EXPECT_NE(example.find("\n" + key + " = "), std::string::npos) << key << " is not documented in " << path;
+  }
+  // Its defaults are the program's defaults.
+  GatewayConfig defaults;
+  EXPECT_EQ(c.spool.max_bytes, defaults.spool.max_bytes);
+  EXPECT_EQ(c.delivery.linger, defaults.delivery.linger);
+  EXPECT_EQ(c.delivery.backoff_cap, defaults.delivery.backoff_cap);
+  EXPECT_EQ(c.delivery.max_batch_bytes, defaults.delivery.max_batch_bytes);
+  EXPECT_EQ(c.kafka.session_timeout, defaults.kafka.session_timeout);
+  EXPECT_EQ(c.metrics.listen, defaults.metrics.listen);
+}
+
+}  // namespace
+}  // namespace sg::config
