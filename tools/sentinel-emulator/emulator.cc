@@ -139,6 +139,7 @@ struct Emulator::Impl {
   std::map<std::string, Clock::time_point> tokens;
   std::map<std::string, RateState> rates;
   std::map<std::string, Clock::time_point> connection_deadlines;  // "addr:port" -> Retry-After end
+  std::map<std::string, Clock::time_point> last_answer;  // "addr:port" -> when its last answer left
   std::mt19937_64 rng{std::random_device{}()};
   // Stats.
   std::map<std::string, uint64_t> rows;
@@ -241,9 +242,13 @@ struct Emulator::Impl {
   // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
   // when the client came back before the Retry-After we gave it.
   //
-  // Early retries are counted two ways: a request on a connection that was told to wait and came
-  // back too soon, and any request for the DCR arriving before its Retry-After elapsed, except
-  // within early_grace of the 429 (requests that were already on the wire when it was sent).
+  // A request that arrives before the DCR's Retry-After elapsed is answered 429 again; it counts as
+  // an early retry only when it was surely sent after the client could know of the 429 (requests
+  // already on the wire are not retries):
+  //  - it came on a connection that itself was told to wait (HTTP/1.1: one request at a time), or
+  //  - the previous answer on its connection left at least early_margin after the 429 (the client
+  //    sent this request after reading that answer), or
+  //  - it arrived more than early_grace after the 429, whatever its connection.
   std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes,
                                   const std::string& connection) {
     if (!options.rate_limits) return std::nullopt;
@@ -255,11 +260,13 @@ struct Emulator::Impl {
       return std::max<int64_t>(1, (ms + 999) / 1000);
     };
     auto conn = connection_deadlines.find(connection);
-    bool conn_early = conn != connection_deadlines.end() && now < conn->second;
-    if (conn != connection_deadlines.end() && !conn_early) connection_deadlines.erase(conn);
-    if (now < r.retry_deadline || conn_early) {
-      if (conn_early || now >= r.retry_set + options.early_grace) ++early_retries;
-      Clock::time_point until = std::max(r.retry_deadline, conn_early ? conn->second : now);
+    bool told = conn != connection_deadlines.end() && now < conn->second;
+    if (conn != connection_deadlines.end() && !told) connection_deadlines.erase(conn);
+    if (now < r.retry_deadline || told) {
+      auto last = last_answer.find(connection);
+      bool sent_after = last != last_answer.end() && last->second >= r.retry_set + options.early_margin;
+      if (told || sent_after || now >= r.retry_set + options.early_grace) ++early_retries;
+      Clock::time_point until = std::max(r.retry_deadline, told ? conn->second : now);
       int64_t retry = secs_until(until);
       connection_deadlines[connection] = now + std::chrono::seconds(retry);
       return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
@@ -689,6 +696,13 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     std::lock_guard<std::mutex> lock(d->mu);
     ++d->requests_by_status[res.status];
     ++d->requests_total;
+    Clock::time_point now = Clock::now();
+    if (d->last_answer.size() > 100'000) {
+      for (auto it = d->last_answer.begin(); it != d->last_answer.end();) {
+        it = now - it->second > std::chrono::minutes(5) ? d->last_answer.erase(it) : std::next(it);
+      }
+    }
+    d->last_answer[Impl::Conn(req)] = now;
   });
 
   if (options.port == 0) {
