@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-30}
 [ $# -gt 0 ] && shift
-all=(fuzz_classifier fuzz_config fuzz_citrix_import fuzz_http_date fuzz_spool_coding fuzz_shaper)
+all=(fuzz_classifier fuzz_config fuzz_citrix_import fuzz_http_date fuzz_spool_coding fuzz_shaper
+     fuzz_control_protocol)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

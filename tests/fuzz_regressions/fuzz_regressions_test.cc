@@ -8,6 +8,7 @@
 
 #include "coding.h"
 #include "json_scan.h"
+#include "protocol.h"
 #include "sentinel_gateway/azure/http_date.h"
 #include "sentinel_gateway/azure/retry_after.h"
 #include "sentinel_gateway/citrix_import.h"
@@ -103,6 +104,28 @@ TEST(FuzzRegressionTest, DISABLED_HttpDateBeyondClockRangeIsNotADate) {
   EXPECT_FALSE(azure::ParseRetryAfter("Fri, 31 Dec 9999 23:59:59 GMT", now).has_value());
   ASSERT_TRUE(azure::ParseHttpDate("Fri, 11 Apr 2262 23:47:16 GMT", &t));
   EXPECT_EQ(std::chrono::system_clock::to_time_t(t), 9'223'372'036);
+}
+
+// fuzz_control_protocol: numbers a control peer sends went through nlohmann's get<integer>(), a
+// static_cast: {"status":1e30} or {"ids":[-1.5e300]} is undefined behaviour (float-cast-overflow),
+// {"ids":[-1]} becomes batch 18446744073709551615 and {"ids":[1.5]} batch 1. Disabled until the fix
+// in src/control/protocol.cc lands (reported to the lead): enable it then.
+TEST(FuzzRegressionTest, DISABLED_ControlProtocolRejectsNonIntegerNumbers) {
+  for (const char* line : {R"({"op":"requeue","all":true,"status":1e30})", R"({"op":"requeue","ids":[-1.5e300]})",
+                           R"({"op":"drop","ids":[-1]})", R"({"op":"drop","ids":[1.5]})", R"({"op":"drop","ids":7})"}) {
+    control::wire::json j;
+    ASSERT_TRUE(control::wire::Parse(line, &j).ok()) << line;
+    control::ChangeRequest r;
+    EXPECT_FALSE(control::wire::DecodeChangeRequest(j, &r).ok()) << line;
+  }
+  control::wire::json j;
+  ASSERT_TRUE(control::wire::Parse(R"({"changed":[{"id":1e300,"route":"R","events":1}],"events":2})", &j).ok());
+  control::ChangeResult result;
+  EXPECT_FALSE(control::wire::DecodeChangeResult(j, &result).ok());
+  ASSERT_TRUE(control::wire::Parse(R"({"op":"drop","ids":[17,18]})", &j).ok());
+  control::ChangeRequest r;
+  ASSERT_TRUE(control::wire::DecodeChangeRequest(j, &r).ok());
+  EXPECT_EQ(r.ids, (std::vector<uint64_t>{17, 18}));
 }
 
 }  // namespace
