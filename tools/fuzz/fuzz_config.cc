@@ -51,6 +51,14 @@ const std::string& BaseDir() {
     ::chmod((d + "/secret.txt").c_str(), 0644);
     return d;
   }();
+  static const bool cleanup = [] {
+    std::atexit([] {
+      ::unlink((dir + "/secret.txt").c_str());
+      ::rmdir(dir.c_str());
+    });
+    return true;
+  }();
+  (void)cleanup;
   return dir;
 }
 
