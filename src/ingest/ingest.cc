@@ -127,6 +127,11 @@ class IngestImpl final : public Ingest {
   size_t batch_msgs_ = 0;
   size_t batch_bytes_ = 0;
   std::set<TopicPartition> assigned_;
+  // Highest offset this spool holds per assigned partition: messages at or below it are already
+  // spooled (an offset reset to earliest, a re-delivery) and are skipped, not spooled twice.
+  std::map<TopicPartition, int64_t> spooled_high_;
+  // Where each assigned partition started (for the lag of partitions that have not delivered yet).
+  std::map<TopicPartition, int64_t> start_offset_;
   bool failing_ = false;       // the batch in hand could not be appended
   bool backpressure_ = false;  // the spool is above its high watermark
   bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
@@ -352,6 +357,13 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   }
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+  if (auto h = spooled_high_.find(TopicPartition(src.topic, src.partition));
+      h != spooled_high_.end() && m->offset <= h->second) {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.skipped_duplicates;
+    rd_kafka_message_destroy(m);
+    return;
+  }
   Classification c = classifier_->Classify(payload);
   auto [it, inserted] = batch_offsets_.try_emplace(TopicPartition(src.topic, src.partition), m->offset);
   if (!inserted) it->second = std::max(it->second, m->offset);
@@ -392,6 +404,10 @@ bool IngestImpl::TryAppend() {
   Status s = spool_->Append(batch_);
   if (s.ok()) {
     StoreOffsets();
+    for (const auto& [tp, off] : batch_offsets_) {
+      int64_t& h = spooled_high_.try_emplace(tp, -1).first->second;
+      h = std::max(h, off);
+    }
     {
       std::lock_guard<std::mutex> l(mu_);
       stats_.spooled += batch_.events.size();
@@ -531,16 +547,25 @@ void IngestImpl::UpdateLag() {
   int64_t lag = 0;
   bool known = list->cnt > 0;
   rd_kafka_position(rk_, list);
-  for (int i = 0; i < list->cnt; ++i) {
+  for (int i = 0; i < list->cnt && known; ++i) {
     const auto& e = list->elems[i];
     int64_t lo = -1, hi = -1;
-    if (e.offset < 0 ||
-        rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0) {
       known = false;
       break;
     }
-    lag += std::max<int64_t>(hi - e.offset, 0);
+    int64_t pos = e.offset;
+    if (pos < 0) {  // nothing delivered since the assignment: where it started
+      auto it = start_offset_.find(TopicPartition(e.topic, e.partition));
+      pos = it != start_offset_.end() ? it->second : -1;
+    }
+    if (pos < 0 && lo == hi) pos = hi;  // an empty partition
+    if (pos < 0) {
+      known = false;
+      break;
+    }
+    lag += std::max<int64_t>(hi - pos, 0);
   }
   const int cnt = list->cnt;
   rd_kafka_topic_partition_list_destroy(list);
@@ -550,13 +575,12 @@ void IngestImpl::UpdateLag() {
 }
 
 void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
+  if (parts->cnt == 0) return;
   std::vector<int64_t> spooled(parts->cnt, -1);
-  bool any = false;
   for (int i = 0; i < parts->cnt; ++i) {
     spooled[i] = spool_->SourceOffset(parts->elems[i].topic, parts->elems[i].partition);
-    any = any || spooled[i] >= 0;
+    spooled_high_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
   }
-  if (!any) return;  // start at the committed offset (or auto.offset.reset)
   rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
   rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed, opts_.assign_committed_timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -566,13 +590,17 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
                  rd_kafka_err2str(err));
   }
   for (int i = 0; i < parts->cnt; ++i) {
-    if (spooled[i] < 0) continue;
-    int64_t start = spooled[i] + 1;
+    int64_t c = -1;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        committed->elems[i].offset > start) {
-      start = committed->elems[i].offset;
+        committed->elems[i].offset >= 0) {
+      c = committed->elems[i].offset;
     }
-    parts->elems[i].offset = start;
+    int64_t start = c;  // -1: committed offset unknown, librdkafka applies auto.offset.reset
+    if (spooled[i] >= 0) {
+      start = std::max(c, spooled[i] + 1);
+      parts->elems[i].offset = start;
+    }
+    start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
   rd_kafka_topic_partition_list_destroy(committed);
 }
@@ -584,6 +612,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     ++stats_.rebalances;
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (!cooperative) spooled_high_.clear(), start_offset_.clear();  // eager: the whole assignment
     SetStartOffsets(parts);
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
@@ -613,16 +642,24 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
         RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e)));
         rd_kafka_error_destroy(e);
       }
-      for (const auto& tp : revoked) assigned_.erase(tp);
+      for (const auto& tp : revoked) assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp);
     } else {
       rd_kafka_assign(rk, nullptr);
       assigned_.clear();
+      spooled_high_.clear();
+      start_offset_.clear();
+    }
+    if (lost) {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.partitions_lost += static_cast<uint64_t>(parts->cnt);
     }
     spdlog::info("ingest: {} {} partitions, {} left", lost ? "lost" : "revoked", parts->cnt, assigned_.size());
   } else {
     RecordError(fmt::format("kafka: rebalance failed: {}", rd_kafka_err2str(err)));
     rd_kafka_assign(rk, nullptr);
     assigned_.clear();
+    spooled_high_.clear();
+    start_offset_.clear();
   }
   std::lock_guard<std::mutex> l(mu_);
   stats_.assigned_partitions = static_cast<int>(assigned_.size());
