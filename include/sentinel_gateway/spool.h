@@ -156,9 +156,9 @@ class Spool {
   virtual Status Read(const std::string& route, uint64_t after_seq, size_t max_events,
                       size_t max_bytes, std::vector<PendingEvent>* out) = 0;
 
-  // Removes delivered events: `events` must be pending events of `route` as returned by Read,
-  // in seq order, and consecutive among that route's pending events (no pending event of the route
-  // lies between two of them). One range delete. Not fsync'd: a power loss may re-deliver.
+  // Removes delivered events: `events` must be pending events of `route` as returned by Read, in
+  // seq order. One atomic WriteBatch of point deletes. Not fsync'd (the next synced write carries
+  // it): a power loss may re-deliver, a process crash loses nothing.
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events) = 0;
   // Ack of the sub-range events[begin, end).
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events,

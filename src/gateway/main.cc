@@ -1,17 +1,181 @@
 // sentinel-gateway: the gateway program (run, check-config, demo, import-citrix).
-#include <CLI/CLI.hpp>
+//
+// Exit codes: 0 success (a clean stop after SIGTERM/SIGINT included); 1 runtime error; 2 usage or
+// configuration error; 3 the spool cannot be used (in use by another process, newer format,
+// corrupted); 4 stopped at once by a second signal (nothing acknowledged is lost).
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
-#include <sys/stat.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "demo.h"
+#include "logging.h"
+#include "sentinel_gateway/citrix_import.h"
+#include "sentinel_gateway/config.h"
+#include "sentinel_gateway/gateway.h"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitError = 1, kExitConfig = 2, kExitSpool = 3, kExitForced = 4;
+
+int LoadConfig(const std::string& path, sg::config::GatewayConfig* config) {
+  sg::Status s = sg::config::Load(path, config);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sentinel-gateway: %s\n", s.message().c_str());
+    return kExitConfig;
+  }
+  return kExitOk;
+}
+
+int Run(const std::string& config_path) {
+  // Block the stop signals before any thread starts, so that only sigwait below receives them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  sg::config::GatewayConfig config;
+  if (int rc = LoadConfig(config_path, &config); rc != kExitOk) return rc;
+  if (sg::Status s = sg::SetupLogging(config.log.level, config.log.format); !s.ok()) {
+    std::fprintf(stderr, "sentinel-gateway: %s\n", s.message().c_str());
+    return kExitConfig;
+  }
+  for (const std::string& w : config.warnings) spdlog::warn("config: {}", w);
+
+  std::unique_ptr<sg::Gateway> gateway;
+  sg::Status s = sg::Gateway::Start(config, &gateway);
+  if (!s.ok()) {
+    spdlog::error("cannot start: {}", s.ToString());
+    bool spool_problem = s.IsBusy() || s.IsCorruption() || s.code() == sg::Status::Code::kUnsupported;
+    return spool_problem ? kExitSpool : (s.code() == sg::Status::Code::kInvalidArgument ? kExitConfig : kExitError);
+  }
+  int sig = 0;
+  sigwait(&stop, &sig);
+  spdlog::info("received {}: stopping (a second signal stops at once; the spool keeps everything acknowledged)",
+               sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  std::thread([stop] {
+    int again = 0;
+    sigwait(&stop, &again);
+    spdlog::warn("second signal: exiting now; pending events stay in the spool");
+    spdlog::default_logger()->flush();
+    _exit(kExitForced);
+  }).detach();
+  s = gateway->Stop();
+  gateway.reset();
+  if (!s.ok()) {
+    spdlog::warn("stopped with an error: {}", s.ToString());
+    return kExitError;
+  }
+  return kExitOk;
+}
+
+int CheckConfig(const std::string& path) {
+  sg::config::GatewayConfig config;
+  if (int rc = LoadConfig(path, &config); rc != kExitOk) return rc;
+  for (const std::string& w : config.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  std::fputs(sg::config::Redacted(config).c_str(), stdout);
+  return kExitOk;
+}
+
+int ImportCitrix(const std::string& input, const std::string& output) {
+  std::ifstream in(input);
+  if (!in) {
+    std::fprintf(stderr, "sentinel-gateway: cannot read %s\n", input.c_str());
+    return kExitConfig;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string password_file = "citrix-kafka.password";
+  std::string ref = output.empty() ? "password = \"${CITRIX_KAFKA_PASSWORD}\""
+                                   : fmt::format("password_file = \"{}\"", password_file);
+  sg::config::CitrixImport imp;
+  sg::Status s = sg::config::ImportCitrixLogstash(ss.str(), input, ref, &imp);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sentinel-gateway: %s\n", s.message().c_str());
+    return kExitConfig;
+  }
+  if (output.empty()) {
+    std::fputs(imp.toml.c_str(), stdout);
+    if (!imp.password.empty()) {
+      imp.notes.insert(imp.notes.begin(),
+                       "Export the SASL password (from sasl_jaas_config) as CITRIX_KAFKA_PASSWORD, or use -o to "
+                       "store it in a 0600 file beside the configuration.");
+    }
+  } else {
+    std::filesystem::path out(output);
+    std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
+    if (!imp.password.empty()) {
+      std::string pw_path = (dir / password_file).string();
+      ::umask(077);
+      std::ofstream pw(pw_path, std::ios::trunc);
+      pw << imp.password << "\n";
+      if (!pw || ::chmod(pw_path.c_str(), 0600) != 0) {
+        std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", pw_path.c_str());
+        return kExitError;
+      }
+      imp.notes.insert(imp.notes.begin(), fmt::format("The SASL password is in {} (mode 0600).", pw_path));
+    }
+    std::ofstream o(output, std::ios::trunc);
+    o << imp.toml;
+    if (!o) {
+      std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", output.c_str());
+      return kExitError;
+    }
+    std::fprintf(stderr, "wrote %s\n", output.c_str());
+  }
+  for (const std::string& n : imp.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+  return kExitOk;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   umask(077);  // the spool and every file the gateway writes are private to its user
-  CLI::App app{"sentinel-gateway: durable Citrix Analytics -> Microsoft Sentinel gateway"};
+  CLI::App app{"sentinel-gateway: carries Citrix Analytics risk events from Kafka into Microsoft Sentinel,\n"
+               "through a durable local spool, without losing an event."};
   app.set_version_flag("--version", std::string("sentinel-gateway ") + SG_VERSION);
-  app.require_subcommand(0, 1);
-  CLI11_PARSE(app, argc, argv);
-  if (app.get_subcommands().empty()) {
-    std::fputs(app.help().c_str(), stdout);
+  app.require_subcommand(1);
+  app.footer("Exit codes: 0 ok, 1 runtime error, 2 usage or configuration error, 3 spool unusable, 4 forced stop.");
+
+  std::string config_path;
+  auto* run = app.add_subcommand("run", "Run the gateway until SIGTERM or SIGINT.");
+  run->add_option("--config,-c", config_path, "configuration file (TOML)")->required();
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration and print it with secrets redacted.");
+  check->add_option("--config,-c", config_path, "configuration file (TOML)")->required();
+
+  std::string import_input, import_output;
+  auto* import = app.add_subcommand("import-citrix", "Turn the Logstash file Citrix Analytics prepares into a gateway configuration.");
+  import->add_option("FILE", import_input, "the Logstash pipeline from Citrix Analytics")->required();
+  import->add_option("--output,-o", import_output, "write the configuration here (and the password beside it, mode 0600)");
+
+  sg::DemoOptions demo_options;
+  auto* demo = app.add_subcommand("demo", "Run the whole pipeline on an embedded Kafka mock cluster and Azure emulator.");
+  demo->add_option("--events,-n", demo_options.events, "events to produce")->capture_default_str();
+  demo->add_option("--rate,-r", demo_options.rate, "events per second")->capture_default_str();
+  demo->add_option("--outage", demo_options.outage_seconds, "seconds of Azure outage (503) on the way; 0: none")
+      ->capture_default_str();
+  demo->add_option("--keep", demo_options.keep_dir, "keep the spool and the emulator's record in this directory");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitConfig;
   }
-  return 0;
+  if (*run) return Run(config_path);
+  if (*check) return CheckConfig(config_path);
+  if (*import) return ImportCitrix(import_input, import_output);
+  if (*demo) return sg::RunDemo(demo_options);
+  return kExitConfig;
 }

@@ -1,0 +1,25 @@
+// Azure clouds: the public cloud and the sovereign ones differ only in host names and the token
+// scope. One setting picks them; every endpoint can still be overridden in AzureOptions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sentinel_gateway/status.h"
+
+namespace sg::azure {
+
+enum class Cloud { kPublic, kUsGov, kChina };
+
+struct CloudEndpoints {
+  std::string login_endpoint;  // token authority base, e.g. https://login.microsoftonline.com
+  std::string scope;           // client-credentials scope, e.g. https://monitor.azure.com/.default
+  std::string resource;        // managed identity resource, e.g. https://monitor.azure.com/
+  std::string ods_suffix;      // Data Collector host suffix: .ods.opinsights.azure.com
+};
+
+// "public" (also "azurepubliccloud"), "usgov" ("azureusgovernment"), "china" ("azurechinacloud").
+Status ParseCloud(std::string_view name, Cloud* cloud);
+CloudEndpoints EndpointsFor(Cloud cloud);
+
+}  // namespace sg::azure

@@ -1,0 +1,18 @@
+// gzip (RFC 1952) for request bodies: Content-Encoding: gzip on the Logs Ingestion API.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "sentinel_gateway/status.h"
+
+namespace sg::azure {
+
+Status GzipCompress(std::string_view data, std::string* out);
+
+// Fails with InvalidArgument on bad input, and when the output would exceed max_output bytes
+// (so a small "zip bomb" cannot exhaust memory).
+Status GzipDecompress(std::string_view data, size_t max_output, std::string* out);
+
+}  // namespace sg::azure

@@ -1,0 +1,43 @@
+// IngestionClient: posts one batch (a JSON array) to one destination of Sentinel.
+//
+// The destination (`target`) is the stream name (Logs Ingestion API, e.g.
+// "Custom-CitrixAnalytics_riskScoreChange_V1") or the Log-Type (Data Collector API, e.g.
+// "CitrixAnalytics_riskScoreChange"). Each client owns one connection: give each worker its own,
+// and let Logs Ingestion clients share one TokenProvider. The client renews the token and
+// repeats the request once at once on a 401; every other decision belongs to the caller.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "sentinel_gateway/azure/azure_options.h"
+#include "sentinel_gateway/azure/post_result.h"
+#include "sentinel_gateway/azure/token_provider.h"
+#include "sentinel_gateway/status.h"
+
+namespace sg::azure {
+
+// Logs Ingestion API: a request body is at most 1 MiB, compressed or not.
+inline constexpr size_t kLogsIngestionMaxBody = 1'048'576;
+// Data Collector API: at most 30 MB per post.
+inline constexpr size_t kDataCollectorMaxBody = 30 * 1024 * 1024;
+
+class IngestionClient {
+ public:
+  virtual ~IngestionClient() = default;
+  // body: a UTF-8 JSON array of objects, uncompressed.
+  virtual PostResult Post(const std::string& target, const std::string& body) = 0;
+  virtual Api api() const = 0;
+  virtual size_t max_body_bytes() const = 0;
+};
+
+// Shared by the clients of one gateway: the token cache for the Logs Ingestion API (null for the
+// Data Collector API). Validates the options (InvalidArgument names the missing setting).
+Status NewTokenProvider(const AzureOptions& options, std::shared_ptr<TokenProvider>* out);
+
+// cancel: optional flag that aborts a running request (shutdown).
+Status NewIngestionClient(const AzureOptions& options, std::shared_ptr<TokenProvider> tokens,
+                          const std::atomic<bool>* cancel, std::unique_ptr<IngestionClient>* out);
+
+}  // namespace sg::azure

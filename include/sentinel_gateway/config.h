@@ -1,0 +1,141 @@
+// GatewayConfig: the gateway's one TOML configuration file, loaded, checked and typed.
+//
+// Guarantees:
+//  - Every error names the file, the line and the dotted key ("gateway.toml:12: kafka.pasword:
+//    unknown key"); unknown keys, wrong types and missing required values are errors, not warnings.
+//  - Secrets (kafka.password, sentinel.client_secret, sentinel.shared_key) may be written inline, as
+//    "${ENV_VAR}", or read from a file (`password_file`, ...). Their values never appear in an error,
+//    a warning or the output of Redacted().
+//  - Sizes take units ("20GiB", "512MB", or plain bytes); durations too ("500ms", "5s", "5m", "1h").
+//  - A config or secret file that others can read while it holds a secret yields a warning.
+// The structs are plain data; turning them into stage options is the gateway program's job.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sentinel_gateway/status.h"
+
+namespace sg::config {
+
+using Millis = std::chrono::milliseconds;
+
+// A secret value and where it came from ("inline", "env CITRIX_PASSWORD", "file /etc/...").
+struct Secret {
+  std::string value;
+  std::string origin;
+  bool empty() const { return value.empty(); }
+};
+
+struct KafkaConfig {
+  std::string brokers;  // "host:port,host:port"
+  std::vector<std::string> topics;
+  std::string group_id;
+  std::string client_id = "sentinel-gateway";
+  std::string security_protocol = "SASL_SSL";
+  std::string sasl_mechanism = "SCRAM-SHA-256";
+  std::string username;
+  Secret password;
+  std::string ca_file;
+  bool verify_hostname = true;
+  std::string auto_offset_reset = "earliest";
+  Millis session_timeout{60'000};
+  Millis max_poll_interval{300'000};
+  std::string assignment_strategy = "cooperative-sticky";
+  Millis commit_interval{1'000};
+  uint64_t max_batch_messages = 20'000;
+  uint64_t max_batch_bytes = 32ull << 20;
+  std::map<std::string, std::string> librdkafka;  // raw properties, applied last
+};
+
+struct SpoolConfig {
+  std::string path = "spool";  // relative paths are relative to the config file's directory
+  uint64_t max_bytes = 20ull << 30;
+  double high_watermark = 0.90;
+  double low_watermark = 0.80;
+};
+
+struct SentinelConfig {
+  std::string api = "logs_ingestion";  // or "data_collector"
+  std::string cloud = "public";        // public | usgov | china
+  std::string endpoint;                // DCE / DCR ingestion URL (logs_ingestion)
+  std::string login_endpoint;          // token authority base URL; default from cloud
+  std::string ca_file;
+  std::string proxy;
+  std::string tenant_id;
+  std::string client_id;
+  Secret client_secret;
+  bool managed_identity = false;
+  std::string imds_endpoint;
+  std::string dcr_immutable_id;
+  bool gzip = true;
+  std::string workspace_id;
+  Secret shared_key;
+  std::string data_collector_endpoint;  // default https://<workspace>.ods.opinsights.azure.<cloud>
+  std::string azure_resource_id;
+  std::string time_generated_field = "timestamp";
+  Millis connect_timeout{10'000};
+  Millis request_timeout{60'000};
+};
+
+struct RoutesConfig {
+  std::string layout;  // "dcr" or "legacy"; empty: from sentinel.api
+  // Table for event types no rule matches; empty: "CitrixAnalytics_other" + the layout's suffix.
+  std::string catch_all;
+  // Extra rules, event type (or "prefix*") -> table, tried before the defaults, in file order.
+  std::vector<std::pair<std::string, std::string>> event_types;
+  std::map<std::string, std::string> targets;  // table -> stream or Log-Type (overrides)
+  std::map<std::string, std::string> schemas;  // table -> DCR / stream declaration JSON file
+};
+
+struct DeliveryConfig {
+  uint64_t max_batch_events = 10'000;
+  uint64_t max_batch_bytes = 1'048'576;
+  Millis linger{500};
+  int concurrency = 4;
+  Millis backoff_initial{1'000};
+  Millis backoff_cap{300'000};
+  int max_attempts = 0;
+  std::string event_id_field;
+  Millis shutdown_grace{10'000};
+};
+
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9464";  // empty: no metrics server
+};
+
+struct LogConfig {
+  std::string level = "info";  // trace | debug | info | warn | error
+  std::string format = "text";  // text | json
+};
+
+struct GatewayConfig {
+  std::string source;  // the file it was read from
+  KafkaConfig kafka;
+  SpoolConfig spool;
+  SentinelConfig sentinel;
+  RoutesConfig routes;
+  DeliveryConfig delivery;
+  MetricsConfig metrics;
+  LogConfig log;
+  std::vector<std::string> warnings;  // e.g. a secret-bearing file readable by others
+};
+
+// Reads and validates `path`. `env` resolves ${VAR} (tests pass their own; nullptr: the process's).
+Status Load(const std::string& path, GatewayConfig* out,
+            const std::map<std::string, std::string>* env = nullptr);
+// Same, from text; `name` stands for the file in messages; relative paths resolve against `base_dir`.
+Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
+             GatewayConfig* out, const std::map<std::string, std::string>* env = nullptr);
+
+// The effective configuration as TOML, every secret replaced by "<redacted>" and its origin.
+std::string Redacted(const GatewayConfig& config);
+
+// "20GiB" -> bytes; "5m" -> ms. InvalidArgument with the reason.
+Status ParseSize(const std::string& text, uint64_t* bytes);
+Status ParseDuration(const std::string& text, Millis* out);
+
+}  // namespace sg::config

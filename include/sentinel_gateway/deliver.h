@@ -1,0 +1,118 @@
+// Drainer: takes events from the spool and posts them to Microsoft Sentinel.
+//
+// Guarantees:
+//  - One lane per route: a table that is failing never holds back another. Within a lane,
+//    batches leave in spool (FIFO) order; up to `concurrency` requests are in flight per lane.
+//  - Events leave the spool (Ack) only after Azure accepted their request. A crash between
+//    Azure's answer and the Ack re-posts at most the requests in flight (the only duplicates).
+//  - Batches never exceed the API's limits (Logs Ingestion: 1 MiB uncompressed body; Data
+//    Collector: 30 MB, one Log-Type), nor the configured event count.
+//  - Timeouts, connection and TLS errors, 408, 429 and 5xx are retried without limit by default,
+//    with exponential backoff and full jitter; a Retry-After is honoured for every lane (it is a
+//    limit of the DCR or workspace): no request goes out before it elapses.
+//  - 401/403 (and other configuration errors) are retried with backoff and a fresh token; the
+//    route turns to "auth_error", the drainer reports degraded health and logs an error.
+//  - 400/413: the batch is split in halves until the refused events are isolated; everything
+//    Azure accepts is delivered, and only the refused single events go to the spool's failed area
+//    with the HTTP status and Azure's error text.
+//  - Logs per state change of a route, never per event, never a secret.
+// Thread-safe: Counters() and health() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sentinel_gateway/azure/azure_options.h"
+#include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/status.h"
+
+namespace sg::deliver {
+
+struct RouteConfig {
+  std::string route;   // the spool route: the destination table, e.g. CitrixAnalytics_riskScoreChange_V1_CL
+  std::string target;  // stream (Logs Ingestion) or Log-Type (Data Collector)
+  std::optional<azure::StreamSchema> schema;  // the stream's declared columns, when known
+};
+
+struct DrainerOptions {
+  std::vector<RouteConfig> routes;
+  // Batching. The API's own limit always applies on top of max_batch_bytes.
+  size_t max_batch_events = 10'000;
+  size_t max_batch_bytes = 1'048'576;
+  std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
+  std::chrono::milliseconds poll_interval{200};  // an idle lane looks at the spool this often
+  int concurrency = 4;  // requests in flight per lane
+  // Retries.
+  std::chrono::milliseconds backoff_initial{1'000};
+  std::chrono::milliseconds backoff_cap{300'000};
+  int max_attempts = 0;  // 0: retry retryable errors forever; else fail the batch after this many
+  // Shaping.
+  std::string event_id_field;        // e.g. "sg_event_id"; empty: off
+  std::string timestamp_field = "timestamp";
+  // Optional observer of every request (latency histogram for metrics). Called from workers.
+  std::function<void(const std::string& route, int http_status, std::chrono::microseconds latency)>
+      on_request;
+};
+
+enum class RouteState { kIdle, kDelivering, kRetrying, kAuthError };
+const char* RouteStateName(RouteState state);
+
+struct RouteCounters {
+  uint64_t delivered_events = 0;
+  uint64_t delivered_bytes = 0;    // request body bytes accepted (uncompressed)
+  uint64_t requests = 0;
+  uint64_t retries_transport = 0;  // no HTTP answer
+  uint64_t retries_throttled = 0;  // 429
+  uint64_t retries_server = 0;     // 408, 5xx
+  uint64_t retries_auth = 0;       // 401, 403, other configuration errors
+  uint64_t refused_requests = 0;   // 400/413 answers (before bisection settles them)
+  uint64_t failed_events = 0;      // moved to the failed area
+  uint64_t undeclared_fields = 0;  // fields removed because the stream lacks them
+  uint64_t unconvertible_values = 0;
+  int64_t in_flight = 0;
+  RouteState state = RouteState::kIdle;
+  std::string last_error;          // Azure's answer or the transport error; never a secret
+};
+
+struct DrainerHealth {
+  bool degraded = false;
+  std::string reason;  // empty when healthy
+};
+
+class Drainer {
+ public:
+  // Starts one lane per route. The spool must outlive the drainer. Fails only on invalid options
+  // (never because Azure is unreachable: that is retried).
+  static Status Start(const DrainerOptions& options, const azure::AzureOptions& azure,
+                      Spool* spool, std::unique_ptr<Drainer>* out);
+  ~Drainer();  // Stop(0)
+  Drainer(const Drainer&) = delete;
+  Drainer& operator=(const Drainer&) = delete;
+
+  // New events were appended: lanes waiting for a fuller batch or idle look again at once.
+  void Notify();
+
+  // Stops reading, lets requests in flight finish for up to `grace`, then cancels them. Events of
+  // unfinished requests stay pending in the spool.
+  void Stop(std::chrono::milliseconds grace);
+
+  std::map<std::string, RouteCounters> Counters() const;
+  DrainerHealth health() const;
+  uint64_t token_renewals() const;
+
+  struct Impl;
+
+ private:
+  explicit Drainer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sg::deliver

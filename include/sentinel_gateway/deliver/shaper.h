@@ -1,0 +1,39 @@
+// Shaper: turns a Citrix event as spooled into the row Sentinel expects.
+//
+//  - Nested objects are flattened with '_' (occurrence_details.event_count becomes
+//    occurrence_details_event_count), as both Azure layouts expect. Arrays stay as they are.
+//  - TimeGenerated is set from the Citrix `timestamp` when the event has none (Logs Ingestion API;
+//    the Data Collector API names the field in a header instead).
+//  - With a stream schema: values are converted to the declared column types where that is
+//    lossless (indicator_id 7 -> "7"), and fields the stream does not declare are removed and
+//    reported, because Azure would drop them without a word.
+//  - An optional stable event id (topic/partition/offset) lets analysts deduplicate re-posts.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/status.h"
+
+namespace sg::deliver {
+
+struct ShapeOptions {
+  bool set_time_generated = true;
+  std::string timestamp_field = "timestamp";
+  std::string event_id_field;                       // empty: no event id
+  const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
+};
+
+struct ShapeReport {
+  std::vector<std::string> undeclared;     // fields removed because the stream lacks them
+  std::vector<std::string> unconvertible;  // declared fields whose value could not be converted
+};
+
+// InvalidArgument when the payload is not a JSON object.
+Status ShapeEvent(std::string_view payload, const SourceRef& source, const ShapeOptions& options,
+                  std::string* row, ShapeReport* report);
+
+}  // namespace sg::deliver

@@ -1,0 +1,40 @@
+#include "sentinel_gateway/azure/cloud.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace sg::azure {
+
+Status ParseCloud(std::string_view name, Cloud* cloud) {
+  std::string n(name);
+  std::transform(n.begin(), n.end(), n.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (n == "public" || n == "azurepubliccloud" || n == "azurecloud") {
+    *cloud = Cloud::kPublic;
+  } else if (n == "usgov" || n == "usgovernment" || n == "azureusgovernment") {
+    *cloud = Cloud::kUsGov;
+  } else if (n == "china" || n == "azurechinacloud") {
+    *cloud = Cloud::kChina;
+  } else {
+    return Status::InvalidArgument("unknown cloud '" + std::string(name) +
+                                   "' (expected public, usgov or china)");
+  }
+  return Status::OK();
+}
+
+CloudEndpoints EndpointsFor(Cloud cloud) {
+  switch (cloud) {
+    case Cloud::kUsGov:
+      return {"https://login.microsoftonline.us", "https://monitor.azure.us/.default",
+              "https://monitor.azure.us/", ".ods.opinsights.azure.us"};
+    case Cloud::kChina:
+      return {"https://login.chinacloudapi.cn", "https://monitor.azure.cn/.default",
+              "https://monitor.azure.cn/", ".ods.opinsights.azure.cn"};
+    case Cloud::kPublic:
+      break;
+  }
+  return {"https://login.microsoftonline.com", "https://monitor.azure.com/.default",
+          "https://monitor.azure.com/", ".ods.opinsights.azure.com"};
+}
+
+}  // namespace sg::azure

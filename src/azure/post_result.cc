@@ -1,0 +1,39 @@
+#include "sentinel_gateway/azure/post_result.h"
+
+#include <fmt/format.h>
+
+namespace sg::azure {
+
+Outcome Classify(Api api, int http_status) {
+  if (http_status >= 200 && http_status < 300) return Outcome::kSuccess;
+  if (http_status == 0 || http_status == 408 || http_status == 429 || http_status >= 500) {
+    return Outcome::kRetryable;
+  }
+  if (http_status == 400 || http_status == 413) return Outcome::kPermanent;
+  // The Data Collector API answers 404 for a request that is too large.
+  if (http_status == 404 && api == Api::kDataCollector) return Outcome::kPermanent;
+  // 401, 403 and any other 4xx: a configuration problem; never a reason to drop data.
+  if (http_status >= 400 && http_status < 500) return Outcome::kAuth;
+  // 1xx/3xx should never reach us (libcurl follows nothing); treat as transient.
+  return Outcome::kRetryable;
+}
+
+const char* OutcomeName(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::kSuccess: return "success";
+    case Outcome::kRetryable: return "retryable";
+    case Outcome::kAuth: return "auth";
+    case Outcome::kPermanent: return "permanent";
+  }
+  return "?";
+}
+
+std::string PostResult::Describe() const {
+  if (http_status == 0) return "transport: " + error_text;
+  std::string s = fmt::format("HTTP {}", http_status);
+  if (!error_code.empty()) s += " " + error_code;
+  if (!error_text.empty()) s += ": " + error_text;
+  return s;
+}
+
+}  // namespace sg::azure

@@ -1,0 +1,471 @@
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "sentinel_gateway/azure/backoff.h"
+#include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/deliver.h"
+#include "sentinel_gateway/deliver/batch_builder.h"
+#include "sentinel_gateway/deliver/bisect.h"
+#include "sentinel_gateway/deliver/shaper.h"
+
+namespace sg::deliver {
+
+using Clock = std::chrono::steady_clock;
+using azure::Outcome;
+using azure::PostResult;
+
+const char* RouteStateName(RouteState state) {
+  switch (state) {
+    case RouteState::kIdle: return "idle";
+    case RouteState::kDelivering: return "delivering";
+    case RouteState::kRetrying: return "retrying";
+    case RouteState::kAuthError: return "auth_error";
+  }
+  return "?";
+}
+
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Batch {
+  std::vector<PendingEvent> events;
+  std::vector<std::string> rows;  // shaped, parallel to events
+};
+
+}  // namespace
+
+struct Lane {
+  RouteConfig config;
+  std::thread reader;
+  std::vector<std::thread> workers;
+
+  // Batches ready to send; bounded so that the reader runs at most `concurrency` batches ahead.
+  std::mutex qmu;
+  std::condition_variable qcv;
+  std::deque<std::shared_ptr<Batch>> queue;
+  bool closed = false;
+
+  mutable std::mutex cmu;
+  RouteCounters counters;
+  std::set<std::string> undeclared_logged;
+  std::set<std::string> unconvertible_logged;
+};
+
+struct Drainer::Impl {
+  DrainerOptions options;
+  azure::AzureOptions azure;
+  Spool* spool = nullptr;
+  size_t max_body = 0;
+  std::shared_ptr<azure::TokenProvider> tokens;
+  std::vector<std::unique_ptr<Lane>> lanes;
+
+  std::atomic<bool> stopping{false};  // no new batches, no new attempts
+  std::atomic<bool> cancel{false};    // abort requests in flight
+  std::mutex mu;                      // guards wake-ups and the Retry-After gate
+  std::condition_variable cv;
+  uint64_t notify_generation = 0;
+  Clock::time_point gate_until{};     // no request before this (a Retry-After)
+
+  std::atomic<int> running_workers{0};
+  std::condition_variable done_cv;
+
+  // Sleeps until `deadline`, Notify() (when wake_on_notify) or stop. False when stopping.
+  bool SleepUntil(Clock::time_point deadline, bool wake_on_notify) {
+    std::unique_lock<std::mutex> lock(mu);
+    uint64_t gen = notify_generation;
+    cv.wait_until(lock, deadline, [&] {
+      return stopping.load() || (wake_on_notify && notify_generation != gen);
+    });
+    return !stopping.load();
+  }
+
+  void SetState(Lane& lane, RouteState state, const std::string& error) {
+    RouteState old;
+    {
+      std::lock_guard<std::mutex> lock(lane.cmu);
+      old = lane.counters.state;
+      lane.counters.state = state;
+      if (!error.empty()) lane.counters.last_error = error;
+    }
+    if (old == state) return;
+    const std::string& route = lane.config.route;
+    if (state == RouteState::kAuthError) {
+      spdlog::error("route {}: Azure refuses the credentials or the destination ({}); retrying with "
+                    "backoff and a fresh token, events stay in the spool until this is fixed",
+                    route, error);
+    } else if (state == RouteState::kRetrying) {
+      spdlog::warn("route {}: delivery failing ({}); retrying with backoff, nothing is dropped",
+                   route, error);
+    } else if (old == RouteState::kRetrying || old == RouteState::kAuthError) {
+      spdlog::info("route {}: delivery resumed", route);
+    }
+  }
+
+  // ---- reader ----
+
+  void Reader(Lane& lane) {
+    const std::string& route = lane.config.route;
+    ShapeOptions shape;
+    shape.set_time_generated = azure.api == azure::Api::kLogsIngestion;
+    shape.timestamp_field = options.timestamp_field;
+    shape.event_id_field = options.event_id_field;
+    shape.schema = lane.config.schema ? &*lane.config.schema : nullptr;
+    const size_t max_events = std::max<size_t>(1, options.max_batch_events);
+
+    uint64_t cursor = 0;
+    std::deque<std::pair<PendingEvent, std::string>> carry;
+    size_t carry_bytes = 0;
+    Clock::time_point carry_since{};
+    bool read_error_logged = false;
+
+    while (!stopping.load()) {
+      bool spool_empty = false;
+      bool full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= max_body;
+      if (!full) {
+        std::vector<PendingEvent> events;
+        Status s = spool->Read(route, cursor, max_events - carry.size(), max_body, &events);
+        if (!s.ok() && !s.IsNotFound()) {
+          if (!read_error_logged) spdlog::error("route {}: spool read failed: {}", route, s.ToString());
+          read_error_logged = true;
+          SleepUntil(Clock::now() + options.poll_interval, false);
+          continue;
+        }
+        read_error_logged = false;
+        spool_empty = events.empty();
+        for (auto& ev : events) {
+          cursor = ev.seq;
+          std::string row;
+          ShapeReport report;
+          Status st = ShapeEvent(ev.payload, ev.source, shape, &row, &report);
+          NoteShapeReport(lane, report);
+          if (st.ok() && !BatchBuilder(max_body, 1).FitsAlone(row.size())) {
+            st = Status::Rejected(fmt::format("event of {} bytes exceeds the request limit of {} "
+                                              "bytes", row.size(), max_body));
+          }
+          if (!st.ok()) {
+            FailEvents(lane, {ev.seq}, st.code() == Status::Code::kRejected ? 413 : 0,
+                       st.code() == Status::Code::kRejected ? "too_large" : "invalid_event",
+                       st.message(), 1);
+            continue;
+          }
+          if (carry.empty()) carry_since = Clock::now();
+          carry_bytes += row.size();
+          carry.emplace_back(std::move(ev), std::move(row));
+        }
+        full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= max_body;
+      }
+      if (carry.empty()) {
+        SleepUntil(Clock::now() + options.poll_interval, true);
+        continue;
+      }
+      Clock::time_point due = carry_since + options.linger;
+      if (!full && Clock::now() < due) {
+        // Not full and the spool had nothing more: wait for the linger time or new events.
+        if (spool_empty) SleepUntil(std::min(due, Clock::now() + options.poll_interval), true);
+        continue;
+      }
+      auto batch = std::make_shared<Batch>();
+      BatchBuilder builder(max_body, max_events);
+      while (!carry.empty() && builder.CanAdd(carry.front().second.size())) {
+        builder.Add(carry.front().second.size());
+        carry_bytes -= carry.front().second.size();
+        batch->events.push_back(std::move(carry.front().first));
+        batch->rows.push_back(std::move(carry.front().second));
+        carry.pop_front();
+      }
+      carry_since = Clock::now();
+      if (!Enqueue(lane, std::move(batch))) break;
+    }
+    std::lock_guard<std::mutex> lock(lane.qmu);
+    lane.closed = true;
+    lane.qcv.notify_all();
+  }
+
+  bool Enqueue(Lane& lane, std::shared_ptr<Batch> batch) {
+    std::unique_lock<std::mutex> lock(lane.qmu);
+    size_t cap = static_cast<size_t>(std::max(1, options.concurrency));
+    while (lane.queue.size() >= cap && !stopping.load()) {
+      lane.qcv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    if (stopping.load()) return false;
+    lane.queue.push_back(std::move(batch));
+    lane.qcv.notify_all();
+    return true;
+  }
+
+  void NoteShapeReport(Lane& lane, const ShapeReport& report) {
+    if (report.undeclared.empty() && report.unconvertible.empty()) return;
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    lane.counters.undeclared_fields += report.undeclared.size();
+    lane.counters.unconvertible_values += report.unconvertible.size();
+    for (const auto& f : report.undeclared) {
+      if (lane.undeclared_logged.insert(f).second) {
+        spdlog::warn("route {}: field '{}' is not declared by stream {}; it is left out (Azure "
+                     "would drop it); declare it in the DCR to keep it",
+                     lane.config.route, f, lane.config.target);
+      }
+    }
+    for (const auto& f : report.unconvertible) {
+      if (lane.unconvertible_logged.insert(f).second) {
+        spdlog::warn("route {}: field '{}' has a value that cannot be converted to its declared "
+                     "type; sent as is", lane.config.route, f);
+      }
+    }
+  }
+
+  void FailEvents(Lane& lane, const std::vector<uint64_t>& seqs, int http_status,
+                  const std::string& reason, const std::string& text, int attempts) {
+    FailureInfo why;
+    why.http_status = http_status;
+    why.reason = reason;
+    why.error_text = text;
+    why.attempts = attempts;
+    why.first_failure_ms = why.last_failure_ms = NowMs();
+    uint64_t id = 0;
+    Status s = spool->Fail(lane.config.route, seqs, why, &id);
+    if (!s.ok()) {
+      spdlog::error("route {}: cannot move {} event(s) to the failed area: {}", lane.config.route,
+                    seqs.size(), s.ToString());
+      return;
+    }
+    spdlog::error("route {}: {} event(s) refused ({}: {}); moved to failed batch {}",
+                  lane.config.route, seqs.size(), reason, text, id);
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    lane.counters.failed_events += seqs.size();
+  }
+
+  // ---- workers ----
+
+  void Worker(Lane& lane) {
+    std::unique_ptr<azure::IngestionClient> client;
+    Status s = azure::NewIngestionClient(azure, tokens, &cancel, &client);
+    if (!s.ok()) {
+      spdlog::error("route {}: cannot create the Azure client: {}", lane.config.route, s.ToString());
+    }
+    std::mt19937_64 rng(std::random_device{}());
+    while (client) {
+      std::shared_ptr<Batch> batch;
+      {
+        std::unique_lock<std::mutex> lock(lane.qmu);
+        lane.qcv.wait(lock, [&] { return !lane.queue.empty() || lane.closed || stopping.load(); });
+        if (lane.queue.empty() || stopping.load()) break;
+        batch = std::move(lane.queue.front());
+        lane.queue.pop_front();
+        lane.qcv.notify_all();
+      }
+      Deliver(lane, *client, rng, *batch);
+    }
+    if (--running_workers == 0) {
+      std::lock_guard<std::mutex> lock(mu);
+      done_cv.notify_all();
+    }
+  }
+
+  void Deliver(Lane& lane, azure::IngestionClient& client, std::mt19937_64& rng, Batch& batch) {
+    PostResult last_refusal;  // the latest 400/413 answer: the failed area's error text
+    auto post = [&](size_t begin, size_t end) -> RangeResult {
+      std::string body = JoinRows(batch.rows, begin, end);
+      int attempts = 0;
+      while (true) {
+        if (stopping.load()) return RangeResult::kStop;
+        WaitForGate();
+        if (stopping.load()) return RangeResult::kStop;
+        {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          ++lane.counters.in_flight;
+          ++lane.counters.requests;
+        }
+        Clock::time_point t0 = Clock::now();
+        PostResult r = client.Post(lane.config.target, body);
+        auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0);
+        {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          --lane.counters.in_flight;
+        }
+        if (r.cancelled || cancel.load()) return RangeResult::kStop;
+        if (options.on_request) options.on_request(lane.config.route, r.http_status, latency);
+        ++attempts;
+        if (r.outcome == Outcome::kSuccess) {
+          Status s = spool->Ack(lane.config.route, batch.events, begin, end);
+          if (!s.ok()) {
+            // The events were delivered but stay pending: they will be sent again (duplicates),
+            // never lost.
+            spdlog::error("route {}: ack after delivery failed: {}", lane.config.route, s.ToString());
+          }
+          {
+            std::lock_guard<std::mutex> lock(lane.cmu);
+            lane.counters.delivered_events += end - begin;
+            lane.counters.delivered_bytes += body.size();
+          }
+          SetState(lane, RouteState::kDelivering, "");
+          return RangeResult::kAccepted;
+        }
+        if (r.outcome == Outcome::kPermanent) {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          ++lane.counters.refused_requests;
+          last_refusal = r;
+          return RangeResult::kRefused;
+        }
+        // Retryable or a configuration problem: back off and try again.
+        {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          if (r.outcome == Outcome::kAuth) {
+            ++lane.counters.retries_auth;
+          } else if (r.http_status == 0) {
+            ++lane.counters.retries_transport;
+          } else if (r.http_status == 429) {
+            ++lane.counters.retries_throttled;
+          } else {
+            ++lane.counters.retries_server;
+          }
+        }
+        SetState(lane, r.outcome == Outcome::kAuth ? RouteState::kAuthError : RouteState::kRetrying,
+                 r.Describe());
+        if (options.max_attempts > 0 && attempts >= options.max_attempts) {
+          std::vector<uint64_t> seqs;
+          for (size_t i = begin; i < end; ++i) seqs.push_back(batch.events[i].seq);
+          FailEvents(lane, seqs, r.http_status, "max_attempts", r.Describe(), attempts);
+          return RangeResult::kAccepted;  // settled: nothing left to send for this range
+        }
+        auto delay = azure::FullJitterBackoff(attempts - 1, options.backoff_initial,
+                                              options.backoff_cap, rng);
+        if (r.retry_after) {
+          delay = std::max(delay, *r.retry_after);
+          std::lock_guard<std::mutex> lock(mu);
+          gate_until = std::max(gate_until, Clock::now() + *r.retry_after);
+        }
+        if (!SleepUntil(Clock::now() + delay, false)) return RangeResult::kStop;
+      }
+    };
+    auto reject = [&](size_t i) {
+      const PostResult& r = last_refusal;
+      FailEvents(lane, {batch.events[i].seq}, r.http_status,
+                 fmt::format("http_{}", r.http_status), r.Describe(), 1);
+      return true;
+    };
+    Bisect(0, batch.events.size(), post, reject);
+  }
+
+  void WaitForGate() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping.load() && Clock::now() < gate_until) {
+      cv.wait_until(lock, gate_until, [&] { return stopping.load(); });
+    }
+  }
+};
+
+Drainer::Drainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Drainer::~Drainer() { Stop(std::chrono::milliseconds(0)); }
+
+Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& az, Spool* spool,
+                      std::unique_ptr<Drainer>* out) {
+  if (spool == nullptr) return Status::InvalidArgument("no spool");
+  if (options.routes.empty()) return Status::InvalidArgument("no routes to deliver");
+  if (options.concurrency < 1) return Status::InvalidArgument("concurrency must be at least 1");
+  if (options.max_batch_events < 1) return Status::InvalidArgument("max_batch_events must be >= 1");
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->azure = az;
+  impl->spool = spool;
+  size_t api_limit = az.api == azure::Api::kLogsIngestion ? azure::kLogsIngestionMaxBody
+                                                          : azure::kDataCollectorMaxBody;
+  impl->max_body = std::min(api_limit, std::max<size_t>(options.max_batch_bytes, 64));
+  Status s = azure::NewTokenProvider(az, &impl->tokens);
+  if (!s.ok()) return s;
+  // Validate the client options once, so a bad setting fails Start rather than every worker.
+  std::unique_ptr<azure::IngestionClient> probe;
+  s = azure::NewIngestionClient(az, impl->tokens, nullptr, &probe);
+  if (!s.ok()) return s;
+  std::set<std::string> seen;
+  for (const auto& r : options.routes) {
+    if (r.route.empty() || r.target.empty()) return Status::InvalidArgument("a route lacks a name or target");
+    if (!seen.insert(r.route).second) return Status::InvalidArgument("route " + r.route + " is listed twice");
+    auto lane = std::make_unique<Lane>();
+    lane->config = r;
+    impl->lanes.push_back(std::move(lane));
+  }
+  Impl* d = impl.get();
+  for (auto& lane : d->lanes) {
+    Lane* l = lane.get();
+    for (int i = 0; i < options.concurrency; ++i) {
+      ++d->running_workers;
+      l->workers.emplace_back([d, l] { d->Worker(*l); });
+    }
+    l->reader = std::thread([d, l] { d->Reader(*l); });
+  }
+  out->reset(new Drainer(std::move(impl)));
+  return Status::OK();
+}
+
+void Drainer::Notify() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  ++impl_->notify_generation;
+  impl_->cv.notify_all();
+}
+
+void Drainer::Stop(std::chrono::milliseconds grace) {
+  Impl* d = impl_.get();
+  if (d == nullptr) return;
+  {
+    std::lock_guard<std::mutex> lock(d->mu);
+    d->stopping = true;
+    d->cv.notify_all();
+  }
+  for (auto& lane : d->lanes) {
+    std::lock_guard<std::mutex> lock(lane->qmu);
+    lane->qcv.notify_all();
+  }
+  {
+    std::unique_lock<std::mutex> lock(d->mu);
+    d->done_cv.wait_for(lock, grace, [&] { return d->running_workers.load() == 0; });
+  }
+  d->cancel = true;
+  for (auto& lane : d->lanes) {
+    if (lane->reader.joinable()) lane->reader.join();
+    for (auto& w : lane->workers) {
+      if (w.joinable()) w.join();
+    }
+  }
+}
+
+std::map<std::string, RouteCounters> Drainer::Counters() const {
+  std::map<std::string, RouteCounters> out;
+  for (const auto& lane : impl_->lanes) {
+    std::lock_guard<std::mutex> lock(lane->cmu);
+    out[lane->config.route] = lane->counters;
+  }
+  return out;
+}
+
+DrainerHealth Drainer::health() const {
+  DrainerHealth h;
+  for (const auto& lane : impl_->lanes) {
+    std::lock_guard<std::mutex> lock(lane->cmu);
+    if (lane->counters.state == RouteState::kAuthError) {
+      h.degraded = true;
+      if (!h.reason.empty()) h.reason += "; ";
+      h.reason += fmt::format("route {}: Azure refuses access ({})", lane->config.route,
+                              lane->counters.last_error);
+    }
+  }
+  return h;
+}
+
+uint64_t Drainer::token_renewals() const {
+  return impl_->tokens ? impl_->tokens->renewals() : 0;
+}
+
+}  // namespace sg::deliver

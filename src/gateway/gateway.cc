@@ -1,0 +1,279 @@
+#include "sentinel_gateway/gateway.h"
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "request_histogram.h"
+#include "sentinel_gateway/control.h"
+#include "sentinel_gateway/deliver.h"
+#include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/spool.h"
+#include "wiring.h"
+
+namespace sg {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+class GatewayImpl final : public Gateway {
+ public:
+  explicit GatewayImpl(config::GatewayConfig config) : config_(std::move(config)) {}
+  ~GatewayImpl() override { Stop(); }
+
+  Status Init() {
+    SpoolOptions so;
+    so.max_bytes = config_.spool.max_bytes;
+    so.high_watermark = config_.spool.high_watermark;
+    so.low_watermark = config_.spool.low_watermark;
+    Status s = Spool::Open(so, config_.spool.path, &spool_);
+    if (!s.ok()) return s;
+
+    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
+    // their changes are applied by the process that owns the spool, atomically with its own writes.
+    control::ControlServerOptions co;
+    co.log = [](const std::string& line) { spdlog::info("{}", line); };
+    s = control::ControlServer::Start(spool_.get(), co, &control_);
+    if (!s.ok()) return s;
+
+    deliver::DrainerOptions dopts;
+    s = BuildDrainerOptions(config_, spool_->Routes(), &dopts);
+    if (!s.ok()) return s;
+    dopts.on_request = [this](const std::string& route, int status, std::chrono::microseconds latency) {
+      histogram_.Observe(route, status, latency);
+    };
+    azure::AzureOptions aopts;
+    s = BuildAzureOptions(config_, &aopts);
+    if (!s.ok()) return s;
+    // Delivery of a backlog starts before consumption: a restart drains what the last run left.
+    s = deliver::Drainer::Start(dopts, aopts, spool_.get(), &drainer_);
+    if (!s.ok()) return s;
+
+    IngestOptions iopts;
+    s = BuildIngestOptions(config_, &iopts);
+    if (!s.ok()) return s;
+    s = Ingest::Create(iopts, spool_.get(), &ingest_);
+    if (!s.ok()) return s;
+    s = ingest_->Start();
+    if (!s.ok()) return s;
+    notifier_ = std::thread([this] { NotifyLoop(); });
+
+    if (!config_.metrics.listen.empty()) {
+      s = StartMetricsServer();
+      if (!s.ok()) return s;
+    }
+    spdlog::info("gateway: running; spool {} holds {} bytes", config_.spool.path, spool_->UsedBytes());
+    return Status::OK();
+  }
+
+  Status Stop() override {
+    if (stopped_.exchange(true)) return Status::OK();
+    Status first;
+    if (ingest_ != nullptr) {
+      Status s = ingest_->Stop();
+      if (!s.ok()) first = s;
+    }
+    stop_notifier_ = true;
+    if (notifier_.joinable()) notifier_.join();
+    if (drainer_ != nullptr) drainer_->Stop(config_.delivery.shutdown_grace);
+    if (http_ != nullptr) {
+      http_->stop();
+      if (http_thread_.joinable()) http_thread_.join();
+    }
+    if (control_ != nullptr) control_->Stop();
+    spdlog::info("gateway: stopped; {} bytes pending in the spool", spool_ ? spool_->UsedBytes() : 0);
+    return first;
+  }
+
+  std::string Metrics() override;
+  Readiness Ready() override;
+  std::string metrics_address() const override { return metrics_address_; }
+  Spool* spool() override { return spool_.get(); }
+  Ingest* ingest() override { return ingest_.get(); }
+  deliver::Drainer* drainer() override { return drainer_.get(); }
+
+ private:
+  // Wakes the drainer when ingest spooled something, so a lane waiting for its linger time
+  // does not add a poll interval of latency.
+  void NotifyLoop() {
+    uint64_t last = 0;
+    while (!stop_notifier_) {
+      uint64_t spooled = ingest_->stats().spooled;
+      if (spooled != last) {
+        last = spooled;
+        drainer_->Notify();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  Status StartMetricsServer() {
+    const std::string& listen = config_.metrics.listen;
+    size_t colon = listen.rfind(':');
+    std::string host = listen.substr(0, colon);
+    int port = std::atoi(listen.c_str() + colon + 1);
+    http_ = std::make_unique<httplib::Server>();
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(Metrics(), "text/plain; version=0.0.4");
+    });
+    http_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content(R"({"status":"alive"})", "application/json");
+    });
+    http_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+      Readiness r = Ready();
+      nlohmann::json j = {{"ready", r.ready}, {"reasons", r.reasons}};
+      res.status = r.ready ? 200 : 503;
+      res.set_content(j.dump(), "application/json");
+    });
+    if (port == 0) {
+      port = http_->bind_to_any_port(host);
+    } else if (!http_->bind_to_port(host, port)) {
+      port = -1;
+    }
+    if (port <= 0) return Status::IOError(fmt::format("metrics: cannot listen on {}", listen));
+    metrics_address_ = fmt::format("{}:{}", host, port);
+    http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    spdlog::info("gateway: metrics on http://{}/metrics, health on /healthz and /readyz", metrics_address_);
+    return Status::OK();
+  }
+
+  config::GatewayConfig config_;
+  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<deliver::Drainer> drainer_;
+  std::unique_ptr<Ingest> ingest_;
+  RequestHistogram histogram_;
+  std::unique_ptr<httplib::Server> http_;
+  std::thread http_thread_;
+  std::string metrics_address_;
+  std::thread notifier_;
+  std::atomic<bool> stop_notifier_{false};
+  std::atomic<bool> stopped_{false};
+};
+
+std::string GatewayImpl::Metrics() {
+  std::string o;
+  auto metric = [&](const char* name, const char* type, const char* help) {
+    o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  IngestStats is = ingest_ ? ingest_->stats() : IngestStats();
+  metric("sg_events_consumed_total", "counter", "Kafka messages consumed.");
+  o += fmt::format("sg_events_consumed_total {}\n", is.consumed);
+  metric("sg_events_spooled_total", "counter", "Events appended (fsync'd) to the spool.");
+  o += fmt::format("sg_events_spooled_total {}\n", is.spooled);
+  metric("sg_events_quarantined_total", "counter", "Bad messages moved to the failed area at ingest.");
+  o += fmt::format("sg_events_quarantined_total {}\n", is.quarantined);
+  metric("sg_spool_appends_total", "counter", "Successful spool appends (fsync'd batches).");
+  o += fmt::format("sg_spool_appends_total {}\n", is.appends);
+  metric("sg_spool_append_failures_total", "counter", "Failed spool appends (each retried).");
+  o += fmt::format("sg_spool_append_failures_total {}\n", is.append_failures);
+  metric("sg_kafka_commits_total", "counter", "Kafka offset commits.");
+  o += fmt::format("sg_kafka_commits_total {}\n", is.commits);
+  metric("sg_kafka_commit_failures_total", "counter", "Failed Kafka offset commits.");
+  o += fmt::format("sg_kafka_commit_failures_total {}\n", is.commit_failures);
+  metric("sg_kafka_rebalances_total", "counter", "Partition assignment changes.");
+  o += fmt::format("sg_kafka_rebalances_total {}\n", is.rebalances);
+  metric("sg_kafka_paused", "gauge", "1 while consumption is paused (backpressure or spool errors).");
+  o += fmt::format("sg_kafka_paused {}\n", is.paused ? 1 : 0);
+  metric("sg_kafka_assigned_partitions", "gauge", "Partitions assigned to this gateway.");
+  o += fmt::format("sg_kafka_assigned_partitions {}\n", is.assigned_partitions);
+  metric("sg_kafka_lag_messages", "gauge", "Messages behind the partitions' high watermarks (-1 unknown).");
+  o += fmt::format("sg_kafka_lag_messages {}\n", is.lag);
+
+  if (drainer_ != nullptr) {
+    auto counters = drainer_->Counters();
+    metric("sg_events_delivered_total", "counter", "Events accepted by Azure, per route.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_events_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_events);
+    metric("sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_bytes_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_bytes);
+    metric("sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_events_failed_total{{route=\"{}\"}} {}\n", r, c.failed_events);
+    metric("sg_requests_total", "counter", "Azure ingestion requests, per route.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_total{{route=\"{}\"}} {}\n", r, c.requests);
+    metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
+    for (const auto& [r, c] : counters) {
+      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"transport\"}} {}\n", r, c.retries_transport);
+      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"throttled\"}} {}\n", r, c.retries_throttled);
+      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"server\"}} {}\n", r, c.retries_server);
+      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"auth\"}} {}\n", r, c.retries_auth);
+      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"refused\"}} {}\n", r, c.refused_requests);
+    }
+    metric("sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_undeclared_fields_total{{route=\"{}\"}} {}\n", r, c.undeclared_fields);
+    metric("sg_requests_in_flight", "gauge", "Azure requests in flight, per route.");
+    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_in_flight{{route=\"{}\"}} {}\n", r, c.in_flight);
+    metric("sg_route_state", "gauge", "1 for the state each route's lane is in.");
+    for (const auto& [r, c] : counters) {
+      o += fmt::format("sg_route_state{{route=\"{}\",state=\"{}\"}} 1\n", r, deliver::RouteStateName(c.state));
+    }
+    metric("sg_token_renewals_total", "counter", "Entra ID token renewals.");
+    o += fmt::format("sg_token_renewals_total {}\n", drainer_->token_renewals());
+  }
+  histogram_.Render(&o);
+
+  if (spool_ != nullptr) {
+    SpoolStats st;
+    if (spool_->Stats(&st).ok()) {
+      const int64_t now = NowMs();
+      metric("sg_spool_pending_events", "gauge", "Events waiting in the spool, per route.");
+      for (const auto& [r, rs] : st.routes) o += fmt::format("sg_spool_pending_events{{route=\"{}\"}} {}\n", r, rs.pending_events);
+      metric("sg_spool_pending_bytes", "gauge", "Payload bytes waiting in the spool, per route.");
+      for (const auto& [r, rs] : st.routes) o += fmt::format("sg_spool_pending_bytes{{route=\"{}\"}} {}\n", r, rs.pending_bytes);
+      metric("sg_spool_oldest_event_age_seconds", "gauge", "Age of the oldest pending event, per route (0 when empty).");
+      for (const auto& [r, rs] : st.routes) {
+        double age = rs.oldest_enqueued_ms == 0 ? 0.0 : static_cast<double>(now - rs.oldest_enqueued_ms) / 1000.0;
+        o += fmt::format("sg_spool_oldest_event_age_seconds{{route=\"{}\"}} {:.3f}\n", r, age);
+      }
+      metric("sg_spool_failed_batches", "gauge", "Batches in the failed area.");
+      o += fmt::format("sg_spool_failed_batches {}\n", st.failed_batches);
+      metric("sg_spool_failed_events", "gauge", "Events in the failed area.");
+      o += fmt::format("sg_spool_failed_events {}\n", st.failed_events);
+      metric("sg_spool_used_bytes", "gauge", "Payload bytes held (pending and failed), bounded by max_bytes.");
+      o += fmt::format("sg_spool_used_bytes {}\n", st.used_bytes);
+      metric("sg_spool_max_bytes", "gauge", "Configured spool capacity.");
+      o += fmt::format("sg_spool_max_bytes {}\n", st.max_bytes);
+      metric("sg_spool_disk_bytes", "gauge", "Bytes the spool occupies on disk.");
+      o += fmt::format("sg_spool_disk_bytes {}\n", st.disk_bytes);
+    }
+  }
+  return o;
+}
+
+Readiness GatewayImpl::Ready() {
+  Readiness r;
+  if (ingest_ != nullptr) {
+    IngestHealth h = ingest_->health();
+    if (!h.healthy) r.reasons.push_back("kafka: " + h.reason);
+  }
+  if (drainer_ != nullptr) {
+    deliver::DrainerHealth h = drainer_->health();
+    if (h.degraded) r.reasons.push_back("azure: " + h.reason);
+  }
+  if (spool_ != nullptr && spool_->AboveHighWatermark()) {
+    r.reasons.push_back(fmt::format("spool: above its high watermark ({} of {} bytes); consumption is paused",
+                                    spool_->UsedBytes(), config_.spool.max_bytes));
+  }
+  r.ready = r.reasons.empty();
+  return r;
+}
+
+}  // namespace
+
+Status Gateway::Start(const config::GatewayConfig& config, std::unique_ptr<Gateway>* out) {
+  auto g = std::make_unique<GatewayImpl>(config);
+  Status s = g->Init();
+  if (!s.ok()) return s;
+  *out = std::move(g);
+  return Status::OK();
+}
+
+}  // namespace sg

@@ -1,0 +1,136 @@
+#include "wiring.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "sentinel_gateway/deliver/routes.h"
+
+namespace sg {
+namespace {
+
+deliver::TableLayout LayoutOf(const config::GatewayConfig& c) {
+  return c.routes.layout == "legacy" ? deliver::TableLayout::kLegacy : deliver::TableLayout::kDcr;
+}
+
+}  // namespace
+
+std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
+  std::vector<RouteRule> rules;
+  for (const auto& [type, table] : c.routes.event_types) rules.push_back({type, table});
+  const deliver::TableLayout layout = LayoutOf(c);
+  // Representative event types of each default rule; the table comes from the layout.
+  const std::pair<const char*, const char*> defaults[] = {
+      {"userProfile*", "userProfileRiskscore"},
+      {"riskScoreChange", "riskScoreChange"},
+      {"indicatorSummary", "indicatorSummary"},
+      {"indicatorEventDetails", "indicatorEventDetails"},
+      {"datasourceSPAEventDetails", "datasourceSPAEventDetails"},
+      {"datasourceDPSEventDetails", "datasourceDPSEventDetails"},
+      {"datasourceCVADEventDetails", "datasourceCVADEventDetails"},
+      {"datasourceCCCEventDetails", "datasourceCCCEventDetails"},
+  };
+  for (const auto& [pattern, type] : defaults) {
+    std::string table = deliver::TableForEventType(layout, type);
+    if (!table.empty()) rules.push_back({pattern, table});
+  }
+  return rules;
+}
+
+Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
+  const config::KafkaConfig& k = c.kafka;
+  o->brokers = k.brokers;
+  o->topics = k.topics;
+  o->group_id = k.group_id;
+  o->client_id = k.client_id;
+  o->security_protocol = k.security_protocol;
+  for (char& ch : o->security_protocol) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  o->sasl_mechanism = k.sasl_mechanism;
+  o->username = k.username;
+  o->password = k.password.value;
+  o->ca_file = k.ca_file;
+  o->verify_hostname = k.verify_hostname;
+  o->auto_offset_reset = k.auto_offset_reset;
+  o->session_timeout_ms = static_cast<int>(k.session_timeout.count());
+  o->max_poll_interval_ms = static_cast<int>(k.max_poll_interval.count());
+  o->assignment_strategy = k.assignment_strategy;
+  o->commit_interval_ms = static_cast<int>(k.commit_interval.count());
+  o->max_batch_messages = k.max_batch_messages;
+  o->max_batch_bytes = k.max_batch_bytes;
+  o->librdkafka = k.librdkafka;
+  o->routes.rules = RouteRulesFor(c);
+  o->routes.default_route = c.routes.catch_all;
+  // An event larger than one request can never be delivered: quarantine it at the door.
+  o->classifier.max_event_bytes = std::min<size_t>(c.delivery.max_batch_bytes, 1'000'000);
+  return Status::OK();
+}
+
+Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std::string>& spool_routes,
+                           deliver::DrainerOptions* o) {
+  const deliver::TableLayout layout = LayoutOf(c);
+  std::set<std::string> tables(spool_routes.begin(), spool_routes.end());
+  for (const RouteRule& r : RouteRulesFor(c)) tables.insert(r.route);
+  tables.insert(c.routes.catch_all);
+  for (const auto& [table, file] : c.routes.schemas) tables.insert(table);
+
+  std::map<std::string, std::map<std::string, azure::StreamSchema>> loaded;  // file -> stream -> schema
+  o->routes.clear();
+  for (const std::string& table : tables) {
+    deliver::RouteConfig rc;
+    rc.route = table;
+    auto t = c.routes.targets.find(table);
+    rc.target = t != c.routes.targets.end() ? t->second : deliver::DefaultTarget(layout, table);
+    auto sf = c.routes.schemas.find(table);
+    if (sf != c.routes.schemas.end()) {
+      auto& streams = loaded[sf->second];
+      if (streams.empty()) {
+        Status s = azure::LoadStreamSchemas(sf->second, &streams);
+        if (!s.ok()) return Status::InvalidArgument(fmt::format("routes.schemas.{}: {}", table, s.message()));
+      }
+      auto it = streams.find(rc.target);
+      if (it == streams.end()) {
+        return Status::InvalidArgument(fmt::format("routes.schemas.{}: {} declares no stream {}", table, sf->second, rc.target));
+      }
+      rc.schema = it->second;
+    }
+    o->routes.push_back(std::move(rc));
+  }
+  const config::DeliveryConfig& d = c.delivery;
+  o->max_batch_events = d.max_batch_events;
+  o->max_batch_bytes = d.max_batch_bytes;
+  o->linger = d.linger;
+  o->concurrency = d.concurrency;
+  o->backoff_initial = d.backoff_initial;
+  o->backoff_cap = d.backoff_cap;
+  o->max_attempts = d.max_attempts;
+  o->event_id_field = d.event_id_field;
+  return Status::OK();
+}
+
+Status BuildAzureOptions(const config::GatewayConfig& c, azure::AzureOptions* o) {
+  const config::SentinelConfig& s = c.sentinel;
+  o->api = s.api == "data_collector" ? azure::Api::kDataCollector : azure::Api::kLogsIngestion;
+  Status st = azure::ParseCloud(s.cloud, &o->cloud);
+  if (!st.ok()) return st;
+  o->ca_file = s.ca_file;
+  o->proxy = s.proxy;
+  o->connect_timeout = s.connect_timeout;
+  o->request_timeout = s.request_timeout;
+  o->endpoint = s.endpoint;
+  o->dcr_immutable_id = s.dcr_immutable_id;
+  o->gzip = s.gzip;
+  o->login_endpoint = s.login_endpoint;
+  o->tenant_id = s.tenant_id;
+  o->client_id = s.client_id;
+  o->client_secret = s.client_secret.value;
+  o->managed_identity = s.managed_identity;
+  o->imds_url = s.imds_endpoint;
+  o->workspace_id = s.workspace_id;
+  o->shared_key = s.shared_key.value;
+  o->data_collector_endpoint = s.data_collector_endpoint;
+  o->time_generated_field = s.time_generated_field;
+  o->azure_resource_id = s.azure_resource_id;
+  return Status::OK();
+}
+
+}  // namespace sg

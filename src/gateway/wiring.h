@@ -1,0 +1,28 @@
+// Wiring: turns the gateway's configuration into each stage's options.
+//
+// One place decides the routes, so ingest (event type -> table) and delivery (table -> stream or
+// Log-Type, schema) always agree: the route of an event is its destination table's name.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sentinel_gateway/azure/azure_options.h"
+#include "sentinel_gateway/config.h"
+#include "sentinel_gateway/deliver.h"
+#include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/status.h"
+
+namespace sg {
+
+// Event type rules: the configured ones first, then the defaults of the table layout.
+std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& config);
+
+Status BuildIngestOptions(const config::GatewayConfig& config, IngestOptions* out);
+// `spool_routes` are the routes the spool already holds (from an earlier configuration): they get
+// a lane too, so nothing spooled is stranded by a configuration change.
+Status BuildDrainerOptions(const config::GatewayConfig& config, const std::vector<std::string>& spool_routes,
+                           deliver::DrainerOptions* out);
+Status BuildAzureOptions(const config::GatewayConfig& config, azure::AzureOptions* out);
+
+}  // namespace sg

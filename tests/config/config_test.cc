@@ -1,0 +1,311 @@
+#include "sentinel_gateway/config.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "sentinel_gateway/citrix_import.h"
+
+namespace sg::config {
+namespace {
+
+const char* kValid = R"(
+[kafka]
+brokers = "casnb-0.citrix.com:9094"
+topic = "acme_default"
+group_id = "acme_group"
+username = "acme"
+password = "${KAFKA_PW}"
+ca_file = "certs/citrix-ca.pem"
+
+[spool]
+path = "/var/lib/sentinel-gateway/spool"
+max_bytes = "20GiB"
+
+[sentinel]
+endpoint = "https://my-dce.eastus-1.ingest.monitor.azure.com"
+dcr_immutable_id = "dcr-0123"
+tenant_id = "tenant"
+client_id = "client"
+client_secret = "${CLIENT_SECRET}"
+
+[delivery]
+linger = "250ms"
+backoff_cap = "5m"
+)";
+
+const std::map<std::string, std::string> kEnv = {{"KAFKA_PW", "kafka-secret-value"},
+                                                 {"CLIENT_SECRET", "azure-secret-value"}};
+
+Status ParseText(const std::string& text, GatewayConfig* c) {
+  return Parse(text, "gateway.toml", "/etc/sentinel-gateway", c, &kEnv);
+}
+
+std::string Replace(std::string s, const std::string& from, const std::string& to) {
+  size_t p = s.find(from);
+  EXPECT_NE(p, std::string::npos) << from;
+  if (p != std::string::npos) s.replace(p, from.size(), to);
+  return s;
+}
+
+TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
+  GatewayConfig c;
+  Status s = ParseText(kValid, &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.kafka.topics, std::vector<std::string>{"acme_default"});
+  EXPECT_EQ(c.kafka.security_protocol, "SASL_SSL");
+  EXPECT_EQ(c.kafka.sasl_mechanism, "SCRAM-SHA-256");
+  EXPECT_EQ(c.kafka.password.value, "kafka-secret-value");
+  EXPECT_EQ(c.kafka.password.origin, "env KAFKA_PW");
+  EXPECT_EQ(c.kafka.ca_file, "/etc/sentinel-gateway/certs/citrix-ca.pem");
+  EXPECT_EQ(c.spool.max_bytes, 20ull << 30);
+  EXPECT_EQ(c.delivery.linger, Millis(250));
+  EXPECT_EQ(c.delivery.backoff_cap, Millis(300'000));
+  EXPECT_EQ(c.routes.layout, "dcr");
+  EXPECT_EQ(c.routes.catch_all, "CitrixAnalytics_other_V1_CL");
+  EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
+}
+
+TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\npasword = \"x\""), &c);
+  EXPECT_EQ(s.message(), "gateway.toml:6: kafka.pasword: unknown key");
+  s = ParseText(std::string(kValid) + "\n[sentinal]\napi = \"x\"\n", &c);
+  EXPECT_EQ(s.message(), "gateway.toml:25: sentinal: unknown key");
+}
+
+TEST(ConfigTest, WrongTypeNamesFileLineAndKey) {
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "max_bytes = \"20GiB\"", "max_bytes = \"20 parsecs\""), &c);
+  EXPECT_NE(s.message().find("gateway.toml:12: spool.max_bytes:"), std::string::npos) << s.message();
+  s = ParseText(Replace(kValid, "linger = \"250ms\"", "linger = 250"), &c);
+  EXPECT_NE(s.message().find("gateway.toml:22: delivery.linger: must be a duration"), std::string::npos) << s.message();
+  s = ParseText(Replace(kValid, "topic = \"acme_default\"", "topic = 7"), &c);
+  EXPECT_NE(s.message().find("gateway.toml:4: kafka.topic:"), std::string::npos) << s.message();
+}
+
+TEST(ConfigTest, MissingRequiredValueNamesKey) {
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "dcr_immutable_id = \"dcr-0123\"", ""), &c);
+  EXPECT_NE(s.message().find("sentinel.dcr_immutable_id: is required"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("gateway.toml:14:"), std::string::npos) << "points at the [sentinel] section: " << s.message();
+  s = ParseText(Replace(kValid, "password = \"${KAFKA_PW}\"", ""), &c);
+  EXPECT_NE(s.message().find("kafka.password: is required"), std::string::npos) << s.message();
+}
+
+TEST(ConfigTest, TomlSyntaxErrorHasLine) {
+  GatewayConfig c;
+  Status s = ParseText("[kafka]\nbrokers = \n", &c);
+  EXPECT_EQ(s.message().rfind("gateway.toml:2:", 0), 0u) << s.message();
+}
+
+TEST(ConfigTest, UnsetEnvironmentVariableIsAnErrorWithoutValues) {
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "${CLIENT_SECRET}", "${NOT_SET_ANYWHERE}"), &c);
+  EXPECT_EQ(s.message(),
+            "gateway.toml:19: sentinel.client_secret: refers to environment variable NOT_SET_ANYWHERE, which is not set");
+}
+
+TEST(ConfigTest, SecretFromFileWithWarningWhenShared) {
+  std::string dir = ::testing::TempDir();
+  std::string path = dir + "/sg-client-secret";
+  { std::ofstream(path) << "file-secret-value\n"; }
+  ::chmod(path.c_str(), 0644);
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "client_secret = \"${CLIENT_SECRET}\"", "client_secret_file = \"" + path + "\""), &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.sentinel.client_secret.value, "file-secret-value");
+  EXPECT_EQ(c.sentinel.client_secret.origin, "file " + path);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("readable by others"), std::string::npos);
+  EXPECT_EQ(c.warnings[0].find("file-secret-value"), std::string::npos);
+  ::chmod(path.c_str(), 0600);
+  ASSERT_TRUE(ParseText(Replace(kValid, "client_secret = \"${CLIENT_SECRET}\"", "client_secret_file = \"" + path + "\""), &c).ok());
+  EXPECT_TRUE(c.warnings.empty());
+  s = ParseText(Replace(kValid, "client_secret = \"${CLIENT_SECRET}\"",
+                        "client_secret = \"x\"\nclient_secret_file = \"" + path + "\""), &c);
+  EXPECT_NE(s.message().find("not both"), std::string::npos) << s.message();
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, InlineSecretInReadableFileWarns) {
+  std::string path = ::testing::TempDir() + "/sg-gateway.toml";
+  { std::ofstream(path) << Replace(kValid, "${KAFKA_PW}", "inline-kafka-pw"); }
+  ::chmod(path.c_str(), 0644);
+  GatewayConfig c;
+  Status s = Load(path, &c, &kEnv);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find(path), std::string::npos);
+  EXPECT_EQ(c.warnings[0].find("inline-kafka-pw"), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(ConfigTest, RedactedOutputHidesEverySecretAndParsesBack) {
+  GatewayConfig c;
+  std::string text = Replace(kValid, "${KAFKA_PW}", "inline-kafka-pw");
+  text += "\n[kafka.librdkafka]\n\"sasl.password\" = \"raw-secret\"\n\"fetch.max.bytes\" = 1048576\n";
+  ASSERT_TRUE(ParseText(text, &c).ok());
+  std::string out = Redacted(c);
+  for (const char* secret : {"inline-kafka-pw", "azure-secret-value", "raw-secret"}) {
+    EXPECT_EQ(out.find(secret), std::string::npos) << secret << " leaked:\n" << out;
+  }
+  EXPECT_NE(out.find("password = \"<redacted: inline>\""), std::string::npos) << out;
+  EXPECT_NE(out.find("client_secret = \"<redacted: env CLIENT_SECRET>\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"fetch.max.bytes\" = \"1048576\""), std::string::npos) << out;
+  GatewayConfig back;
+  Status s = ParseText(out, &back);
+  EXPECT_TRUE(s.ok()) << "the redacted output is itself a valid configuration: " << s.ToString();
+  EXPECT_EQ(back.spool.max_bytes, c.spool.max_bytes);
+  EXPECT_EQ(back.delivery.linger, c.delivery.linger);
+}
+
+TEST(ConfigTest, SizesAndDurations) {
+  uint64_t b = 0;
+  ASSERT_TRUE(ParseSize("512MB", &b).ok());
+  EXPECT_EQ(b, 512'000'000u);
+  ASSERT_TRUE(ParseSize("1KiB", &b).ok());
+  EXPECT_EQ(b, 1024u);
+  ASSERT_TRUE(ParseSize("77", &b).ok());
+  EXPECT_EQ(b, 77u);
+  EXPECT_FALSE(ParseSize("GiB", &b).ok());
+  EXPECT_FALSE(ParseSize("99999999999999999999TiB", &b).ok());
+  Millis d;
+  ASSERT_TRUE(ParseDuration("2h", &d).ok());
+  EXPECT_EQ(d, Millis(7'200'000));
+  EXPECT_FALSE(ParseDuration("5", &d).ok());
+  EXPECT_FALSE(ParseDuration("5 minutes", &d).ok());
+}
+
+TEST(ConfigTest, DataCollectorNeedsWorkspaceAndKeyAndPicksLegacyTables) {
+  std::string text = R"(
+[kafka]
+brokers = "b:9094"
+topic = "t"
+group_id = "g"
+security_protocol = "PLAINTEXT"
+[sentinel]
+api = "data_collector"
+workspace_id = "11111111-2222-3333-4444-555555555555"
+)";
+  GatewayConfig c;
+  Status s = ParseText(text, &c);
+  EXPECT_NE(s.message().find("sentinel.shared_key: is required"), std::string::npos) << s.message();
+  ASSERT_TRUE(ParseText(text + "shared_key = \"${CLIENT_SECRET}\"\n", &c).ok());
+  EXPECT_EQ(c.routes.layout, "legacy");
+  EXPECT_EQ(c.routes.catch_all, "CitrixAnalytics_other_CL");
+}
+
+TEST(ConfigTest, PlainHttpEndpointIsRefused) {
+  GatewayConfig c;
+  Status s = ParseText(Replace(kValid, "https://my-dce", "http://my-dce"), &c);
+  EXPECT_NE(s.message().find("sentinel.endpoint: must be an https:// URL"), std::string::npos) << s.message();
+}
+
+std::string ReadTestData(const std::string& name) {
+  std::ifstream in(std::string(SG_TESTDATA_DIR) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(CitrixImportTest, JksPipelineBecomesAGatewayConfig) {
+  CitrixImport imp;
+  Status s = ImportCitrixLogstash(ReadTestData("citrix-logstash-jks.conf"), "citrix.conf",
+                                  "password_file = \"citrix-kafka.password\"", &imp);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(imp.password, "S3cr3t-Pa55");
+  EXPECT_EQ(imp.toml.find("S3cr3t-Pa55"), std::string::npos) << "the password stays out of the TOML";
+  EXPECT_EQ(imp.toml.find("changeit-truststore"), std::string::npos);
+  std::string notes;
+  for (const auto& n : imp.notes) notes += n + "\n";
+  EXPECT_EQ(notes.find("changeit-truststore"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("keytool -list -rfc -keystore /etc/logstash/ssl/truststore.jks -storetype JKS"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("decorate_events"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("output section"), std::string::npos) << notes;
+  // The result parses as a gateway configuration whose only gaps are the Azure side.
+  std::string dir = ::testing::TempDir();
+  { std::ofstream(dir + "/citrix-kafka.password") << imp.password; }
+  GatewayConfig c;
+  std::map<std::string, std::string> env = {{"SENTINEL_CLIENT_SECRET", "x"}};
+  s = Parse(imp.toml, "imported.toml", dir, &c, &env);
+  EXPECT_NE(s.message().find("sentinel.endpoint: is required"), std::string::npos) << s.message();
+  std::string completed = imp.toml;
+  completed.replace(completed.find("endpoint = \"\""), 13, "endpoint = \"https://dce.example\"");
+  completed.replace(completed.find("dcr_immutable_id = \"\""), 21, "dcr_immutable_id = \"dcr-1\"");
+  completed.replace(completed.find("tenant_id = \"\""), 14, "tenant_id = \"t\"");
+  completed.replace(completed.find("client_id = \"\""), 14, "client_id = \"c\"");
+  s = Parse(completed, "imported.toml", dir, &c, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.kafka.brokers, "casnb-0.citrix.com:9094,casnb-1.citrix.com:9094,casnb-2.citrix.com:9094");
+  EXPECT_EQ(c.kafka.topics, std::vector<std::string>{"acmecorpxyz_default"});
+  EXPECT_EQ(c.kafka.group_id, "acmecorpxyz_default_group");
+  EXPECT_EQ(c.kafka.username, "acme-export");
+  EXPECT_EQ(c.kafka.password.value, "S3cr3t-Pa55");
+  EXPECT_EQ(c.kafka.ca_file, (std::filesystem::path(dir) / "citrix-ca.pem").lexically_normal().string());
+  std::remove((dir + "/citrix-kafka.password").c_str());
+}
+
+TEST(CitrixImportTest, PemTruststoreIsUsedDirectly) {
+  CitrixImport imp;
+  ASSERT_TRUE(ImportCitrixLogstash(ReadTestData("citrix-logstash-pem.conf"), "eu.conf", "password = \"${PW}\"", &imp).ok());
+  EXPECT_NE(imp.toml.find("ca_file = \"/etc/citrix/ca-eu.pem\""), std::string::npos) << imp.toml;
+  EXPECT_NE(imp.toml.find("session_timeout = \"60000ms\""), std::string::npos) << imp.toml;
+  EXPECT_NE(imp.toml.find("topic = [\"tenant_eu\"]"), std::string::npos) << imp.toml;
+  EXPECT_EQ(imp.password, "eu-pass");
+}
+
+TEST(CitrixImportTest, BrokenPipelinesGiveLineNumbers) {
+  CitrixImport imp;
+  Status s = ImportCitrixLogstash("input {\n kafka {\n topics => [\"t\"]\n }\n}\n", "x.conf", "", &imp);
+  EXPECT_EQ(s.message(), "x.conf:2: the kafka input has no bootstrap_servers");
+  s = ImportCitrixLogstash("input {\n kafka {\n bootstrap_servers => \"b:1\"\n", "y.conf", "", &imp);
+  EXPECT_NE(s.message().find("y.conf:4: unexpected end of file"), std::string::npos) << s.message();
+  s = ImportCitrixLogstash("output { stdout {} }", "z.conf", "", &imp);
+  EXPECT_NE(s.message().find("no `input { kafka { ... } }`"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace sg::config
+
+namespace sg::config {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
+  const std::string path = std::string(SG_SOURCE_DIR) + "/config/gateway.example.toml";
+  std::map<std::string, std::string> env = {{"CITRIX_KAFKA_PASSWORD", "p"}, {"SENTINEL_CLIENT_SECRET", "s"}};
+  GatewayConfig c;
+  Status s = Load(path, &c, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  const std::string example = ReadFile(path);
+  std::istringstream redacted(Redacted(c));
+  std::string line;
+  while (std::getline(redacted, line)) {
+    size_t eq = line.find(" = ");
+    if (line.empty() || line[0] == '#' || line[0] == '[' || line[0] == '"' || eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq);
+    EXPECT_NE(example.find("\n" + key + " = "), std::string::npos) << key << " is not documented in " << path;
+  }
+  // Its defaults are the program's defaults.
+  GatewayConfig defaults;
+  EXPECT_EQ(c.spool.max_bytes, defaults.spool.max_bytes);
+  EXPECT_EQ(c.delivery.linger, defaults.delivery.linger);
+  EXPECT_EQ(c.delivery.backoff_cap, defaults.delivery.backoff_cap);
+  EXPECT_EQ(c.delivery.max_batch_bytes, defaults.delivery.max_batch_bytes);
+  EXPECT_EQ(c.kafka.session_timeout, defaults.kafka.session_timeout);
+  EXPECT_EQ(c.metrics.listen, defaults.metrics.listen);
+}
+
+}  // namespace
+}  // namespace sg::config

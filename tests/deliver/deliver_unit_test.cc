@@ -1,0 +1,188 @@
+// Unit tests of the drainer's pure parts: shaping, batch limits, bisection, route defaults.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/deliver/batch_builder.h"
+#include "sentinel_gateway/deliver/bisect.h"
+#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/deliver/shaper.h"
+
+namespace sg::deliver {
+namespace {
+
+using nlohmann::json;
+
+const char* kIndicatorSummary = R"({
+  "tenant_id": "jimex9vbhnya", "indicator_id": 7, "timestamp": "2021-06-08T06:59:59Z",
+  "event_type": "indicatorSummary", "version": 2,
+  "indicator_vector": {"name": "Insider Threat - Files", "id": "6"},
+  "occurrence_details": {"event_count": 9, "nested": {"deep": true}},
+  "tags": [1, 2]})";
+
+TEST(ShaperTest, FlattensNestedObjectsWithUnderscore) {
+  std::string row;
+  ASSERT_TRUE(ShapeEvent(kIndicatorSummary, {}, ShapeOptions{}, &row, nullptr).ok());
+  json j = json::parse(row);
+  EXPECT_EQ(j["occurrence_details_event_count"], 9);
+  EXPECT_EQ(j["occurrence_details_nested_deep"], true);
+  EXPECT_EQ(j["indicator_vector_name"], "Insider Threat - Files");
+  EXPECT_FALSE(j.contains("occurrence_details"));
+  EXPECT_EQ(j["tags"], json::array({1, 2}));  // arrays stay as they are
+}
+
+TEST(ShaperTest, TimeGeneratedFromTimestampUnlessPresentOrDisabled) {
+  std::string row;
+  ASSERT_TRUE(ShapeEvent(kIndicatorSummary, {}, ShapeOptions{}, &row, nullptr).ok());
+  EXPECT_EQ(json::parse(row)["TimeGenerated"], "2021-06-08T06:59:59Z");
+  ASSERT_TRUE(ShapeEvent(R"({"timestamp":"2021-01-01T00:00:00Z","TimeGenerated":"x"})", {},
+                         ShapeOptions{}, &row, nullptr).ok());
+  EXPECT_EQ(json::parse(row)["TimeGenerated"], "x");
+  ShapeOptions dc;
+  dc.set_time_generated = false;  // Data Collector: the time-generated-field header instead
+  ASSERT_TRUE(ShapeEvent(kIndicatorSummary, {}, dc, &row, nullptr).ok());
+  EXPECT_FALSE(json::parse(row).contains("TimeGenerated"));
+}
+
+TEST(ShaperTest, SchemaConvertsTypesAndReportsUndeclaredFields) {
+  azure::StreamSchema schema;
+  schema.columns = {{"tenant_id", azure::ColumnType::kString},
+                    {"indicator_id", azure::ColumnType::kString},
+                    {"timestamp", azure::ColumnType::kDateTime},
+                    {"version", azure::ColumnType::kInt},
+                    {"occurrence_details_event_count", azure::ColumnType::kInt},
+                    {"event_type", azure::ColumnType::kString}};
+  ShapeOptions o;
+  o.schema = &schema;
+  std::string row;
+  ShapeReport report;
+  ASSERT_TRUE(ShapeEvent(kIndicatorSummary, {}, o, &row, &report).ok());
+  json j = json::parse(row);
+  EXPECT_EQ(j["indicator_id"], "7");  // Citrix sends an integer, the DCR declares a string
+  EXPECT_EQ(j["occurrence_details_event_count"], 9);
+  EXPECT_FALSE(j.contains("indicator_vector_name"));
+  EXPECT_FALSE(j.contains("TimeGenerated"));  // not declared: the DCR transform sets it
+  std::set<std::string> undeclared(report.undeclared.begin(), report.undeclared.end());
+  EXPECT_EQ(undeclared, (std::set<std::string>{"indicator_vector_name", "indicator_vector_id",
+                                               "occurrence_details_nested_deep", "tags"}));
+  EXPECT_TRUE(report.unconvertible.empty());
+
+  ASSERT_TRUE(ShapeEvent(R"({"version":"two","tenant_id":"t"})", {}, o, &row, &report).ok());
+  EXPECT_EQ(report.unconvertible, std::vector<std::string>{"version"});
+  EXPECT_EQ(json::parse(row)["version"], "two");  // sent as is: Azure decides
+}
+
+TEST(ShaperTest, StableEventIdFromSource) {
+  ShapeOptions o;
+  o.event_id_field = "sg_event_id";
+  std::string row;
+  ASSERT_TRUE(ShapeEvent(R"({"a":1})", SourceRef{"citrix", 3, 12345}, o, &row, nullptr).ok());
+  EXPECT_EQ(json::parse(row)["sg_event_id"], "citrix/3/12345");
+}
+
+TEST(ShaperTest, RejectsNonObjects) {
+  std::string row;
+  EXPECT_FALSE(ShapeEvent("[1,2]", {}, ShapeOptions{}, &row, nullptr).ok());
+  EXPECT_FALSE(ShapeEvent("{not json", {}, ShapeOptions{}, &row, nullptr).ok());
+}
+
+TEST(BatchBuilderTest, FillsExactlyToTheLogsIngestionLimit) {
+  const size_t limit = azure::kLogsIngestionMaxBody;
+  // Rows of 1,000 bytes: n rows make 2 + 1000n + (n-1) bytes.
+  BatchBuilder b(limit, 1'000'000);
+  size_t n = 0;
+  while (b.CanAdd(1000)) {
+    b.Add(1000);
+    ++n;
+  }
+  EXPECT_EQ(n, (limit - 1) / 1001);
+  EXPECT_LE(b.body_bytes(), limit);
+  EXPECT_GT(b.body_bytes() + 1001, limit);
+  std::vector<std::string> rows(n, std::string(1000, 'x'));
+  EXPECT_EQ(JoinRows(rows, 0, n).size(), b.body_bytes());
+}
+
+TEST(BatchBuilderTest, ExactBoundaryByteCounts) {
+  // One row whose body is exactly the limit fits; one byte more does not.
+  BatchBuilder b(100, 10);
+  EXPECT_TRUE(b.FitsAlone(98));
+  EXPECT_FALSE(b.FitsAlone(99));
+  EXPECT_TRUE(b.CanAdd(98));
+  b.Add(48);  // body "[...48...]" = 50
+  EXPECT_EQ(b.body_bytes(), 50u);
+  EXPECT_TRUE(b.CanAdd(49));   // 50 + 1 + 49 = 100
+  EXPECT_FALSE(b.CanAdd(50));  // 101
+  b.Add(49);
+  EXPECT_EQ(b.body_bytes(), 100u);
+}
+
+TEST(BatchBuilderTest, EventCountLimit) {
+  BatchBuilder b(1 << 20, 3);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(b.CanAdd(1));
+    b.Add(1);
+  }
+  EXPECT_FALSE(b.CanAdd(1));
+  std::vector<std::string> rows = {"{}", "{\"a\":1}", "{}"};
+  EXPECT_EQ(JoinRows(rows, 0, 3), "[{},{\"a\":1},{}]");
+  EXPECT_EQ(JoinRows(rows, 1, 2), "[{\"a\":1}]");
+}
+
+TEST(BisectTest, IsolatesEveryBadEventAndAcceptsTheRest) {
+  const size_t n = 1000;
+  std::set<size_t> bad = {0, 417, 418, 999};
+  std::vector<int> accepted(n, 0);
+  std::vector<size_t> rejected;
+  size_t posts = 0;
+  auto post = [&](size_t b, size_t e) {
+    ++posts;
+    for (size_t i = b; i < e; ++i) {
+      if (bad.count(i)) return RangeResult::kRefused;  // the service refuses the whole request
+    }
+    for (size_t i = b; i < e; ++i) ++accepted[i];
+    return RangeResult::kAccepted;
+  };
+  auto reject = [&](size_t i) {
+    rejected.push_back(i);
+    return true;
+  };
+  ASSERT_TRUE(Bisect(0, n, post, reject));
+  EXPECT_EQ(rejected, (std::vector<size_t>{0, 417, 418, 999}));  // in order
+  for (size_t i = 0; i < n; ++i) EXPECT_EQ(accepted[i], bad.count(i) ? 0 : 1) << i;
+  // Each bad event costs at most ~2 log2(n) requests.
+  EXPECT_LE(posts, 1 + bad.size() * 2 * 10);
+}
+
+TEST(BisectTest, StopsWhenAsked) {
+  size_t posts = 0;
+  auto post = [&](size_t, size_t) {
+    ++posts;
+    return posts < 3 ? RangeResult::kRefused : RangeResult::kStop;
+  };
+  EXPECT_FALSE(Bisect(0, 8, post, [](size_t) { return true; }));
+  EXPECT_EQ(posts, 3u);
+}
+
+TEST(RoutesTest, LegacyAndDcrDefaults) {
+  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "userProfileLocation"),
+            "CitrixAnalytics_userProfile_CL");
+  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "indicatorEventDetails"),
+            "CitrixAnalytics_indicatorEventDetails_CL");
+  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "datasourceCCCEventDetails"), "");
+  EXPECT_EQ(TableForEventType(TableLayout::kDcr, "riskScoreChange"),
+            "CitrixAnalytics_riskScoreChange_V1_CL");
+  EXPECT_EQ(TableForEventType(TableLayout::kDcr, "datasourceDPSEventDetails"),
+            "CitrixAnalytics_SPA_Events_V1_CL");
+  EXPECT_EQ(DefaultTarget(TableLayout::kLegacy, "CitrixAnalytics_riskScoreChange_CL"),
+            "CitrixAnalytics_riskScoreChange");
+  EXPECT_EQ(DefaultTarget(TableLayout::kDcr, "CitrixAnalytics_riskScoreChange_V1_CL"),
+            "Custom-CitrixAnalytics_riskScoreChange_V1");
+  EXPECT_EQ(DefaultTables(TableLayout::kLegacy).size(), 4u);
+  EXPECT_EQ(DefaultTables(TableLayout::kDcr).size(), 7u);
+}
+
+}  // namespace
+}  // namespace sg::deliver

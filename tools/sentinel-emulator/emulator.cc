@@ -1,0 +1,676 @@
+#include "emulator.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "sentinel_gateway/azure/compression.h"
+#include "sentinel_gateway/azure/http_date.h"
+#include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/azure/shared_key.h"
+#include "sentinel_gateway/azure/stream_schema.h"
+#include "tls_material.h"
+
+namespace sg::emulator {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+namespace {
+
+std::string RandomHex(size_t bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes));
+  std::string out;
+  for (unsigned char c : raw) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+bool ValidLogType(const std::string& s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (unsigned char c : s) {
+    if (!std::isalnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
+std::string ConnectionOf(const httplib::Request& req) {
+  return req.remote_addr + ":" + std::to_string(req.remote_port);
+}
+
+std::string TableForStream(const std::string& stream) {
+  std::string t = stream;
+  if (t.rfind("Custom-", 0) == 0) {
+    t = t.substr(7);
+    if (t.size() < 3 || t.compare(t.size() - 3, 3, "_CL") != 0) t += "_CL";
+  } else if (t.rfind("Microsoft-", 0) == 0) {
+    t = t.substr(10);
+  }
+  return t;
+}
+
+struct Faults {
+  int outage_status = 0;
+  Clock::time_point outage_until{};
+  int64_t outage_retry_after_s = -1;
+  double failure_rate = 0;
+  int failure_status = 500;
+  int64_t latency_ms = 0;
+  int64_t hang = 0;
+  double hang_rate = 0;
+  int64_t hang_seconds = 30;
+  int64_t close = 0;
+  double close_rate = 0;
+};
+
+struct RateState {
+  Clock::time_point window_start{};
+  uint64_t requests = 0;
+  uint64_t bytes = 0;
+  Clock::time_point retry_deadline{};
+  Clock::time_point throttled_at{};                        // when the last Retry-After was given
+  std::map<std::string, Clock::time_point> throttled_connections;  // connection -> its deadline
+};
+
+// A request in flight when the 429 was answered is not a retry. A request counts as an early
+// retry when it surely was sent after the client had the Retry-After: on the very connection that
+// carried the 429 (HTTP/1.1 sends one request at a time per connection), or on any connection once
+// kEarlyGrace has passed since the 429 (far longer than a loopback round trip).
+constexpr std::chrono::milliseconds kEarlyGrace{250};
+
+// What a handler decided; sent by Reply().
+struct Answer {
+  int status = 0;
+  std::string code;
+  std::string message;
+  int64_t retry_after_s = -1;
+};
+
+}  // namespace
+
+struct Emulator::Impl {
+  EmulatorOptions options;
+  TlsFiles tls;
+  std::unique_ptr<httplib::SSLServer> server;
+  std::thread thread;
+  int port = 0;
+  std::map<std::string, azure::StreamSchema> schemas;
+
+  mutable std::mutex mu;
+  std::condition_variable cv;  // wakes hanging requests on ClearFaults/Stop
+  bool stopping = false;
+  uint64_t fault_generation = 0;
+  Faults faults;
+  int64_t token_lifetime_s = 3600;
+  std::map<std::string, Clock::time_point> tokens;
+  std::map<std::string, RateState> rates;
+  std::mt19937_64 rng{std::random_device{}()};
+  // Stats.
+  std::map<std::string, uint64_t> rows;
+  std::map<int, uint64_t> requests_by_status;
+  uint64_t early_retries = 0;
+  uint64_t bytes_accepted = 0;
+  uint64_t tokens_issued = 0;
+  uint64_t requests_total = 0;
+  uint64_t closed_connections = 0;
+  uint64_t hung_requests = 0;
+
+  std::mutex record_mu;
+  FILE* record = nullptr;
+
+  ~Impl() {
+    if (record != nullptr) std::fclose(record);
+  }
+
+  // ---- helpers ----
+
+  static void Reply(httplib::Response& res, const Answer& a, bool data_collector) {
+    res.status = a.status;
+    if (a.retry_after_s >= 0) res.set_header("Retry-After", std::to_string(a.retry_after_s));
+    if (a.status >= 400) {
+      json body;
+      if (data_collector) {
+        body = {{"Error", a.code}, {"Message", a.message}};
+      } else {
+        res.set_header("x-ms-error-code", a.code);
+        body = {{"error", {{"code", a.code}, {"message", a.message}}}};
+      }
+      res.set_content(body.dump(), "application/json");
+    }
+  }
+
+  // Applies injected faults to an ingestion or token request. Returns true when the request was
+  // answered (or deliberately not answered) by a fault.
+  bool ApplyFaults(httplib::Response& res, bool ingestion, bool data_collector) {
+    std::unique_lock<std::mutex> lock(mu);
+    Faults f = faults;
+    Clock::time_point now = Clock::now();
+    if (f.latency_ms > 0) {
+      uint64_t gen = fault_generation;
+      cv.wait_until(lock, now + std::chrono::milliseconds(f.latency_ms),
+                    [&] { return stopping || fault_generation != gen; });
+      now = Clock::now();
+    }
+    if (f.outage_status != 0 && now < f.outage_until) {
+      Answer a{f.outage_status, f.outage_status == 503 ? "ServiceUnavailable" : "ServerError",
+               "emulated outage", f.outage_retry_after_s};
+      lock.unlock();
+      Reply(res, a, data_collector);
+      return true;
+    }
+    if (!ingestion) return false;
+    std::uniform_real_distribution<double> u(0, 1);
+    bool hang = false;
+    if (faults.hang > 0) {
+      --faults.hang;
+      hang = true;
+    } else if (f.hang_rate > 0 && u(rng) < f.hang_rate) {
+      hang = true;
+    }
+    if (hang) {
+      ++hung_requests;
+      uint64_t gen = fault_generation;
+      cv.wait_until(lock, now + std::chrono::seconds(f.hang_seconds),
+                    [&] { return stopping || fault_generation != gen; });
+      lock.unlock();
+      Reply(res, Answer{504, "GatewayTimeout", "emulated hang", -1}, data_collector);
+      return true;
+    }
+    bool close = false;
+    if (faults.close > 0) {
+      --faults.close;
+      close = true;
+    } else if (f.close_rate > 0 && u(rng) < f.close_rate) {
+      close = true;
+    }
+    if (close) {
+      ++closed_connections;
+      lock.unlock();
+      // Headers go out, then the connection drops before the promised body: the client sees a
+      // transfer cut in the middle. Nothing is recorded.
+      res.status = 500;
+      res.set_content_provider(
+          1024, "application/json",
+          [](size_t, size_t, httplib::DataSink&) { return false; });
+      return true;
+    }
+    if (f.failure_rate > 0 && u(rng) < f.failure_rate) {
+      lock.unlock();
+      Reply(res, Answer{f.failure_status, "InternalServerError", "emulated failure", -1},
+            data_collector);
+      return true;
+    }
+    return false;
+  }
+
+  // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
+  // when the client came back before the Retry-After we gave it.
+  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes, const std::string& connection) {
+    if (!options.rate_limits) return std::nullopt;
+    std::lock_guard<std::mutex> lock(mu);
+    Clock::time_point now = Clock::now();
+    RateState& r = rates[key];
+    auto secs_until = [&](Clock::time_point t) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
+      return std::max<int64_t>(1, (ms + 999) / 1000);
+    };
+    if (now < r.retry_deadline) {
+      auto c = r.throttled_connections.find(connection);
+      bool same_connection = c != r.throttled_connections.end() && now < c->second;
+      if (same_connection || now - r.throttled_at > kEarlyGrace) ++early_retries;
+      r.throttled_connections[connection] = r.retry_deadline;
+      return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
+                    secs_until(r.retry_deadline)};
+    }
+    r.throttled_connections.clear();
+    if (now - r.window_start >= options.rate_window) {
+      r.window_start = now;
+      r.requests = 0;
+      r.bytes = 0;
+    }
+    if (r.requests + 1 > options.rate_requests || r.bytes + bytes > options.rate_bytes) {
+      Clock::time_point end = r.window_start + options.rate_window;
+      int64_t retry = secs_until(end);
+      r.retry_deadline = now + std::chrono::seconds(retry);
+      r.throttled_at = now;
+      r.throttled_connections[connection] = r.retry_deadline;
+      return Answer{429, "TooManyRequests",
+                    fmt::format("rate limit of {} requests or {} bytes per {} ms exceeded",
+                                options.rate_requests, options.rate_bytes,
+                                options.rate_window.count()),
+                    retry};
+    }
+    ++r.requests;
+    r.bytes += bytes;
+    return std::nullopt;
+  }
+
+  void Record(const std::string& table, json& array, size_t body_bytes) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      rows[table] += array.size();
+      bytes_accepted += body_bytes;
+    }
+    if (record == nullptr) return;
+    std::string out;
+    out.reserve(body_bytes + array.size() * (table.size() + 20));
+    for (auto& row : array) {
+      out += "{\"table\":";
+      out += json(table).dump();
+      out += ",\"row\":";
+      out += row.dump();
+      out += "}\n";
+    }
+    std::lock_guard<std::mutex> lock(record_mu);
+    std::fwrite(out.data(), 1, out.size(), record);
+    std::fflush(record);
+  }
+
+  // ---- endpoints ----
+
+  void Token(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, false, false)) return;
+    auto fail = [&](int status, const char* error, const char* desc) {
+      res.status = status;
+      res.set_content(json{{"error", error}, {"error_description", desc}}.dump(),
+                      "application/json");
+    };
+    if (req.matches[1] != options.tenant_id) {
+      return fail(400, "invalid_request", "AADSTS90002: Tenant not found.");
+    }
+    if (req.get_param_value("grant_type") != "client_credentials") {
+      return fail(400, "unsupported_grant_type", "AADSTS70003: unsupported grant type.");
+    }
+    std::string scope = req.get_param_value("scope");
+    if (scope.size() < 9 || scope.compare(scope.size() - 9, 9, "/.default") != 0) {
+      return fail(400, "invalid_scope", "AADSTS1002012: The provided value for scope is not valid.");
+    }
+    if (req.get_param_value("client_id") != options.client_id) {
+      return fail(400, "unauthorized_client", "AADSTS700016: Application not found in the directory.");
+    }
+    std::string secret = req.get_param_value("client_secret");
+    if (secret.size() != options.client_secret.size() ||
+        CRYPTO_memcmp(secret.data(), options.client_secret.data(), secret.size()) != 0) {
+      return fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+    }
+    IssueToken(res, false);
+  }
+
+  void Imds(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, false, false)) return;
+    if (req.get_header_value("Metadata") != "true") {
+      res.status = 400;
+      res.set_content(json{{"error", "invalid_request"},
+                           {"error_description", "Required metadata header not specified"}}
+                          .dump(),
+                      "application/json");
+      return;
+    }
+    if (req.get_param_value("resource").empty() || req.get_param_value("api-version").empty()) {
+      res.status = 400;
+      res.set_content(json{{"error", "invalid_request"},
+                           {"error_description", "resource and api-version are required"}}
+                          .dump(),
+                      "application/json");
+      return;
+    }
+    IssueToken(res, true);
+  }
+
+  void IssueToken(httplib::Response& res, bool imds) {
+    std::string token = "emu." + RandomHex(24);
+    int64_t lifetime;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      Clock::time_point now = Clock::now();
+      for (auto it = tokens.begin(); it != tokens.end();) {
+        it = (it->second + std::chrono::minutes(10) < now) ? tokens.erase(it) : std::next(it);
+      }
+      lifetime = token_lifetime_s;
+      tokens[token] = now + std::chrono::seconds(lifetime);
+      ++tokens_issued;
+    }
+    json body = {{"token_type", "Bearer"}, {"access_token", token}};
+    if (imds) {
+      body["expires_in"] = std::to_string(lifetime);
+      body["resource"] = "https://monitor.azure.com/";
+    } else {
+      body["expires_in"] = lifetime;
+      body["ext_expires_in"] = lifetime;
+    }
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void LogsIngestion(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, true, false)) return;
+    const std::string dcr = req.matches[1];
+    const std::string stream = req.matches[2];
+    auto reply = [&](Answer a) { Reply(res, a, false); };
+    if (!req.has_param("api-version")) {
+      return reply({400, "MissingApiVersion", "The api-version query parameter is required.", -1});
+    }
+    if (req.get_param_value("api-version") != "2023-01-01") {
+      return reply({400, "InvalidApiVersion", "Unsupported api-version.", -1});
+    }
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) != 0) {
+      return reply({401, "InvalidAuthenticationToken", "Bearer token is missing.", -1});
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = tokens.find(auth.substr(7));
+      if (it == tokens.end()) {
+        return reply({401, "InvalidAuthenticationToken", "The access token is invalid.", -1});
+      }
+      if (Clock::now() >= it->second) {
+        return reply({401, "TokenExpired", "The access token has expired.", -1});
+      }
+    }
+    if (!options.dcr_id.empty() && dcr != options.dcr_id) {
+      return reply({404, "NotFound", "Data collection rule " + dcr + " not found.", -1});
+    }
+    if (req.body.size() > azure::kLogsIngestionMaxBody) {
+      return reply({413, "ContentLengthLimitExceeded",
+                    "Maximum allowed content length: 1048576 bytes (1 MB). Provided content "
+                    "length: " + std::to_string(req.body.size()) + " bytes.", -1});
+    }
+    std::string ct = req.get_header_value("Content-Type");
+    if (ct.rfind("application/json", 0) != 0) {
+      return reply({415, "UnsupportedMediaType", "Content-Type must be application/json.", -1});
+    }
+    const std::string* body = &req.body;
+    std::string inflated;
+    std::string enc = req.get_header_value("Content-Encoding");
+    // cpp-httplib built with zlib inflates gzip request bodies itself (the 413 check above then saw
+    // the uncompressed size, which Azure limits too); only inflate what is still gzip.
+    const bool still_gzip = req.body.size() >= 2 && static_cast<unsigned char>(req.body[0]) == 0x1f &&
+                            static_cast<unsigned char>(req.body[1]) == 0x8b;
+    if (enc == "gzip" && !still_gzip) {
+      // already inflated by the server library
+    } else if (enc == "gzip") {
+      Status s = azure::GzipDecompress(req.body, azure::kLogsIngestionMaxBody, &inflated);
+      if (!s.ok()) {
+        if (s.message().find("beyond") != std::string::npos) {
+          return reply({413, "ContentLengthLimitExceeded",
+                        "Maximum allowed content length: 1048576 bytes (1 MB).", -1});
+        }
+        return reply({400, "InvalidContentEncoding", "The gzip body could not be read.", -1});
+      }
+      body = &inflated;
+    } else if (!enc.empty()) {
+      return reply({400, "InvalidContentEncoding", "Unsupported Content-Encoding " + enc, -1});
+    }
+    if (auto limited = CheckRate("dcr:" + dcr, body->size(), ConnectionOf(req))) return reply(*limited);
+    if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
+      return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
+    }
+    const azure::StreamSchema* schema = nullptr;
+    if (!schemas.empty()) {
+      auto it = schemas.find(stream);
+      if (it == schemas.end()) {
+        return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
+      }
+      schema = &it->second;
+    }
+    json array = json::parse(*body, nullptr, false);
+    if (!array.is_array()) {
+      return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
+    }
+    for (size_t i = 0; i < array.size(); ++i) {
+      json& row = array[i];
+      if (!row.is_object()) {
+        return reply({400, "InvalidPayload", fmt::format("Record {} is not an object.", i), -1});
+      }
+      if (schema == nullptr) continue;
+      for (auto it = row.begin(); it != row.end();) {
+        auto col = schema->columns.find(it.key());
+        if (col == schema->columns.end()) {
+          it = row.erase(it);  // Azure drops undeclared columns without a word.
+          continue;
+        }
+        if (!azure::ValueMatches(col->second, it.value())) {
+          return reply({400, "InvalidDataFormat",
+                        fmt::format("Record {}: column '{}' is declared {} but the value is {}.",
+                                    i, it.key(), azure::ColumnTypeName(col->second),
+                                    it.value().type_name()),
+                        -1});
+        }
+        ++it;
+      }
+    }
+    Record(TableForStream(stream), array, body->size());
+    res.status = 204;
+  }
+
+  void DataCollector(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, true, true)) return;
+    auto reply = [&](Answer a) { Reply(res, a, true); };
+    if (!req.has_param("api-version")) {
+      return reply({400, "MissingApiVersion", "The api-version query parameter is missing.", -1});
+    }
+    if (req.get_param_value("api-version") != "2016-04-01") {
+      return reply({400, "InvalidApiVersion", "The API version isn't recognized.", -1});
+    }
+    std::string ct = req.get_header_value("Content-Type");
+    if (ct.empty()) return reply({400, "MissingContentType", "The content type wasn't specified.", -1});
+    if (ct != "application/json") {
+      return reply({400, "UnsupportedContentType", "The content type wasn't application/json.", -1});
+    }
+    std::string log_type = req.get_header_value("Log-Type");
+    if (log_type.empty()) return reply({400, "MissingLogType", "The Log-Type header is missing.", -1});
+    if (!ValidLogType(log_type)) {
+      return reply({400, "InvalidLogType", "The log type contained special characters or was too long.", -1});
+    }
+    std::string date = req.get_header_value("x-ms-date");
+    std::chrono::system_clock::time_point t;
+    if (date.empty() || !azure::ParseHttpDate(date, &t)) {
+      return reply({403, "InvalidAuthorization", "The x-ms-date header is missing or invalid.", -1});
+    }
+    auto skew = std::chrono::system_clock::now() - t;
+    if (skew > options.max_date_skew || -skew > options.max_date_skew) {
+      return reply({403, "InvalidAuthorization", "The x-ms-date header is too far from the current time.", -1});
+    }
+    std::string auth = req.get_header_value("Authorization");
+    std::string prefix = "SharedKey " + options.workspace_id + ":";
+    if (auth.rfind("SharedKey ", 0) != 0) {
+      return reply({403, "InvalidAuthorization", "The Authorization header is not SharedKey.", -1});
+    }
+    if (auth.rfind(prefix, 0) != 0) {
+      return reply({400, "InvalidCustomerId", "The workspace ID is unknown.", -1});
+    }
+    std::string expected;
+    if (!azure::SharedKeySignature(options.shared_key, req.body.size(), date, &expected).ok()) {
+      return reply({500, "UnspecifiedError", "emulator shared key is invalid", -1});
+    }
+    std::string given = auth.substr(prefix.size());
+    if (given.size() != expected.size() ||
+        CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0) {
+      return reply({403, "InvalidAuthorization", "The signature is not valid.", -1});
+    }
+    if (req.body.size() > azure::kDataCollectorMaxBody) {
+      res.status = 404;  // the Data Collector API answers a too-large request with 404
+      res.set_content("Request too large", "text/plain");
+      return;
+    }
+    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size(), ConnectionOf(req))) {
+      return reply(*limited);
+    }
+    json array = json::parse(req.body, nullptr, false);
+    if (array.is_object()) array = json::array({std::move(array)});
+    bool ok = array.is_array();
+    for (const auto& row : array) ok = ok && row.is_object();
+    if (!ok) return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
+    std::string tgf = req.get_header_value("time-generated-field");
+    Record(log_type + "_CL", array, req.body.size());
+    res.status = 200;
+  }
+
+  json StatsJson() const {
+    std::lock_guard<std::mutex> lock(mu);
+    json by_status = json::object();
+    for (auto [status, n] : requests_by_status) by_status[std::to_string(status)] = n;
+    uint64_t total_rows = 0;
+    for (auto& [t, n] : rows) total_rows += n;
+    return json{{"rows", rows.empty() ? json::object() : json(rows)},
+                {"rows_total", total_rows},
+                {"requests", by_status},
+                {"requests_total", requests_total},
+                {"early_retries", early_retries},
+                {"bytes_accepted", bytes_accepted},
+                {"tokens_issued", tokens_issued},
+                {"closed_connections", closed_connections},
+                {"hung_requests", hung_requests}};
+  }
+
+  Status SetFaults(const json& j) {
+    if (!j.is_object()) return Status::InvalidArgument("faults must be a JSON object");
+    std::lock_guard<std::mutex> lock(mu);
+    try {
+      if (j.contains("outage")) {
+        const json& o = j["outage"];
+        faults.outage_status = o.value("status", 503);
+        faults.outage_until = Clock::now() + std::chrono::milliseconds(
+                                                 static_cast<int64_t>(o.value("seconds", 60.0) * 1000));
+        faults.outage_retry_after_s = o.value("retry_after_s", int64_t{-1});
+      }
+      faults.failure_rate = j.value("failure_rate", faults.failure_rate);
+      faults.failure_status = j.value("failure_status", faults.failure_status);
+      faults.latency_ms = j.value("latency_ms", faults.latency_ms);
+      faults.hang = j.value("hang", faults.hang);
+      faults.hang_rate = j.value("hang_rate", faults.hang_rate);
+      faults.hang_seconds = j.value("hang_seconds", faults.hang_seconds);
+      faults.close = j.value("close", faults.close);
+      faults.close_rate = j.value("close_rate", faults.close_rate);
+      token_lifetime_s = j.value("token_lifetime_s", token_lifetime_s);
+      if (j.value("expire_tokens", false)) {
+        Clock::time_point now = Clock::now();
+        for (auto& [t, exp] : tokens) exp = std::min(exp, now);
+      }
+    } catch (const std::exception& e) {
+      return Status::InvalidArgument(std::string("bad fault: ") + e.what());
+    }
+    return Status::OK();
+  }
+
+  void ClearFaults() {
+    std::lock_guard<std::mutex> lock(mu);
+    faults = Faults();
+    token_lifetime_s = options.token_lifetime_s;
+    ++fault_generation;
+    cv.notify_all();
+  }
+};
+
+Emulator::Emulator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Emulator::~Emulator() { Stop(); }
+
+Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>* out) {
+  auto impl = std::make_unique<Impl>();
+  Impl* d = impl.get();
+  d->options = options;
+  d->token_lifetime_s = options.token_lifetime_s;
+  if (options.tls_dir.empty()) return Status::InvalidArgument("--tls-dir is required");
+  Status s = EnsureTlsFiles(options.tls_dir, &d->tls);
+  if (!s.ok()) return s;
+  std::string key;
+  if (!azure::Base64Decode(options.shared_key, &key) || key.empty()) {
+    return Status::InvalidArgument("the shared key is not valid base64");
+  }
+  if (!options.schema_file.empty()) {
+    s = azure::LoadStreamSchemas(options.schema_file, &d->schemas);
+    if (!s.ok()) return s;
+  }
+  if (!options.record_file.empty()) {
+    d->record = std::fopen(options.record_file.c_str(), "a");
+    if (d->record == nullptr) return Status::IOError("cannot open record file " + options.record_file);
+  }
+  d->server = std::make_unique<httplib::SSLServer>(d->tls.cert.c_str(), d->tls.key.c_str());
+  if (!d->server->is_valid()) return Status::IOError("cannot load TLS certificate from " + options.tls_dir);
+  httplib::SSLServer& svr = *d->server;
+  int threads = std::max(4, options.threads);
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_payload_max_length(64 * 1024 * 1024);
+  svr.set_keep_alive_max_count(1'000'000);
+  // Short: an idle keep-alive connection holds a server thread, and stop() waits for it.
+  svr.set_keep_alive_timeout(5);
+  svr.set_read_timeout(30, 0);
+  svr.set_write_timeout(30, 0);
+
+  svr.Post(R"(/([^/]+)/oauth2/v2\.0/token)",
+           [d](const httplib::Request& req, httplib::Response& res) { d->Token(req, res); });
+  svr.Get("/metadata/identity/oauth2/token",
+          [d](const httplib::Request& req, httplib::Response& res) { d->Imds(req, res); });
+  svr.Post(R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",
+           [d](const httplib::Request& req, httplib::Response& res) { d->LogsIngestion(req, res); });
+  svr.Post("/api/logs",
+           [d](const httplib::Request& req, httplib::Response& res) { d->DataCollector(req, res); });
+  svr.Get("/emulator/stats", [d](const httplib::Request&, httplib::Response& res) {
+    res.set_content(d->StatsJson().dump(), "application/json");
+  });
+  svr.Post("/emulator/faults", [d](const httplib::Request& req, httplib::Response& res) {
+    Status st = d->SetFaults(json::parse(req.body, nullptr, false));
+    res.status = st.ok() ? 204 : 400;
+    if (!st.ok()) res.set_content(json{{"error", st.message()}}.dump(), "application/json");
+  });
+  svr.Delete("/emulator/faults", [d](const httplib::Request&, httplib::Response& res) {
+    d->ClearFaults();
+    res.status = 204;
+  });
+  svr.set_logger([d](const httplib::Request& req, const httplib::Response& res) {
+    if (req.path.rfind("/emulator/", 0) == 0) return;
+    std::lock_guard<std::mutex> lock(d->mu);
+    ++d->requests_by_status[res.status];
+    ++d->requests_total;
+  });
+
+  if (options.port == 0) {
+    d->port = svr.bind_to_any_port(options.host);
+    if (d->port <= 0) return Status::IOError("cannot listen on " + options.host);
+  } else {
+    if (!svr.bind_to_port(options.host, options.port)) {
+      return Status::IOError(fmt::format("cannot listen on {}:{}", options.host, options.port));
+    }
+    d->port = options.port;
+  }
+  d->thread = std::thread([d] { d->server->listen_after_bind(); });
+  out->reset(new Emulator(std::move(impl)));
+  return Status::OK();
+}
+
+int Emulator::port() const { return impl_->port; }
+
+std::string Emulator::base_url() const {
+  return fmt::format("https://{}:{}", impl_->options.host, impl_->port);
+}
+
+std::string Emulator::ca_file() const { return impl_->tls.ca; }
+
+nlohmann::json Emulator::Stats() const { return impl_->StatsJson(); }
+
+Status Emulator::SetFaults(const nlohmann::json& faults) { return impl_->SetFaults(faults); }
+
+void Emulator::ClearFaults() { impl_->ClearFaults(); }
+
+void Emulator::Stop() {
+  if (!impl_ || !impl_->server) return;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+    impl_->cv.notify_all();
+  }
+  impl_->server->stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->server.reset();
+}
+
+}  // namespace sg::emulator

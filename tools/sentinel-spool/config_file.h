@@ -1,0 +1,22 @@
+// Reads the two things sentinel-spool needs from the gateway's TOML configuration: the spool path
+// and its configured maximum size. Other keys are the gateway's business and are ignored here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sentinel_gateway/status.h"
+
+namespace sg::spooltool {
+
+struct SpoolLocation {
+  std::string path;        // `[spool] path`, a relative one resolved against the config file's directory
+  uint64_t max_bytes = 0;  // `[spool] max_bytes` (bytes or "20GiB"), 0 when the file does not set it
+};
+
+Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out);
+
+// "20GiB", "512MB", "1048576" -> bytes.
+Status ParseSize(const std::string& text, uint64_t* bytes);
+
+}  // namespace sg::spooltool
