@@ -401,7 +401,14 @@ bool IngestImpl::TryAppend() {
   if (batch_msgs_ == 0) return true;
   batch_.offsets.clear();
   for (const auto& [tp, off] : batch_offsets_) batch_.offsets.push_back(PartitionOffset{tp.first, tp.second, off});
+  const auto t0 = Clock::now();
   Status s = spool_->Append(batch_);
+  const uint64_t append_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.append_micros += append_us;
+  }
   if (s.ok()) {
     StoreOffsets();
     for (const auto& [tp, off] : batch_offsets_) {
