@@ -19,6 +19,7 @@
 
 #include "demo.h"
 #include "logging.h"
+#include "wiring.h"
 #include "sentinel_gateway/citrix_import.h"
 #include "sentinel_gateway/config.h"
 #include "sentinel_gateway/gateway.h"
@@ -83,6 +84,12 @@ int CheckConfig(const std::string& path) {
   sg::config::GatewayConfig config;
   if (int rc = LoadConfig(path, &config); rc != kExitOk) return rc;
   for (const std::string& w : config.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  // The stream schemas are separate files: read them now rather than at the first `run`.
+  sg::deliver::DrainerOptions drainer;
+  if (sg::Status s = sg::BuildDrainerOptions(config, {}, &drainer); !s.ok()) {
+    std::fprintf(stderr, "sentinel-gateway: %s: %s\n", path.c_str(), s.message().c_str());
+    return kExitConfig;
+  }
   std::fputs(sg::config::Redacted(config).c_str(), stdout);
   return kExitOk;
 }

@@ -125,6 +125,8 @@ topic = "citrix-risk"
 group_id = "sentinel-gateway-e2e"
 security_protocol = "PLAINTEXT"
 commit_interval = "200ms"
+# A killed gateway's partitions move once its session times out; keep tests quick.
+session_timeout = "6s"
 
 [spool]
 path = "{}"

@@ -262,10 +262,16 @@ struct Emulator::Impl {
     }
     if (record == nullptr) return;
     std::string out;
-    out.reserve(body_bytes + array.size() * (table.size() + 20));
+    out.reserve(body_bytes + array.size() * (table.size() + 40));
+    // When Azure accepted the row: benchmarks measure produce-to-accept latency from it.
+    const std::string received = std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count());
     for (auto& row : array) {
       out += "{\"table\":";
       out += json(table).dump();
+      out += ",\"received_ms\":";
+      out += received;
       out += ",\"row\":";
       out += row.dump();
       out += "}\n";

@@ -1,0 +1,399 @@
+// e2e-bench: Kafka -> sentinel-gateway -> Sentinel emulator over HTTPS, as separate processes.
+//
+// Phases (each prints a Markdown table row for docs/BENCHMARKS.md):
+//  throughput  ~1 KB Citrix-shaped events as fast as the pipeline takes them; every batch fsync'd
+//              before its offsets advance. Producing is kept in step with spooling so the mock
+//              cluster's bounded log never deletes an unconsumed message.
+//  latency     a steady rate (default 1,000 events/s); produce-to-accept p50/p99 from the time
+//              stamp each event carries and the emulator's received_ms.
+//  backlog     the spool pre-filled with N events (default 5,000,000) while the gateway is stopped;
+//              time from start to /readyz, drain rate while new events arrive, peak RSS, CPU.
+// The gateway's peak RSS (VmHWM) and CPU seconds come from /proc of its process.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <sstream>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <nlohmann/json.hpp>
+
+#include "sentinel_gateway/spool.h"
+#include "subprocess.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using sg::testing::Subprocess;
+namespace fs = std::filesystem;
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
+  nlohmann::json e = {{"tenant_id", "bench"},
+                      {"entity_id", fmt::format("user{}@bench.example", seq % 1000)},
+                      {"entity_type", "user"},
+                      {"event_type", "indicatorEventDetails"},
+                      {"timestamp", "2026-11-28T07:00:00.000Z"},
+                      {"version", 2},
+                      {"seq", seq},
+                      {"produced_ms", produced_ms},
+                      {"indicator_uuid", fmt::format("6f1c9a9e-8b53-4a52-9d8e-{:012}", seq / 100)},
+                      {"indicator_vector", {{"id", 3}, {"name", "Excessive data download"}}},
+                      {"client_ip", fmt::format("203.0.113.{}", seq % 250)},
+                      {"city", "Bengaluru"},
+                      {"country", "India"},
+                      {"region", "Karnataka"},
+                      {"latitude", 12.9716},
+                      {"longitude", 77.5946},
+                      {"file_name", fmt::format("quarterly-report-{}.xlsx", seq)},
+                      {"file_size_in_bytes", 1000 + seq * 7},
+                      {"device_id", fmt::format("dev-{}", seq % 97)},
+                      {"os_name", "Windows 11"},
+                      {"app_url", "https://sharefile.example/files/"}};
+  std::string s = e.dump();
+  e["pad"] = std::string(s.size() < 1000 ? 1000 - s.size() : 0, 'x');
+  return e.dump();
+}
+
+size_t Collect(char* p, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(p, size * n);
+  return size * n;
+}
+
+int HttpGet(const std::string& url, const std::string& ca, std::string* body) {
+  CURL* c = curl_easy_init();
+  body->clear();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+  long code = 0;
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+  curl_easy_cleanup(c);
+  return static_cast<int>(code);
+}
+
+uint64_t Metric(const std::string& text, const std::string& name) {
+  size_t p = text.find("\n" + name + " ");
+  return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + name.size() + 2, nullptr, 10);
+}
+
+struct ProcStats {
+  double cpu_s = 0;
+  uint64_t peak_rss_kb = 0;
+};
+
+ProcStats ReadProc(pid_t pid) {
+  ProcStats p;
+  std::ifstream status(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) p.peak_rss_kb = std::strtoull(line.c_str() + 6, nullptr, 10);
+  }
+  std::ifstream stat(fmt::format("/proc/{}/stat", pid));
+  std::string all((std::istreambuf_iterator<char>(stat)), {});
+  size_t rp = all.rfind(')');
+  std::istringstream fields(all.substr(rp + 2));
+  std::string f;
+  uint64_t utime = 0, stime = 0;
+  for (int i = 3; fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) {
+      stime = std::stoull(f);
+      break;
+    }
+  }
+  p.cpu_s = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return p;
+}
+
+class Bench {
+ public:
+  explicit Bench(std::string dir) : dir_(std::move(dir)) {}
+
+  // `record`: the emulator writes every accepted row (the latency phase needs them; the others
+  // only count, so the emulator's own cost stays out of the gateway's numbers).
+  bool Start(int partitions, bool record) {
+    partitions_ = partitions;
+    if (!kafka_.Start({sg::testing::BinDir() + "/kafka-mock-cluster", "--brokers", "3", "--topic", "citrix-risk",
+                       "--partitions", std::to_string(partitions)},
+                      dir_ + "/kafka.log") ||
+        !kafka_.WaitForLine("bootstrap=", &bootstrap_, std::chrono::seconds(20))) {
+      return false;
+    }
+    std::vector<std::string> args = {sg::testing::BinDir() + "/sentinel-emulator", "--listen", "127.0.0.1:0",
+                                     "--tls-dir", dir_ + "/tls", "--no-rate-limits"};
+    if (record) {
+      args.push_back("--record");
+      args.push_back(dir_ + "/rows.jsonl");
+    }
+    if (!emulator_.Start(args, dir_ + "/emulator.log")) return false;
+    std::string rest;
+    if (!emulator_.WaitForLine("listening=", &rest, std::chrono::seconds(30))) return false;
+    url_ = rest.substr(0, rest.find(" ca="));
+    ca_ = rest.substr(rest.find(" ca=") + 4);
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "batch.num.messages", "10000", errstr, sizeof(errstr));
+    producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    WriteConfig();
+    return producer_ != nullptr;
+  }
+
+  ~Bench() {
+    if (producer_ != nullptr) rd_kafka_destroy(producer_);
+  }
+
+  void WriteConfig() {
+    std::ofstream(dir_ + "/gateway.toml") << fmt::format(R"(
+[kafka]
+brokers = "{}"
+topic = "citrix-risk"
+group_id = "bench"
+security_protocol = "PLAINTEXT"
+[spool]
+path = "{}/spool"
+max_bytes = "20GiB"
+[sentinel]
+endpoint = "{}"
+login_endpoint = "{}"
+ca_file = "{}"
+tenant_id = "00000000-0000-0000-0000-0000000000aa"
+client_id = "00000000-0000-0000-0000-0000000000bb"
+client_secret = "emulator-secret"
+dcr_immutable_id = "dcr-bench"
+[delivery]
+linger = "50ms"
+[metrics]
+listen = "127.0.0.1:{}"
+[log]
+level = "warn"
+)",
+                                                          bootstrap_, dir_, url_, url_, ca_, metrics_port_);
+  }
+
+  bool StartGateway() {
+    started_ = Clock::now();
+    return gateway_.Start({sg::testing::BinDir() + "/sentinel-gateway", "run", "--config", dir_ + "/gateway.toml"},
+                          dir_ + "/gateway.log");
+  }
+  void StopGateway() {
+    gateway_.Signal(SIGTERM);
+    gateway_.Wait(std::chrono::seconds(60));
+  }
+  pid_t gateway_pid() const { return gateway_.pid(); }
+
+  std::string Metrics() {
+    std::string body;
+    HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_port_), "", &body);
+    return body;
+  }
+  bool Ready() {
+    std::string body;
+    return HttpGet(fmt::format("http://127.0.0.1:{}/readyz", metrics_port_), "", &body) == 200;
+  }
+  // Ready and holding partitions: events produced from now on are consumed at once.
+  bool Consuming() { return Ready() && Metric(Metrics(), "sg_kafka_assigned_partitions") > 0; }
+  uint64_t Accepted() {
+    std::string body;
+    if (HttpGet(url_ + "/emulator/stats", ca_, &body) != 200) return 0;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    return j.is_object() ? j.value("rows_total", uint64_t{0}) : 0;
+  }
+
+  void Produce(uint64_t seq) {
+    std::string v = CitrixEvent(seq, NowMs());
+    int32_t partition = static_cast<int32_t>(seq % static_cast<uint64_t>(partitions_));
+    while (rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(partition),
+                             RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_poll(producer_, 10);
+    }
+    rd_kafka_poll(producer_, 0);
+  }
+  void Flush() { rd_kafka_flush(producer_, 60'000); }
+
+  const std::string& dir() const { return dir_; }
+  Clock::time_point started() const { return started_; }
+  int metrics_port_ = 0;
+
+ private:
+  std::string dir_, bootstrap_, url_, ca_;
+  int partitions_ = 0;
+  Subprocess kafka_, emulator_, gateway_;
+  rd_kafka_t* producer_ = nullptr;
+  Clock::time_point started_;
+};
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"e2e-bench: Kafka -> sentinel-gateway -> Sentinel emulator, as separate processes"};
+  uint64_t events = 1'000'000, backlog = 5'000'000;
+  int rate = 1000, latency_seconds = 30;
+  std::string only;
+  app.add_option("--events", events, "events for the throughput phase")->capture_default_str();
+  app.add_option("--rate", rate, "events/s for the latency phase")->capture_default_str();
+  app.add_option("--latency-seconds", latency_seconds, "length of the latency phase")->capture_default_str();
+  app.add_option("--backlog", backlog, "events pre-filled in the spool for the backlog phase (0: skip)")
+      ->capture_default_str();
+  app.add_option("--only", only, "run one phase: throughput, latency or backlog");
+  CLI11_PARSE(app, argc, argv);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+
+  std::string tmpl = (fs::temp_directory_path() / "sg-e2e-bench-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) return 1;
+  const std::string dir = tmpl;
+  std::printf("machine: %ld cores, %s\n", sysconf(_SC_NPROCESSORS_ONLN), dir.c_str());
+
+  if (only.empty() || only == "throughput") {
+    Bench b(dir + "/throughput");
+    fs::create_directories(b.dir());
+    b.metrics_port_ = FreePort();
+    if (!b.Start(32, false) || !b.StartGateway()) return 1;
+    WaitFor([&] { return b.Consuming(); }, std::chrono::seconds(60));
+    auto t0 = Clock::now();
+    const uint64_t window = 40'000;  // in step with spooling: the mock cluster keeps ~5 MB per partition
+    uint64_t spooled = 0;
+    for (uint64_t seq = 0; seq < events; ++seq) {
+      while (seq >= spooled + window) {
+        b.Flush();
+        spooled = Metric(b.Metrics(), "sg_events_spooled_total");
+        if (seq >= spooled + window) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      b.Produce(seq);
+    }
+    b.Flush();
+    WaitFor([&] { return b.Accepted() >= events; }, std::chrono::seconds(600));
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    ProcStats p = ReadProc(b.gateway_pid());
+    b.StopGateway();
+    std::printf("\n| phase | events | wall s | events/s | MB/s | gateway CPU s per 1M events | gateway peak RSS MiB |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| throughput, empty spool | %llu | %.1f | %.0f | %.1f | %.1f | %.0f |\n",
+                static_cast<unsigned long long>(events), secs, events / secs, events * 1.0e-3 / secs,
+                p.cpu_s / (events / 1e6), p.peak_rss_kb / 1024.0);
+    std::fflush(stdout);
+  }
+
+  if (only.empty() || only == "latency") {
+    Bench b(dir + "/latency");
+    fs::create_directories(b.dir());
+    b.metrics_port_ = FreePort();
+    if (!b.Start(8, true) || !b.StartGateway()) return 1;
+    WaitFor([&] { return b.Consuming(); }, std::chrono::seconds(60));
+    const uint64_t n = static_cast<uint64_t>(rate) * static_cast<uint64_t>(latency_seconds);
+    auto t0 = Clock::now();
+    for (uint64_t seq = 0; seq < n; ++seq) {
+      std::this_thread::sleep_until(t0 + std::chrono::microseconds(seq * 1'000'000 / static_cast<uint64_t>(rate)));
+      b.Produce(seq);
+    }
+    b.Flush();
+    WaitFor([&] { return b.Accepted() >= n; }, std::chrono::seconds(120));
+    b.StopGateway();
+    std::vector<int64_t> lat;
+    std::ifstream rec(b.dir() + "/rows.jsonl");
+    std::string line;
+    while (std::getline(rec, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_discarded()) continue;
+      lat.push_back(j.value("received_ms", int64_t{0}) - j["row"].value("produced_ms", int64_t{0}));
+    }
+    std::sort(lat.begin(), lat.end());
+    auto pct = [&](double q) { return lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))]; };
+    std::printf("\n| phase | rate events/s | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
+    std::printf("| latency, produce to accept | %d | %zu | %lld | %lld | %lld |\n", rate, lat.size(),
+                static_cast<long long>(pct(0.50)), static_cast<long long>(pct(0.99)),
+                static_cast<long long>(lat.empty() ? 0 : lat.back()));
+    std::fflush(stdout);
+  }
+
+  if ((only.empty() || only == "backlog") && backlog > 0) {
+    Bench b(dir + "/backlog");
+    fs::create_directories(b.dir());
+    b.metrics_port_ = FreePort();
+    {
+      // Fill the spool directly, as a stopped gateway would have left it after a long Azure outage.
+      std::unique_ptr<sg::Spool> spool;
+      sg::SpoolOptions so;
+      so.max_bytes = 20ull << 30;
+      if (!sg::Spool::Open(so, b.dir() + "/spool", &spool).ok()) return 1;
+      auto f0 = Clock::now();
+      for (uint64_t i = 0; i < backlog; i += 1000) {
+        sg::AppendBatch batch;
+        for (uint64_t j = i; j < std::min(backlog, i + 1000); ++j) {
+          batch.events.push_back({"CitrixAnalytics_indicatorEventDetails_V1_CL", CitrixEvent(10'000'000 + j, NowMs()), {}});
+        }
+        if (!spool->Append(batch).ok()) return 1;
+      }
+      std::printf("\nbacklog of %llu events written in %.1fs\n", static_cast<unsigned long long>(backlog),
+                  std::chrono::duration<double>(Clock::now() - f0).count());
+    }
+    if (!b.Start(8, false) || !b.StartGateway()) return 1;
+    WaitFor([&] { return b.Ready(); }, std::chrono::seconds(120));
+    double ready_s = std::chrono::duration<double>(Clock::now() - b.started()).count();
+    // New events at the latency phase's rate while the backlog drains.
+    auto t0 = Clock::now();
+    uint64_t fresh = 0;
+    while (b.Accepted() < backlog + fresh) {
+      auto until = Clock::now() + std::chrono::milliseconds(200);
+      while (Clock::now() < until) {
+        std::this_thread::sleep_until(t0 + std::chrono::microseconds(fresh * 1'000'000 / static_cast<uint64_t>(rate)));
+        b.Produce(fresh++);
+      }
+      if (Clock::now() - t0 > std::chrono::seconds(1800)) break;
+    }
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    ProcStats p = ReadProc(b.gateway_pid());
+    uint64_t total = backlog + fresh;
+    b.StopGateway();
+    std::printf("\n| phase | backlog | new events | start to ready s | drain wall s | events/s | gateway CPU s per 1M | peak RSS MiB |\n");
+    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| backlog drain + new events | %llu | %llu | %.2f | %.1f | %.0f | %.1f | %.0f |\n",
+                static_cast<unsigned long long>(backlog), static_cast<unsigned long long>(fresh), ready_s, secs,
+                total / secs, p.cpu_s / (total / 1e6), p.peak_rss_kb / 1024.0);
+  }
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  return 0;
+}
