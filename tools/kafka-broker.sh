@@ -40,8 +40,17 @@ fetch() {
 }
 
 free_port() {
-  # Ask the kernel for an unused port (bind to port 0), then release it.
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+  # Ask the kernel for an unused port (bind to port 0) where python3 exists; otherwise pick a
+  # random high port that nothing listens on.
+  if command -v python3 >/dev/null; then
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+    return
+  fi
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 40000))
+    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+  done
 }
 
 make_tls() {
