@@ -13,6 +13,14 @@
 //
 // Guarantees: no exception crosses this interface; errors are sg::Status. Stop() joins the server
 // thread and removes the socket; a stale socket left by a killed gateway is replaced on Start().
+//
+// Hosting it (the gateway, once its spool is open read-write):
+//   control::ControlServerOptions co;
+//   co.log = [](const std::string& line) { spdlog::info("{}", line); };
+//   co.on_change = [&](const auto&, const auto&) { drainer->Notify(); };
+//   Status s = control::ControlServer::Start(spool.get(), co, &control_server);
+//   ...
+//   control_server->Stop();  // on shutdown, before the drainer and the spool go away
 #pragma once
 
 #include <cstdint>
@@ -81,6 +89,10 @@ struct ControlServerOptions {
   // Called on the server thread with one line per change applied or refused, for the gateway's
   // log ("control: requeued 3 batches (150 events) for uid 1000"). May be empty.
   std::function<void(const std::string&)> log;
+  // Called on the server thread after a change moved or deleted events (even if it then stopped
+  // on an error), so the gateway can wake its drainer (Drainer::Notify) at once instead of at its
+  // next poll, and count the change in its metrics. May be empty.
+  std::function<void(const ChangeRequest&, const ChangeResult&)> on_change;
 };
 
 // Serves the control socket on its own thread. The spool must be open read-write and outlive the

@@ -202,7 +202,8 @@ class DataCollectorClient final : public IngestionClient {
 
 }  // namespace
 
-Status NewTokenProvider(const AzureOptions& o, std::shared_ptr<TokenProvider>* out) {
+Status NewTokenProvider(const AzureOptions& o, std::shared_ptr<TokenProvider>* out,
+                        const std::atomic<bool>* cancel) {
   out->reset();
   if (o.api != Api::kLogsIngestion) return Status::OK();
   CloudEndpoints cloud = EndpointsFor(o.cloud);
@@ -215,7 +216,7 @@ Status NewTokenProvider(const AzureOptions& o, std::shared_ptr<TokenProvider>* o
   t.scope = o.scope.empty() ? cloud.scope : o.scope;
   if (!o.imds_url.empty()) t.imds_url = o.imds_url;
   t.resource = o.resource.empty() ? cloud.resource : o.resource;
-  t.http = HttpOptions(o, nullptr);
+  t.http = HttpOptions(o, cancel);
   return TokenProvider::Create(t, out);
 }
 

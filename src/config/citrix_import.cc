@@ -11,13 +11,21 @@
 namespace sg::config {
 namespace {
 
+struct Setting;
+
 // A Logstash value: a string, number or bare word (text), an array, or a hash.
 struct Value {
   enum class Kind { kText, kArray, kHash } kind = Kind::kText;
   std::string text;
   std::vector<Value> items;
-  std::vector<std::pair<std::string, Value>> hash;
+  std::vector<Setting> hash;  // (a vector of pairs would need Value complete: clang rejects it)
   int line = 0;
+};
+
+// `name => value` or `name { ... }`.
+struct Setting {
+  std::string name;
+  Value value;
 };
 
 // Recursive descent over Logstash's configuration syntax: `name { ... }` blocks, `key => value`
@@ -28,7 +36,7 @@ class Parser {
   Parser(const std::string& text, const std::string& name) : s_(text), name_(name) {}
 
   // Parses a sequence of `name { body }` blocks or `key => value` pairs until `}` or the end.
-  Status Body(std::vector<std::pair<std::string, Value>>* out, bool top) {
+  Status Body(std::vector<Setting>* out, bool top) {
     for (;;) {
       Skip();
       if (pos_ >= s_.size()) {
@@ -64,7 +72,7 @@ class Parser {
       } else {
         return Error(fmt::format("expected '=>' or '{{' after '{}'", word));
       }
-      out->emplace_back(word, std::move(v));
+      out->push_back(Setting{std::move(word), std::move(v)});
     }
   }
 
@@ -162,13 +170,59 @@ class Parser {
   int line_ = 1;
 };
 
+// A TOML basic string: quotes, backslashes and control characters escaped, so no value can end
+// the string or the line early.
 std::string Quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
   }
   return out + "\"";
+}
+
+// Offset of the first byte that is not UTF-8 (RFC 3629), or npos. TOML files must be UTF-8.
+size_t FindInvalidUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 1;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + len > s.size()) return i;
+    const auto c1 = static_cast<unsigned char>(s[i + 1]);
+    if (c1 < lo || c1 > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    }
+    i += len;
+  }
+  return std::string::npos;
 }
 
 std::string Text(const Value& v) {
@@ -182,7 +236,10 @@ std::string Text(const Value& v) {
 
 Status ImportCitrixLogstash(const std::string& text, const std::string& name, const std::string& password_ref,
                             CitrixImport* out) {
-  std::vector<std::pair<std::string, Value>> top;
+  if (size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
+    return Status::InvalidArgument(fmt::format("{}: not UTF-8 text (byte {})", name, bad));
+  }
+  std::vector<Setting> top;
   Parser p(text, name);
   Status s = p.Body(&top, true);
   if (!s.ok()) return s;

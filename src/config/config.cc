@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -381,7 +383,9 @@ Status ParseSize(const std::string& text, uint64_t* bytes) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   if (i == 0) return Status::InvalidArgument(fmt::format("'{}' is not a size (expected e.g. 20GiB)", text));
+  errno = 0;
   uint64_t n = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
+  const bool out_of_range = errno == ERANGE;  // strtoull saturates: "99999999999999999999" is no size
   std::string unit = text.substr(i);
   while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
   static const std::map<std::string, uint64_t> kUnits = {
@@ -392,7 +396,9 @@ Status ParseSize(const std::string& text, uint64_t* bytes) {
   if (it == kUnits.end()) {
     return Status::InvalidArgument(fmt::format("'{}' has an unknown size unit (use B, KB, MB, GB, KiB, MiB, GiB, TiB)", text));
   }
-  if (n > UINT64_MAX / it->second) return Status::InvalidArgument(fmt::format("'{}' is too large", text));
+  if (out_of_range || n > UINT64_MAX / it->second) {
+    return Status::InvalidArgument(fmt::format("'{}' is too large", text));
+  }
   *bytes = n * it->second;
   return Status::OK();
 }
@@ -401,13 +407,19 @@ Status ParseDuration(const std::string& text, Millis* out) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
   if (i == 0) return Status::InvalidArgument(fmt::format("'{}' is not a duration (expected e.g. 500ms, 5s, 5m)", text));
+  errno = 0;
   int64_t n = std::strtoll(text.substr(0, i).c_str(), nullptr, 10);
+  const bool out_of_range = errno == ERANGE;  // strtoll saturates at INT64_MAX
   std::string unit = text.substr(i);
   static const std::map<std::string, int64_t> kUnits = {
       {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
   auto it = kUnits.find(unit);
   if (it == kUnits.end()) {
     return Status::InvalidArgument(fmt::format("'{}' needs a unit: ms, s, m, h or d", text));
+  }
+  // n * unit must fit in milliseconds (int64): "9999999999999999d" would overflow.
+  if (out_of_range || n > INT64_MAX / it->second) {
+    return Status::InvalidArgument(fmt::format("'{}' is too long", text));
   }
   *out = Millis(n * it->second);
   return Status::OK();

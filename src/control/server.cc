@@ -123,7 +123,16 @@ void ServerImpl::Run() {
     if (fds[1].revents != 0) return;
     if (fds[0].revents == 0) continue;
     net::Fd client(::accept4(listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!client.valid()) continue;  // the peer gave up already, or a transient error
+    if (!client.valid()) {
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors or memory: the pending connection stays readable, so back off
+        // instead of spinning (Stop still interrupts the wait).
+        Log(fmt::format("control: accept failed: {}", std::strerror(errno)));
+        pollfd wake = {wake_read_.get(), POLLIN, 0};
+        if (::poll(&wake, 1, 1000) > 0) return;
+      }
+      continue;  // the peer gave up already, or a transient error
+    }
     ucred cred{};
     socklen_t cred_len = sizeof(cred);
     if (::getsockopt(client.get(), SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) != 0) continue;
@@ -184,12 +193,13 @@ json ServerImpl::Handle(const json& request, uid_t uid) {
     Status s = wire::DecodeChangeRequest(request, &change);
     ChangeResult result;
     if (s.ok()) s = ApplyChange(spool_, change, &result);
+    if (!result.changed.empty() && options_.on_change) options_.on_change(change, result);
     json answer = wire::EncodeStatus(s);
     wire::EncodeChangeResult(result, &answer);
     const char* done = op == "requeue" ? "requeued" : "dropped";
     if (s.ok()) {
-      Log(fmt::format("control: {} {} failed batches ({} events) for uid {}", done,
-                      result.changed.size(), result.events, uid));
+      Log(fmt::format("control: {} failed batches for uid {}: {} batch(es), {} event(s)", done, uid,
+                      result.changed.size(), result.events));
     } else {
       Log(fmt::format("control: {} refused or cut short after {} batches for uid {}: {}", op,
                       result.changed.size(), uid, s.ToString()));

@@ -167,6 +167,7 @@ struct Drainer::Impl {
         full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= max_body;
       }
       if (carry.empty()) {
+        MarkIdleIfDone(lane);
         SleepUntil(Clock::now() + options.poll_interval, true);
         continue;
       }
@@ -191,6 +192,18 @@ struct Drainer::Impl {
     std::lock_guard<std::mutex> lock(lane.qmu);
     lane.closed = true;
     lane.qcv.notify_all();
+  }
+
+  // Nothing read, queued or in flight: a delivering lane is idle (no log line for this change).
+  void MarkIdleIfDone(Lane& lane) {
+    {
+      std::lock_guard<std::mutex> q(lane.qmu);
+      if (!lane.queue.empty()) return;
+    }
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    if (lane.counters.state == RouteState::kDelivering && lane.counters.in_flight == 0) {
+      lane.counters.state = RouteState::kIdle;
+    }
   }
 
   bool Enqueue(Lane& lane, std::shared_ptr<Batch> batch) {
@@ -383,7 +396,7 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
   size_t api_limit = az.api == azure::Api::kLogsIngestion ? azure::kLogsIngestionMaxBody
                                                           : azure::kDataCollectorMaxBody;
   impl->max_body = std::min(api_limit, std::max<size_t>(options.max_batch_bytes, 64));
-  Status s = azure::NewTokenProvider(az, &impl->tokens);
+  Status s = azure::NewTokenProvider(az, &impl->tokens, &impl->cancel);
   if (!s.ok()) return s;
   // Validate the client options once, so a bad setting fails Start rather than every worker.
   std::unique_ptr<azure::IngestionClient> probe;

@@ -38,13 +38,6 @@ class GatewayImpl final : public Gateway {
     Status s = Spool::Open(so, config_.spool.path, &spool_);
     if (!s.ok()) return s;
 
-    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
-    // their changes are applied by the process that owns the spool, atomically with its own writes.
-    control::ControlServerOptions co;
-    co.log = [](const std::string& line) { spdlog::info("{}", line); };
-    s = control::ControlServer::Start(spool_.get(), co, &control_);
-    if (!s.ok()) return s;
-
     deliver::DrainerOptions dopts;
     s = BuildDrainerOptions(config_, spool_->Routes(), &dopts);
     if (!s.ok()) return s;
@@ -56,6 +49,15 @@ class GatewayImpl final : public Gateway {
     if (!s.ok()) return s;
     // Delivery of a backlog starts before consumption: a restart drains what the last run left.
     s = deliver::Drainer::Start(dopts, aopts, spool_.get(), &drainer_);
+    if (!s.ok()) return s;
+
+    // Operators change the spool (requeue, drop) through this socket while the gateway runs, so
+    // their changes are applied by the process that owns the spool, atomically with its own writes.
+    // Started after the drainer, which it wakes when requeued events are waiting.
+    control::ControlServerOptions co;
+    co.log = [](const std::string& line) { spdlog::info("{}", line); };
+    co.on_change = [this](const auto&, const auto&) { drainer_->Notify(); };
+    s = control::ControlServer::Start(spool_.get(), co, &control_);
     if (!s.ok()) return s;
 
     IngestOptions iopts;
@@ -78,6 +80,7 @@ class GatewayImpl final : public Gateway {
   Status Stop() override {
     if (stopped_.exchange(true)) return Status::OK();
     Status first;
+    if (control_ != nullptr) control_->Stop();  // no operator change may land while stages stop
     if (ingest_ != nullptr) {
       Status s = ingest_->Stop();
       if (!s.ok()) first = s;
@@ -89,7 +92,6 @@ class GatewayImpl final : public Gateway {
       http_->stop();
       if (http_thread_.joinable()) http_thread_.join();
     }
-    if (control_ != nullptr) control_->Stop();
     spdlog::info("gateway: stopped; {} bytes pending in the spool", spool_ ? spool_->UsedBytes() : 0);
     return first;
   }
@@ -191,26 +193,42 @@ std::string GatewayImpl::Metrics() {
 
   if (drainer_ != nullptr) {
     auto counters = drainer_->Counters();
-    metric("sg_events_delivered_total", "counter", "Events accepted by Azure, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_events_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_events);
-    metric("sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_bytes_delivered_total{{route=\"{}\"}} {}\n", r, c.delivered_bytes);
-    metric("sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_events_failed_total{{route=\"{}\"}} {}\n", r, c.failed_events);
-    metric("sg_requests_total", "counter", "Azure ingestion requests, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_total{{route=\"{}\"}} {}\n", r, c.requests);
+    // One family per counter, each with a series per route.
+    struct Family {
+      const char* name;
+      const char* type;
+      const char* help;
+      uint64_t (*value)(const deliver::RouteCounters&);
+    };
+    static const Family kFamilies[] = {
+        {"sg_events_delivered_total", "counter", "Events accepted by Azure, per route.",
+         [](const deliver::RouteCounters& c) { return c.delivered_events; }},
+        {"sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.",
+         [](const deliver::RouteCounters& c) { return c.delivered_bytes; }},
+        {"sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.",
+         [](const deliver::RouteCounters& c) { return c.failed_events; }},
+        {"sg_requests_total", "counter", "Azure ingestion requests, per route.",
+         [](const deliver::RouteCounters& c) { return c.requests; }},
+        {"sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.",
+         [](const deliver::RouteCounters& c) { return c.undeclared_fields; }},
+        {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
+         [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
+    };
+    for (const Family& f : kFamilies) {
+      metric(f.name, f.type, f.help);
+      for (const auto& [r, c] : counters) o += fmt::format("{}{{route=\"{}\"}} {}\n", f.name, r, f.value(c));
+    }
     metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
     for (const auto& [r, c] : counters) {
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"transport\"}} {}\n", r, c.retries_transport);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"throttled\"}} {}\n", r, c.retries_throttled);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"server\"}} {}\n", r, c.retries_server);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"auth\"}} {}\n", r, c.retries_auth);
-      o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"refused\"}} {}\n", r, c.refused_requests);
+      const std::pair<const char*, uint64_t> reasons[] = {{"transport", c.retries_transport},
+                                                          {"throttled", c.retries_throttled},
+                                                          {"server", c.retries_server},
+                                                          {"auth", c.retries_auth},
+                                                          {"refused", c.refused_requests}};
+      for (const auto& [reason, n] : reasons) {
+        o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"{}\"}} {}\n", r, reason, n);
+      }
     }
-    metric("sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_undeclared_fields_total{{route=\"{}\"}} {}\n", r, c.undeclared_fields);
-    metric("sg_requests_in_flight", "gauge", "Azure requests in flight, per route.");
-    for (const auto& [r, c] : counters) o += fmt::format("sg_requests_in_flight{{route=\"{}\"}} {}\n", r, c.in_flight);
     metric("sg_route_state", "gauge", "1 for the state each route's lane is in.");
     for (const auto& [r, c] : counters) {
       o += fmt::format("sg_route_state{{route=\"{}\",state=\"{}\"}} 1\n", r, deliver::RouteStateName(c.state));

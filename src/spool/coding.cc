@@ -87,10 +87,11 @@ bool ParseFailedKey(std::string_view key, uint64_t* id) {
 
 namespace {
 
-// Partition and offset are stored +1 so that "none" (-1) encodes as 0.
+// Partition and offset are stored +1 so that "none" (-1) encodes as 0. The arithmetic is unsigned
+// (modulo 2^64), so every int32 partition and int64 offset round-trips and no input overflows.
 void PutSource(std::string* dst, const SourceRef& s) {
-  PutVarint64(dst, static_cast<uint64_t>(static_cast<int64_t>(s.partition) + 1));
-  PutVarint64(dst, static_cast<uint64_t>(s.offset + 1));
+  PutVarint64(dst, static_cast<uint64_t>(static_cast<int64_t>(s.partition)) + 1);
+  PutVarint64(dst, static_cast<uint64_t>(s.offset) + 1);
   PutLengthPrefixed(dst, s.topic);
 }
 
@@ -100,9 +101,10 @@ bool GetSource(std::string_view* in, SourceRef* s) {
   if (!GetVarint64(in, &partition) || !GetVarint64(in, &offset) || !GetLengthPrefixed(in, &topic)) {
     return false;
   }
-  if (partition > static_cast<uint64_t>(INT32_MAX) + 1) return false;
-  s->partition = static_cast<int32_t>(static_cast<int64_t>(partition) - 1);
-  s->offset = static_cast<int64_t>(offset) - 1;
+  const int64_t p = static_cast<int64_t>(partition - 1);
+  if (p < INT32_MIN || p > INT32_MAX) return false;
+  s->partition = static_cast<int32_t>(p);
+  s->offset = static_cast<int64_t>(offset - 1);
   s->topic.assign(topic);
   return true;
 }

@@ -437,11 +437,12 @@ TEST(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
     fs->full = false;
     b.events[0].payload = "after";
     b.offsets = {{"t", 0, 3}};
-    // RocksDB recovers from the error in the background; the caller retries, as ingest does.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    do {
-      st = s->Append(b);
-    } while (!st.ok() && std::chrono::steady_clock::now() < deadline);
+    // RocksDB recovers from the error in the background (its SstFileManager re-checks the disk
+    // every few seconds); the caller retries, as ingest does, with a short pause between tries.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!(st = s->Append(b)).ok() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
   std::unique_ptr<Spool> s;

@@ -1,5 +1,7 @@
 #include "e2e_fixture.h"
 
+#include "http.h"
+
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,30 +11,10 @@
 #include <iostream>
 #include <thread>
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 
 namespace sg::testing {
-namespace {
-
-size_t Collect(char* p, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
-
-}  // namespace
-
-int E2eFixture::FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+int E2eFixture::FreePort() { return testing::FreePort(); }
 
 void E2eFixture::SetUp() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "sg-e2e-XXXXXX").string();
@@ -180,50 +162,32 @@ void E2eFixture::Produce(uint64_t first, uint64_t count) {
 }
 
 nlohmann::json E2eFixture::EmulatorStats() {
-  CURL* c = curl_easy_init();
   std::string body;
-  curl_easy_setopt(c, CURLOPT_URL, (emulator_url_ + "/emulator/stats").c_str());
-  curl_easy_setopt(c, CURLOPT_CAINFO, emulator_ca_.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_cleanup(c);
-  if (rc != CURLE_OK) return nlohmann::json::object();
+  if (testing::HttpGet(emulator_url_ + "/emulator/stats", emulator_ca_, &body) != 200) return nlohmann::json::object();
   return nlohmann::json::parse(body, nullptr, false);
 }
 
 void E2eFixture::EmulatorFaults(const std::string& method, const std::string& body) {
-  CURL* c = curl_easy_init();
   std::string out;
-  curl_easy_setopt(c, CURLOPT_URL, (emulator_url_ + "/emulator/faults").c_str());
-  curl_easy_setopt(c, CURLOPT_CAINFO, emulator_ca_.c_str());
-  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
-  curl_slist* h = curl_slist_append(nullptr, "Content-Type: application/json");
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-  if (!body.empty()) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
-  long code = 0;
-  CURLcode rc = curl_easy_perform(c);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_slist_free_all(h);
-  curl_easy_cleanup(c);
-  ASSERT_EQ(rc, CURLE_OK);
-  ASSERT_LT(code, 300) << out;
+  int code = HttpRequest(method, emulator_url_ + "/emulator/faults", emulator_ca_, body, &out);
+  ASSERT_TRUE(code >= 200 && code < 300) << code << " " << out;
 }
 
-int E2eFixture::HttpGet(const std::string& url, std::string* body) {
-  CURL* c = curl_easy_init();
-  body->clear();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-  long code = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(c);
-  return static_cast<int>(code);
+int E2eFixture::HttpGet(const std::string& url, std::string* body) { return testing::HttpGet(url, "", body); }
+
+bool E2eFixture::WaitForMetricAtLeast(const std::string& metric, uint64_t value, std::chrono::seconds timeout,
+                                      const std::string& gateway) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string body;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_[gateway]), &body) == 200) {
+      uint64_t v = MetricValue(body, metric);
+      if (v != UINT64_MAX && v >= value) return true;
+    }
+    // Polling the gateway's metrics for a condition, with a deadline.
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 E2eFixture::Recorded E2eFixture::ReadRecord() {

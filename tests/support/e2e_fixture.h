@@ -56,6 +56,9 @@ class E2eFixture : public ::testing::Test {
   void EmulatorFaults(const std::string& method, const std::string& body = "");
   // HTTP GET to the gateway's metrics server; returns the status code.
   int HttpGet(const std::string& url, std::string* body);
+  // Polls a gateway's /metrics until the unlabelled metric reaches `value`.
+  bool WaitForMetricAtLeast(const std::string& metric, uint64_t value, std::chrono::seconds timeout,
+                            const std::string& gateway = "gateway");
 
   Recorded ReadRecord();
   bool WaitForRows(uint64_t rows, std::chrono::seconds timeout);

@@ -138,6 +138,8 @@ TEST_F(ControlTest, ServerAnswersHelloStatsAndChanges) {
   std::vector<std::string> logs;
   ControlServerOptions o;
   o.log = [&](const std::string& l) { logs.push_back(l); };
+  std::vector<ChangeResult> changes;
+  o.on_change = [&](const ChangeRequest&, const ChangeResult& r) { changes.push_back(r); };
   std::unique_ptr<ControlServer> server;
   ASSERT_TRUE(ControlServer::Start(spool_.get(), o, &server).ok());
   const std::string path = SocketPath(dir_.Sub("spool"));
@@ -174,8 +176,10 @@ TEST_F(ControlTest, ServerAnswersHelloStatsAndChanges) {
   server->Stop();
   EXPECT_GE(server->requests_served(), 4u);
   EXPECT_NE(::access(path.c_str(), F_OK), 0);  // socket removed
+  ASSERT_EQ(changes.size(), 1u);  // the refused change moved nothing
+  EXPECT_EQ(changes[0].events, 3u);
   ASSERT_EQ(logs.size(), 2u);
-  EXPECT_NE(logs[1].find("requeued 1 failed batches (3 events)"), std::string::npos) << logs[1];
+  EXPECT_NE(logs[1].find("requeued failed batches for uid " + std::to_string(::geteuid()) + ": 1 batch(es), 3 event(s)"), std::string::npos) << logs[1];
   std::unique_ptr<ControlClient> late;
   EXPECT_EQ(ControlClient::Connect(path, 1000, &late).code(), Status::Code::kUnavailable);
 }

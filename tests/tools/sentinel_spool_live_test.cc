@@ -11,6 +11,8 @@
 #include <set>
 #include <thread>
 
+#include <signal.h>
+
 #include "sentinel_gateway/control.h"
 #include "tool_test_util.h"
 
@@ -32,6 +34,10 @@ std::set<std::string> SecondaryScratchDirs() {
 class LiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // A private TMPDIR for this test and the tools it runs: other tests running in parallel make
+    // secondary scratch directories of their own, which the scratch check must not see.
+    std::filesystem::create_directories(dir_.Sub("tmp"));
+    ::setenv("TMPDIR", dir_.Sub("tmp").c_str(), 1);
     Status s = Spool::Open(SpoolOptions(), path(), &spool_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
@@ -46,6 +52,7 @@ class LiveTest : public ::testing::Test {
   }
   void TearDown() override {
     if (server_) server_->Stop();
+    ::unsetenv("TMPDIR");
   }
   std::string path() const { return dir_.Sub("spool"); }
   RunResult Run(std::vector<std::string> args, const std::string& input = "") {
@@ -118,7 +125,7 @@ TEST_F(LiveTest, HeldSpoolWithoutControlSocketRefusesChangesButReads) {
   RunResult r = Run({"ls", "--failed", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(JsonLines(r.out).size(), 1u);
-  EXPECT_NE(r.err.find(LivePid()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(LivePid() + " (secondary instance; pid"), std::string::npos) << r.err;
 
   r = Run({"requeue", std::to_string(a)});
   EXPECT_EQ(r.exit_code, 4);
@@ -237,6 +244,62 @@ TEST_F(LiveTest, RequeueWhileDrainingDeliversEveryEventOnce) {
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.failed_batches, 0u);
   EXPECT_EQ(st.routes[kRouteA].pending_events + st.routes[kRouteB].pending_events, 0u);
+}
+
+}  // namespace
+}  // namespace sg::testing
+
+namespace sg::testing {
+namespace {
+
+// A separate "gateway" process (sg-spool-fixture serve: the spool held read-write plus the same
+// ControlServer) is killed with SIGKILL: the kernel frees its lock, its socket file stays. The
+// tool must then work offline, and the next gateway must replace the stale socket.
+TEST(LiveProcessTest, KilledGatewayLeavesNothingInTheWay) {
+  TempDir dir;
+  const std::string spool_dir = dir.Sub("spool");
+  {
+    std::unique_ptr<Spool> spool;
+    ASSERT_TRUE(Spool::Open(SpoolOptions(), spool_dir, &spool).ok());
+    int64_t next = 0;
+    AppendEvents(spool.get(), kRouteA, 12, &next);
+    for (int i = 0; i < 3; ++i) FailHead(spool.get(), kRouteA, 4, 400);
+  }
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--spool", spool_dir});
+    return Tool(args);
+  };
+
+  Child gateway;
+  ASSERT_TRUE(gateway.Start({SG_SPOOL_FIXTURE_BIN, "serve", spool_dir}));
+  ASSERT_TRUE(gateway.WaitForLine("ready", 30'000));
+  RunResult r = run({"requeue", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "sentinel-spool: live via pid " + std::to_string(gateway.pid()) + " (control socket)\n");
+
+  gateway.Signal(SIGKILL);
+  EXPECT_EQ(gateway.Wait(), -SIGKILL);
+  ASSERT_TRUE(std::filesystem::exists(spool_dir + "/control.sock"));  // stale
+  r = run({"requeue", "2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "sentinel-spool: offline\n");
+
+  Child next_gateway;
+  ASSERT_TRUE(next_gateway.Start({SG_SPOOL_FIXTURE_BIN, "serve", spool_dir}));
+  ASSERT_TRUE(next_gateway.WaitForLine("ready", 30'000));
+  r = run({"requeue", "3", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json j = json::parse(r.out);
+  EXPECT_EQ(j["pid"], next_gateway.pid());
+  EXPECT_EQ(j["events"], 4);
+  r = run({"--json", "stats"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["failed_batches"], 0);
+  EXPECT_EQ(json::parse(r.out)["pending_events"], 12);
+
+  next_gateway.Signal(SIGTERM);
+  EXPECT_EQ(next_gateway.Wait(), 0);
+  EXPECT_FALSE(std::filesystem::exists(spool_dir + "/control.sock"));  // a clean stop removes it
 }
 
 }  // namespace

@@ -206,7 +206,9 @@ TEST_F(OfflineTest, UsageErrors) {
   EXPECT_EQ(Run({"requeue", "1", "--all"}).exit_code, 2);
   EXPECT_EQ(Run({"requeue", "1", "--status", "400"}).exit_code, 2);
   EXPECT_EQ(Run({"requeue", kRouteA}).exit_code, 2);
-  EXPECT_EQ(Run({"frobnicate"}).exit_code, 2);
+  RunResult unknown = Run({"frobnicate"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos) << unknown.err;
   EXPECT_EQ(Tool({"stats"}).exit_code, 2);  // no --spool
   EXPECT_EQ(Run({"show"}).exit_code, 2);
   EXPECT_EQ(Tool({"--help"}).exit_code, 0);

@@ -117,4 +117,74 @@ inline std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+
+// A long-running child (a stand-in gateway): stdout piped so the test can wait for its "ready"
+// line, stderr inherited. The destructor kills and reaps it if the test did not.
+class Child {
+ public:
+  Child() = default;
+  ~Child() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      Wait();
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool Start(const std::vector<std::string>& args) {
+    int out[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) return false;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    std::vector<char*> argv;
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    out_ = out[0];
+    if (rc != 0) pid_ = 0;
+    return rc == 0;
+  }
+
+  // Waits until the child printed a line starting with `prefix`; false at EOF or the deadline.
+  bool WaitForLine(const std::string& prefix, int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      for (const std::string& l : Lines(buffer_)) {
+        if (l.rfind(prefix, 0) == 0 && buffer_.find(l + "\n") != std::string::npos) return true;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return false;
+      pollfd p = {out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      char buf[4096];
+      ssize_t n = ::read(out_, buf, sizeof(buf));
+      if (n == 0) return false;
+      if (n > 0) buffer_.append(buf, static_cast<size_t>(n));
+    }
+  }
+
+  void Signal(int sig) {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+  // Reaps the child; its exit code, or -signal when a signal ended it.
+  int Wait() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, 0) != pid_) return -1000;
+    pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = 0;
+  int out_ = -1;
+  std::string buffer_;
+};
+
 }  // namespace sg::testing

@@ -15,6 +15,7 @@
 
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/http_date.h"
+#include "sentinel_gateway/azure/json_scan.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/shared_key.h"
 #include "sentinel_gateway/azure/stream_schema.h"
@@ -41,10 +42,6 @@ bool ValidLogType(const std::string& s) {
     if (!std::isalnum(c) && c != '_') return false;
   }
   return true;
-}
-
-std::string ConnectionOf(const httplib::Request& req) {
-  return req.remote_addr + ":" + std::to_string(req.remote_port);
 }
 
 std::string TableForStream(const std::string& stream) {
@@ -77,15 +74,43 @@ struct RateState {
   uint64_t requests = 0;
   uint64_t bytes = 0;
   Clock::time_point retry_deadline{};
-  Clock::time_point throttled_at{};                        // when the last Retry-After was given
-  std::map<std::string, Clock::time_point> throttled_connections;  // connection -> its deadline
+  Clock::time_point retry_set{};
 };
 
-// A request in flight when the 429 was answered is not a retry. A request counts as an early
-// retry when it surely was sent after the client had the Retry-After: on the very connection that
-// carried the 429 (HTTP/1.1 sends one request at a time per connection), or on any connection once
-// kEarlyGrace has passed since the 429 (far longer than a loopback round trip).
-constexpr std::chrono::milliseconds kEarlyGrace{250};
+// Counts the objects of a top-level JSON array without building a document (fast path when rows
+// need neither a schema check nor recording). Fails unless the body is an array of objects.
+// allow_object: the Data Collector API also takes a single object.
+class RowCounter {
+ public:
+  explicit RowCounter(bool allow_object) : allow_object_(allow_object) {}
+  bool StartObject() {
+    if (depth_ == 0) {
+      if (!allow_object_) return false;
+      rows_ = 1;
+    } else if (depth_ == 1 && top_array_) {
+      ++rows_;
+    }
+    ++depth_;
+    return true;
+  }
+  bool EndObject() { return --depth_, true; }
+  bool StartArray() {
+    if (depth_ == 0) top_array_ = true;
+    if (depth_ == 1 && top_array_) return false;  // an array where a row should be
+    ++depth_;
+    return true;
+  }
+  bool EndArray() { return --depth_, true; }
+  bool Key(std::string_view) { return true; }
+  bool Value(std::string_view, azure::JsonKind) { return depth_ > 1 || (depth_ == 1 && !top_array_); }
+  size_t rows() const { return rows_; }
+
+ private:
+  bool allow_object_;
+  bool top_array_ = false;
+  int depth_ = 0;
+  size_t rows_ = 0;
+};
 
 // What a handler decided; sent by Reply().
 struct Answer {
@@ -113,6 +138,8 @@ struct Emulator::Impl {
   int64_t token_lifetime_s = 3600;
   std::map<std::string, Clock::time_point> tokens;
   std::map<std::string, RateState> rates;
+  std::map<std::string, Clock::time_point> connection_deadlines;  // "addr:port" -> Retry-After end
+  std::map<std::string, Clock::time_point> last_answer;  // "addr:port" -> when its last answer left
   std::mt19937_64 rng{std::random_device{}()};
   // Stats.
   std::map<std::string, uint64_t> rows;
@@ -214,7 +241,16 @@ struct Emulator::Impl {
 
   // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
   // when the client came back before the Retry-After we gave it.
-  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes, const std::string& connection) {
+  //
+  // A request that arrives before the DCR's Retry-After elapsed is answered 429 again; it counts as
+  // an early retry only when it was surely sent after the client could know of the 429 (requests
+  // already on the wire are not retries):
+  //  - it came on a connection that itself was told to wait (HTTP/1.1: one request at a time), or
+  //  - the previous answer on its connection left at least early_margin after the 429 (the client
+  //    sent this request after reading that answer), or
+  //  - it arrived more than early_grace after the 429, whatever its connection.
+  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes,
+                                  const std::string& connection) {
     if (!options.rate_limits) return std::nullopt;
     std::lock_guard<std::mutex> lock(mu);
     Clock::time_point now = Clock::now();
@@ -223,15 +259,19 @@ struct Emulator::Impl {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
       return std::max<int64_t>(1, (ms + 999) / 1000);
     };
-    if (now < r.retry_deadline) {
-      auto c = r.throttled_connections.find(connection);
-      bool same_connection = c != r.throttled_connections.end() && now < c->second;
-      if (same_connection || now - r.throttled_at > kEarlyGrace) ++early_retries;
-      r.throttled_connections[connection] = r.retry_deadline;
+    auto conn = connection_deadlines.find(connection);
+    bool told = conn != connection_deadlines.end() && now < conn->second;
+    if (conn != connection_deadlines.end() && !told) connection_deadlines.erase(conn);
+    if (now < r.retry_deadline || told) {
+      auto last = last_answer.find(connection);
+      bool sent_after = last != last_answer.end() && last->second >= r.retry_set + options.early_margin;
+      if (told || sent_after || now >= r.retry_set + options.early_grace) ++early_retries;
+      Clock::time_point until = std::max(r.retry_deadline, told ? conn->second : now);
+      int64_t retry = secs_until(until);
+      connection_deadlines[connection] = now + std::chrono::seconds(retry);
       return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
-                    secs_until(r.retry_deadline)};
+                    retry};
     }
-    r.throttled_connections.clear();
     if (now - r.window_start >= options.rate_window) {
       r.window_start = now;
       r.requests = 0;
@@ -241,8 +281,8 @@ struct Emulator::Impl {
       Clock::time_point end = r.window_start + options.rate_window;
       int64_t retry = secs_until(end);
       r.retry_deadline = now + std::chrono::seconds(retry);
-      r.throttled_at = now;
-      r.throttled_connections[connection] = r.retry_deadline;
+      r.retry_set = now;
+      connection_deadlines[connection] = r.retry_deadline;
       return Answer{429, "TooManyRequests",
                     fmt::format("rate limit of {} requests or {} bytes per {} ms exceeded",
                                 options.rate_requests, options.rate_bytes,
@@ -252,6 +292,12 @@ struct Emulator::Impl {
     ++r.requests;
     r.bytes += bytes;
     return std::nullopt;
+  }
+
+  void Count(const std::string& table, size_t n, size_t body_bytes) {
+    std::lock_guard<std::mutex> lock(mu);
+    rows[table] += n;
+    bytes_accepted += body_bytes;
   }
 
   void Record(const std::string& table, json& array, size_t body_bytes) {
@@ -279,6 +325,10 @@ struct Emulator::Impl {
     std::lock_guard<std::mutex> lock(record_mu);
     std::fwrite(out.data(), 1, out.size(), record);
     std::fflush(record);
+  }
+
+  static std::string Conn(const httplib::Request& req) {
+    return req.remote_addr + ":" + std::to_string(req.remote_port);
   }
 
   // ---- endpoints ----
@@ -396,13 +446,11 @@ struct Emulator::Impl {
     const std::string* body = &req.body;
     std::string inflated;
     std::string enc = req.get_header_value("Content-Encoding");
-    // cpp-httplib built with zlib inflates gzip request bodies itself (the 413 check above then saw
-    // the uncompressed size, which Azure limits too); only inflate what is still gzip.
-    const bool still_gzip = req.body.size() >= 2 && static_cast<unsigned char>(req.body[0]) == 0x1f &&
-                            static_cast<unsigned char>(req.body[1]) == 0x8b;
-    if (enc == "gzip" && !still_gzip) {
-      // already inflated by the server library
-    } else if (enc == "gzip") {
+    // cpp-httplib built with zlib (Debian's is) inflates gzip bodies itself before the handler
+    // runs; then only the magic bytes tell whether the body is still compressed.
+    bool still_gzip = req.body.size() >= 2 && static_cast<unsigned char>(req.body[0]) == 0x1f &&
+                      static_cast<unsigned char>(req.body[1]) == 0x8b;
+    if (enc == "gzip" && still_gzip) {
       Status s = azure::GzipDecompress(req.body, azure::kLogsIngestionMaxBody, &inflated);
       if (!s.ok()) {
         if (s.message().find("beyond") != std::string::npos) {
@@ -412,10 +460,10 @@ struct Emulator::Impl {
         return reply({400, "InvalidContentEncoding", "The gzip body could not be read.", -1});
       }
       body = &inflated;
-    } else if (!enc.empty()) {
+    } else if (!enc.empty() && enc != "gzip") {
       return reply({400, "InvalidContentEncoding", "Unsupported Content-Encoding " + enc, -1});
     }
-    if (auto limited = CheckRate("dcr:" + dcr, body->size(), ConnectionOf(req))) return reply(*limited);
+    if (auto limited = CheckRate("dcr:" + dcr, body->size(), Conn(req))) return reply(*limited);
     if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
       return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
     }
@@ -426,6 +474,15 @@ struct Emulator::Impl {
         return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
       }
       schema = &it->second;
+    }
+    if (schema == nullptr && record == nullptr) {
+      RowCounter counter(false);
+      if (!azure::ScanJson(*body, &counter)) {
+        return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
+      }
+      Count(TableForStream(stream), counter.rows(), body->size());
+      res.status = 204;
+      return;
     }
     json array = json::parse(*body, nullptr, false);
     if (!array.is_array()) {
@@ -507,15 +564,23 @@ struct Emulator::Impl {
       res.set_content("Request too large", "text/plain");
       return;
     }
-    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size(), ConnectionOf(req))) {
+    if (auto limited = CheckRate("ws:" + options.workspace_id, req.body.size(), Conn(req))) {
       return reply(*limited);
+    }
+    if (record == nullptr) {
+      RowCounter counter(true);
+      if (!azure::ScanJson(req.body, &counter)) {
+        return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
+      }
+      Count(log_type + "_CL", counter.rows(), req.body.size());
+      res.status = 200;
+      return;
     }
     json array = json::parse(req.body, nullptr, false);
     if (array.is_object()) array = json::array({std::move(array)});
     bool ok = array.is_array();
     for (const auto& row : array) ok = ok && row.is_object();
     if (!ok) return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
-    std::string tgf = req.get_header_value("time-generated-field");
     Record(log_type + "_CL", array, req.body.size());
     res.status = 200;
   }
@@ -637,6 +702,13 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     std::lock_guard<std::mutex> lock(d->mu);
     ++d->requests_by_status[res.status];
     ++d->requests_total;
+    Clock::time_point now = Clock::now();
+    if (d->last_answer.size() > 100'000) {
+      for (auto it = d->last_answer.begin(); it != d->last_answer.end();) {
+        it = now - it->second > std::chrono::minutes(5) ? d->last_answer.erase(it) : std::next(it);
+      }
+    }
+    d->last_answer[Impl::Conn(req)] = now;
   });
 
   if (options.port == 0) {
@@ -649,6 +721,15 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     d->port = options.port;
   }
   d->thread = std::thread([d] { d->server->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs: wait for it so Stop() can never be lost.
+  for (int i = 0; i < 5000 && !svr.is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!svr.is_running()) {
+    svr.stop();
+    d->thread.detach();
+    return Status::IOError("the HTTPS server did not start");
+  }
   out->reset(new Emulator(std::move(impl)));
   return Status::OK();
 }

@@ -39,6 +39,11 @@ struct EmulatorOptions {
   uint64_t rate_requests = 12'000;
   uint64_t rate_bytes = 2'000'000'000ull;
   std::chrono::milliseconds rate_window{60'000};
+  // Early-retry accounting (see CheckRate in emulator.cc): a request before the Retry-After
+  // counts when its connection was told, when its connection's previous answer left early_margin
+  // after the 429, or when it arrives early_grace after the 429.
+  std::chrono::milliseconds early_margin{250};
+  std::chrono::milliseconds early_grace{1000};
   std::chrono::seconds max_date_skew{900};
   int threads = 64;
 };

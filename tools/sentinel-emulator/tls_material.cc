@@ -92,7 +92,13 @@ Status EnsureTlsFiles(const std::string& dir, TlsFiles* out) {
   KeyPtr ca_key(EVP_EC_gen("P-256"));
   KeyPtr srv_key(EVP_EC_gen("P-256"));
   if (!ca_key || !srv_key) return Status::IOError("EC key generation failed");
-  CertPtr ca = MakeCert(ca_key.get(), "sentinel-emulator test CA", nullptr, ca_key.get(), true);
+  // A unique CA name: two emulators' CAs must never be mistaken for one another by name.
+  unsigned char tag[6];
+  RAND_bytes(tag, sizeof(tag));
+  char ca_name[64];
+  std::snprintf(ca_name, sizeof(ca_name), "sentinel-emulator test CA %02x%02x%02x%02x%02x%02x",
+                tag[0], tag[1], tag[2], tag[3], tag[4], tag[5]);
+  CertPtr ca = MakeCert(ca_key.get(), ca_name, nullptr, ca_key.get(), true);
   if (!ca) return Status::IOError("CA certificate generation failed");
   CertPtr srv = MakeCert(srv_key.get(), "localhost", ca.get(), ca_key.get(), false);
   if (!srv) return Status::IOError("server certificate generation failed");

@@ -20,6 +20,9 @@ namespace fs = std::filesystem;
 constexpr char kLockFile[] = "gateway.lock";  // written by the spool (src/spool/pid_lock.cc)
 // Live changes (requeue --all of many batches) may take a while; an answer never takes this long.
 constexpr int kControlTimeoutMs = 10 * 60 * 1000;
+// Reading commands only ask the gateway its pid and maximum; a gateway busy with another client's
+// long change must not hold them up.
+constexpr int kHelloTimeoutMs = 2000;
 
 std::string UserName(uid_t uid) {
   struct passwd* pw = ::getpwuid(uid);
@@ -57,7 +60,11 @@ std::string Access::Describe() const {
   switch (mode_) {
     case Mode::kOffline: return "offline";
     case Mode::kOfflineReadOnly: return "offline, read-only";
-    case Mode::kLiveSecondary: return fmt::format("live via pid {} (secondary instance)", pid_);
+    case Mode::kLiveSecondary:
+      return gateway_answered_
+                 ? fmt::format("live via pid {} (secondary instance)", pid_)
+                 : fmt::format("live via pid {} (secondary instance; pid {} serves no control socket)",
+                               pid_, pid_);
     case Mode::kLiveControl: return fmt::format("live via pid {} (control socket)", pid_);
   }
   return "?";
@@ -125,11 +132,15 @@ Status Access::Open(const std::string& dir, Intent intent, uint64_t config_max_b
 Status Access::OpenLive(Intent intent) {
   // The gateway (protocol >= 1) answers on its control socket; hello also names its pid and max.
   std::unique_ptr<control::ControlClient> client;
-  Status cs = control::ControlClient::Connect(control::SocketPath(dir_), kControlTimeoutMs, &client);
+  Status cs = control::ControlClient::Connect(
+      control::SocketPath(dir_), intent == Intent::kChange ? kControlTimeoutMs : kHelloTimeoutMs, &client);
   control::ServerInfo info;
   if (cs.ok()) cs = client->Hello(&info);
+  gateway_answered_ = cs.ok();
   if (cs.ok()) {
-    client_ = std::move(client);
+    // Only a change keeps the connection: the server answers one connection at a time, and a
+    // long export must not hold it.
+    if (intent == Intent::kChange) client_ = std::move(client);
     pid_ = info.pid;
     if (max_bytes_source_ == std::string_view("default")) {
       max_bytes_ = info.max_bytes;
@@ -160,6 +171,9 @@ Status Access::OpenLive(Intent intent) {
   o.secondary_path = scratch_;
   o.create_if_missing = false;
   Status s = Spool::Open(o, dir_, &spool_);
+  // The gateway may delete a WAL or SST file between the secondary's listing and its opening
+  // (a flush or compaction finished): one more try sees the new set of files.
+  if (s.IsIOError() || s.IsNotFound()) s = Spool::Open(o, dir_, &spool_);
   if (!s.ok()) return s;
   mode_ = Mode::kLiveSecondary;
   return Status::OK();

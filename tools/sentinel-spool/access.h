@@ -45,7 +45,7 @@ class Access {
 
   // The spool (offline and kLiveSecondary), else nullptr.
   Spool* spool() { return spool_.get(); }
-  // The control connection (kLiveControl; also kLiveSecondary when the gateway answers), else nullptr.
+  // The control connection (kLiveControl), else nullptr.
   control::ControlClient* client() { return client_.get(); }
 
   // The spool maximum and where it came from: "config", "gateway" or "default".
@@ -58,6 +58,7 @@ class Access {
   Mode mode_ = Mode::kOffline;
   std::string dir_;
   int64_t pid_ = 0;
+  bool gateway_answered_ = false;  // the lock holder answered on the control socket
   std::string scratch_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<control::ControlClient> client_;

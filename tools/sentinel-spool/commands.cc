@@ -177,8 +177,8 @@ void PrintRouteTable(const std::map<std::string, RouteStats>& routes, const std:
   }
 }
 
-// "citrix-risk/0 1200..1249" per partition the events came from.
-std::string SourceSummary(const std::vector<PendingEvent>& events) {
+// "citrix-risk/0 offsets 1200..1249", one per partition the events came from.
+std::vector<std::string> SourceSummary(const std::vector<PendingEvent>& events) {
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> ranges;
   for (const PendingEvent& e : events) {
     if (e.source.topic.empty()) continue;
@@ -188,13 +188,12 @@ std::string SourceSummary(const std::vector<PendingEvent>& events) {
       it->second.second = std::max(it->second.second, e.source.offset);
     }
   }
-  if (ranges.empty()) return "-";
-  std::string out;
+  std::vector<std::string> out;
   for (const auto& [tp, r] : ranges) {
-    if (!out.empty()) out += ", ";
-    out += r.first == r.second ? fmt::format("{}/{} {}", tp.first, tp.second, r.first)
-                               : fmt::format("{}/{} {}..{}", tp.first, tp.second, r.first, r.second);
+    out.push_back(r.first == r.second ? fmt::format("{}/{} offset {}", tp.first, tp.second, r.first)
+                                      : fmt::format("{}/{} offsets {}..{}", tp.first, tp.second, r.first, r.second));
   }
+  if (out.empty()) out.push_back("-");
   return out;
 }
 
@@ -304,8 +303,8 @@ int ChangeCommand(const CommandOptions& o, control::ChangeRequest request, const
     Line(j);
   } else {
     for (const auto& c : result.changed) {
-      fmt::print("{} batch {}: {} of {}\n", done, c.id, Count(c.events, "event"),
-                 c.route.empty() ? "(no route)" : c.route);
+      fmt::print("{} batch {}: {} {}\n", done, c.id, Count(c.events, "event"),
+                 c.route.empty() ? "without a route" : "of " + c.route);
     }
     for (const auto& [id, why] : result.skipped) fmt::print("skipped batch {}: {}\n", id, why);
     if (s.ok()) {
@@ -466,8 +465,10 @@ int List(const CommandOptions& o) {
   }
   const size_t w = TerminalWidth();
   const size_t reason_w = w > 47 + 10 ? w - 47 : 10;
+  bool first_group = true;
   for (const std::string& route : order) {
-    if (!o.failed_only || &route != &order.front()) fmt::print("\n");
+    if (!o.failed_only || !first_group) fmt::print("\n");  // a blank line between tables
+    first_group = false;
     fmt::print("FAILED {}\n", route.empty() ? "(no route: input that could not be classified)" : Fit(route, w - 7));
     fmt::print("{:>6}  {:>6}  {:>10}  {:>6}  {:>4}  {:>3}  {}\n", "ID", "EVENTS", "BYTES", "AGE", "HTTP",
                "TRY", "REASON");
@@ -516,7 +517,10 @@ int Show(const CommandOptions& o) {
     fmt::print("  attempts      {}\n", fb.why.attempts);
     fmt::print("  first failed  {} ({} ago)\n", HumanTime(fb.why.first_failure_ms), HumanAge(now - fb.why.first_failure_ms));
     fmt::print("  last failed   {} ({} ago)\n", HumanTime(fb.why.last_failure_ms), HumanAge(now - fb.why.last_failure_ms));
-    fmt::print("  source        {}\n", SourceSummary(fb.events));
+    std::vector<std::string> sources = SourceSummary(fb.events);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      fmt::print("  {:<14}{}\n", i == 0 ? "source" : "", sources[i]);
+    }
     fmt::print("error text\n");
     if (fb.why.error_text.empty()) {
       fmt::print("  -\n");

@@ -71,6 +71,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // CLI11 reports an unknown command as "A subcommand is required"; name it instead.
+    for (int i = 1; i < argc && e.get_name() == "RequiredError" && app.get_subcommands().empty(); ++i) {
+      std::string arg = argv[i];
+      if (arg == "--spool" || arg == "--config") {
+        ++i;
+      } else if (!arg.empty() && arg[0] != '-') {
+        return Usage(fmt::format("unknown command '{}' (commands: stats, ls, show, export, requeue, drop)", arg));
+      }
+    }
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }

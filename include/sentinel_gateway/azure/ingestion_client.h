@@ -34,7 +34,9 @@ class IngestionClient {
 
 // Shared by the clients of one gateway: the token cache for the Logs Ingestion API (null for the
 // Data Collector API). Validates the options (InvalidArgument names the missing setting).
-Status NewTokenProvider(const AzureOptions& options, std::shared_ptr<TokenProvider>* out);
+// cancel: optional flag that aborts a running token request (shutdown).
+Status NewTokenProvider(const AzureOptions& options, std::shared_ptr<TokenProvider>* out,
+                        const std::atomic<bool>* cancel = nullptr);
 
 // cancel: optional flag that aborts a running request (shutdown).
 Status NewIngestionClient(const AzureOptions& options, std::shared_ptr<TokenProvider> tokens,

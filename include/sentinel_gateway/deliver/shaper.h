@@ -25,6 +25,9 @@ struct ShapeOptions {
   std::string timestamp_field = "timestamp";
   std::string event_id_field;                       // empty: no event id
   const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
+  // Without a schema, rows are shaped while parsing (no document is built). This forces the
+  // slower document path, the reference the streaming one is tested against.
+  bool use_document = false;
 };
 
 struct ShapeReport {

@@ -31,11 +31,15 @@
 #include <nlohmann/json.hpp>
 
 #include "sentinel_gateway/spool.h"
+#include "http.h"
 #include "subprocess.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using sg::testing::FreePort;
+using sg::testing::HttpGet;
+using sg::testing::MetricValue;
 using sg::testing::Subprocess;
 namespace fs = std::filesystem;
 
@@ -71,29 +75,8 @@ std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
   return e.dump();
 }
 
-size_t Collect(char* p, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(p, size * n);
-  return size * n;
-}
 
-int HttpGet(const std::string& url, const std::string& ca, std::string* body) {
-  CURL* c = curl_easy_init();
-  body->clear();
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  if (!ca.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, ca.c_str());
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-  long code = 0;
-  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-  curl_easy_cleanup(c);
-  return static_cast<int>(code);
-}
 
-uint64_t Metric(const std::string& text, const std::string& name) {
-  size_t p = text.find("\n" + name + " ");
-  return p == std::string::npos ? 0 : std::strtoull(text.c_str() + p + name.size() + 2, nullptr, 10);
-}
 
 struct ProcStats {
   double cpu_s = 0;
@@ -212,7 +195,7 @@ level = "warn"
     return HttpGet(fmt::format("http://127.0.0.1:{}/readyz", metrics_port_), "", &body) == 200;
   }
   // Ready and holding partitions: events produced from now on are consumed at once.
-  bool Consuming() { return Ready() && Metric(Metrics(), "sg_kafka_assigned_partitions") > 0; }
+  bool Consuming() { return Ready() && MetricValue(Metrics(), "sg_kafka_assigned_partitions") + 1 > 1; }
   uint64_t Accepted() {
     std::string body;
     if (HttpGet(url_ + "/emulator/stats", ca_, &body) != 200) return 0;
@@ -244,17 +227,6 @@ level = "warn"
   Clock::time_point started_;
 };
 
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout) {
   auto deadline = Clock::now() + timeout;
@@ -298,7 +270,8 @@ int main(int argc, char** argv) {
     for (uint64_t seq = 0; seq < events; ++seq) {
       while (seq >= spooled + window) {
         b.Flush();
-        spooled = Metric(b.Metrics(), "sg_events_spooled_total");
+        uint64_t v = MetricValue(b.Metrics(), "sg_events_spooled_total");
+        if (v != UINT64_MAX) spooled = v;
         if (seq >= spooled + window) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       }
       b.Produce(seq);

@@ -1,0 +1,182 @@
+// drain_bench: drain throughput from a full spool to the Sentinel emulator over HTTPS.
+//
+// Fills a fresh RocksDB spool with N events of about --size bytes, then starts the drainer against
+// an in-process emulator (real TLS with certificate verification, Logs Ingestion API, token
+// endpoint) and times how long it takes to empty the spool. Reports events/s and MB/s with the
+// emulator's rate limits off; with --limits it runs for --seconds against the per-DCR byte limit
+// (2 GB/min by default, scaled to --window) and reports the share of that limit achieved.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "emulator.h"
+#include "sentinel_gateway/deliver.h"
+#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/spool.h"
+
+using Clock = std::chrono::steady_clock;
+
+int main(int argc, char** argv) {
+  int64_t events = 200'000;
+  size_t size = 1024;
+  int routes = 1;
+  int concurrency = 4;
+  size_t batch_events = 5000;
+  bool limits = false;
+  bool gzip = false;
+  double window_s = 10;
+  double seconds = 30;
+  uint64_t limit_bytes_per_min = 2'000'000'000ull;
+  std::string dir;
+  CLI::App app{"Drain throughput: spool -> drainer -> sentinel-emulator over HTTPS"};
+  app.add_option("--events", events, "events to spool and drain")->capture_default_str();
+  app.add_option("--size", size, "approximate event size in bytes")->capture_default_str();
+  app.add_option("--routes", routes, "routes (lanes), events spread evenly")->capture_default_str();
+  app.add_option("--concurrency", concurrency, "requests in flight per lane")->capture_default_str();
+  app.add_option("--batch-events", batch_events, "max events per request")->capture_default_str();
+  app.add_flag("--limits", limits, "turn the emulator's per-DCR rate limits on");
+  app.add_option("--limit-bytes-per-min", limit_bytes_per_min, "DCR byte limit per minute")
+      ->capture_default_str();
+  app.add_option("--window", window_s, "rate-limit window in seconds (limit scaled to it)")
+      ->capture_default_str();
+  app.add_option("--seconds", seconds, "with --limits: measure for this long")->capture_default_str();
+  app.add_flag("--gzip", gzip, "Content-Encoding: gzip");
+  app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_level(spdlog::level::warn);
+
+  bool own_dir = dir.empty();
+  if (own_dir) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "sg-drain-bench-XXXXXX").string();
+    if (::mkdtemp(tmpl.data()) == nullptr) return 1;
+    dir = tmpl;
+  }
+
+  sg::emulator::EmulatorOptions eo;
+  eo.tls_dir = dir + "/tls";
+  eo.threads = std::max(16, routes * concurrency + 8);
+  eo.rate_limits = limits;
+  eo.rate_window = std::chrono::milliseconds(static_cast<int64_t>(window_s * 1000));
+  eo.rate_bytes = static_cast<uint64_t>(limit_bytes_per_min * window_s / 60.0);
+  eo.rate_requests = static_cast<uint64_t>(12'000 * window_s / 60.0);
+  std::unique_ptr<sg::emulator::Emulator> emu;
+  sg::Status s = sg::emulator::Emulator::Start(eo, &emu);
+  if (!s.ok()) {
+    std::fprintf(stderr, "emulator: %s\n", s.ToString().c_str());
+    return 1;
+  }
+
+  std::unique_ptr<sg::Spool> spool;
+  sg::SpoolOptions so;
+  so.max_bytes = 64ull << 30;
+  s = sg::Spool::Open(so, dir + "/spool", &spool);
+  if (!s.ok()) {
+    std::fprintf(stderr, "spool: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::vector<std::string> route_names;
+  for (int r = 0; r < routes; ++r) route_names.push_back(fmt::format("Bench{}_V1_CL", r));
+
+  // Fill.
+  auto fill_start = Clock::now();
+  uint64_t payload_bytes = 0;
+  for (int64_t i = 0; i < events;) {
+    sg::AppendBatch b;
+    for (int k = 0; k < 1000 && i < events; ++k, ++i) {
+      nlohmann::json j = {{"tenant_id", "jimex9vbhnya"},
+                          {"entity_id", fmt::format("user{}@example.com", i)},
+                          {"entity_type", "user"},
+                          {"event_type", "indicatorEventDetails"},
+                          {"timestamp", "2021-12-15T01:00:00Z"},
+                          {"version", 2},
+                          {"seq", i},
+                          {"indicator_vector", {{"name", "Insider Threat - Files"}, {"id", "6"}}}};
+      std::string p = j.dump();
+      if (p.size() < size) j["app_url"] = std::string(size - p.size() - 12, 'u');
+      sg::NewEvent e;
+      e.route = route_names[static_cast<size_t>(i % routes)];
+      e.payload = j.dump();
+      e.source = {"citrix", 0, i};
+      payload_bytes += e.payload.size();
+      b.events.push_back(std::move(e));
+    }
+    s = spool->Append(b);
+    if (!s.ok()) {
+      std::fprintf(stderr, "append: %s\n", s.ToString().c_str());
+      return 1;
+    }
+  }
+  double fill_s = std::chrono::duration<double>(Clock::now() - fill_start).count();
+
+  sg::azure::AzureOptions az;
+  az.api = sg::azure::Api::kLogsIngestion;
+  az.endpoint = az.login_endpoint = emu->base_url();
+  az.dcr_immutable_id = "dcr-bench";
+  az.tenant_id = eo.tenant_id;
+  az.client_id = eo.client_id;
+  az.client_secret = eo.client_secret;
+  az.ca_file = emu->ca_file();
+  az.gzip = gzip;
+  sg::deliver::DrainerOptions d;
+  for (const auto& r : route_names) {
+    d.routes.push_back({r, sg::deliver::DefaultTarget(sg::deliver::TableLayout::kDcr, r), std::nullopt});
+  }
+  d.concurrency = concurrency;
+  d.max_batch_events = batch_events;
+  d.linger = std::chrono::milliseconds(50);
+
+  auto pending = [&] {
+    sg::SpoolStats st;
+    spool->Stats(&st);
+    uint64_t n = 0;
+    for (auto& [r, rs] : st.routes) n += rs.pending_events;
+    return n;
+  };
+
+  std::unique_ptr<sg::deliver::Drainer> drainer;
+  auto t0 = Clock::now();
+  s = sg::deliver::Drainer::Start(d, az, spool.get(), &drainer);
+  if (!s.ok()) {
+    std::fprintf(stderr, "drainer: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  auto deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (pending() > 0 && (!limits || Clock::now() < deadline)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+  nlohmann::json stats = emu->Stats();
+  drainer->Stop(std::chrono::milliseconds(2000));
+  uint64_t delivered = 0, body_bytes = 0, throttled = 0;
+  for (auto& [r, c] : drainer->Counters()) {
+    delivered += c.delivered_events;
+    body_bytes += c.delivered_bytes;
+    throttled += c.retries_throttled;
+  }
+  uint64_t accepted = stats["bytes_accepted"].get<uint64_t>();
+  std::printf("events=%lld size~%zu routes=%d concurrency=%d batch_events=%zu gzip=%d limits=%d\n",
+              static_cast<long long>(events), size, routes, concurrency, batch_events, gzip, limits);
+  std::printf("fill: %.2f s (%.0f events/s)\n", fill_s, events / fill_s);
+  std::printf("drain: delivered=%llu in %.2f s -> %.0f events/s, %.1f MB/s payload, %.1f MB/s body\n",
+              static_cast<unsigned long long>(delivered), elapsed, delivered / elapsed,
+              payload_bytes * (static_cast<double>(delivered) / events) / elapsed / 1e6,
+              body_bytes / elapsed / 1e6);
+  if (limits) {
+    double limit_rate = limit_bytes_per_min / 60.0;
+    std::printf("limits: %.1f MB/s accepted of %.1f MB/s allowed = %.1f%% of the DCR byte limit "
+                "(429s: %llu, early retries: %llu)\n",
+                accepted / elapsed / 1e6, limit_rate / 1e6, 100.0 * accepted / elapsed / limit_rate,
+                static_cast<unsigned long long>(throttled),
+                static_cast<unsigned long long>(stats["early_retries"].get<uint64_t>()));
+  }
+  drainer.reset();
+  emu->Stop();
+  spool.reset();
+  if (own_dir) std::filesystem::remove_all(dir);
+  return 0;
+}

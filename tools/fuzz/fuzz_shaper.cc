@@ -1,0 +1,68 @@
+// Fuzzes the deliver shaper (sg::deliver::ShapeEvent) on arbitrary payloads, with and without a
+// stream schema. Invariants besides "no crash, no UB, no leak":
+//  - a payload nlohmann parses as an object is shaped; anything else is InvalidArgument;
+//  - the row is a JSON object with no nested object (flattened), and with a schema every column
+//    of the row is declared and a reported undeclared field is not in the row.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "sentinel_gateway/deliver/shaper.h"
+
+namespace {
+
+[[noreturn]] void Die(const char* what) {
+  std::fprintf(stderr, "fuzz_shaper: invariant broken: %s\n", what);
+  std::abort();
+}
+
+const sg::azure::StreamSchema& Schema() {
+  static const sg::azure::StreamSchema schema = [] {
+    using sg::azure::ColumnType;
+    sg::azure::StreamSchema s;
+    s.columns = {{"TimeGenerated", ColumnType::kDateTime}, {"timestamp", ColumnType::kDateTime},
+                 {"event_type", ColumnType::kString},      {"indicator_id", ColumnType::kString},
+                 {"risk_score", ColumnType::kInt},         {"count", ColumnType::kLong},
+                 {"ratio", ColumnType::kReal},             {"flag", ColumnType::kBoolean},
+                 {"details", ColumnType::kDynamic},        {"id", ColumnType::kGuid},
+                 {"event_id", ColumnType::kString},        {"a_b", ColumnType::kInt}};
+    return s;
+  }();
+  return schema;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string_view payload(reinterpret_cast<const char*>(data), size);
+  const nlohmann::json ref = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  sg::SourceRef source{"citrix-topic", 3, 42};
+  for (int variant = 0; variant < 2; ++variant) {
+    sg::deliver::ShapeOptions options;
+    if (variant == 1) {
+      options.schema = &Schema();
+      options.event_id_field = "event_id";
+    }
+    std::string row;
+    sg::deliver::ShapeReport report;
+    const sg::Status s = sg::deliver::ShapeEvent(payload, source, options, &row, &report);
+    const bool object = !ref.is_discarded() && ref.is_object();
+    if (s.ok() != object) Die("shaped exactly when nlohmann sees an object");
+    if (!s.ok()) continue;
+    const nlohmann::json out = nlohmann::json::parse(row, nullptr, false);
+    if (out.is_discarded() || !out.is_object()) Die("the row is not a JSON object");
+    for (const auto& [k, v] : out.items()) {
+      if (v.is_object()) Die("a nested object survived flattening");
+      if (options.schema != nullptr && options.schema->columns.count(k) == 0) Die("undeclared column in the row");
+    }
+    for (const std::string& u : report.undeclared) {
+      if (out.contains(u)) Die("a reported undeclared field is in the row");
+    }
+  }
+  return 0;
+}
