@@ -75,9 +75,12 @@ struct IngestStats {
   uint64_t spooled_bytes = 0;     // payload bytes appended (events and quarantined)
   uint64_t appends = 0;           // successful spool appends (fsync'd batches)
   uint64_t append_failures = 0;   // failed spool appends (each retried)
+  uint64_t append_micros = 0;     // time spent in spool appends (write + fsync), microseconds
   uint64_t commits = 0;           // successful offset commits
   uint64_t commit_failures = 0;
+  uint64_t skipped_duplicates = 0;  // re-delivered messages this spool already holds
   uint64_t rebalances = 0;        // assignment changes
+  uint64_t partitions_lost = 0;   // partitions taken away without a revoke (no commit possible)
   uint64_t pauses = 0;            // times consumption was paused for backpressure or failures
   bool paused = false;            // consumption paused right now
   int assigned_partitions = 0;

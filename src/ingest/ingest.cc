@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -65,6 +66,20 @@ class IngestImpl final : public Ingest {
   IngestHealth health() const override;
 
  private:
+  // Messages of one or more poll cycles that go to the spool in one append.
+  struct Batch {
+    AppendBatch append;
+    std::map<TopicPartition, int64_t> offsets;  // highest offset per partition in the batch
+    size_t msgs = 0;
+    size_t bytes = 0;
+    void Clear() {
+      append.events.clear();
+      append.quarantined.clear();
+      append.offsets.clear();
+      offsets.clear();
+      msgs = bytes = 0;
+    }
+  };
   // librdkafka callbacks (opaque = this).
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque) {
@@ -95,7 +110,12 @@ class IngestImpl final : public Ingest {
   void CollectBatch();
   void HandleMessage(rd_kafka_message_t* m);
   bool TryAppend();
-  void StoreOffsets();
+  Status AppendTimed(Batch* b);
+  void OnAppended(Batch* b);
+  void OnAppendFailed(const Status& s);
+  void Launch();
+  void WaitInflight();
+  void StoreOffsets(const std::map<TopicPartition, int64_t>& offsets);
   void ClearBatch();
   void DropPartitionsFromBatch(const std::set<TopicPartition>& revoked);
   void ServeFor(int ms);
@@ -122,11 +142,18 @@ class IngestImpl final : public Ingest {
   bool closing_ = false;
 
   // Poll-thread state.
-  AppendBatch batch_;
-  std::map<TopicPartition, int64_t> batch_offsets_;  // highest offset per partition in the batch
-  size_t batch_msgs_ = 0;
-  size_t batch_bytes_ = 0;
+  // The batch being filled, and the one being appended by a helper thread meanwhile (throughput:
+  // the next poll cycle's messages are gathered while the previous batch is written and fsync'd).
+  // At most one append is in flight, so batches reach the spool in order.
+  Batch cur_;
+  Batch inflight_batch_;
+  std::future<Status> inflight_;
   std::set<TopicPartition> assigned_;
+  // Highest offset this spool holds per assigned partition: messages at or below it are already
+  // spooled (an offset reset to earliest, a re-delivery) and are skipped, not spooled twice.
+  std::map<TopicPartition, int64_t> spooled_high_;
+  // Where each assigned partition started (for the lag of partitions that have not delivered yet).
+  std::map<TopicPartition, int64_t> start_offset_;
   bool failing_ = false;       // the batch in hand could not be appended
   bool backpressure_ = false;  // the spool is above its high watermark
   bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
@@ -294,8 +321,9 @@ void IngestImpl::Run() {
       if (stop_) break;
       TryAppend();
     } else {
-      CollectBatch();
-      if (batch_msgs_ > 0) TryAppend();
+      CollectBatch();  // while the previous batch is being appended
+      WaitInflight();
+      if (!failing_ && cur_.msgs > 0) Launch();
     }
     UpdatePause();
     if (Clock::now() >= next_commit) {
@@ -305,17 +333,18 @@ void IngestImpl::Run() {
     }
   }
 
-  // Shutdown: spool the batch in hand (bounded), commit, leave the group.
+  // Shutdown: spool the batches in hand (bounded), commit, leave the group.
   closing_ = true;
+  WaitInflight();
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts_.close_timeout_ms);
-  while (batch_msgs_ > 0 && !TryAppend() && Clock::now() < deadline) {
+  while (cur_.msgs > 0 && !TryAppend() && Clock::now() < deadline) {
     ServeFor(std::min<int>(backoff_ms_, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                             deadline - Clock::now())
                                             .count())));
   }
-  if (batch_msgs_ > 0) {
+  if (cur_.msgs > 0) {
     spdlog::warn("ingest: stopping with {} messages not spooled; their offsets are not committed",
-                 batch_msgs_);
+                 cur_.msgs);
     ClearBatch();
   }
   CommitSync();
@@ -328,7 +357,7 @@ void IngestImpl::Run() {
 
 void IngestImpl::CollectBatch() {
   int timeout = opts_.poll_timeout_ms;
-  while (!stop_ && batch_msgs_ < opts_.max_batch_messages && batch_bytes_ < opts_.max_batch_bytes) {
+  while (!stop_ && cur_.msgs < opts_.max_batch_messages && cur_.bytes < opts_.max_batch_bytes) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout);
     if (m == nullptr) break;
     HandleMessage(m);
@@ -352,11 +381,18 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   }
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+  if (auto h = spooled_high_.find(TopicPartition(src.topic, src.partition));
+      h != spooled_high_.end() && m->offset <= h->second) {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.skipped_duplicates;
+    rd_kafka_message_destroy(m);
+    return;
+  }
   Classification c = classifier_->Classify(payload);
-  auto [it, inserted] = batch_offsets_.try_emplace(TopicPartition(src.topic, src.partition), m->offset);
+  auto [it, inserted] = cur_.offsets.try_emplace(TopicPartition(src.topic, src.partition), m->offset);
   if (!inserted) it->second = std::max(it->second, m->offset);
   if (c.ok) {
-    batch_.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
+    cur_.append.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
   } else {
     const int64_t now = NowMs();
     QuarantinedMessage q;
@@ -368,53 +404,58 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
     q.why.attempts = 1;
     q.why.first_failure_ms = now;
     q.why.last_failure_ms = now;
-    batch_.quarantined.push_back(std::move(q));
+    cur_.append.quarantined.push_back(std::move(q));
   }
-  ++batch_msgs_;
-  batch_bytes_ += payload.size();
+  ++cur_.msgs;
+  cur_.bytes += payload.size();
   consumed_.fetch_add(1, std::memory_order_relaxed);
   rd_kafka_message_destroy(m);
 }
 
-void IngestImpl::ClearBatch() {
-  batch_.events.clear();
-  batch_.quarantined.clear();
-  batch_.offsets.clear();
-  batch_offsets_.clear();
-  batch_msgs_ = 0;
-  batch_bytes_ = 0;
+void IngestImpl::ClearBatch() { cur_.Clear(); }
+
+Status IngestImpl::AppendTimed(Batch* b) {
+  b->append.offsets.clear();
+  for (const auto& [tp, off] : b->offsets) b->append.offsets.push_back(PartitionOffset{tp.first, tp.second, off});
+  const auto t0 = Clock::now();
+  Status s = spool_->Append(b->append);
+  const uint64_t append_us = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  std::lock_guard<std::mutex> l(mu_);
+  stats_.append_micros += append_us;
+  return s;
 }
 
-bool IngestImpl::TryAppend() {
-  if (batch_msgs_ == 0) return true;
-  batch_.offsets.clear();
-  for (const auto& [tp, off] : batch_offsets_) batch_.offsets.push_back(PartitionOffset{tp.first, tp.second, off});
-  Status s = spool_->Append(batch_);
-  if (s.ok()) {
-    StoreOffsets();
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stats_.spooled += batch_.events.size();
-      stats_.quarantined += batch_.quarantined.size();
-      stats_.spooled_bytes += batch_bytes_;
-      ++stats_.appends;
-      // A delivered batch means the brokers answer: a past transient error is over.
-      kafka_error_.clear();
-      if (failing_) failing_reason_.clear();
-    }
-    if (!batch_.quarantined.empty()) {
-      spdlog::warn("ingest: quarantined {} bad messages (first: {} at {}[{}]@{}: {})", batch_.quarantined.size(),
-                   batch_.quarantined[0].why.reason, batch_.quarantined[0].source.topic,
-                   batch_.quarantined[0].source.partition, batch_.quarantined[0].source.offset,
-                   batch_.quarantined[0].why.error_text);
-    }
-    if (failing_) spdlog::info("ingest: spool append works again");
-    failing_ = false;
-    backoff_ms_ = 0;
-    last_append_status_ = Status::OK();
-    ClearBatch();
-    return true;
+void IngestImpl::OnAppended(Batch* b) {
+  // The batch is durable: only now may its offsets be committed.
+  StoreOffsets(b->offsets);
+  for (const auto& [tp, off] : b->offsets) {
+    int64_t& h = spooled_high_.try_emplace(tp, -1).first->second;
+    h = std::max(h, off);
   }
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stats_.spooled += b->append.events.size();
+    stats_.quarantined += b->append.quarantined.size();
+    stats_.spooled_bytes += b->bytes;
+    ++stats_.appends;
+    // A delivered batch means the brokers answer: a past transient error is over.
+    kafka_error_.clear();
+    if (failing_) failing_reason_.clear();
+  }
+  const auto& q = b->append.quarantined;
+  if (!q.empty()) {
+    spdlog::warn("ingest: quarantined {} bad messages (first: {} at {}[{}]@{}: {})", q.size(), q[0].why.reason,
+                 q[0].source.topic, q[0].source.partition, q[0].source.offset, q[0].why.error_text);
+  }
+  if (failing_) spdlog::info("ingest: spool append works again");
+  failing_ = false;
+  backoff_ms_ = 0;
+  last_append_status_ = Status::OK();
+  b->Clear();
+}
+
+void IngestImpl::OnAppendFailed(const Status& s) {
   // Nothing was written: keep the batch, store no offset, pause, retry after a backoff.
   last_append_status_ = s;
   backoff_ms_ = backoff_ms_ == 0 ? opts_.append_retry_initial_ms
@@ -430,12 +471,54 @@ bool IngestImpl::TryAppend() {
     stats_.last_error_ms = NowMs();
   }
   UpdatePause();
+}
+
+bool IngestImpl::TryAppend() {
+  if (cur_.msgs == 0) return true;
+  Status s = AppendTimed(&cur_);
+  if (s.ok()) {
+    OnAppended(&cur_);
+    return true;
+  }
+  OnAppendFailed(s);
   return false;
 }
 
-void IngestImpl::StoreOffsets() {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(batch_offsets_.size()));
-  for (const auto& [tp, off] : batch_offsets_) {
+void IngestImpl::Launch() {
+  std::swap(cur_, inflight_batch_);  // inflight_batch_ was empty
+  cur_.Clear();
+  inflight_ = std::async(std::launch::async, [this] { return AppendTimed(&inflight_batch_); });
+}
+
+void IngestImpl::WaitInflight() {
+  if (!inflight_.valid()) return;
+  Status s = inflight_.get();
+  if (s.ok()) {
+    OnAppended(&inflight_batch_);
+    return;
+  }
+  // The older batch failed: the newer one joins it (in order) and they are retried as one.
+  Batch& old = inflight_batch_;
+  auto& ev = old.append.events;
+  ev.insert(ev.end(), std::make_move_iterator(cur_.append.events.begin()),
+            std::make_move_iterator(cur_.append.events.end()));
+  auto& q = old.append.quarantined;
+  q.insert(q.end(), std::make_move_iterator(cur_.append.quarantined.begin()),
+           std::make_move_iterator(cur_.append.quarantined.end()));
+  for (const auto& [tp, off] : cur_.offsets) {
+    int64_t& o = old.offsets.try_emplace(tp, off).first->second;
+    o = std::max(o, off);
+  }
+  old.msgs += cur_.msgs;
+  old.bytes += cur_.bytes;
+  std::swap(cur_, old);
+  old.Clear();
+  OnAppendFailed(s);
+}
+
+void IngestImpl::StoreOffsets(const std::map<TopicPartition, int64_t>& offsets) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  for (const auto& [tp, off] : offsets) {
     rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off + 1;
   }
   // Fails only for partitions no longer assigned; their new owner starts from the committed offset
@@ -448,7 +531,7 @@ void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked
   auto gone = [&](const SourceRef& s) { return revoked.count(TopicPartition(s.topic, s.partition)) > 0; };
   size_t dropped = 0;
   size_t bytes = 0;
-  auto& ev = batch_.events;
+  auto& ev = cur_.append.events;
   for (auto it = ev.begin(); it != ev.end();) {
     if (gone(it->source)) {
       ++dropped, bytes += it->payload.size();
@@ -457,7 +540,7 @@ void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked
       ++it;
     }
   }
-  auto& q = batch_.quarantined;
+  auto& q = cur_.append.quarantined;
   for (auto it = q.begin(); it != q.end();) {
     if (gone(it->source)) {
       ++dropped, bytes += it->payload.size();
@@ -466,10 +549,10 @@ void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked
       ++it;
     }
   }
-  for (const TopicPartition& tp : revoked) batch_offsets_.erase(tp);
-  batch_msgs_ -= dropped;
-  batch_bytes_ -= bytes;
-  if (batch_msgs_ == 0) ClearBatch();
+  for (const TopicPartition& tp : revoked) cur_.offsets.erase(tp);
+  cur_.msgs -= dropped;
+  cur_.bytes -= bytes;
+  if (cur_.msgs == 0) ClearBatch();
   if (dropped > 0) {
     spdlog::warn("ingest: {} unspooled messages of revoked partitions left to their next owner", dropped);
   }
@@ -531,16 +614,25 @@ void IngestImpl::UpdateLag() {
   int64_t lag = 0;
   bool known = list->cnt > 0;
   rd_kafka_position(rk_, list);
-  for (int i = 0; i < list->cnt; ++i) {
+  for (int i = 0; i < list->cnt && known; ++i) {
     const auto& e = list->elems[i];
     int64_t lo = -1, hi = -1;
-    if (e.offset < 0 ||
-        rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0) {
       known = false;
       break;
     }
-    lag += std::max<int64_t>(hi - e.offset, 0);
+    int64_t pos = e.offset;
+    if (pos < 0) {  // nothing delivered since the assignment: where it started
+      auto it = start_offset_.find(TopicPartition(e.topic, e.partition));
+      pos = it != start_offset_.end() ? it->second : -1;
+    }
+    if (pos < 0 && lo == hi) pos = hi;  // an empty partition
+    if (pos < 0) {
+      known = false;
+      break;
+    }
+    lag += std::max<int64_t>(hi - pos, 0);
   }
   const int cnt = list->cnt;
   rd_kafka_topic_partition_list_destroy(list);
@@ -550,13 +642,12 @@ void IngestImpl::UpdateLag() {
 }
 
 void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
+  if (parts->cnt == 0) return;
   std::vector<int64_t> spooled(parts->cnt, -1);
-  bool any = false;
   for (int i = 0; i < parts->cnt; ++i) {
     spooled[i] = spool_->SourceOffset(parts->elems[i].topic, parts->elems[i].partition);
-    any = any || spooled[i] >= 0;
+    spooled_high_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
   }
-  if (!any) return;  // start at the committed offset (or auto.offset.reset)
   rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
   rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed, opts_.assign_committed_timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -566,13 +657,17 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
                  rd_kafka_err2str(err));
   }
   for (int i = 0; i < parts->cnt; ++i) {
-    if (spooled[i] < 0) continue;
-    int64_t start = spooled[i] + 1;
+    int64_t c = -1;
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        committed->elems[i].offset > start) {
-      start = committed->elems[i].offset;
+        committed->elems[i].offset >= 0) {
+      c = committed->elems[i].offset;
     }
-    parts->elems[i].offset = start;
+    int64_t start = c;  // -1: committed offset unknown, librdkafka applies auto.offset.reset
+    if (spooled[i] >= 0) {
+      start = std::max(c, spooled[i] + 1);
+      parts->elems[i].offset = start;
+    }
+    start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
   rd_kafka_topic_partition_list_destroy(committed);
 }
@@ -584,6 +679,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     ++stats_.rebalances;
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    if (!cooperative) spooled_high_.clear(), start_offset_.clear();  // eager: the whole assignment
     SetStartOffsets(parts);
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
@@ -602,27 +698,36 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     std::set<TopicPartition> revoked;
     for (int i = 0; i < parts->cnt; ++i) revoked.emplace(parts->elems[i].topic, parts->elems[i].partition);
     const bool lost = rd_kafka_assignment_lost(rk);
-    if (!lost && batch_msgs_ > 0 && !failing_) {
+    WaitInflight();  // its offsets must be stored before the commit below
+    if (!lost && cur_.msgs > 0 && !failing_) {
       // Spool what we hold of these partitions before their offsets are committed and handed on.
       TryAppend();
     }
-    if (batch_msgs_ > 0) DropPartitionsFromBatch(revoked);
+    if (cur_.msgs > 0) DropPartitionsFromBatch(revoked);
     if (!lost) CommitSync();
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
         RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e)));
         rd_kafka_error_destroy(e);
       }
-      for (const auto& tp : revoked) assigned_.erase(tp);
+      for (const auto& tp : revoked) assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp);
     } else {
       rd_kafka_assign(rk, nullptr);
       assigned_.clear();
+      spooled_high_.clear();
+      start_offset_.clear();
+    }
+    if (lost) {
+      std::lock_guard<std::mutex> l(mu_);
+      stats_.partitions_lost += static_cast<uint64_t>(parts->cnt);
     }
     spdlog::info("ingest: {} {} partitions, {} left", lost ? "lost" : "revoked", parts->cnt, assigned_.size());
   } else {
     RecordError(fmt::format("kafka: rebalance failed: {}", rd_kafka_err2str(err)));
     rd_kafka_assign(rk, nullptr);
     assigned_.clear();
+    spooled_high_.clear();
+    start_offset_.clear();
   }
   std::lock_guard<std::mutex> l(mu_);
   stats_.assigned_partitions = static_cast<int>(assigned_.size());

@@ -1,0 +1,211 @@
+// End-to-end tests against a real Apache Kafka broker (tools/kafka-broker.sh: KRaft, SASL_SSL with
+// SCRAM-SHA-256 and a test CA) with a real RocksDB spool: the Citrix connection settings work, and
+// a wrong password or a wrong CA each give a clear error and spool nothing.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "../spool/spool_test_util.h"
+#include "kafka_test_util.h"
+#include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/spool.h"
+
+namespace sg::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kTopic = "citrix-e2e";
+constexpr int kPartitions = 4;  // the broker's num.partitions (auto-created topic)
+constexpr int kEvents = 3000;
+
+bool Have(const char* tool) {
+  return std::system((std::string("command -v ") + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+class IngestBrokerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!Have("java") || !Have("mvn")) {
+      skip_ = "Java and Maven are needed to run a real Kafka broker (tools/kafka-broker.sh)";
+      return;
+    }
+    dir_ = new TempDir();
+    const std::string cmd = "KAFKA_BROKER_WATCH_PID=" + std::to_string(getpid()) + " " SG_SOURCE_DIR
+                            "/tools/kafka-broker.sh start " + dir_->Sub("broker");
+    FILE* p = popen(cmd.c_str(), "r");
+    char line[4096];
+    while (p != nullptr && fgets(line, sizeof(line), p) != nullptr) {
+      std::string l(line);
+      if (!l.empty() && l.back() == '\n') l.pop_back();
+      const size_t eq = l.find('=');
+      if (eq != std::string::npos) facts_[l.substr(0, eq)] = l.substr(eq + 1);
+    }
+    const int rc = p ? pclose(p) : -1;
+    if (rc != 0 || facts_.count("sasl_ssl") == 0) {
+      failed_ = "tools/kafka-broker.sh start failed (see " + dir_->Sub("broker/broker.log") + ")";
+      return;
+    }
+    std::ifstream pw(facts_["password_file"]);
+    std::getline(pw, password_);
+    // Produce the numbered events over PLAINTEXT (creates the topic).
+    Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+    for (int i = 0; i < kEvents; ++i) producer.Produce(kTopic, i % kPartitions, CitrixEvent(i, 1000));
+    if (!producer.Flush(60000)) failed_ = "producing to the broker failed";
+  }
+
+  static void TearDownTestSuite() {
+    if (dir_ != nullptr) {
+      const std::string cmd = SG_SOURCE_DIR "/tools/kafka-broker.sh stop " + dir_->Sub("broker");
+      EXPECT_EQ(std::system(cmd.c_str()), 0);
+      delete dir_;
+      dir_ = nullptr;
+    }
+  }
+
+  void SetUp() override {
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    ASSERT_TRUE(failed_.empty()) << failed_;
+  }
+
+  IngestOptions Options(const std::string& group) {
+    IngestOptions o;
+    o.brokers = facts_["sasl_ssl"];
+    o.topics = {kTopic};
+    o.group_id = group;
+    o.security_protocol = "sasl_ssl";
+    o.sasl_mechanism = "SCRAM-SHA-256";
+    o.username = facts_["username"];
+    o.password = password_;
+    o.ca_file = facts_["ca"];
+    o.commit_interval_ms = 200;
+    o.librdkafka["log_level"] = "2";  // the test asserts on the errors itself
+    return o;
+  }
+
+  std::unique_ptr<Spool> OpenSpool(const std::string& name) {
+    std::unique_ptr<Spool> s;
+    Status st = Spool::Open(SpoolOptions{}, local_.Sub(name), &s);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return s;
+  }
+
+  // A consumer that cannot connect must say why, keep the secret out of it, and spool nothing.
+  void ExpectClearErrorAndNothingSpooled(const IngestOptions& o, const std::string& expected) {
+    auto spool = OpenSpool("spool");
+    std::unique_ptr<Ingest> in;
+    ASSERT_TRUE(Ingest::Create(o, spool.get(), &in).ok());
+    ASSERT_TRUE(in->Start().ok());
+    ASSERT_TRUE(WaitFor([&] { return in->stats().last_error.find(expected) != std::string::npos; }, 60s))
+        << "last error: " << in->stats().last_error;
+    IngestHealth h = in->health();
+    EXPECT_FALSE(h.healthy);
+    EXPECT_NE(h.reason.find(expected), std::string::npos) << h.reason;
+    EXPECT_EQ(h.reason.find(password_), std::string::npos);
+    EXPECT_EQ(in->stats().last_error.find(password_), std::string::npos);
+    ASSERT_TRUE(in->Stop().ok());
+    EXPECT_EQ(in->stats().consumed, 0u);
+    EXPECT_EQ(PendingCount(spool.get()), 0u);
+    SpoolStats st;
+    ASSERT_TRUE(spool->Stats(&st).ok());
+    EXPECT_EQ(st.appended_total, 0u);
+    EXPECT_EQ(st.quarantined_total, 0u);
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline std::map<std::string, std::string> facts_;
+  static inline std::string password_;
+  static inline std::string skip_;
+  static inline std::string failed_;
+  TempDir local_;
+};
+
+TEST_F(IngestBrokerTest, SaslSslScramConsumesEverythingIntoTheSpool) {
+  auto spool = OpenSpool("spool");
+  std::unique_ptr<Ingest> in;
+  ASSERT_TRUE(Ingest::Create(Options("gateway"), spool.get(), &in).ok());
+  ASSERT_TRUE(in->Start().ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        IngestStats st = in->stats();
+        return st.assigned_partitions == kPartitions && st.lag == 0 && PendingCount(spool.get()) == kEvents;
+      },
+      90s))
+      << PendingCount(spool.get()) << " spooled; last error: " << in->stats().last_error;
+  EXPECT_TRUE(in->health().healthy) << in->health().reason;
+  ASSERT_TRUE(in->Stop().ok());
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, kEvents);
+}
+
+// Two gateways (cooperative-sticky) in one group while events flow: the second joins mid-stream,
+// later leaves; together their spools hold every event exactly once.
+TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
+  const std::string topic = "citrix-scale";
+  Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+  auto produce = [&](int from, int to) {
+    for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
+    ASSERT_TRUE(producer.Flush(60000));
+  };
+  produce(0, 5000);
+  auto sa = OpenSpool("a");
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("scale");
+  o.topics = {topic};
+  o.max_batch_messages = 200;  // small batches: the rebalance lands mid-stream
+  std::unique_ptr<Ingest> a, b;
+  ASSERT_TRUE(Ingest::Create(o, sa.get(), &a).ok());
+  ASSERT_TRUE(Ingest::Create(o, sb.get(), &b).ok());
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().spooled > 0; }, 60s)) << a->stats().last_error;
+  ASSERT_TRUE(b->Start().ok());
+  produce(5000, 8000);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        IngestStats x = a->stats(), y = b->stats();
+        return x.assigned_partitions > 0 && y.assigned_partitions > 0 &&
+               x.assigned_partitions + y.assigned_partitions == kPartitions && x.lag == 0 && y.lag == 0 &&
+               PendingCount(sa.get()) + PendingCount(sb.get()) >= 8000;
+      },
+      90s))
+      << PendingCount(sa.get()) << " + " << PendingCount(sb.get());
+  std::thread more([&] { produce(8000, 10000); });
+  ASSERT_TRUE(b->Stop().ok());
+  more.join();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        IngestStats x = a->stats();
+        return x.assigned_partitions == kPartitions && x.lag == 0 &&
+               PendingCount(sa.get()) + PendingCount(sb.get()) >= 10000;
+      },
+      90s))
+      << PendingCount(sa.get()) << " + " << PendingCount(sb.get());
+  ASSERT_TRUE(a->Stop().ok());
+  EXPECT_GT(b->stats().spooled, 0u);
+  EXPECT_EQ(a->stats().partitions_lost + b->stats().partitions_lost, 0u);
+  SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
+  ExpectExactlyOnce({&ca, &cb}, 10000);
+}
+
+TEST_F(IngestBrokerTest, WrongPasswordIsAClearErrorAndSpoolsNothing) {
+  IngestOptions o = Options("wrong-password");
+  o.password = "not-" + password_;
+  ExpectClearErrorAndNothingSpooled(o, "Authentication failed");
+}
+
+TEST_F(IngestBrokerTest, WrongCaIsAClearErrorAndSpoolsNothing) {
+  IngestOptions o = Options("wrong-ca");
+  o.ca_file = facts_["other_ca"];
+  ExpectClearErrorAndNothingSpooled(o, "certificate verify failed");
+}
+
+}  // namespace
+}  // namespace sg::testing

@@ -1,0 +1,510 @@
+// Integration tests: the ingest stage against librdkafka's mock cluster (real Kafka protocol,
+// consumer groups, injected errors) with a real RocksDB spool on disk. Every test counts what
+// reached the spool: each produced event exactly once, bad input in the failed area.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <spdlog/spdlog.h>
+
+#include "../spool/full_disk_fs.h"
+#include "../spool/spool_test_util.h"
+#include "kafka_test_util.h"
+#include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/spool.h"
+
+namespace sg::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kTopic = "citrix";
+constexpr int kPartitions = 4;
+// Kafka API keys for rd_kafka_mock_push_request_errors (not in librdkafka's public headers).
+constexpr int16_t kApiFetch = 1;
+constexpr int16_t kApiOffsetCommit = 8;
+
+class IngestMockTest : public ::testing::Test {
+ protected:
+  IngestMockTest() : mc_(3, kTopic, kPartitions), producer_(mc_.bootstraps()) {}
+
+  std::unique_ptr<Spool> OpenSpool(const std::string& name, SpoolOptions so = {}) {
+    std::unique_ptr<Spool> s;
+    Status st = Spool::Open(so, tmp_.Sub(name), &s);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return s;
+  }
+
+  IngestOptions Options(const std::string& group) {
+    IngestOptions o;
+    o.brokers = mc_.bootstraps();
+    o.topics = {kTopic};
+    o.group_id = group;
+    o.commit_interval_ms = 100;
+    o.poll_timeout_ms = 50;
+    o.session_timeout_ms = 4500;  // > the mock's 3 s first-join delay; rejoins wait this - 1 s
+    o.librdkafka["heartbeat.interval.ms"] = "300";
+    o.librdkafka["log_level"] = "3";
+    if (getenv("SG_KDEBUG")) {
+      o.librdkafka["debug"] = getenv("SG_KDEBUG"), o.librdkafka["log_level"] = "7";
+      spdlog::set_level(spdlog::level::debug);
+    }
+    return o;
+  }
+
+  std::unique_ptr<Ingest> StartIngest(const IngestOptions& o, Spool* spool) {
+    std::unique_ptr<Ingest> in;
+    Status s = Ingest::Create(o, spool, &in);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    if (in) {
+      s = in->Start();
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+    return in;
+  }
+
+  void Produce(int64_t from, int64_t to, size_t size = 300) {
+    for (int64_t i = from; i < to; ++i) producer_.Produce(kTopic, static_cast<int32_t>(i % kPartitions), CitrixEvent(i, size));
+    ASSERT_TRUE(producer_.Flush());
+  }
+
+  // The consumer holds all partitions given, has fetched to the end of each, and the spool holds n.
+  static bool CaughtUp(Ingest* in, Spool* spool, uint64_t n, int partitions = kPartitions) {
+    IngestStats st = in->stats();
+    return st.assigned_partitions == partitions && st.lag == 0 && PendingCount(spool) == n;
+  }
+
+  // Committed offsets of the group, per partition (-1001 when none).
+  std::vector<int64_t> Committed(const std::string& group) {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", mc_.bootstraps().c_str(), errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", group.c_str(), errstr, sizeof(errstr));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, kTopic, p);
+    rd_kafka_resp_err_t err = rd_kafka_committed(rk, l, 10000);
+    EXPECT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+    std::vector<int64_t> out;
+    for (int p = 0; p < kPartitions; ++p) out.push_back(l->elems[p].offset);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return out;
+  }
+
+  TempDir tmp_;
+  MockCluster mc_;
+  Producer producer_;
+};
+
+TEST_F(IngestMockTest, EverythingSpooledExactlyOnceAcrossRestart) {
+  auto spool = OpenSpool("spool");
+  Produce(0, 1000);
+  {
+    auto in = StartIngest(Options("g"), spool.get());
+    ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
+    ASSERT_TRUE(in->Stop().ok());
+    IngestStats st = in->stats();
+    EXPECT_EQ(st.spooled, 1000u);
+    EXPECT_EQ(st.consumed, 1000u);
+    EXPECT_GE(st.commits, 1u);
+    EXPECT_TRUE(in->health().healthy);
+  }
+  // Every offset is committed after a clean stop.
+  int64_t committed = 0;
+  for (int64_t c : Committed("g")) committed += c;
+  EXPECT_EQ(committed, 1000);
+
+  Produce(1000, 2000);
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000); }, 30s));
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_EQ(in->stats().spooled, 1000u);
+  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, 2000);
+  EXPECT_TRUE(c.failed.empty());
+  // Routes follow event_type.
+  std::vector<std::string> routes = spool->Routes();
+  EXPECT_NE(std::find(routes.begin(), routes.end(), "CitrixAnalytics_userProfile"), routes.end());
+  EXPECT_NE(std::find(routes.begin(), routes.end(), "CitrixAnalytics_CVAD_Events"), routes.end());
+  EXPECT_NE(std::find(routes.begin(), routes.end(), kDefaultCatchAllRoute), routes.end());
+}
+
+// A child process spools without ever committing and is SIGKILLed mid-stream, three times. Each
+// restart must seek past what the spool holds: no event twice, none missing.
+TEST_F(IngestMockTest, KillBetweenAppendAndCommitSpoolsNothingTwice) {
+  const int64_t kTotal = 6000;
+  Produce(0, kTotal);
+  const std::string dir = tmp_.Sub("spool");
+  const int64_t kill_after[] = {300, 1500, 3000};
+  for (int64_t at : kill_after) {
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      execl(INGEST_CHILD_PATH, INGEST_CHILD_PATH, mc_.bootstraps().c_str(), kTopic, "g", dir.c_str(),
+            "3600000", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    // Read progress lines until this run has spooled `at` events (or the deadline passes).
+    std::string buf;
+    int64_t spooled = 0, commits = -1;
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (spooled < at && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{out[0], POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char chunk[4096];
+      ssize_t n = read(out[0], chunk, sizeof(chunk));
+      if (n <= 0) break;
+      buf.append(chunk, static_cast<size_t>(n));
+      size_t nl;
+      while ((nl = buf.find('\n')) != std::string::npos) {
+        long long s = 0, c = 0;
+        if (std::sscanf(buf.substr(0, nl).c_str(), "spooled=%lld commits=%lld", &s, &c) == 2) spooled = s, commits = c;
+        buf.erase(0, nl + 1);
+      }
+    }
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(out[0]);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "the child ended on its own: " << status;
+    ASSERT_GE(spooled, at) << "the child did not make progress";
+    EXPECT_EQ(commits, 0) << "the child committed offsets: the kill would not test the spool's offsets";
+  }
+  auto spool = OpenSpool("spool");
+  const uint64_t before = PendingCount(spool.get());
+  EXPECT_GE(before, 300u);
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), kTotal); }, 60s))
+      << "pending " << PendingCount(spool.get());
+  ASSERT_TRUE(in->Stop().ok());
+  // The seek to spooled+1 did the work, not the duplicate guard.
+  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+  EXPECT_EQ(in->stats().spooled, kTotal - before);
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, kTotal);
+}
+
+class IngestRebalanceTest : public IngestMockTest, public ::testing::WithParamInterface<const char*> {};
+
+// Two gateways in one group, each with its own spool: partitions move when the second joins and
+// come back when it leaves; the union of both spools holds every event exactly once.
+//
+// The mock cluster refuses offset commits while its group rebalances (a real broker accepts the
+// current generation's commits then), so a partition that moves mid-rebalance would restart at
+// an older commit in the other gateway's spool. The test lets the periodic commit catch up
+// before each membership change; the kill and commit-error tests cover uncommitted offsets.
+TEST_P(IngestRebalanceTest, TwoConsumersShareThePartitions) {
+  auto sa = OpenSpool("a");
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("g");
+  o.assignment_strategy = GetParam();
+  auto committed_sum = [&] {
+    int64_t sum = 0;
+    for (int64_t c : Committed("g")) sum += std::max<int64_t>(c, 0);
+    return sum;
+  };
+  Produce(0, 2000);
+  auto a = StartIngest(o, sa.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(a.get(), sa.get(), 2000) && committed_sum() == 2000; }, 30s));
+  auto b = StartIngest(o, sb.get());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        return na > 0 && nb > 0 && na + nb == kPartitions;
+      },
+      60s))
+      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
+  Produce(2000, 4000);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        IngestStats x = a->stats(), y = b->stats();
+        return x.lag == 0 && y.lag == 0 && x.assigned_partitions + y.assigned_partitions == kPartitions &&
+               PendingCount(sa.get()) + PendingCount(sb.get()) == 4000 && committed_sum() == 4000;
+      },
+      60s))
+      << PendingCount(sa.get()) << " + " << PendingCount(sb.get());
+  EXPECT_GT(PendingCount(sb.get()), 0u);
+  Produce(4000, 5000);
+  ASSERT_TRUE(b->Stop().ok());  // B commits what it spooled before it leaves
+  ASSERT_TRUE(WaitFor(
+      [&] { return CaughtUp(a.get(), sa.get(), 5000 - PendingCount(sb.get())); }, 60s))
+      << PendingCount(sa.get()) << " + " << PendingCount(sb.get()) << " assigned "
+      << a->stats().assigned_partitions << " lag " << a->stats().lag;
+  ASSERT_TRUE(a->Stop().ok());
+  EXPECT_GE(a->stats().rebalances, 3u);
+  SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
+  ExpectExactlyOnce({&ca, &cb}, 5000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, IngestRebalanceTest, ::testing::Values("cooperative-sticky", "range"),
+                         [](const auto& info) { return std::string(info.param[0] == 'c' ? "Cooperative" : "Eager"); });
+
+TEST_F(IngestMockTest, BrokersDownAndUpLoseNothing) {
+  auto spool = OpenSpool("spool");
+  Produce(0, 1000);
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc_.get(), b);
+  // Health reports the outage with librdkafka's reason.
+  ASSERT_TRUE(WaitFor([&] { return !in->health().healthy; }, 30s));
+  EXPECT_NE(in->stats().last_error.find("kafka:"), std::string::npos) << in->stats().last_error;
+  for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc_.get(), b);
+  Produce(1000, 2000);
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000); }, 60s)) << PendingCount(spool.get());
+  EXPECT_TRUE(WaitFor([&] { return in->health().healthy; }, 10s)) << in->health().reason;
+  ASSERT_TRUE(in->Stop().ok());
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, 2000);
+}
+
+// Fetch errors are retried; commits that all fail leave the group without committed offsets, and
+// the spool's recorded offsets still keep the next consumer from spooling anything twice.
+TEST_F(IngestMockTest, InjectedFetchAndCommitErrors) {
+  auto spool = OpenSpool("spool");
+  Produce(0, 2000);
+  rd_kafka_mock_push_request_errors(mc_.get(), kApiFetch, 4, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                    RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
+                                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION);
+  std::vector<rd_kafka_resp_err_t> commit_errors(1000, RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE);
+  rd_kafka_mock_push_request_errors_array(mc_.get(), kApiOffsetCommit, commit_errors.size(), commit_errors.data());
+  {
+    auto in = StartIngest(Options("g"), spool.get());
+    ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000) && in->stats().commit_failures > 0; }, 30s));
+    ASSERT_TRUE(in->Stop().ok());
+    EXPECT_EQ(in->stats().commits, 0u);
+    EXPECT_NE(in->stats().last_error.find("commit"), std::string::npos) << in->stats().last_error;
+  }
+  for (int64_t c : Committed("g")) EXPECT_LT(c, 0) << "a commit got through the injected errors";
+  rd_kafka_mock_clear_request_errors(mc_.get(), kApiOffsetCommit);
+  Produce(2000, 2500);
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2500); }, 30s)) << PendingCount(spool.get());
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_EQ(in->stats().spooled, 500u);
+  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, 2500);
+}
+
+TEST_F(IngestMockTest, BadInputIsQuarantinedWithReasonAndOffset) {
+  auto spool = OpenSpool("spool");
+  const std::string big = "{\"event_type\":\"indicatorEventDetails\",\"pad\":\"" + std::string(3000, 'x') + "\"}";
+  struct Case {
+    std::string payload;
+    const char* reason;  // "" for a good event
+  };
+  const std::vector<Case> cases = {
+      {CitrixEvent(0), ""},
+      {"this is not json", kReasonInvalidJson},
+      {std::string("{\"event_type\":\"riskScoreChange\",\"city\":\"Z\xfcrich\"}"), kReasonInvalidUtf8},
+      {"[{\"event_type\":\"riskScoreChange\"}]", kReasonNotObject},
+      {"{\"entity_id\":\"a@b.c\"}", kReasonMissingEventType},
+      {big, kReasonTooLarge},
+      {"", kReasonInvalidJson},
+      {CitrixEvent(1), ""},
+  };
+  for (const Case& c : cases) producer_.Produce(kTopic, 0, c.payload);
+  Produce(2, 100);  // and good events on every partition
+  IngestOptions o = Options("g");
+  o.classifier.max_event_bytes = 2000;
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 100); }, 30s));
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_EQ(in->stats().quarantined, 6u);
+  SpoolContents got = ReadSpool(spool.get());
+  ExpectExactlyOnce({&got}, 100);
+  ASSERT_EQ(got.failed.size(), 6u);
+  for (const QuarantinedMessage& q : got.failed) {
+    ASSERT_EQ(q.source.topic, kTopic);
+    ASSERT_EQ(q.source.partition, 0);
+    ASSERT_GE(q.source.offset, 1);
+    ASSERT_LE(q.source.offset, 6);
+    const Case& expected = cases[static_cast<size_t>(q.source.offset)];
+    EXPECT_EQ(q.why.reason, expected.reason) << q.source.offset;
+    EXPECT_EQ(q.payload, expected.payload) << "payload kept byte for byte";
+    EXPECT_FALSE(q.why.error_text.empty());
+  }
+  // The offsets of bad messages advanced with the rest: partition 0 is committed to its end
+  // (the 8 cases, then seqs 4, 8, ..., 96).
+  std::vector<int64_t> committed = Committed("g");
+  EXPECT_EQ(committed[0], static_cast<int64_t>(cases.size()) + 24);
+}
+
+// Above the high watermark consumption pauses (the consumer stays in the group), below the low
+// watermark it resumes; a drainer acking events meanwhile sees every event exactly once.
+TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
+  SpoolOptions so;
+  so.max_bytes = 200 * 1024;
+  so.high_watermark = 0.5;
+  so.low_watermark = 0.25;
+  auto spool = OpenSpool("spool", so);
+  const int64_t kTotal = 1000;  // ~1 MB: five times the spool
+  Produce(0, kTotal, 1000);
+  IngestOptions o = Options("g");
+  o.max_batch_messages = 20;
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return in->stats().paused; }, 30s));
+  EXPECT_TRUE(in->health().healthy);
+  EXPECT_NE(in->health().reason.find("paused"), std::string::npos);
+  EXPECT_LE(spool->UsedBytes(), so.max_bytes);
+  // Drain like the deliver stage would: read and ack, counting each seq.
+  std::map<int64_t, int> drained;
+  auto drain_some = [&] {
+    for (const std::string& route : spool->Routes()) {
+      std::vector<PendingEvent> out;
+      if (!spool->Read(route, 0, 30, 1 << 20, &out).ok() || out.empty()) continue;
+      for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+      EXPECT_TRUE(spool->Ack(route, out).ok());
+    }
+  };
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        drain_some();
+        IngestStats st = in->stats();
+        return st.lag == 0 && st.assigned_partitions == kPartitions && !st.paused &&
+               static_cast<int64_t>(drained.size() + PendingCount(spool.get())) >= kTotal;
+      },
+      60s))
+      << drained.size() << " drained, " << PendingCount(spool.get()) << " pending";
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_GE(in->stats().pauses, 2u);  // paused more than once as the drainer freed room
+  SpoolContents rest = ReadSpool(spool.get());
+  for (const auto& [seq, k] : drained) rest.pending_by_seq[seq] += k;
+  ExpectExactlyOnce({&rest}, kTotal);
+}
+
+// A spool at capacity: the append fails with Full, no offset advances, health says why, the
+// same batch is retried; once a drainer frees room it goes in, nothing lost or doubled.
+TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
+  SpoolOptions so;
+  so.max_bytes = 200 * 1000;
+  so.high_watermark = 1.0;  // no backpressure pause: exercise the failed-append path alone
+  so.low_watermark = 1.0;
+  auto spool = OpenSpool("spool", so);
+  Produce(0, 400);  // ~120 KB
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 400); }, 30s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int64_t sum = 0;
+        for (int64_t c : Committed("g")) sum += c;
+        return sum == 400;
+      },
+      30s));
+  Produce(400, 800);  // does not fit
+  ASSERT_TRUE(WaitFor([&] { return in->stats().append_failures >= 2; }, 30s));
+  IngestHealth h = in->health();
+  EXPECT_FALSE(h.healthy);
+  EXPECT_NE(h.reason.find("spool append failing: Full"), std::string::npos) << h.reason;
+  EXPECT_TRUE(in->stats().paused);
+  // Part of the new events may have fitted in smaller batches; the rest is held and retried, and
+  // the committed offsets cover exactly what the spool holds, never more.
+  const uint64_t held = PendingCount(spool.get());
+  EXPECT_LT(held, 800u);
+  auto committed_sum = [&] {
+    int64_t sum = 0;
+    for (int64_t c : Committed("g")) sum += c;
+    return sum;
+  };
+  EXPECT_LE(committed_sum(), static_cast<int64_t>(held)) << "an offset advanced past what the spool holds";
+  ASSERT_TRUE(WaitFor([&] { return committed_sum() == static_cast<int64_t>(held); }, 10s));
+  EXPECT_EQ(PendingCount(spool.get()), held) << "appends went on while the spool was full";
+  // Drain 300 events, as the deliver stage would.
+  std::map<int64_t, int> drained;
+  for (const std::string& route : spool->Routes()) {
+    std::vector<PendingEvent> out;
+    ASSERT_TRUE(spool->Read(route, 0, 1000, 1 << 20, &out).ok());
+    for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+    ASSERT_TRUE(spool->Ack(route, out).ok());
+  }
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 800 - drained.size()); }, 60s))
+      << PendingCount(spool.get()) << " " << in->health().reason;
+  EXPECT_TRUE(WaitFor([&] { return in->health().healthy && !in->stats().paused; }, 10s)) << in->health().reason;
+  ASSERT_TRUE(in->Stop().ok());
+  SpoolContents c = ReadSpool(spool.get());
+  for (const auto& [seq, k] : drained) c.pending_by_seq[seq] += k;
+  ExpectExactlyOnce({&c}, 800);
+}
+
+// A disk that refuses writes: the append fails, no offset advances, health says why; once space
+// returns the same batch goes in and nothing is lost or doubled.
+// DISABLED: the spool (src/spool) does not recover once the disk stayed full for more than a
+// moment: db->Resume() keeps answering "No space left on device" after space returned (reproduced
+// in the spool's own SpoolDiskFullTest by appending every 200 ms for 3 s while full). Enable when
+// the spool recovers; the capacity test below covers the same ingest path with Status::Full.
+TEST_F(IngestMockTest, DISABLED_FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
+  auto fs = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions so;
+  so.env = env.get();
+  auto spool = OpenSpool("spool", so);
+  Produce(0, 400);
+  auto in = StartIngest(Options("g"), spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 400); }, 30s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int64_t sum = 0;
+        for (int64_t c : Committed("g")) sum += c;
+        return sum == 400;
+      },
+      30s));
+  fs->full = true;
+  Produce(400, 800);
+  ASSERT_TRUE(WaitFor([&] { return in->stats().append_failures >= 2; }, 30s));
+  IngestHealth h = in->health();
+  EXPECT_FALSE(h.healthy);
+  EXPECT_NE(h.reason.find("spool append failing"), std::string::npos) << h.reason;
+  EXPECT_TRUE(in->stats().paused);
+  int64_t sum = 0;
+  for (int64_t c : Committed("g")) sum += c;
+  EXPECT_EQ(sum, 400) << "an offset advanced past what the spool holds";
+  fs->full = false;
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 800); }, 60s))
+      << PendingCount(spool.get()) << " " << in->health().reason;
+  EXPECT_TRUE(in->health().healthy) << in->health().reason;
+  ASSERT_TRUE(in->Stop().ok());
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, 800);
+}
+
+TEST_F(IngestMockTest, ConfigErrorsNameTheSettingNeverTheSecret) {
+  auto spool = OpenSpool("spool");
+  std::unique_ptr<Ingest> in;
+  IngestOptions o = Options("g");
+  o.security_protocol = "sasl_ssl";
+  o.username = "u";
+  o.password = "";
+  Status s = Ingest::Create(o, spool.get(), &in);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("password"), std::string::npos);
+  o.password = "s3cr3t-Pa55";
+  o.librdkafka["ssl.key.password"] = "s3cr3t-Pa55";
+  o.librdkafka["no.such.property"] = "s3cr3t-Pa55";
+  s = Ingest::Create(o, spool.get(), &in);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("no.such.property"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find("s3cr3t"), std::string::npos) << s.message();
+  o = Options("");
+  EXPECT_NE(Ingest::Create(o, spool.get(), &in).message().find("group_id"), std::string::npos);
+  o = Options("g");
+  o.routes.default_route = "";
+  EXPECT_EQ(Ingest::Create(o, spool.get(), &in).code(), Status::Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sg::testing
