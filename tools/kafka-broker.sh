@@ -5,6 +5,7 @@
 #
 #   tools/kafka-broker.sh fetch          fetch Kafka's jars with Maven into target/kafka-libs
 #   tools/kafka-broker.sh start DIR      format DIR, start the broker, print its facts (below)
+#   tools/kafka-broker.sh restart DIR    stop it and start it again on the same ports, data kept
 #   tools/kafka-broker.sh stop DIR       stop it (SIGTERM, then SIGKILL after 20 s); leaves nothing running
 #
 # `start` prints, one per line, once the broker answers on both listeners:
@@ -123,6 +124,14 @@ PROPS
     --add-scram "SCRAM-SHA-256=[name=$user,password=$scram_pass]" >>"$dir/broker.log" 2>&1 \
     || { tail -20 "$dir/broker.log" >&2; die "formatting the KRaft storage failed"; }
 
+  run_broker "$dir" "$plain" "$sasl" "$scram_pass"
+}
+
+# Starts the formatted broker of DIR and waits until both listeners answer; prints its facts.
+run_broker() {
+  local dir="$1" plain="$2" sasl="$3" scram_pass="$4"
+  local cp="$libs/*"
+  local jvm=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
   # setsid: the broker gets its own session, so stop can signal it without touching our caller.
   setsid java "${jvm[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 < /dev/null &
   local pid=$!
@@ -180,9 +189,23 @@ stop() {
   rm -f "$dir/broker.pid"
 }
 
+# Stops the broker of DIR and starts it again on the same ports with its data kept (a broker
+# restart as operators do it). Prints the same facts as start.
+restart() {
+  local dir
+  dir="$(cd "$1" && pwd)"
+  [ -f "$dir/broker.env" ] || die "no broker was started from $dir"
+  local plain sasl
+  plain=$(sed -n 's/^plaintext=127.0.0.1://p' "$dir/broker.env")
+  sasl=$(sed -n 's/^sasl_ssl=127.0.0.1://p' "$dir/broker.env")
+  stop "$dir"
+  run_broker "$dir" "$plain" "$sasl" "$(cat "$dir/scram-password")"
+}
+
 case "${1:-}" in
   fetch) fetch ;;
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
+  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; restart "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) echo "usage: $0 fetch | start DIR | stop DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch | start DIR | restart DIR | stop DIR" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ tools/setup.sh --asan
 if [ $# -gt 0 ]; then
   exec ctest --preset release "$@"
 fi
+tools/kafka-broker.sh fetch  # Apache Kafka's jars for the real-broker tests (Maven, pom.xml)
 ctest --preset release -j 2
 ctest --preset asan-unit -j 2
 tools/sanitizers.sh          # ThreadSanitizer: spool, control, deliver and tools tests (build/tsan)

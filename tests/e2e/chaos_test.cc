@@ -167,6 +167,44 @@ TEST_F(ChaosTest, PartitionRequestsHangThenHeal) {
   ExpectNothingLost("partition (hang) then heal", produced, start);
 }
 
+// 5. Kafka broker restart while consuming: a real Apache Kafka broker (tools/kafka-broker.sh)
+// is restarted on the same ports with its data while events flow.
+TEST_F(ChaosTest, KafkaBrokerRestartWhileConsuming) {
+  if (std::system("command -v java >/dev/null && command -v mvn >/dev/null") != 0) {
+    GTEST_SKIP() << "Java and Maven are needed for a real Kafka broker (tools/kafka-broker.sh)";
+  }
+  const std::string script = std::string(SG_SOURCE_DIR) + "/tools/kafka-broker.sh";
+  const std::string broker_dir = dir_ + "/broker";
+  struct StopBroker {
+    std::string cmd;
+    ~StopBroker() { (void)std::system(cmd.c_str()); }
+  } stop_broker{script + " stop " + broker_dir + " >/dev/null 2>&1"};
+  Subprocess start;
+  ASSERT_TRUE(start.Start({script, "start", broker_dir}, dir_ + "/broker-script.log"));
+  ASSERT_TRUE(start.WaitForLine("plaintext=", &bootstrap_, seconds(150)));
+  ASSERT_EQ(start.Wait(seconds(30)), 0);
+  partitions_ = 4;  // the broker's num.partitions for the auto-created topic
+  ConnectProducer();
+  const uint64_t produced = 20'000;
+  auto t0 = Clock::now();
+  StartEmulator();
+  std::string config = WriteConfig(kFastRetry);
+  Subprocess gw;
+  StartGateway(&gw, config);
+  Produce(0, produced / 2);
+  ASSERT_TRUE(WaitForMetricAtLeast("sg_events_spooled_total", 1, seconds(90)));
+  Subprocess restart;
+  ASSERT_TRUE(restart.Start({script, "restart", broker_dir}, dir_ + "/broker-script.log"));
+  std::string line;
+  ASSERT_TRUE(restart.WaitForLine("plaintext=", &line, seconds(150)));
+  ASSERT_EQ(restart.Wait(seconds(30)), 0);
+  Produce(produced / 2, produced / 2);
+  ASSERT_TRUE(WaitForAll(produced, seconds(180)));
+  gw.Signal(SIGTERM);
+  EXPECT_EQ(gw.Wait(seconds(30)), 0);
+  ExpectNothingLost("kafka broker restart", produced, t0);
+}
+
 // 6. Scale-out: three gateways in one consumer group; one is killed and restarted.
 TEST_F(ChaosTest, ThreeGatewaysOneKilledAndRestarted) {
   const uint64_t produced = 30'000;

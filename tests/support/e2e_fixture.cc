@@ -42,6 +42,10 @@ void E2eFixture::StartKafka(int partitions) {
                             "--partitions", std::to_string(partitions)},
                            dir_ + "/kafka.log"));
   ASSERT_TRUE(kafka_.WaitForLine("bootstrap=", &bootstrap_, std::chrono::seconds(20)));
+  ConnectProducer();
+}
+
+void E2eFixture::ConnectProducer() {
   char errstr[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_.c_str(), errstr, sizeof(errstr));

@@ -30,6 +30,8 @@ class E2eFixture : public ::testing::Test {
 
   // Starts the mock cluster with `partitions` partitions of topic "citrix-risk".
   void StartKafka(int partitions);
+  // Creates the producer for bootstrap_ (StartKafka does it; tests with another broker call it).
+  void ConnectProducer();
   // Starts the emulator (on `port`, or a free one); a restart on the same port keeps its CA and
   // appends to the same record file.
   void StartEmulator(const std::vector<std::string>& extra_args = {}, int port = 0, bool rate_limits = false);
