@@ -197,6 +197,9 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
   if (options.schema == nullptr && !options.use_document) {
     return ShapeStreaming(payload, source, options, row);
   }
+  // nlohmann stops at a NUL byte and would accept `{...}\0junk`; JSON (RFC 8259) never holds a raw
+  // NUL, and the streaming path rejects it too: both paths must agree.
+  if (payload.find('\0') != std::string_view::npos) return Status::InvalidArgument("event holds a NUL byte");
   json in = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return Status::InvalidArgument("event is not a JSON object");
   json out = json::object();

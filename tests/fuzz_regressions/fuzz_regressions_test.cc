@@ -13,6 +13,7 @@
 #include "sentinel_gateway/azure/retry_after.h"
 #include "sentinel_gateway/citrix_import.h"
 #include "sentinel_gateway/config.h"
+#include "sentinel_gateway/deliver/shaper.h"
 
 namespace sg {
 namespace {
@@ -128,4 +129,25 @@ TEST(FuzzRegressionTest, ControlProtocolRejectsNonIntegerNumbers) {
 }
 
 }  // namespace
+// fuzz_shaper: `{"event_type":"riskScoreChange","x":1}\0\0` was refused by the streaming shaper but
+// accepted by the schema (document) path, because nlohmann stops reading at a NUL byte. Both paths
+// now refuse a raw NUL, as RFC 8259 does.
+TEST(FuzzRegressionTest, ShaperRefusesNulBytesOnBothPaths) {
+  const std::string payload("{\"event_type\":\"riskScoreChange\",\"x\":1}\0\0", 42);
+  azure::StreamSchema schema;
+  schema.columns["event_type"] = azure::ColumnType::kString;
+  schema.columns["x"] = azure::ColumnType::kInt;
+  const azure::StreamSchema* schemas[] = {nullptr, &schema};
+  for (const azure::StreamSchema* sch : schemas) {
+    deliver::ShapeOptions options;
+    options.schema = sch;
+    std::string row;
+    deliver::ShapeReport report;
+    EXPECT_FALSE(deliver::ShapeEvent(payload, SourceRef{"t", 0, 1}, options, &row, &report).ok())
+        << (sch ? "schema path" : "streaming path");
+    EXPECT_TRUE(deliver::ShapeEvent(payload.substr(0, 40), SourceRef{"t", 0, 1}, options, &row, &report).ok())
+        << (sch ? "schema path" : "streaming path");
+  }
+}
+
 }  // namespace sg
