@@ -133,7 +133,7 @@ TEST(FuzzRegressionTest, ControlProtocolRejectsNonIntegerNumbers) {
 // accepted by the schema (document) path, because nlohmann stops reading at a NUL byte. Both paths
 // now refuse a raw NUL, as RFC 8259 does.
 TEST(FuzzRegressionTest, ShaperRefusesNulBytesOnBothPaths) {
-  const std::string payload("{\"event_type\":\"riskScoreChange\",\"x\":1}\0\0", 42);
+  const std::string payload("{\"event_type\":\"riskScoreChange\",\"x\":1}\0\0", 40);
   azure::StreamSchema schema;
   schema.columns["event_type"] = azure::ColumnType::kString;
   schema.columns["x"] = azure::ColumnType::kInt;
@@ -145,7 +145,7 @@ TEST(FuzzRegressionTest, ShaperRefusesNulBytesOnBothPaths) {
     deliver::ShapeReport report;
     EXPECT_FALSE(deliver::ShapeEvent(payload, SourceRef{"t", 0, 1}, options, &row, &report).ok())
         << (sch ? "schema path" : "streaming path");
-    EXPECT_TRUE(deliver::ShapeEvent(payload.substr(0, 40), SourceRef{"t", 0, 1}, options, &row, &report).ok())
+    EXPECT_TRUE(deliver::ShapeEvent(payload.substr(0, 38), SourceRef{"t", 0, 1}, options, &row, &report).ok())
         << (sch ? "schema path" : "streaming path");
   }
 }
