@@ -5,6 +5,7 @@
 // merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
 // reads only the meta family and never scans the events.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -174,6 +175,11 @@ class SpoolImpl final : public Spool {
   void AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb);
   void ApplyDeltasLocked(const Deltas& d);
   Status Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what);
+  // The spool's filesystem has room for RocksDB to work again (64 MiB free).
+  bool HasFreeSpace() const {
+    struct statvfs v {};
+    return ::statvfs(path_.c_str(), &v) == 0 && static_cast<uint64_t>(v.f_bavail) * v.f_frsize >= (64ull << 20);
+  }
   Status LoadMeta();
   Status RecoverSequences();
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
@@ -453,13 +459,19 @@ Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view wha
   // After an I/O error (disk full) RocksDB refuses writes until resumed; try that first so the
   // spool works again as soon as the cause is gone.
   if (need_resume_.load()) {
-    // Busy means RocksDB's own background recovery is under way: let the write find out.
     rocksdb::Status rs = db_->Resume();
-    if (!rs.ok() && !rs.IsBusy()) {
-      if (rs.severity() >= rocksdb::Status::Severity::kFatalError) needs_reopen_.store(true);
+    if (rs.IsBusy()) {
+      // RocksDB's own background recovery is under way. Writing now would reuse the WAL writer
+      // that failed (RocksDB asserts on that); the caller retries.
+      return Status::IOError(fmt::format("spool {} waits for RocksDB to recover from an I/O error", what));
+    }
+    if (!rs.ok()) {
+      // RocksDB cannot leave a fatal error in-process, and sometimes keeps a disk-full error after
+      // space has returned: once the disk has room again, a reopen clears both.
+      if (rs.severity() >= rocksdb::Status::Severity::kFatalError || HasFreeSpace()) needs_reopen_.store(true);
       return FromRocks(rs, fmt::format("spool {} is still failing", what));
     }
-    if (rs.ok()) need_resume_.store(false);
+    need_resume_.store(false);
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
