@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs the whole test suite: every test of the release build (labels unit,
-# integration, e2e), then the unit tests again under ASan+UBSan. Exits non-zero on any failure.
+# integration, e2e), the unit tests again under ASan+UBSan, the concurrency-heavy tests under
+# ThreadSanitizer, and a bounded run of each libFuzzer target on its seed corpus. Exits non-zero on
+# any failure.
 #   tools/test.sh            everything
 #   tools/test.sh -L unit    only tests with that label (release build only)
 set -euo pipefail
@@ -11,3 +13,5 @@ if [ $# -gt 0 ]; then
 fi
 ctest --preset release -j 2
 ctest --preset asan-unit -j 2
+tools/sanitizers.sh          # ThreadSanitizer: spool, control, deliver and tools tests (build/tsan)
+tools/fuzz.sh 30             # libFuzzer: every target 30 s on its committed seed corpus (build/fuzz, clang)

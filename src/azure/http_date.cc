@@ -27,6 +27,10 @@ bool ParseHttpDate(std::string_view text, std::chrono::system_clock::time_point*
   std::string s(text);
   time_t t = curl_getdate(s.c_str(), nullptr);
   if (t < 0) return false;
+  // from_time_t overflows past the clock's range (year 2262 for nanosecond clocks): not a date we use.
+  constexpr auto kMaxSecs =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::duration::max()).count();
+  if (t > kMaxSecs) return false;
   *out = std::chrono::system_clock::from_time_t(t);
   return true;
 }

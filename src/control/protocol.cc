@@ -1,5 +1,10 @@
 #include "protocol.h"
 
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
 #include <fmt/format.h>
 
 namespace sg::control::wire {
@@ -37,12 +42,41 @@ Status Make(Status::Code code, std::string msg) {
   return Status::Corruption(std::move(msg));
 }
 
+// A number of the peer's that is not an integer of the field's range.
+struct BadNumber : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// nlohmann's get<integer>() static_casts any number: a float out of range (1e30) is undefined
+// behaviour, 1.5 becomes 1 and -1 becomes 2^64-1. Accept integers within Int's range only.
+template <typename Int>
+Int Integer(const json& v) {
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(std::numeric_limits<Int>::max())) return static_cast<Int>(u);
+  } else if (v.is_number_integer()) {
+    const int64_t i = v.get<int64_t>();
+    if constexpr (std::is_signed_v<Int>) {
+      if (i >= static_cast<int64_t>(std::numeric_limits<Int>::min()) &&
+          i <= static_cast<int64_t>(std::numeric_limits<Int>::max())) {
+        return static_cast<Int>(i);
+      }
+    } else if (i >= 0) {
+      return static_cast<Int>(i);
+    }
+  }
+  throw BadNumber(fmt::format("{} is not an integer from {} to {}", v.dump(), std::numeric_limits<Int>::min(),
+                              std::numeric_limits<Int>::max()));
+}
+
 // nlohmann's accessors throw on a wrong type; a peer's bad JSON must become a Status instead.
 template <typename F>
 Status Guard(const char* what, F&& f) {
   try {
     return f();
   } catch (const json::exception& e) {
+    return Status::InvalidArgument(fmt::format("malformed {}: {}", what, e.what()));
+  } catch (const BadNumber& e) {
     return Status::InvalidArgument(fmt::format("malformed {}: {}", what, e.what()));
   }
 }
@@ -72,10 +106,14 @@ Status DecodeChangeRequest(const json& j, ChangeRequest* r) {
     } else {
       return Status::InvalidArgument(fmt::format("unknown change '{}'", op));
     }
-    if (j.contains("ids")) r->ids = j.at("ids").get<std::vector<uint64_t>>();
+    if (j.contains("ids")) {
+      const json& ids = j.at("ids");
+      if (!ids.is_array()) throw BadNumber("ids is not an array");
+      for (const json& id : ids) r->ids.push_back(Integer<uint64_t>(id));
+    }
     r->all = j.value("all", false);
     r->route = j.value("route", std::string());
-    r->http_status = j.value("status", -1);
+    r->http_status = j.contains("status") ? Integer<int>(j.at("status")) : -1;
     return Status::OK();
   });
 }
@@ -97,16 +135,16 @@ Status DecodeChangeResult(const json& j, ChangeResult* r) {
     *r = ChangeResult();
     if (j.contains("changed")) {
       for (const json& c : j.at("changed")) {
-        r->changed.push_back({c.at("id").get<uint64_t>(), c.at("route").get<std::string>(),
-                              c.at("events").get<uint64_t>()});
+        r->changed.push_back({Integer<uint64_t>(c.at("id")), c.at("route").get<std::string>(),
+                              Integer<uint64_t>(c.at("events"))});
       }
     }
     if (j.contains("skipped")) {
       for (const json& s : j.at("skipped")) {
-        r->skipped.emplace_back(s.at("id").get<uint64_t>(), s.at("reason").get<std::string>());
+        r->skipped.emplace_back(Integer<uint64_t>(s.at("id")), s.at("reason").get<std::string>());
       }
     }
-    r->events = j.value("events", uint64_t{0});
+    r->events = j.contains("events") ? Integer<uint64_t>(j.at("events")) : 0;
     return Status::OK();
   });
 }
@@ -135,19 +173,19 @@ Status DecodeStats(const json& j, SpoolStats* s) {
     *s = SpoolStats();
     for (const auto& [name, r] : j.at("routes").items()) {
       RouteStats& rs = s->routes[name];
-      rs.pending_events = r.at("pending_events").get<uint64_t>();
-      rs.pending_bytes = r.at("pending_bytes").get<uint64_t>();
-      rs.oldest_enqueued_ms = r.at("oldest_enqueued_ms").get<int64_t>();
+      rs.pending_events = Integer<uint64_t>(r.at("pending_events"));
+      rs.pending_bytes = Integer<uint64_t>(r.at("pending_bytes"));
+      rs.oldest_enqueued_ms = Integer<int64_t>(r.at("oldest_enqueued_ms"));
     }
-    s->failed_batches = j.at("failed_batches").get<uint64_t>();
-    s->failed_events = j.at("failed_events").get<uint64_t>();
-    s->failed_bytes = j.at("failed_bytes").get<uint64_t>();
-    s->used_bytes = j.at("used_bytes").get<uint64_t>();
-    s->disk_bytes = j.at("disk_bytes").get<uint64_t>();
-    s->max_bytes = j.at("max_bytes").get<uint64_t>();
-    s->appended_total = j.at("appended_total").get<uint64_t>();
-    s->acked_total = j.at("acked_total").get<uint64_t>();
-    s->quarantined_total = j.at("quarantined_total").get<uint64_t>();
+    s->failed_batches = Integer<uint64_t>(j.at("failed_batches"));
+    s->failed_events = Integer<uint64_t>(j.at("failed_events"));
+    s->failed_bytes = Integer<uint64_t>(j.at("failed_bytes"));
+    s->used_bytes = Integer<uint64_t>(j.at("used_bytes"));
+    s->disk_bytes = Integer<uint64_t>(j.at("disk_bytes"));
+    s->max_bytes = Integer<uint64_t>(j.at("max_bytes"));
+    s->appended_total = Integer<uint64_t>(j.at("appended_total"));
+    s->acked_total = Integer<uint64_t>(j.at("acked_total"));
+    s->quarantined_total = Integer<uint64_t>(j.at("quarantined_total"));
     return Status::OK();
   });
 }

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -110,8 +111,9 @@ struct RouteState {
 
 class SpoolImpl final : public Spool {
  public:
-  SpoolImpl(SpoolOptions options, std::string path)
-      : options_(std::move(options)), path_(std::move(path)) {}
+  // `take_lock`: false when the owner (ReopeningSpool) already holds the spool's pid lock.
+  SpoolImpl(SpoolOptions options, std::string path, bool take_lock)
+      : options_(std::move(options)), path_(std::move(path)), take_lock_(take_lock) {}
 
   ~SpoolImpl() override {
     if (db_ != nullptr) {
@@ -123,6 +125,8 @@ class SpoolImpl final : public Spool {
   }
 
   Status Init();
+  // RocksDB answered an error it cannot leave in-process (fatal severity): only a reopen helps.
+  bool needs_reopen() const { return needs_reopen_.load(); }
 
   Status Append(const AppendBatch& batch) override;
   Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
@@ -195,6 +199,8 @@ class SpoolImpl final : public Spool {
 
   std::mutex failed_mu_;  // serialises Fail / Requeue / Drop, which read before they write
   std::atomic<bool> need_resume_{false};
+  std::atomic<bool> needs_reopen_{false};
+  const bool take_lock_ = true;
 };
 
 rocksdb::ColumnFamilyOptions QueueFamilyOptions() {
@@ -211,33 +217,40 @@ rocksdb::ColumnFamilyOptions QueueFamilyOptions() {
   return cf;
 }
 
-Status SpoolImpl::Init() {
+// Before anything is written there: no spool where one must exist, or a directory that holds
+// something else.
+Status CheckSpoolDir(const SpoolOptions& options, const std::string& path) {
   std::error_code ec;
-  bool exists = fs::exists(path_, ec);
-  bool has_current = fs::exists(fs::path(path_) / "CURRENT", ec);
-  if (!has_current) {
-    if (!writable() || !options_.create_if_missing) {
-      return Status::NotFound(fmt::format("no spool at {}", path_));
-    }
-    if (exists && fs::is_directory(path_, ec)) {
-      for (const auto& entry : fs::directory_iterator(path_, ec)) {
-        std::string name = entry.path().filename().string();
-        if (name != kLockFile && name != "README.md" && name != ".gitignore") {
-          return Status::InvalidArgument(fmt::format(
-              "{} is not a spool (it holds {} but no RocksDB CURRENT file); refusing to touch it",
-              path_, name));
-        }
+  if (fs::exists(fs::path(path) / "CURRENT", ec)) return Status::OK();
+  if (options.read_only || options.secondary || !options.create_if_missing) {
+    return Status::NotFound(fmt::format("no spool at {}", path));
+  }
+  if (fs::is_directory(path, ec)) {
+    for (const auto& entry : fs::directory_iterator(path, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name != kLockFile && name != "README.md" && name != ".gitignore") {
+        return Status::InvalidArgument(fmt::format(
+            "{} is not a spool (it holds {} but no RocksDB CURRENT file); refusing to touch it", path, name));
       }
     }
   }
+  return Status::OK();
+}
+
+Status SpoolImpl::Init() {
+  std::error_code ec;
+  bool has_current = fs::exists(fs::path(path_) / "CURRENT", ec);
+  if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
   if (writable()) {
     fs::create_directories(path_, ec);
     if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
     if (::chmod(path_.c_str(), 0700) != 0) {
       return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
     }
-    Status s = lock_.Acquire(path_ + "/" + kLockFile);
-    if (!s.ok()) return s;
+    if (take_lock_) {
+      Status s = lock_.Acquire(path_ + "/" + kLockFile);
+      if (!s.ok()) return s;
+    }
   } else if (::access((path_ + "/CURRENT").c_str(), R_OK) != 0) {
     return Status::IOError(fmt::format("cannot read spool {}: {}", path_, std::strerror(errno)));
   }
@@ -442,7 +455,10 @@ Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view wha
   if (need_resume_.load()) {
     // Busy means RocksDB's own background recovery is under way: let the write find out.
     rocksdb::Status rs = db_->Resume();
-    if (!rs.ok() && !rs.IsBusy()) return FromRocks(rs, fmt::format("spool {} is still failing", what));
+    if (!rs.ok() && !rs.IsBusy()) {
+      if (rs.severity() >= rocksdb::Status::Severity::kFatalError) needs_reopen_.store(true);
+      return FromRocks(rs, fmt::format("spool {} is still failing", what));
+    }
     if (rs.ok()) need_resume_.store(false);
   }
   rocksdb::WriteOptions wo;
@@ -450,6 +466,7 @@ Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view wha
   rocksdb::Status rs = db_->Write(wo, wb);
   if (!rs.ok()) {
     need_resume_.store(true);
+    if (rs.severity() >= rocksdb::Status::Severity::kFatalError) needs_reopen_.store(true);
     return FromRocks(rs, fmt::format("spool {} failed", what));
   }
   return Status::OK();
@@ -853,6 +870,127 @@ Status SpoolImpl::CatchUp() {
   return LoadMeta();
 }
 
+// ReopeningSpool: the Spool handed out for read-write use. It forwards every call to a SpoolImpl
+// under a shared lock and, when RocksDB has met an error it cannot leave in-process (a fatal
+// background error after a disk-full, say), closes and reopens the database on the next change,
+// so the gateway recovers without a restart. It holds the pid lock itself, so no other process
+// can take the spool while it reopens. Everything acknowledged is in the WAL; a reopen loses nothing.
+class ReopeningSpool final : public Spool {
+ public:
+  ReopeningSpool(SpoolOptions options, std::string path) : options_(std::move(options)), path_(std::move(path)) {}
+
+  Status Init() {
+    if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
+    std::error_code ec;
+    fs::create_directories(path_, ec);
+    if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
+    if (::chmod(path_.c_str(), 0700) != 0) {
+      return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
+    }
+    Status s = lock_.Acquire(path_ + "/" + kLockFile);
+    if (!s.ok()) return s;
+    return OpenInner();
+  }
+
+  Status Append(const AppendBatch& batch) override { return Change([&](SpoolImpl* s) { return s->Append(batch); }); }
+  Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
+              std::vector<PendingEvent>* out) override {
+    return Use([&](SpoolImpl* s) { return s->Read(route, after_seq, max_events, max_bytes, out); });
+  }
+  Status Ack(const std::string& route, const std::vector<PendingEvent>& events) override {
+    return Change([&](SpoolImpl* s) { return s->Ack(route, events); });
+  }
+  Status Ack(const std::string& route, const std::vector<PendingEvent>& events, size_t begin, size_t end) override {
+    return Change([&](SpoolImpl* s) { return s->Ack(route, events, begin, end); });
+  }
+  Status Fail(const std::string& route, const std::vector<uint64_t>& seqs, const FailureInfo& why,
+              uint64_t* batch_id) override {
+    return Change([&](SpoolImpl* s) { return s->Fail(route, seqs, why, batch_id); });
+  }
+  Status Requeue(uint64_t batch_id, size_t* moved) override {
+    return Change([&](SpoolImpl* s) { return s->Requeue(batch_id, moved); });
+  }
+  Status Drop(uint64_t batch_id) override { return Change([&](SpoolImpl* s) { return s->Drop(batch_id); }); }
+  Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
+                    std::vector<FailedBatch>* out) override {
+    return Use([&](SpoolImpl* s) { return s->ListFailed(after_id, limit, route_filter, out); });
+  }
+  Status GetFailed(uint64_t batch_id, FailedBatch* out) override {
+    return Use([&](SpoolImpl* s) { return s->GetFailed(batch_id, out); });
+  }
+  std::vector<std::string> Routes() override {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ ? inner_->Routes() : std::vector<std::string>();
+  }
+  Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
+  Status SourceOffsets(std::vector<PartitionOffset>* out) override {
+    return Use([&](SpoolImpl* s) { return s->SourceOffsets(out); });
+  }
+  int64_t SourceOffset(const std::string& topic, int32_t partition) override {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ ? inner_->SourceOffset(topic, partition) : -1;
+  }
+  bool AboveHighWatermark() override {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ ? inner_->AboveHighWatermark() : true;
+  }
+  bool BelowLowWatermark() override {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ ? inner_->BelowLowWatermark() : false;
+  }
+  uint64_t UsedBytes() override {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ ? inner_->UsedBytes() : 0;
+  }
+  Status CatchUp() override { return Status::OK(); }
+  const std::string& path() const override { return path_; }
+
+ private:
+  Status OpenInner() {
+    auto impl = std::make_unique<SpoolImpl>(options_, path_, /*take_lock=*/false);
+    Status s = impl->Init();
+    if (!s.ok()) return s;
+    inner_ = std::move(impl);
+    return Status::OK();
+  }
+
+  template <typename F>
+  Status Use(F&& f) {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (inner_ == nullptr) return Status::IOError(fmt::format("spool {} is closed after an I/O error: {}", path_, last_error_));
+    return f(inner_.get());
+  }
+
+  // A change first reopens a spool that needs it (it is the caller that retries, e.g. ingest).
+  template <typename F>
+  Status Change(F&& f) {
+    bool reopen = false;
+    {
+      std::shared_lock<std::shared_mutex> l(mu_);
+      reopen = inner_ == nullptr || inner_->needs_reopen();
+    }
+    if (reopen) {
+      std::unique_lock<std::shared_mutex> l(mu_);
+      if (inner_ == nullptr || inner_->needs_reopen()) {
+        inner_.reset();  // closes RocksDB; the pid lock stays with us
+        Status s = OpenInner();
+        if (!s.ok()) {
+          last_error_ = s.ToString();
+          return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));
+        }
+      }
+    }
+    return Use(std::forward<F>(f));
+  }
+
+  const SpoolOptions options_;
+  const std::string path_;
+  spool::PidLock lock_;
+  std::shared_mutex mu_;  // shared: calls; exclusive: reopen
+  std::unique_ptr<SpoolImpl> inner_;
+  std::string last_error_;
+};
+
 }  // namespace
 
 Status Spool::Open(const SpoolOptions& options, const std::string& path, std::unique_ptr<Spool>* spool) {
@@ -860,7 +998,14 @@ Status Spool::Open(const SpoolOptions& options, const std::string& path, std::un
       options.low_watermark < 0.0) {
     return Status::InvalidArgument("spool watermarks must satisfy 0 <= low <= high <= 1");
   }
-  auto impl = std::make_unique<SpoolImpl>(options, path);
+  if (!options.read_only && !options.secondary) {
+    auto reopening = std::make_unique<ReopeningSpool>(options, path);
+    Status s = reopening->Init();
+    if (!s.ok()) return s;
+    *spool = std::move(reopening);
+    return Status::OK();
+  }
+  auto impl = std::make_unique<SpoolImpl>(options, path, /*take_lock=*/false);
   Status s = impl->Init();
   if (!s.ok()) return s;
   *spool = std::move(impl);

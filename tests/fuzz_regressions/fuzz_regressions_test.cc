@@ -95,9 +95,8 @@ TEST(FuzzRegressionTest, JsonScanRejectsNulByte) {
 
 // fuzz_http_date: an HTTP date after 2262-04-11 (the end of system_clock's nanosecond range), e.g. a
 // Retry-After of "Fri, 31 Dec 9999 23:59:59 GMT", overflowed system_clock::from_time_t in
-// ParseHttpDate (src/azure/http_date.cc, signed overflow, UB). Disabled until the fix in
-// src/azure/http_date.cc lands (reported to the lead): enable it then.
-TEST(FuzzRegressionTest, DISABLED_HttpDateBeyondClockRangeIsNotADate) {
+// ParseHttpDate (src/azure/http_date.cc, signed overflow, UB). Fixed there: such a date is not a date.
+TEST(FuzzRegressionTest, HttpDateBeyondClockRangeIsNotADate) {
   std::chrono::system_clock::time_point t{};
   EXPECT_FALSE(azure::ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT", &t));
   const auto now = std::chrono::system_clock::from_time_t(1'790'000'000);
@@ -108,9 +107,9 @@ TEST(FuzzRegressionTest, DISABLED_HttpDateBeyondClockRangeIsNotADate) {
 
 // fuzz_control_protocol: numbers a control peer sends went through nlohmann's get<integer>(), a
 // static_cast: {"status":1e30} or {"ids":[-1.5e300]} is undefined behaviour (float-cast-overflow),
-// {"ids":[-1]} becomes batch 18446744073709551615 and {"ids":[1.5]} batch 1. Disabled until the fix
-// in src/control/protocol.cc lands (reported to the lead): enable it then.
-TEST(FuzzRegressionTest, DISABLED_ControlProtocolRejectsNonIntegerNumbers) {
+// {"ids":[-1]} becomes batch 18446744073709551615 and {"ids":[1.5]} batch 1. Fixed in
+// src/control/protocol.cc: only integers within the field's range are accepted.
+TEST(FuzzRegressionTest, ControlProtocolRejectsNonIntegerNumbers) {
   for (const char* line : {R"({"op":"requeue","all":true,"status":1e30})", R"({"op":"requeue","ids":[-1.5e300]})",
                            R"({"op":"drop","ids":[-1]})", R"({"op":"drop","ids":[1.5]})", R"({"op":"drop","ids":7})"}) {
     control::wire::json j;

@@ -19,12 +19,15 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
   const char* Name() const override { return "FullDiskFileSystem"; }
 
   std::atomic<bool> full{false};
+  // Instead of ENOSPC, a plain I/O error (EIO): RocksDB treats a failed WAL write of that kind as
+  // fatal and will not resume in-process.
+  std::atomic<bool> io_error{false};
   std::atomic<int> refused{0};
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
                                     std::unique_ptr<rocksdb::FSWritableFile>* r,
                                     rocksdb::IODebugContext* dbg) override {
-    if (full) return Refuse();
+    if (full || io_error) return Refuse();
     rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, dbg);
     if (s.ok()) *r = std::make_unique<File>(std::move(*r), this);
     return s;
@@ -32,6 +35,7 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
 
   rocksdb::IOStatus Refuse() {
     ++refused;
+    if (io_error) return rocksdb::IOStatus::IOError("injected: input/output error");
     return rocksdb::IOStatus::NoSpace("injected: no space left on device");
   }
 
@@ -42,21 +46,21 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
         : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fs_(fs) {}
     rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* dbg) override {
-      return fs_->full ? fs_->Refuse() : target()->Append(d, o, dbg);
+      return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Append(d, o, dbg);
     }
     rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o,
                              const rocksdb::DataVerificationInfo& v,
                              rocksdb::IODebugContext* dbg) override {
-      return fs_->full ? fs_->Refuse() : target()->Append(d, o, v, dbg);
+      return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Append(d, o, v, dbg);
     }
     rocksdb::IOStatus Flush(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      return fs_->full ? fs_->Refuse() : target()->Flush(o, dbg);
+      return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Flush(o, dbg);
     }
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      return fs_->full ? fs_->Refuse() : target()->Sync(o, dbg);
+      return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Sync(o, dbg);
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
-      return fs_->full ? fs_->Refuse() : target()->Fsync(o, dbg);
+      return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Fsync(o, dbg);
     }
 
    private:

@@ -455,6 +455,39 @@ TEST(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
   EXPECT_EQ(s->SourceOffset("t", 0), 3);
 }
 
+// An I/O error that RocksDB deems fatal cannot be resumed in-process; the spool closes and reopens
+// its database on the next change, and nothing acknowledged is lost.
+TEST(SpoolDiskFullTest, FatalIoErrorIsRecoveredByReopening) {
+  TempDir dir;
+  auto fs = std::make_shared<testing::FullDiskFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions o;
+  o.env = env.get();
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  AppendBatch b;
+  b.events.push_back(MakeEvent(kA, "before"));
+  ASSERT_TRUE(s->Append(b).ok());
+  fs->io_error = true;
+  b.events[0].payload = "during";
+  EXPECT_FALSE(s->Append(b).ok());
+  fs->io_error = false;
+  b.events[0].payload = "after";
+  Status st;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(st = s->Append(b)).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<PendingEvent> out;
+  ASSERT_TRUE(s->Read(kA, 0, 10, SIZE_MAX, &out).ok());
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].payload, "before");
+  EXPECT_EQ(out[1].payload, "after");
+  std::unique_ptr<Spool> second;
+  EXPECT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &second).IsBusy()) << "the lock was held throughout";
+}
+
 // Appenders race a reader that follows with a cursor: the reader must see every event exactly once,
 // even though concurrent appends commit out of sequence order.
 TEST(SpoolConcurrencyTest, CursorReaderNeverSkipsConcurrentAppends) {
