@@ -5,8 +5,8 @@
 #
 #   tools/kafka-broker.sh fetch          fetch Kafka's jars with Maven into target/kafka-libs
 #   tools/kafka-broker.sh start DIR      format DIR, start the broker, print its facts (below)
-#   tools/kafka-broker.sh restart DIR    stop it and start it again on the same ports, data kept
 #   tools/kafka-broker.sh stop DIR       stop it (SIGTERM, then SIGKILL after 20 s); leaves nothing running
+#   tools/kafka-broker.sh restart DIR    stop it and run it again on its data, ports and credentials
 #
 # `start` prints, one per line, once the broker answers on both listeners:
 #   plaintext=127.0.0.1:PORT  sasl_ssl=127.0.0.1:PORT  ca=DIR/tls/ca.pem
@@ -19,6 +19,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+jvm=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
 libs="$root/target/kafka-libs"
 user="sg-test"
 
@@ -117,21 +118,23 @@ PROPS
   chmod 600 "$dir/server.properties"
 
   local cp="$libs/*"
-  local jvm=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
   local cluster_id
   cluster_id=$(java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool random-uuid 2>>"$dir/broker.log" | tail -1)
   java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     --add-scram "SCRAM-SHA-256=[name=$user,password=$scram_pass]" >>"$dir/broker.log" 2>&1 \
     || { tail -20 "$dir/broker.log" >&2; die "formatting the KRaft storage failed"; }
-
-  run_broker "$dir" "$plain" "$sasl" "$scram_pass"
+  launch "$dir"
 }
 
-# Starts the formatted broker of DIR and waits until both listeners answer; prints its facts.
-run_broker() {
-  local dir="$1" plain="$2" sasl="$3" scram_pass="$4"
+# Runs the broker of a formatted DIR (same ports, data and credentials), waits until it serves
+# both listeners, prints its facts.
+launch() {
+  local dir="$1"
   local cp="$libs/*"
-  local jvm=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
+  local plain sasl scram_pass
+  plain=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
+  sasl=$(sed -n 's|^listeners=.*SASL_SSL://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
+  scram_pass=$(cat "$dir/scram-password")
   # setsid: the broker gets its own session, so stop can signal it without touching our caller.
   setsid java "${jvm[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 < /dev/null &
   local pid=$!
@@ -157,7 +160,7 @@ run_broker() {
   fi
   if [ -n "${KAFKA_BROKER_WATCH_PID:-}" ]; then
     local watch="$KAFKA_BROKER_WATCH_PID"
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; exec "$3" stop "$4"' \
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -0 "$1" 2>/dev/null || exec "$3" stop "$4"' \
       watchdog "$watch" "$pid" "$root/tools/kafka-broker.sh" "$dir" </dev/null >/dev/null 2>&1 &
   fi
   {
@@ -189,23 +192,10 @@ stop() {
   rm -f "$dir/broker.pid"
 }
 
-# Stops the broker of DIR and starts it again on the same ports with its data kept (a broker
-# restart as operators do it). Prints the same facts as start.
-restart() {
-  local dir
-  dir="$(cd "$1" && pwd)"
-  [ -f "$dir/broker.env" ] || die "no broker was started from $dir"
-  local plain sasl
-  plain=$(sed -n 's/^plaintext=127.0.0.1://p' "$dir/broker.env")
-  sasl=$(sed -n 's/^sasl_ssl=127.0.0.1://p' "$dir/broker.env")
-  stop "$dir"
-  run_broker "$dir" "$plain" "$sasl" "$(cat "$dir/scram-password")"
-}
-
 case "${1:-}" in
   fetch) fetch ;;
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
-  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; restart "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
-  *) echo "usage: $0 fetch | start DIR | restart DIR | stop DIR" >&2; exit 2 ;;
+  restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; stop "$2"; launch "$(cd "$2" && pwd)" ;;
+  *) echo "usage: $0 fetch | start DIR | stop DIR | restart DIR" >&2; exit 2 ;;
 esac

@@ -4,7 +4,8 @@
 //  - An offset is stored for commit only after the spool append holding its message returned OK
 //    (enable.auto.offset.store=false; every append is fsync'd by the spool).
 //  - Messages of one poll cycle go to the spool in one atomic append, together with the highest
-//    offset per partition. On assignment each partition starts at max(committed, spooled + 1), so a
+//    offset per partition. The next cycle's messages are gathered while that append is fsync'd;
+//    at most one append is in flight, so batches reach the spool in order. On assignment each partition starts at max(committed, spooled + 1), so a
 //    crash between the spool write and the Kafka commit spools nothing twice.
 //  - Bad input (not UTF-8, not JSON, not an object, no event_type, too large) is quarantined into
 //    the spool's failed area with its reason and topic/partition/offset; its offset advances.

@@ -195,6 +195,39 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   ExpectExactlyOnce({&ca, &cb}, 10000);
 }
 
+// The broker restarts (same data, ports, credentials) while a gateway consumes: it reconnects,
+// rejoins its group and spools everything exactly once.
+TEST_F(IngestBrokerTest, BrokerRestartWhileConsumingLosesNothing) {
+  const std::string topic = "citrix-restart";
+  auto produce = [&](int from, int to) {
+    Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+    for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
+    ASSERT_TRUE(producer.Flush(60000));
+  };
+  produce(0, 1000);
+  auto spool = OpenSpool("spool");
+  IngestOptions o = Options("restart");
+  o.topics = {topic};
+  std::unique_ptr<Ingest> in;
+  ASSERT_TRUE(Ingest::Create(o, spool.get(), &in).ok());
+  ASSERT_TRUE(in->Start().ok());
+  auto caught_up = [&](uint64_t n) {
+    IngestStats st = in->stats();
+    return st.assigned_partitions == kPartitions && st.lag == 0 && PendingCount(spool.get()) == n;
+  };
+  ASSERT_TRUE(WaitFor([&] { return caught_up(1000); }, 90s)) << in->stats().last_error;
+  const std::string cmd = "KAFKA_BROKER_WATCH_PID=" + std::to_string(getpid()) + " " SG_SOURCE_DIR
+                          "/tools/kafka-broker.sh restart " + dir_->Sub("broker") + " >/dev/null";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  produce(1000, 2000);
+  ASSERT_TRUE(WaitFor([&] { return caught_up(2000); }, 120s))
+      << PendingCount(spool.get()) << " spooled; last error: " << in->stats().last_error;
+  EXPECT_TRUE(WaitFor([&] { return in->health().healthy; }, 30s)) << in->health().reason;
+  ASSERT_TRUE(in->Stop().ok());
+  SpoolContents c = ReadSpool(spool.get());
+  ExpectExactlyOnce({&c}, 2000);
+}
+
 TEST_F(IngestBrokerTest, WrongPasswordIsAClearErrorAndSpoolsNothing) {
   IngestOptions o = Options("wrong-password");
   o.password = "not-" + password_;
