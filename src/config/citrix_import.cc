@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "toml_quote.h"
+
 namespace sg::config {
 namespace {
 
@@ -172,24 +174,7 @@ class Parser {
 
 // A TOML basic string: quotes, backslashes and control characters escaped, so no value can end
 // the string or the line early.
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string Quote(const std::string& s) { return TomlQuote(s); }
 
 // Offset of the first byte that is not UTF-8 (RFC 3629), or npos. TOML files must be UTF-8.
 size_t FindInvalidUtf8(const std::string& s) {

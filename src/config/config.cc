@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "toml_quote.h"
 #include <toml++/toml.h>
 
 namespace sg::config {
@@ -252,24 +254,7 @@ bool OneOf(const std::string& v, std::initializer_list<const char*> options) {
   return false;
 }
 
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string Quote(const std::string& s) { return TomlQuote(s); }
 
 std::string SecretText(const Secret& s) {
   if (s.empty() && s.origin.empty()) return "\"\"";

@@ -167,29 +167,31 @@ std::string GatewayImpl::Metrics() {
   auto metric = [&](const char* name, const char* type, const char* help) {
     o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
   };
-  IngestStats is = ingest_ ? ingest_->stats() : IngestStats();
-  metric("sg_events_consumed_total", "counter", "Kafka messages consumed.");
-  o += fmt::format("sg_events_consumed_total {}\n", is.consumed);
-  metric("sg_events_spooled_total", "counter", "Events appended (fsync'd) to the spool.");
-  o += fmt::format("sg_events_spooled_total {}\n", is.spooled);
-  metric("sg_events_quarantined_total", "counter", "Bad messages moved to the failed area at ingest.");
-  o += fmt::format("sg_events_quarantined_total {}\n", is.quarantined);
-  metric("sg_spool_appends_total", "counter", "Successful spool appends (fsync'd batches).");
-  o += fmt::format("sg_spool_appends_total {}\n", is.appends);
-  metric("sg_spool_append_failures_total", "counter", "Failed spool appends (each retried).");
-  o += fmt::format("sg_spool_append_failures_total {}\n", is.append_failures);
-  metric("sg_kafka_commits_total", "counter", "Kafka offset commits.");
-  o += fmt::format("sg_kafka_commits_total {}\n", is.commits);
-  metric("sg_kafka_commit_failures_total", "counter", "Failed Kafka offset commits.");
-  o += fmt::format("sg_kafka_commit_failures_total {}\n", is.commit_failures);
-  metric("sg_kafka_rebalances_total", "counter", "Partition assignment changes.");
-  o += fmt::format("sg_kafka_rebalances_total {}\n", is.rebalances);
-  metric("sg_kafka_paused", "gauge", "1 while consumption is paused (backpressure or spool errors).");
-  o += fmt::format("sg_kafka_paused {}\n", is.paused ? 1 : 0);
-  metric("sg_kafka_assigned_partitions", "gauge", "Partitions assigned to this gateway.");
-  o += fmt::format("sg_kafka_assigned_partitions {}\n", is.assigned_partitions);
-  metric("sg_kafka_lag_messages", "gauge", "Messages behind the partitions' high watermarks (-1 unknown).");
-  o += fmt::format("sg_kafka_lag_messages {}\n", is.lag);
+  const IngestStats is = ingest_ ? ingest_->stats() : IngestStats();
+  const struct {
+    const char* name;
+    const char* type;
+    const char* help;
+    int64_t value;
+  } kIngest[] = {
+      {"sg_events_consumed_total", "counter", "Kafka messages consumed.", static_cast<int64_t>(is.consumed)},
+      {"sg_events_spooled_total", "counter", "Events appended (fsync'd) to the spool.", static_cast<int64_t>(is.spooled)},
+      {"sg_events_quarantined_total", "counter", "Bad messages moved to the failed area at ingest.",
+       static_cast<int64_t>(is.quarantined)},
+      {"sg_spool_appends_total", "counter", "Successful spool appends (fsync'd batches).", static_cast<int64_t>(is.appends)},
+      {"sg_spool_append_failures_total", "counter", "Failed spool appends (each retried).",
+       static_cast<int64_t>(is.append_failures)},
+      {"sg_kafka_commits_total", "counter", "Kafka offset commits.", static_cast<int64_t>(is.commits)},
+      {"sg_kafka_commit_failures_total", "counter", "Failed Kafka offset commits.", static_cast<int64_t>(is.commit_failures)},
+      {"sg_kafka_rebalances_total", "counter", "Partition assignment changes.", static_cast<int64_t>(is.rebalances)},
+      {"sg_kafka_paused", "gauge", "1 while consumption is paused (backpressure or spool errors).", is.paused ? 1 : 0},
+      {"sg_kafka_assigned_partitions", "gauge", "Partitions assigned to this gateway.", is.assigned_partitions},
+      {"sg_kafka_lag_messages", "gauge", "Messages behind the partitions' high watermarks (-1 unknown).", is.lag},
+  };
+  for (const auto& m : kIngest) {
+    metric(m.name, m.type, m.help);
+    o += fmt::format("{} {}\n", m.name, m.value);
+  }
 
   if (drainer_ != nullptr) {
     auto counters = drainer_->Counters();
