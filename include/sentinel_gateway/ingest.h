@@ -86,6 +86,7 @@ struct IngestStats {
   bool paused = false;            // consumption paused right now
   int assigned_partitions = 0;
   int64_t lag = -1;               // messages behind the high watermark over the assignment; -1 unknown
+  std::map<std::pair<std::string, int32_t>, int64_t> partition_lag;  // per assigned partition; -1 unknown
   std::string last_error;         // most recent Kafka or spool error (never a secret)
   int64_t last_error_ms = 0;      // Unix epoch ms of last_error
 };

@@ -192,6 +192,10 @@ std::string GatewayImpl::Metrics() {
     metric(m.name, m.type, m.help);
     o += fmt::format("{} {}\n", m.name, m.value);
   }
+  metric("sg_kafka_partition_lag_messages", "gauge", "Messages behind the high watermark, per assigned partition (-1 unknown).");
+  for (const auto& [tp, lag] : is.partition_lag) {
+    o += fmt::format("sg_kafka_partition_lag_messages{{topic=\"{}\",partition=\"{}\"}} {}\n", tp.first, tp.second, lag);
+  }
 
   if (drainer_ != nullptr) {
     auto counters = drainer_->Counters();

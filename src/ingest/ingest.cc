@@ -613,14 +613,17 @@ void IngestImpl::UpdateLag() {
   if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || list == nullptr) return;
   int64_t lag = 0;
   bool known = list->cnt > 0;
+  std::map<std::pair<std::string, int32_t>, int64_t> per_partition;
   rd_kafka_position(rk_, list);
-  for (int i = 0; i < list->cnt && known; ++i) {
+  for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
+    int64_t& plag = per_partition[{e.topic, e.partition}];
+    plag = -1;
     int64_t lo = -1, hi = -1;
     if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         hi < 0) {
       known = false;
-      break;
+      continue;
     }
     int64_t pos = e.offset;
     if (pos < 0) {  // nothing delivered since the assignment: where it started
@@ -630,14 +633,16 @@ void IngestImpl::UpdateLag() {
     if (pos < 0 && lo == hi) pos = hi;  // an empty partition
     if (pos < 0) {
       known = false;
-      break;
+      continue;
     }
-    lag += std::max<int64_t>(hi - pos, 0);
+    plag = std::max<int64_t>(hi - pos, 0);
+    lag += plag;
   }
   const int cnt = list->cnt;
   rd_kafka_topic_partition_list_destroy(list);
   std::lock_guard<std::mutex> l(mu_);
   stats_.lag = known ? lag : -1;
+  stats_.partition_lag = std::move(per_partition);
   stats_.assigned_partitions = cnt;
 }
 
