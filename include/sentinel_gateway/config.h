@@ -47,7 +47,7 @@ struct KafkaConfig {
   std::string assignment_strategy = "cooperative-sticky";
   Millis commit_interval{1'000};
   uint64_t max_batch_messages = 20'000;
-  uint64_t max_batch_bytes = 32ull << 20;
+  uint64_t max_batch_bytes = 4ull << 20;
   std::map<std::string, std::string> librdkafka;  // raw properties, applied last
 };
 

@@ -61,6 +61,9 @@ Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
   // librdkafka's 500 ms default holds a fetch open that long when the topic is quiet, which is the
   // normal state of a risk feed: it would add up to half a second to every event's latency.
   o->librdkafka.try_emplace("fetch.wait.max.ms", "100");
+  // librdkafka prefetches up to 64 MiB per consumer by default; the spool is the buffer here, so a
+  // smaller prefetch keeps memory down without slowing ingest (appends are the bottleneck).
+  o->librdkafka.try_emplace("queued.max.messages.kbytes", "16384");
   o->routes.rules = RouteRulesFor(c);
   o->routes.default_route = c.routes.catch_all;
   // An event larger than one request can never be delivered: quarantine it at the door.

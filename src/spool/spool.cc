@@ -209,10 +209,10 @@ class SpoolImpl final : public Spool {
   const bool take_lock_ = true;
 };
 
-rocksdb::ColumnFamilyOptions QueueFamilyOptions() {
+rocksdb::ColumnFamilyOptions QueueFamilyOptions(size_t write_buffer) {
   rocksdb::ColumnFamilyOptions cf;
   cf.compression = rocksdb::kLZ4Compression;
-  cf.write_buffer_size = 64 << 20;
+  cf.write_buffer_size = write_buffer;
   // Deletion-triggered compaction: an SST whose window of 8192 entries holds 4096 tombstones is
   // compacted soon, so acked heads do not pile up tombstones that every head read would skip.
   cf.table_properties_collector_factories.emplace_back(
@@ -266,6 +266,8 @@ Status SpoolImpl::Init() {
   db_options.create_missing_column_families = true;
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  // One bound for all memtables together (RocksDB flushes the largest when it is reached).
+  db_options.db_write_buffer_size = 64 << 20;
   db_options.keep_log_file_num = 3;
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   if (options_.env != nullptr) db_options.env = options_.env;
@@ -290,7 +292,11 @@ Status SpoolImpl::Init() {
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const std::string& name : existing) {
     rocksdb::ColumnFamilyOptions cf;
-    if (name == kPendingCF || name == kFailedCF) cf = QueueFamilyOptions();
+    // Memtables are the spool's main memory cost: pending gets most of it, the failed area and
+    // meta (small and rare writes) little.
+    if (name == kPendingCF) cf = QueueFamilyOptions(32 << 20);
+    if (name == kFailedCF) cf = QueueFamilyOptions(4 << 20);
+    if (name == kMetaCF || name == rocksdb::kDefaultColumnFamilyName) cf.write_buffer_size = 1 << 20;
     if (name == kMetaCF) cf.merge_operator = std::make_shared<MetaMergeOperator>();
     cfs.emplace_back(name, cf);
   }

@@ -341,6 +341,7 @@ int main(int argc, char** argv) {
       }
       std::printf("\nbacklog of %llu events written in %.1fs\n", static_cast<unsigned long long>(backlog),
                   std::chrono::duration<double>(Clock::now() - f0).count());
+      std::fflush(stdout);
     }
     if (!b.Start(8, false) || !b.StartGateway()) return 1;
     WaitFor([&] { return b.Ready(); }, std::chrono::seconds(120));
@@ -348,14 +349,16 @@ int main(int argc, char** argv) {
     // New events at the latency phase's rate while the backlog drains.
     auto t0 = Clock::now();
     uint64_t fresh = 0;
-    while (b.Accepted() < backlog + fresh) {
+    // New events arrive while the backlog drains; once it has drained, the rest in flight lands.
+    while (b.Accepted() < backlog && Clock::now() - t0 < std::chrono::seconds(1800)) {
       auto until = Clock::now() + std::chrono::milliseconds(200);
       while (Clock::now() < until) {
         std::this_thread::sleep_until(t0 + std::chrono::microseconds(fresh * 1'000'000 / static_cast<uint64_t>(rate)));
         b.Produce(fresh++);
       }
-      if (Clock::now() - t0 > std::chrono::seconds(1800)) break;
     }
+    b.Flush();
+    WaitFor([&] { return b.Accepted() >= backlog + fresh; }, std::chrono::seconds(120));
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     ProcStats p = ReadProc(b.gateway_pid());
     uint64_t total = backlog + fresh;
