@@ -163,6 +163,15 @@ class SpoolImpl final : public Spool {
     std::vector<PartitionOffset> offsets;
   };
 
+  // The spool-wide counters: meta key, in-memory value, and the delta field that changes it. One
+  // table serves loading, writing and applying them, so a counter cannot be half wired.
+  struct Counter {
+    const char* key;
+    int64_t SpoolImpl::*value;
+    int64_t Deltas::*delta;
+  };
+  static const Counter kCounters[6];
+
   bool writable() const { return !options_.read_only && !options_.secondary; }
   Status CheckWritable() const {
     return writable() ? Status::OK()
@@ -207,6 +216,15 @@ class SpoolImpl final : public Spool {
   std::atomic<bool> need_resume_{false};
   std::atomic<bool> needs_reopen_{false};
   const bool take_lock_ = true;
+};
+
+const SpoolImpl::Counter SpoolImpl::kCounters[6] = {
+    {kCtrFailedBatches, &SpoolImpl::failed_batches_, &Deltas::failed_batches},
+    {kCtrFailedEvents, &SpoolImpl::failed_events_, &Deltas::failed_events},
+    {kCtrFailedBytes, &SpoolImpl::failed_bytes_, &Deltas::failed_bytes},
+    {kCtrAppended, &SpoolImpl::appended_, &Deltas::appended},
+    {kCtrAcked, &SpoolImpl::acked_, &Deltas::acked},
+    {kCtrQuarantined, &SpoolImpl::quarantined_, &Deltas::quarantined},
 };
 
 rocksdb::ColumnFamilyOptions QueueFamilyOptions(size_t write_buffer) {
@@ -377,22 +395,14 @@ Status SpoolImpl::LoadMeta() {
       routes_[std::string(key.substr(kCtrRouteEvents.size()))].events = DecodeI64(it->value());
     } else if (key.starts_with(kCtrRouteBytes)) {
       routes_[std::string(key.substr(kCtrRouteBytes.size()))].bytes = DecodeI64(it->value());
-    } else if (key == kCtrFailedBatches) {
-      failed_batches_ = DecodeI64(it->value());
-    } else if (key == kCtrFailedEvents) {
-      failed_events_ = DecodeI64(it->value());
-    } else if (key == kCtrFailedBytes) {
-      failed_bytes_ = DecodeI64(it->value());
-    } else if (key == kCtrAppended) {
-      appended_ = DecodeI64(it->value());
-    } else if (key == kCtrAcked) {
-      acked_ = DecodeI64(it->value());
-    } else if (key == kCtrQuarantined) {
-      quarantined_ = DecodeI64(it->value());
     } else if (key == kHwmSeq) {
       next_seq_ = std::max<uint64_t>(next_seq_, static_cast<uint64_t>(DecodeI64(it->value())));
     } else if (key == kHwmBatch) {
       next_batch_id_ = std::max<uint64_t>(next_batch_id_, static_cast<uint64_t>(DecodeI64(it->value())));
+    } else {
+      for (const Counter& c : kCounters) {
+        if (key == c.key) this->*c.value = DecodeI64(it->value());
+      }
     }
   }
   return FromRocks(it->status(), "cannot read spool meta");
@@ -429,15 +439,9 @@ void SpoolImpl::AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb) {
     if (eb.first != 0) wb->Merge(meta_, std::string(kCtrRouteEvents) + route, EncodeI64(eb.first));
     if (eb.second != 0) wb->Merge(meta_, std::string(kCtrRouteBytes) + route, EncodeI64(eb.second));
   }
-  auto add = [&](const char* key, int64_t v) {
-    if (v != 0) wb->Merge(meta_, key, EncodeI64(v));
-  };
-  add(kCtrFailedBatches, d.failed_batches);
-  add(kCtrFailedEvents, d.failed_events);
-  add(kCtrFailedBytes, d.failed_bytes);
-  add(kCtrAppended, d.appended);
-  add(kCtrAcked, d.acked);
-  add(kCtrQuarantined, d.quarantined);
+  for (const Counter& c : kCounters) {
+    if (d.*c.delta != 0) wb->Merge(meta_, c.key, EncodeI64(d.*c.delta));
+  }
   for (const PartitionOffset& o : d.offsets) {
     wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
   }
@@ -449,12 +453,7 @@ void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
     r.events += eb.first;
     r.bytes += eb.second;
   }
-  failed_batches_ += d.failed_batches;
-  failed_events_ += d.failed_events;
-  failed_bytes_ += d.failed_bytes;
-  appended_ += d.appended;
-  acked_ += d.acked;
-  quarantined_ += d.quarantined;
+  for (const Counter& c : kCounters) this->*c.value += d.*c.delta;
   for (const PartitionOffset& o : d.offsets) {
     int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
     cur = std::max(cur, o.offset);
