@@ -98,6 +98,9 @@ TEST_F(GatewayE2eTest, MetricsHealthAndReadinessExplainAnAuthProblem) {
   EXPECT_EQ(MetricValue(body, "sg_events_consumed_total"), 100u);
   EXPECT_NE(body.find("sg_spool_pending_events{route=\""), std::string::npos);
   EXPECT_NE(body.find("sg_retries_total{route=\""), std::string::npos);
+  EXPECT_NE(body.find("sg_request_duration_seconds_bucket{route=\""), std::string::npos)
+      << "the refused requests are in the latency histogram: " << body;
+  EXPECT_NE(body.find("sg_spool_oldest_event_age_seconds{route=\""), std::string::npos);
   EXPECT_NE(body.find("sg_kafka_partition_lag_messages{topic=\"citrix-risk\",partition=\"0\"}"), std::string::npos)
       << body;
   EXPECT_EQ(body.find("wrong-secret"), std::string::npos);
