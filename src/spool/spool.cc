@@ -5,7 +5,6 @@
 // merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
 // reads only the meta family and never scans the events.
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -29,6 +28,7 @@
 
 #include "coding.h"
 #include "pid_lock.h"
+#include "rocksdb_log.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg {
@@ -185,9 +185,11 @@ class SpoolImpl final : public Spool {
   void ApplyDeltasLocked(const Deltas& d);
   Status Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what);
   // The spool's filesystem has room for RocksDB to work again (64 MiB free).
+  // Asked through RocksDB's Env so that a test's fault-injecting filesystem answers for its disk.
   bool HasFreeSpace() const {
-    struct statvfs v {};
-    return ::statvfs(path_.c_str(), &v) == 0 && static_cast<uint64_t>(v.f_bavail) * v.f_frsize >= (64ull << 20);
+    rocksdb::Env* env = options_.env != nullptr ? options_.env : rocksdb::Env::Default();
+    uint64_t free = 0;
+    return env->GetFreeSpace(path_, &free).ok() && free >= (64ull << 20);
   }
   Status LoadMeta();
   Status RecoverSequences();
@@ -286,7 +288,9 @@ Status SpoolImpl::Init() {
   db_options.max_background_jobs = 2;
   // One bound for all memtables together (RocksDB flushes the largest when it is reached).
   db_options.db_write_buffer_size = 64 << 20;
-  db_options.keep_log_file_num = 3;
+  // RocksDB's diagnostics go to the process log, never to a LOG file on the spool's disk: see
+  // rocksdb_log.h for the abort a full disk caused otherwise.
+  db_options.info_log = spool::NewRocksLog();
   db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   if (options_.env != nullptr) db_options.env = options_.env;
   if (options_.secondary) db_options.max_open_files = -1;

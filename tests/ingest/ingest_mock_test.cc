@@ -443,11 +443,7 @@ TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
 
 // A disk that refuses writes: the append fails, no offset advances, health says why; once space
 // returns the same batch goes in and nothing is lost or doubled.
-// DISABLED: the spool (src/spool) does not recover once the disk stayed full for more than a
-// moment: db->Resume() keeps answering "No space left on device" after space returned (reproduced
-// in the spool's own SpoolDiskFullTest by appending every 200 ms for 3 s while full). Enable when
-// the spool recovers; the capacity test below covers the same ingest path with Status::Full.
-TEST_F(IngestMockTest, DISABLED_FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
+TEST_F(IngestMockTest, FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
   auto fs = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
   SpoolOptions so;

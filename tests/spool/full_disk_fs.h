@@ -33,6 +33,16 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
     return s;
   }
 
+  // A full disk also says so when asked how much room is left.
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& o, uint64_t* free,
+                                 rocksdb::IODebugContext* dbg) override {
+    if (full) {
+      *free = 0;
+      return rocksdb::IOStatus::OK();
+    }
+    return target()->GetFreeSpace(path, o, free, dbg);
+  }
+
   rocksdb::IOStatus Refuse() {
     ++refused;
     if (io_error) return rocksdb::IOStatus::IOError("injected: input/output error");

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "full_disk_fs.h"
 #include "spool_test_util.h"
@@ -453,6 +455,59 @@ TEST(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
   EXPECT_EQ(out[0].payload, "before");
   EXPECT_EQ(out[1].payload, "after");
   EXPECT_EQ(s->SourceOffset("t", 0), 3);
+}
+
+// A disk that stays full through many retries. RocksDB 7.8 aborts the process on the line it logs
+// after its own LOG file failed (seen on a full tmpfs in ChaosTest.DiskFullPausesAndResumes), so
+// RocksDB's diagnostics must never be written to the spool's disk.
+TEST(SpoolDiskFullTest, LongOutageNeverAbortsAndLeavesNoLogFileOnTheSpoolDisk) {
+  TempDir dir;
+  auto fs = std::make_shared<testing::FullDiskFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions o;
+  o.env = env.get();
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  AppendBatch b;
+  b.events.push_back(MakeEvent(kA, std::string(4000, 'x')));
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(s->Append(b).ok());
+  fs->full = true;
+  int failed = 0;
+  for (int i = 0; i < 3000; ++i) failed += s->Append(b).ok() ? 0 : 1;
+  EXPECT_EQ(failed, 3000);
+  fs->full = false;
+  Status st;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!(st = s->Append(b)).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.routes[kA].pending_events, 51u);
+  for (const auto& entry : std::filesystem::directory_iterator(dir.Sub("spool"))) {
+    EXPECT_FALSE(entry.path().filename().string().starts_with("LOG")) << entry.path();
+  }
+}
+
+// RocksDB's diagnostics reach the process log (journald under systemd), marked as RocksDB's.
+TEST(SpoolDiskFullTest, RocksDbDiagnosticsGoToTheProcessLog) {
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  auto capture = std::make_shared<spdlog::logger>("capture", ring);
+  capture->set_level(spdlog::level::debug);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(capture);
+  {
+    TempDir dir;
+    std::unique_ptr<Spool> s;
+    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  }
+  spdlog::set_default_logger(previous);
+  size_t from_rocksdb = 0;
+  for (const std::string& line : ring->last_formatted()) {
+    from_rocksdb += line.find("spool: rocksdb: ") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_GT(from_rocksdb, 0u) << "RocksDB logs its options and recovery when a database opens";
 }
 
 // An I/O error that RocksDB deems fatal cannot be resumed in-process; the spool closes and reopens

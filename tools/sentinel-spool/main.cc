@@ -2,6 +2,8 @@
 // See docs/OPERATIONS.md for a session, the output formats and the exit codes.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "commands.h"
 #include "config_file.h"
@@ -25,6 +27,10 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 not found (no spool, unknown id or route),
 }  // namespace
 
 int main(int argc, char** argv) {
+  // RocksDB's warnings (through the spool) go to stderr: stdout carries only the command's output.
+  auto log = std::make_shared<spdlog::logger>("sentinel-spool", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  log->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(log);
   CLI::App app{"sentinel-spool: inspect the gateway's spool; requeue or drop failed batches"};
   app.set_version_flag("--version", std::string("sentinel-spool ") + SG_VERSION);
   app.footer(kFooter);
