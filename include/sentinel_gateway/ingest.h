@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -67,6 +68,11 @@ struct IngestOptions {
   int append_retry_max_ms = 5000;       // ... up to this
   int assign_committed_timeout_ms = 10000;  // fetch of committed offsets on assignment
   int close_timeout_ms = 10000;         // bound on retrying the last batch during Stop
+
+  // --- Hook ---
+  // Called on the consumer thread after each append that put events in the spool, once they are
+  // durable (the gateway wakes the drainer with it). Must be quick and must not call into Ingest.
+  std::function<void()> on_spooled;
 };
 
 struct IngestStats {

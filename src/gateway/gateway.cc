@@ -63,11 +63,12 @@ class GatewayImpl final : public Gateway {
     IngestOptions iopts;
     s = BuildIngestOptions(config_, &iopts);
     if (!s.ok()) return s;
+    // New events wake the drainer at once, so a lane waiting for its linger time adds no latency.
+    iopts.on_spooled = [this] { drainer_->Notify(); };
     s = Ingest::Create(iopts, spool_.get(), &ingest_);
     if (!s.ok()) return s;
     s = ingest_->Start();
     if (!s.ok()) return s;
-    notifier_ = std::thread([this] { NotifyLoop(); });
 
     if (!config_.metrics.listen.empty()) {
       s = StartMetricsServer();
@@ -85,8 +86,6 @@ class GatewayImpl final : public Gateway {
       Status s = ingest_->Stop();
       if (!s.ok()) first = s;
     }
-    stop_notifier_ = true;
-    if (notifier_.joinable()) notifier_.join();
     if (drainer_ != nullptr) drainer_->Stop(config_.delivery.shutdown_grace);
     if (http_ != nullptr) {
       http_->stop();
@@ -104,20 +103,6 @@ class GatewayImpl final : public Gateway {
   deliver::Drainer* drainer() override { return drainer_.get(); }
 
  private:
-  // Wakes the drainer when ingest spooled something, so a lane waiting for its linger time
-  // does not add a poll interval of latency.
-  void NotifyLoop() {
-    uint64_t last = 0;
-    while (!stop_notifier_) {
-      uint64_t spooled = ingest_->stats().spooled;
-      if (spooled != last) {
-        last = spooled;
-        drainer_->Notify();
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-
   Status StartMetricsServer() {
     const std::string& listen = config_.metrics.listen;
     size_t colon = listen.rfind(':');
@@ -157,8 +142,6 @@ class GatewayImpl final : public Gateway {
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
   std::string metrics_address_;
-  std::thread notifier_;
-  std::atomic<bool> stop_notifier_{false};
   std::atomic<bool> stopped_{false};
 };
 

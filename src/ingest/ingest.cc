@@ -443,6 +443,7 @@ void IngestImpl::OnAppended(Batch* b) {
     kafka_error_.clear();
     if (failing_) failing_reason_.clear();
   }
+  if (opts_.on_spooled && !b->append.events.empty()) opts_.on_spooled();
   const auto& q = b->append.quarantined;
   if (!q.empty()) {
     spdlog::warn("ingest: quarantined {} bad messages (first: {} at {}[{}]@{}: {})", q.size(), q[0].why.reason,

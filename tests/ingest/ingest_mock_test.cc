@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -141,6 +143,26 @@ TEST_F(IngestMockTest, EverythingSpooledExactlyOnceAcrossRestart) {
 
 // A child process spools without ever committing and is SIGKILLed mid-stream, three times. Each
 // restart must seek past what the spool holds: no event twice, none missing.
+// The on_spooled hook (the gateway wakes its drainer with it) fires for appends that held events,
+// and only once they are in the spool.
+TEST_F(IngestMockTest, OnSpooledRunsAfterEachDurableAppend) {
+  auto spool = OpenSpool("spool");
+  std::atomic<uint64_t> calls{0}, seen_pending{0};
+  IngestOptions o = Options("g");
+  o.max_batch_messages = 100;
+  o.on_spooled = [&] {
+    ++calls;
+    seen_pending = std::max<uint64_t>(seen_pending, PendingCount(spool.get()));
+  };
+  Produce(0, 1000);
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_EQ(calls.load(), in->stats().appends) << "one call per append that held events";
+  EXPECT_GE(calls.load(), 10u) << "batches of at most 100 messages";
+  EXPECT_EQ(seen_pending.load(), 1000u) << "the last call saw every event already in the spool";
+}
+
 TEST_F(IngestMockTest, KillBetweenAppendAndCommitSpoolsNothingTwice) {
   const int64_t kTotal = 6000;
   Produce(0, kTotal);
