@@ -89,6 +89,9 @@ struct RoutesConfig {
   std::vector<std::pair<std::string, std::string>> event_types;
   std::map<std::string, std::string> targets;  // table -> stream or Log-Type (overrides)
   std::map<std::string, std::string> schemas;  // table -> DCR / stream declaration JSON file
+  // Tables without a schema file whose stream is one of the gateway's own DCR (config/azure) get
+  // their values converted to its column types; undeclared fields are left for Azure.
+  bool builtin_schemas = true;
 };
 
 struct DeliveryConfig {

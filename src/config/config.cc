@@ -505,9 +505,10 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Duration(a, "sentinel", "request_timeout", &sc.request_timeout);
 
   const toml::table* rt = r.Section(root, "routes", "routes");
-  r.Known(rt, "routes", {"layout", "catch_all", "event_types", "targets", "schemas"});
+  r.Known(rt, "routes", {"layout", "catch_all", "builtin_schemas", "event_types", "targets", "schemas"});
   r.Str(rt, "routes", "layout", &c.routes.layout);
   r.Str(rt, "routes", "catch_all", &c.routes.catch_all);
+  r.Bool(rt, "routes", "builtin_schemas", &c.routes.builtin_schemas);
   if (rt != nullptr) {
     auto string_map = [&](const char* key, auto&& add, bool paths) {
       if (const toml::table* m = r.Section(*rt, key, std::string("routes.") + key)) {
@@ -627,6 +628,7 @@ std::string Redacted(const GatewayConfig& c) {
   o += "\n[routes]\n";
   str("layout", c.routes.layout);
   str("catch_all", c.routes.catch_all);
+  boolean("builtin_schemas", c.routes.builtin_schemas);
   o += "\n[routes.event_types]\n";
   for (const auto& [t, table] : c.routes.event_types) o += fmt::format("{} = {}\n", Quote(t), Quote(table));
   o += "\n[routes.targets]\n";

@@ -220,6 +220,10 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
     for (auto it = out.begin(); it != out.end();) {
       auto col = schema->columns.find(it.key());
       if (col == schema->columns.end()) {
+        if (schema->keep_undeclared) {
+          ++it;
+          continue;
+        }
         if (report != nullptr) report->undeclared.push_back(it.key());
         it = out.erase(it);
         continue;

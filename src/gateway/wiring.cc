@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/deliver/routes.h"
 
 namespace sg {
@@ -98,6 +99,10 @@ Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std
         return Status::InvalidArgument(fmt::format("routes.schemas.{}: {} declares no stream {}", table, sf->second, rc.target));
       }
       rc.schema = it->second;
+    } else if (c.routes.builtin_schemas) {
+      // No DCR file for this table: when its stream is one of ours, convert to our column types.
+      auto it = azure::BuiltinStreamSchemas().find(rc.target);
+      if (it != azure::BuiltinStreamSchemas().end()) rc.schema = it->second;
     }
     o->routes.push_back(std::move(rc));
   }

@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/azure/stream_schema.h"
 #include "sentinel_gateway/deliver/routes.h"
 #include "sentinel_gateway/deliver/shaper.h"
@@ -235,6 +236,15 @@ TEST_F(TemplateTest, StandaloneStreamFileEqualsTheTemplate) {
     ASSERT_NE(it, from_file.end()) << stream;
     EXPECT_TRUE(it->second.columns == schema.columns) << stream;
     EXPECT_EQ(schema.columns.size(), streams_[stream]["columns"].size()) << stream;
+  }
+  // The copy compiled into the gateway (routes.builtin_schemas) is this file, as of this build.
+  const auto& builtin = azure::BuiltinStreamSchemas();
+  ASSERT_EQ(builtin.size(), from_file.size());
+  for (const auto& [stream, schema] : from_file) {
+    auto it = builtin.find(stream);
+    ASSERT_NE(it, builtin.end()) << stream;
+    EXPECT_TRUE(it->second.columns == schema.columns) << stream;
+    EXPECT_TRUE(it->second.keep_undeclared) << stream << ": an assumed schema must not remove fields";
   }
 }
 

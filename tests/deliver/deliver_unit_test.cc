@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/deliver/batch_builder.h"
 #include "sentinel_gateway/deliver/bisect.h"
@@ -74,6 +75,27 @@ TEST(ShaperTest, SchemaConvertsTypesAndReportsUndeclaredFields) {
   ASSERT_TRUE(ShapeEvent(R"({"version":"two","tenant_id":"t"})", {}, o, &row, &report).ok());
   EXPECT_EQ(report.unconvertible, std::vector<std::string>{"version"});
   EXPECT_EQ(json::parse(row)["version"], "two");  // sent as is: Azure decides
+}
+
+// The gateway's built-in DCR schema is assumed, not read from the user's DCR: it converts the
+// columns it declares and leaves every other field in the row for Azure.
+TEST(ShaperTest, BuiltinSchemaConvertsDeclaredColumnsAndKeepsTheRest) {
+  const auto& builtin = azure::BuiltinStreamSchemas();
+  auto it = builtin.find("Custom-CitrixAnalytics_indicatorSummary_V1");
+  ASSERT_NE(it, builtin.end());
+  ShapeOptions o;
+  o.schema = &it->second;
+  std::string row;
+  ShapeReport report;
+  ASSERT_TRUE(ShapeEvent(kIndicatorSummary, {}, o, &row, &report).ok());
+  json j = json::parse(row);
+  EXPECT_EQ(j["indicator_id"], "7");
+  EXPECT_EQ(j["indicator_vector_id"], "6");
+  EXPECT_EQ(j["occurrence_details_event_count"], 9);
+  EXPECT_EQ(j["TimeGenerated"], "2021-06-08T06:59:59Z");
+  EXPECT_EQ(j["occurrence_details_nested_deep"], true) << "not declared by our DCR, kept for the user's";
+  EXPECT_EQ(j["tags"], json::array({1, 2}));
+  EXPECT_TRUE(report.undeclared.empty());
 }
 
 TEST(ShaperTest, StableEventIdFromSource) {

@@ -158,6 +158,36 @@ TEST_F(GatewayE2eTest, CheckConfigRedactsSecretsAndNamesBadKeys) {
 namespace sg::testing {
 namespace {
 
+// With no [routes.schemas], values follow the column types of the gateway's own DCR: Citrix's
+// integer indicator_id reaches the string column as a string. The emulator, given that DCR,
+// refuses an integer there (Azure would store nothing and still answer 204), so without the
+// conversion the event would land in the failed area and never arrive.
+TEST_F(GatewayE2eTest, ValuesFollowTheBuiltinDcrColumnTypes) {
+  StartKafka(1);
+  StartEmulator({"--schema", std::string(SG_SOURCE_DIR) + "/config/azure/citrix-analytics-streams.json"});
+  Subprocess gw;
+  StartGateway(&gw, WriteConfig("[delivery]\nbackoff_initial = \"100ms\"\nbackoff_cap = \"500ms\"\n"));
+  const std::string event = R"({"tenant_id":"e2e","entity_id":"u@e2e.example","entity_type":"user",
+    "event_type":"indicatorSummary","timestamp":"2026-11-28T07:00:00Z","version":2,"indicator_id":7,
+    "indicator_vector":{"id":6,"name":"Insider Threat - Files"},"occurrence_details":{"event_count":9}})";
+  ASSERT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_TRUE(WaitForRows(1, seconds(60))) << EmulatorStats().dump();
+  gw.Signal(SIGTERM);
+  EXPECT_EQ(gw.Wait(seconds(30)), 0);
+  std::ifstream in(dir_ + "/rows.jsonl");
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  nlohmann::json row = nlohmann::json::parse(line)["row"];
+  EXPECT_EQ(row["indicator_id"], "7") << row.dump();
+  EXPECT_EQ(row["indicator_vector_id"], "6") << row.dump();
+  EXPECT_EQ(row["occurrence_details_event_count"], 9) << row.dump();
+  EXPECT_EQ(row["TimeGenerated"], "2026-11-28T07:00:00Z") << row.dump();
+}
+
 // Issue 6's promise with the real programs: Azure refuses everything for a while (400), the refused
 // events land in the failed area; once Azure accepts again, `sentinel-spool requeue --all` against
 // the running gateway sends each of them back, and each is delivered exactly once.

@@ -18,6 +18,10 @@ enum class ColumnType { kString, kInt, kLong, kReal, kBoolean, kDateTime, kDynam
 
 struct StreamSchema {
   std::map<std::string, ColumnType> columns;
+  // False (a schema read from the user's DCR): fields it does not declare are removed and counted,
+  // since Azure would drop them unseen. True (a schema assumed, not read): they are left in the
+  // row for Azure, and only the declared columns are converted.
+  bool keep_undeclared = false;
 };
 
 // Reads stream declarations from a JSON file: a DCR resource ({"properties": {"streamDeclarations":

@@ -6,7 +6,8 @@
 //    the Data Collector API names the field in a header instead).
 //  - With a stream schema: values are converted to the declared column types where that is
 //    lossless (indicator_id 7 -> "7"), and fields the stream does not declare are removed and
-//    reported, because Azure would drop them without a word.
+//    reported, because Azure would drop them without a word. A schema that is only assumed (the
+//    built-in copy of the gateway's own DCR, keep_undeclared) converts and removes nothing else.
 //  - An optional stable event id (topic/partition/offset) lets analysts deduplicate re-posts.
 #pragma once
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -15,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "emulator.h"
+#include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/deliver/routes.h"
 #include "sentinel_gateway/spool.h"
@@ -29,6 +31,7 @@ int main(int argc, char** argv) {
   size_t batch_events = 5000;
   bool limits = false;
   bool gzip = false;
+  bool schema = false;
   double window_s = 10;
   double seconds = 30;
   uint64_t limit_bytes_per_min = 2'000'000'000ull;
@@ -46,6 +49,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seconds", seconds, "with --limits: measure for this long")->capture_default_str();
   app.add_flag("--gzip", gzip, "Content-Encoding: gzip");
+  app.add_flag("--schema", schema,
+               "shape with the built-in indicatorSummary DCR schema (type conversion), as the gateway "
+               "does by default for its own tables");
   app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -124,7 +130,9 @@ int main(int argc, char** argv) {
   az.gzip = gzip;
   sg::deliver::DrainerOptions d;
   for (const auto& r : route_names) {
-    d.routes.push_back({r, sg::deliver::DefaultTarget(sg::deliver::TableLayout::kDcr, r), std::nullopt});
+    std::optional<sg::azure::StreamSchema> route_schema;
+    if (schema) route_schema = sg::azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+    d.routes.push_back({r, sg::deliver::DefaultTarget(sg::deliver::TableLayout::kDcr, r), route_schema});
   }
   d.concurrency = concurrency;
   d.max_batch_events = batch_events;
