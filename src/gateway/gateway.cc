@@ -200,6 +200,9 @@ std::string GatewayImpl::Metrics() {
          [](const deliver::RouteCounters& c) { return c.requests; }},
         {"sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.",
          [](const deliver::RouteCounters& c) { return c.undeclared_fields; }},
+        {"sg_unconvertible_values_total", "counter",
+         "Values sent unchanged because they fit no conversion to their column's declared type, per route.",
+         [](const deliver::RouteCounters& c) { return c.unconvertible_values; }},
         {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
     };

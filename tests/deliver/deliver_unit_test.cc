@@ -268,24 +268,70 @@ nlohmann::json RandomValue(std::mt19937_64& rng, int depth) {
   }
 }
 
+// An assumed schema (keep_undeclared) declaring some of the random fields with every column type.
+azure::StreamSchema RandomAssumedSchema(std::mt19937_64& rng) {
+  const azure::ColumnType types[] = {azure::ColumnType::kString,  azure::ColumnType::kInt,
+                                     azure::ColumnType::kLong,    azure::ColumnType::kReal,
+                                     azure::ColumnType::kBoolean, azure::ColumnType::kDateTime,
+                                     azure::ColumnType::kDynamic, azure::ColumnType::kGuid};
+  azure::StreamSchema schema;
+  schema.keep_undeclared = true;
+  for (int k = 0; k < 6; ++k) {
+    if (rng() % 3 != 0) schema.columns["k" + std::to_string(k)] = types[rng() % 8];
+  }
+  if (rng() % 2) schema.columns["TimeGenerated"] = azure::ColumnType::kDateTime;
+  return schema;
+}
+
 TEST(ShaperTest, StreamingMatchesDocumentPathOnRandomEvents) {
   std::mt19937_64 rng(7);
   for (int i = 0; i < 5000; ++i) {
     nlohmann::json ev = nlohmann::json::object();
     for (int k = 0, n = static_cast<int>(rng() % 6); k < n; ++k) {
-      ev["k" + std::to_string(k)] = RandomValue(rng, 0);
+      // Scalars of every kind, numeric and boolean strings too, so that conversions happen.
+      const nlohmann::json scalars[] = {"12", "-3.5", "true", "2021-11-05T10:07:33Z", 5000000000, 1.0, false};
+      ev["k" + std::to_string(k)] = rng() % 3 == 0 ? scalars[rng() % 7] : RandomValue(rng, 0);
     }
-    if (rng() % 2) ev["timestamp"] = "2021-11-05T10:07:33.652Z";
+    if (rng() % 2) ev["timestamp"] = rng() % 4 ? "2021-11-05T10:07:33.652Z" : "yesterday";
     std::string payload = ev.dump();
+    azure::StreamSchema schema = RandomAssumedSchema(rng);
+    for (bool with_schema : {false, true}) {
+      ShapeOptions stream, doc;
+      doc.use_document = true;
+      if (with_schema) stream.schema = doc.schema = &schema;
+      std::string a, b;
+      ShapeReport ra, rb;
+      ASSERT_TRUE(ShapeEvent(payload, {}, stream, &a, &ra).ok()) << payload;
+      ASSERT_TRUE(ShapeEvent(payload, {}, doc, &b, &rb).ok()) << payload;
+      // Flattening can make two keys collide ({"a_b":1,"a":{"b":2}}); skip those rare documents.
+      nlohmann::json ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
+      if (ja.size() != jb.size()) continue;
+      ASSERT_EQ(ja, jb) << payload;
+      EXPECT_EQ(std::set<std::string>(ra.unconvertible.begin(), ra.unconvertible.end()),
+                std::set<std::string>(rb.unconvertible.begin(), rb.unconvertible.end()))
+          << payload;
+      EXPECT_TRUE(ra.undeclared.empty()) << "an assumed schema removes nothing";
+    }
+  }
+}
+
+// The built-in schema takes the streaming path, and gives the document path's row.
+TEST(ShaperTest, BuiltinSchemaStreamsTheSameRowAsTheDocumentPath) {
+  const auto& builtin = azure::BuiltinStreamSchemas();
+  const azure::StreamSchema& schema = builtin.at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  for (const char* s : {kIndicatorSummary,
+                        R"({"indicator_id":"x\"y","na\u006de":1,"timestamp":"2021-11-05T10:07:33Z"})",
+                        R"({"indicator_vector":{"id":[1,2]},"timestamp":"2021\u002d11-05T10:07:33Z"})"}) {
     ShapeOptions stream, doc;
+    stream.schema = doc.schema = &schema;
     doc.use_document = true;
+    stream.event_id_field = doc.event_id_field = "sg_event_id";
     std::string a, b;
-    ASSERT_TRUE(ShapeEvent(payload, {}, stream, &a, nullptr).ok()) << payload;
-    ASSERT_TRUE(ShapeEvent(payload, {}, doc, &b, nullptr).ok()) << payload;
-    // Flattening can make two keys collide ({"a_b":1,"a":{"b":2}}); skip those rare documents.
-    nlohmann::json ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
-    if (ja.size() != jb.size()) continue;
-    ASSERT_EQ(ja, jb) << payload;
+    ShapeReport ra, rb;
+    ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, stream, &a, &ra).ok()) << s;
+    ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, doc, &b, &rb).ok()) << s;
+    EXPECT_EQ(nlohmann::json::parse(a), nlohmann::json::parse(b)) << s << "\n" << a << "\n" << b;
+    EXPECT_EQ(ra.unconvertible.size(), rb.unconvertible.size()) << s;
   }
 }
 

@@ -176,6 +176,10 @@ TEST_F(GatewayE2eTest, ValuesFollowTheBuiltinDcrColumnTypes) {
             RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_TRUE(WaitForRows(1, seconds(60))) << EmulatorStats().dump();
+  std::string metrics;
+  HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_["gateway"]), &metrics);
+  EXPECT_EQ(MetricValue(metrics, "sg_unconvertible_values_total{route=\"CitrixAnalytics_indicatorSummary_V1_CL\"}"), 0u)
+      << metrics;
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   std::ifstream in(dir_ + "/rows.jsonl");

@@ -2,11 +2,14 @@
 // stream schema. Invariants besides "no crash, no UB, no leak":
 //  - a payload nlohmann parses as an object is shaped; anything else is InvalidArgument;
 //  - the row is a JSON object with no nested object (flattened), and with a schema every column
-//    of the row is declared and a reported undeclared field is not in the row.
+//    of the row is declared and a reported undeclared field is not in the row;
+//  - with an assumed schema (keep_undeclared), the streaming shaper gives the document path's row
+//    and reports the same unconvertible columns (when no two fields of the row share a name).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -34,6 +37,48 @@ const sg::azure::StreamSchema& Schema() {
     return s;
   }();
   return schema;
+}
+
+const sg::azure::StreamSchema& AssumedSchema() {
+  static const sg::azure::StreamSchema schema = [] {
+    sg::azure::StreamSchema s = Schema();
+    s.keep_undeclared = true;
+    return s;
+  }();
+  return schema;
+}
+
+// Fields of the row's top level, duplicates included (parsing keeps only the last of them).
+size_t TopLevelKeys(const std::string& row) {
+  size_t keys = 0;
+  (void)nlohmann::json::parse(
+      row,
+      [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json&) {
+        if (event == nlohmann::json::parse_event_t::key && depth == 1) ++keys;
+        return true;
+      },
+      /*allow_exceptions=*/false);
+  return keys;
+}
+
+void CheckStreamingMatchesDocument(std::string_view payload, const sg::SourceRef& source) {
+  sg::deliver::ShapeOptions stream, doc;
+  stream.schema = doc.schema = &AssumedSchema();
+  stream.event_id_field = doc.event_id_field = "event_id";
+  doc.use_document = true;
+  std::string a, b;
+  sg::deliver::ShapeReport ra, rb;
+  const bool ok_a = sg::deliver::ShapeEvent(payload, source, stream, &a, &ra).ok();
+  const bool ok_b = sg::deliver::ShapeEvent(payload, source, doc, &b, &rb).ok();
+  if (ok_a != ok_b) Die("streaming and document paths disagree on accepting the event");
+  if (!ok_a) return;
+  if (!ra.undeclared.empty()) Die("an assumed schema removed a field");
+  const nlohmann::json ja = nlohmann::json::parse(a, nullptr, false), jb = nlohmann::json::parse(b, nullptr, false);
+  if (TopLevelKeys(a) != ja.size() || ja.size() != jb.size()) return;  // fields collide after flattening
+  if (ja != jb) Die("streaming row differs from the document row under an assumed schema");
+  std::set<std::string> ua(ra.unconvertible.begin(), ra.unconvertible.end());
+  std::set<std::string> ub(rb.unconvertible.begin(), rb.unconvertible.end());
+  if (ua != ub) Die("streaming and document paths report different unconvertible columns");
 }
 
 }  // namespace
@@ -67,5 +112,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (out.contains(u)) Die("a reported undeclared field is in the row");
     }
   }
+  CheckStreamingMatchesDocument(payload, source);
   return 0;
 }
