@@ -91,7 +91,7 @@ Status LoadStreamSchemas(const std::string& path, std::map<std::string, StreamSc
   return Status::OK();
 }
 
-bool IsIso8601DateTime(const std::string& s) {
+bool IsIso8601DateTime(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fff...][Z|+HH:MM|-HH:MM]
   auto digits = [&](size_t pos, size_t n) {
     if (pos + n > s.size()) return false;

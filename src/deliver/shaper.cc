@@ -2,6 +2,8 @@
 
 #include "sentinel_gateway/azure/json_scan.h"
 
+#include <charconv>
+#include <cstdint>
 #include <optional>
 
 #include <fmt/format.h>
@@ -124,8 +126,7 @@ class FlattenHandler {
     }
     BeforeValue();
     const azure::ColumnType* type = schema_ != nullptr && stack_.back().flat ? Declared() : nullptr;
-    if (type == nullptr || kind == azure::JsonKind::kNull || *type == azure::ColumnType::kDynamic ||
-        (*type == azure::ColumnType::kString && kind == azure::JsonKind::kString)) {
+    if (type == nullptr || kind == azure::JsonKind::kNull || AlreadyFits(*type, raw, kind)) {
       out_->append(raw);
       return true;
     }
@@ -150,6 +151,32 @@ class FlattenHandler {
     bool after_key;  // verbatim objects: a key was written, its value comes next
     size_t prefix_mark;
   };
+
+  // True when a scalar's text already has the column's type, as azure::ValueMatches would say
+  // of the parsed value; false when unsure (then the value is parsed and converted).
+  static bool AlreadyFits(azure::ColumnType type, std::string_view raw, azure::JsonKind kind) {
+    using azure::ColumnType;
+    using azure::JsonKind;
+    switch (type) {
+      case ColumnType::kDynamic: return true;
+      case ColumnType::kString: return kind == JsonKind::kString;
+      case ColumnType::kReal: return kind == JsonKind::kNumber;
+      case ColumnType::kBoolean: return kind == JsonKind::kTrue || kind == JsonKind::kFalse;
+      case ColumnType::kInt:
+      case ColumnType::kLong: {
+        if (kind != JsonKind::kNumber || raw.find_first_of(".eE") != std::string_view::npos) return false;
+        int64_t n = 0;
+        auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), n);
+        if (ec != std::errc() || end != raw.data() + raw.size()) return false;  // beyond int64: parse
+        return type == ColumnType::kLong || (n >= INT32_MIN && n <= INT32_MAX);
+      }
+      case ColumnType::kDateTime:
+        return kind == JsonKind::kString && raw.find('\\') == std::string_view::npos &&
+               azure::IsIso8601DateTime(raw.substr(1, raw.size() - 2));
+      default:
+        return false;
+    }
+  }
 
   // The schema's type for the current row field, or null when the schema does not declare it.
   const azure::ColumnType* Declared() {

@@ -3,11 +3,13 @@
 // Exit codes: 0 success (a clean stop after SIGTERM/SIGINT included); 1 runtime error; 2 usage or
 // configuration error; 3 the spool cannot be used (in use by another process, newer format,
 // corrupted); 4 stopped at once by a second signal (nothing acknowledged is lost).
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -147,6 +149,11 @@ int ImportCitrix(const std::string& input, const std::string& output) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // glibc gives each contending thread a heap arena of its own (up to 8 per core) and keeps what
+  // each one freed. With ingest, RocksDB, librdkafka and the drainer's lanes all allocating, that
+  // doubled peak RSS at full speed: 306-324 MiB by default, 144-163 MiB with 2 arenas
+  // (e2e-bench, docs/BENCHMARKS.md). An operator's MALLOC_ARENA_MAX still decides.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
   umask(077);  // the spool and every file the gateway writes are private to its user
   CLI::App app{"sentinel-gateway: carries Citrix Analytics risk events from Kafka into Microsoft Sentinel,\n"
                "through a durable local spool, without losing an event."};

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -40,6 +41,6 @@ bool ValueMatches(ColumnType type, const nlohmann::json& value);
 bool ConvertValue(ColumnType type, nlohmann::json* value);
 
 // True for an ISO 8601 date-time such as 2021-12-15T01:00:00Z or 2021-11-05T10:07:33.652Z.
-bool IsIso8601DateTime(const std::string& s);
+bool IsIso8601DateTime(std::string_view s);
 
 }  // namespace sg::azure
