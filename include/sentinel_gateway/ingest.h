@@ -70,8 +70,9 @@ struct IngestOptions {
   int close_timeout_ms = 10000;         // bound on retrying the last batch during Stop
 
   // --- Hook ---
-  // Called on the consumer thread after each append that put events in the spool, once they are
-  // durable (the gateway wakes the drainer with it). Must be quick and must not call into Ingest.
+  // Called after each append that put events in the spool, as soon as they are durable (the
+  // gateway wakes the drainer with it), on the thread that appended: the consumer thread or its
+  // append task. Must be quick and thread-safe, and must not call into Ingest.
   std::function<void()> on_spooled;
 };
 

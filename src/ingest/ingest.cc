@@ -421,6 +421,9 @@ Status IngestImpl::AppendTimed(Batch* b) {
   Status s = spool_->Append(b->append);
   const uint64_t append_us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count());
+  // The events are durable now: wake whoever waits for them here, not when the consumer thread
+  // next collects this append's result (that is up to a poll timeout later).
+  if (s.ok() && opts_.on_spooled && !b->append.events.empty()) opts_.on_spooled();
   std::lock_guard<std::mutex> l(mu_);
   stats_.append_micros += append_us;
   return s;
@@ -443,7 +446,6 @@ void IngestImpl::OnAppended(Batch* b) {
     kafka_error_.clear();
     if (failing_) failing_reason_.clear();
   }
-  if (opts_.on_spooled && !b->append.events.empty()) opts_.on_spooled();
   const auto& q = b->append.quarantined;
   if (!q.empty()) {
     spdlog::warn("ingest: quarantined {} bad messages (first: {} at {}[{}]@{}: {})", q.size(), q[0].why.reason,

@@ -304,20 +304,34 @@ int main(int argc, char** argv) {
     b.Flush();
     WaitFor([&] { return b.Accepted() >= n; }, std::chrono::seconds(120));
     b.StopGateway();
-    std::vector<int64_t> lat;
+    std::vector<std::pair<int64_t, int64_t>> rows;  // produced_ms, latency ms
     std::ifstream rec(b.dir() + "/rows.jsonl");
     std::string line;
+    int64_t first_ms = INT64_MAX;
     while (std::getline(rec, line)) {
       auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_discarded()) continue;
-      lat.push_back(j.value("received_ms", int64_t{0}) - j["row"].value("produced_ms", int64_t{0}));
+      const int64_t produced = j["row"].value("produced_ms", int64_t{0});
+      rows.emplace_back(produced, j.value("received_ms", int64_t{0}) - produced);
+      first_ms = std::min(first_ms, produced);
+    }
+    // All events, and those produced after the first 2 s: the first requests also pay for the
+    // token, the TLS handshakes and the lanes' first reads, which a running gateway has behind it.
+    std::vector<int64_t> lat, steady;
+    for (const auto& [produced, l] : rows) {
+      lat.push_back(l);
+      if (produced >= first_ms + 2000) steady.push_back(l);
     }
     std::sort(lat.begin(), lat.end());
-    auto pct = [&](double q) { return lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))]; };
-    std::printf("\n| phase | rate events/s | events | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|\n");
-    std::printf("| latency, produce to accept | %d | %zu | %lld | %lld | %lld |\n", rate, lat.size(),
-                static_cast<long long>(pct(0.50)), static_cast<long long>(pct(0.99)),
-                static_cast<long long>(lat.empty() ? 0 : lat.back()));
+    std::sort(steady.begin(), steady.end());
+    auto pct = [](const std::vector<int64_t>& v, double q) -> long long {
+      return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(q * v.size()))];
+    };
+    std::printf("\n| phase | rate events/s | events | p50 ms | p90 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    std::printf("| latency, produce to accept | %d | %zu | %lld | %lld | %lld | %lld |\n", rate, lat.size(),
+                pct(lat, 0.50), pct(lat, 0.90), pct(lat, 0.99), pct(lat, 1.0));
+    std::printf("| same, after the first 2 s | %d | %zu | %lld | %lld | %lld | %lld |\n", rate, steady.size(),
+                pct(steady, 0.50), pct(steady, 0.90), pct(steady, 0.99), pct(steady, 1.0));
     std::fflush(stdout);
   }
 
