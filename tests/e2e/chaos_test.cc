@@ -19,6 +19,7 @@
 
 #include "e2e_fixture.h"
 #include "http.h"
+#include "kafka_produce.h"
 
 namespace sg::testing {
 namespace {
@@ -311,10 +312,7 @@ TEST_F(ChaosTest, PoisonIsQuarantinedAndRequeuable) {
                                      "{\"event_type\":\"indicatorEventDetails\",\"pad\":\"" + std::string(1'100'000, 'x') + "\"}",
                                      R"({"event_type":"riskScoreChange","timestamp":"2026-11-28T07:00:00Z","seq":999999,"cur_riskscore":"high"})"};
   for (const std::string& p : poison) {
-    ASSERT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(0),
-                                RD_KAFKA_V_VALUE(const_cast<char*>(p.data()), p.size()),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, p), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_TRUE(WaitForAll(good, seconds(120)));

@@ -10,6 +10,7 @@
 
 #include "e2e_fixture.h"
 #include "http.h"
+#include "kafka_produce.h"
 
 namespace sg::testing {
 namespace {
@@ -170,10 +171,7 @@ TEST_F(GatewayE2eTest, ValuesFollowTheBuiltinDcrColumnTypes) {
   const std::string event = R"({"tenant_id":"e2e","entity_id":"u@e2e.example","entity_type":"user",
     "event_type":"indicatorSummary","timestamp":"2026-11-28T07:00:00Z","version":2,"indicator_id":7,
     "indicator_vector":{"id":6,"name":"Insider Threat - Files"},"occurrence_details":{"event_count":9}})";
-  ASSERT_EQ(rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(0),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(event.data()), event.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
-            RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, event), RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_TRUE(WaitForRows(1, seconds(60))) << EmulatorStats().dump();
   std::string metrics;

@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/kafka_produce.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg::testing {
@@ -70,13 +71,7 @@ class Producer {
   ~Producer() { rd_kafka_destroy(rk_); }
 
   void Produce(const std::string& topic, int32_t partition, const std::string& value) {
-    rd_kafka_resp_err_t err;
-    do {
-      err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) rd_kafka_poll(rk_, 10);  // wait for room
-    } while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL);
+    rd_kafka_resp_err_t err = ProduceCopy(rk_, topic, partition, value);
     ASSERT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
   }
   // Returns true when every message was acknowledged by the brokers.

@@ -1,6 +1,7 @@
 #include "e2e_fixture.h"
 
 #include "http.h"
+#include "kafka_produce.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -168,12 +169,7 @@ void E2eFixture::Produce(uint64_t first, uint64_t count) {
   for (uint64_t seq = first; seq < first + count; ++seq) {
     std::string v = Event(seq);
     int32_t partition = static_cast<int32_t>(seq % static_cast<uint64_t>(partitions_));
-    while (rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(partition),
-                             RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_poll(producer_, 10);
-    }
-    rd_kafka_poll(producer_, 0);
+    ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", partition, v), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(producer_, 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
 }

@@ -19,6 +19,7 @@
 #include <functional>
 #include <sstream>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -32,6 +33,7 @@
 
 #include "sentinel_gateway/spool.h"
 #include "http.h"
+#include "kafka_produce.h"
 #include "subprocess.h"
 
 namespace {
@@ -206,12 +208,11 @@ level = "warn"
   void Produce(uint64_t seq) {
     std::string v = CitrixEvent(seq, NowMs());
     int32_t partition = static_cast<int32_t>(seq % static_cast<uint64_t>(partitions_));
-    while (rd_kafka_producev(producer_, RD_KAFKA_V_TOPIC("citrix-risk"), RD_KAFKA_V_PARTITION(partition),
-                             RD_KAFKA_V_VALUE(v.data(), v.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_poll(producer_, 10);
+    rd_kafka_resp_err_t err = sg::testing::ProduceCopy(producer_, "citrix-risk", partition, v);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "produce: %s\n", rd_kafka_err2str(err));
+      std::exit(1);
     }
-    rd_kafka_poll(producer_, 0);
   }
   void Flush() { rd_kafka_flush(producer_, 60'000); }
 
