@@ -252,10 +252,15 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   };
   if (want_time) {
     add("TimeGenerated", *h.timestamp());
-    // As the document path reports it: a string is converted to no column type, only checked.
-    if (schema != nullptr && report != nullptr &&
-        !azure::ValueMatches(schema->columns.at("TimeGenerated"), json(std::string(*h.timestamp())))) {
-      report->unconvertible.push_back("TimeGenerated");
+    // As the document path reports it: a string is converted to no column type, only checked
+    // (without building a json value for the common types: this runs for every event).
+    if (schema != nullptr && report != nullptr) {
+      const azure::ColumnType type = schema->columns.at("TimeGenerated");
+      const std::string_view ts = *h.timestamp();
+      bool fits = type == azure::ColumnType::kString || type == azure::ColumnType::kDynamic ||
+                  (type == azure::ColumnType::kDateTime && azure::IsIso8601DateTime(ts)) ||
+                  (type == azure::ColumnType::kGuid && azure::ValueMatches(type, json(std::string(ts))));
+      if (!fits) report->unconvertible.push_back("TimeGenerated");
     }
   }
   if (!options.event_id_field.empty() && !source.topic.empty()) {
