@@ -112,9 +112,9 @@ struct RouteState {
 
 class SpoolImpl final : public Spool {
  public:
-  // `take_lock`: false when the owner (ReopeningSpool) already holds the spool's pid lock.
-  SpoolImpl(SpoolOptions options, std::string path, bool take_lock)
-      : options_(std::move(options)), path_(std::move(path)), take_lock_(take_lock) {}
+  // A writable SpoolImpl is made only by ReopeningSpool, which has created the directory and
+  // holds the spool's pid lock.
+  SpoolImpl(SpoolOptions options, std::string path) : options_(std::move(options)), path_(std::move(path)) {}
 
   ~SpoolImpl() override {
     if (db_ != nullptr) {
@@ -197,7 +197,6 @@ class SpoolImpl final : public Spool {
 
   const SpoolOptions options_;
   const std::string path_;
-  PidLock lock_;
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* pending_ = nullptr;
@@ -217,7 +216,6 @@ class SpoolImpl final : public Spool {
   std::mutex failed_mu_;  // serialises Fail / Requeue / Drop, which read before they write
   std::atomic<bool> need_resume_{false};
   std::atomic<bool> needs_reopen_{false};
-  const bool take_lock_ = true;
 };
 
 const SpoolImpl::Counter SpoolImpl::kCounters[6] = {
@@ -266,19 +264,11 @@ Status CheckSpoolDir(const SpoolOptions& options, const std::string& path) {
 Status SpoolImpl::Init() {
   std::error_code ec;
   bool has_current = fs::exists(fs::path(path_) / "CURRENT", ec);
-  if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
-  if (writable()) {
-    fs::create_directories(path_, ec);
-    if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
-    if (::chmod(path_.c_str(), 0700) != 0) {
-      return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
+  if (!writable()) {
+    if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
+    if (::access((path_ + "/CURRENT").c_str(), R_OK) != 0) {
+      return Status::IOError(fmt::format("cannot read spool {}: {}", path_, std::strerror(errno)));
     }
-    if (take_lock_) {
-      Status s = lock_.Acquire(path_ + "/" + kLockFile);
-      if (!s.ok()) return s;
-    }
-  } else if (::access((path_ + "/CURRENT").c_str(), R_OK) != 0) {
-    return Status::IOError(fmt::format("cannot read spool {}: {}", path_, std::strerror(errno)));
   }
 
   rocksdb::DBOptions db_options;
@@ -968,7 +958,7 @@ class ReopeningSpool final : public Spool {
 
  private:
   Status OpenInner() {
-    auto impl = std::make_unique<SpoolImpl>(options_, path_, /*take_lock=*/false);
+    auto impl = std::make_unique<SpoolImpl>(options_, path_);
     Status s = impl->Init();
     if (!s.ok()) return s;
     inner_ = std::move(impl);
@@ -985,12 +975,12 @@ class ReopeningSpool final : public Spool {
   // A change first reopens a spool that needs it (it is the caller that retries, e.g. ingest).
   template <typename F>
   Status Change(F&& f) {
-    bool reopen = false;
     {
+      // The common case takes the shared lock once.
       std::shared_lock<std::shared_mutex> l(mu_);
-      reopen = inner_ == nullptr || inner_->needs_reopen();
+      if (inner_ != nullptr && !inner_->needs_reopen()) return f(inner_.get());
     }
-    if (reopen) {
+    {
       std::unique_lock<std::shared_mutex> l(mu_);
       if (inner_ == nullptr || inner_->needs_reopen()) {
         inner_.reset();  // closes RocksDB; the pid lock stays with us
@@ -1026,7 +1016,7 @@ Status Spool::Open(const SpoolOptions& options, const std::string& path, std::un
     *spool = std::move(reopening);
     return Status::OK();
   }
-  auto impl = std::make_unique<SpoolImpl>(options, path, /*take_lock=*/false);
+  auto impl = std::make_unique<SpoolImpl>(options, path);
   Status s = impl->Init();
   if (!s.ok()) return s;
   *spool = std::move(impl);
