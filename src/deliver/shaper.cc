@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 
 #include <fmt/format.h>
@@ -264,10 +265,15 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
     }
   }
   if (!options.event_id_field.empty() && !source.topic.empty()) {
-    std::string id = fmt::format("{}/{}/{}", source.topic, source.partition, source.offset);
-    std::string escaped;
-    AppendEscaped(id, &escaped);
-    add(options.event_id_field, std::string_view(escaped).substr(1, escaped.size() - 2));
+    // "<field>":"<topic>/<partition>/<offset>", written in place (this runs for every event).
+    if (any) row->push_back(',');
+    any = true;
+    row->push_back('"');
+    row->append(options.event_id_field);
+    row->append("\":");
+    AppendEscaped(source.topic, row);
+    row->pop_back();  // the topic's closing quote: partition and offset follow
+    fmt::format_to(std::back_inserter(*row), "/{}/{}\"", source.partition, source.offset);
   }
   row->push_back('}');
   *done = true;
