@@ -70,6 +70,16 @@ TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
 }
 
+TEST(ConfigTest, BuiltinSchemasDefaultOnAndCanBeTurnedOff) {
+  GatewayConfig c;
+  ASSERT_TRUE(ParseText(kValid, &c).ok());
+  EXPECT_TRUE(c.routes.builtin_schemas);
+  Status s = ParseText(std::string(kValid) + "\n[routes]\nbuiltin_schemas = false\n", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(c.routes.builtin_schemas);
+  EXPECT_NE(Redacted(c).find("builtin_schemas = false"), std::string::npos);
+}
+
 TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
   GatewayConfig c;
   Status s = ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\npasword = \"x\""), &c);

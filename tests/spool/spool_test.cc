@@ -513,6 +513,23 @@ TEST_F(SpoolDiskFullTest, RocksDbDiagnosticsGoToTheProcessLog) {
     from_rocksdb += line.find("spool: rocksdb: ") != std::string::npos ? 1 : 0;
   }
   EXPECT_GT(from_rocksdb, 0u) << "RocksDB logs its options and recovery when a database opens";
+
+  // At the default level (info) none of that chatter shows: RocksDB's info lines are debug.
+  auto info_ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  auto info_capture = std::make_shared<spdlog::logger>("capture-info", info_ring);
+  info_capture->set_level(spdlog::level::info);
+  spdlog::set_default_logger(info_capture);
+  {
+    std::unique_ptr<Spool> s;
+    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool2"), &s).ok());
+    AppendBatch b;
+    b.events.push_back(MakeEvent(kA, "x"));
+    ASSERT_TRUE(s->Append(b).ok());
+  }
+  spdlog::set_default_logger(previous);
+  for (const std::string& line : info_ring->last_formatted()) {
+    EXPECT_EQ(line.find("spool: rocksdb: "), std::string::npos) << line;
+  }
 }
 
 // An I/O error that RocksDB deems fatal cannot be resumed in-process; the spool closes and reopens
