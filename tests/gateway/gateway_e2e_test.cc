@@ -176,8 +176,13 @@ TEST_F(GatewayE2eTest, ValuesFollowTheBuiltinDcrColumnTypes) {
   ASSERT_TRUE(WaitForRows(1, seconds(60))) << EmulatorStats().dump();
   std::string metrics;
   HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_["gateway"]), &metrics);
-  EXPECT_EQ(MetricValue(metrics, "sg_unconvertible_values_total{route=\"CitrixAnalytics_indicatorSummary_V1_CL\"}"), 0u)
-      << metrics;
+  const std::string unconvertible = "sg_unconvertible_values_total{route=\"CitrixAnalytics_indicatorSummary_V1_CL\"}";
+  EXPECT_EQ(MetricValue(metrics, unconvertible), 0u) << metrics;
+  // A value no conversion fits (a word in an int column) is counted, and sent unchanged.
+  const std::string bad = R"({"event_type":"indicatorSummary","timestamp":"2026-11-28T07:00:00Z","version":"two"})";
+  ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, bad), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_TRUE(WaitForMetricAtLeast(unconvertible, 1, seconds(60)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   std::ifstream in(dir_ + "/rows.jsonl");
