@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sentinel_gateway/utf8.h"
 #include "toml_quote.h"
 
 namespace sg::config {
@@ -176,40 +177,6 @@ class Parser {
 // the string or the line early.
 std::string Quote(const std::string& s) { return TomlQuote(s); }
 
-// Offset of the first byte that is not UTF-8 (RFC 3629), or npos. TOML files must be UTF-8.
-size_t FindInvalidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t len = 1;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > s.size()) return i;
-    const auto c1 = static_cast<unsigned char>(s[i + 1]);
-    if (c1 < lo || c1 > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
-    }
-    i += len;
-  }
-  return std::string::npos;
-}
-
 std::string Text(const Value& v) {
   if (v.kind == Value::Kind::kText) return v.text;
   std::string joined;
@@ -221,6 +188,7 @@ std::string Text(const Value& v) {
 
 Status ImportCitrixLogstash(const std::string& text, const std::string& name, const std::string& password_ref,
                             CitrixImport* out) {
+  // TOML files must be UTF-8.
   if (size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
     return Status::InvalidArgument(fmt::format("{}: not UTF-8 text (byte {})", name, bad));
   }

@@ -7,11 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "sentinel_gateway/utf8.h"
+
 namespace sg::ingest_internal {
 
-// Offset of the first byte that is not valid UTF-8 (overlong forms, surrogates and code points
-// above U+10FFFF are invalid), or npos when all of `in` is valid.
-size_t FindInvalidUtf8(std::string_view in);
+using sg::FindInvalidUtf8;  // sentinel_gateway/utf8.h
 
 struct JsonScan {
   bool ok = false;          // one well-formed JSON value and nothing but white space around it
