@@ -15,14 +15,16 @@ namespace {
 
 using nlohmann::json;
 
-void Flatten(const std::string& prefix, json&& value, json* out) {
+// `name` is the field's flattened name; an empty key is a name too ({"":{"a":1}} gives "_a", as
+// the streaming path does).
+void Flatten(const std::string& name, json&& value, json* out) {
   if (value.is_object()) {
     for (auto& [k, v] : value.items()) {
-      Flatten(prefix.empty() ? k : prefix + "_" + k, std::move(v), out);
+      Flatten(name + "_" + k, std::move(v), out);
     }
     return;
   }
-  (*out)[prefix] = std::move(value);
+  (*out)[name] = std::move(value);
 }
 
 void AppendEscaped(std::string_view s, std::string* out) {
