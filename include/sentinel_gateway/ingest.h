@@ -87,6 +87,8 @@ struct IngestStats {
   uint64_t commits = 0;           // successful offset commits
   uint64_t commit_failures = 0;
   uint64_t skipped_duplicates = 0;  // re-delivered messages this spool already holds
+  uint64_t offset_rewinds = 0;    // partitions whose log ended below the spooled offset (recreated
+                                  // or truncated topic): consumed again from the new log
   uint64_t rebalances = 0;        // assignment changes
   uint64_t partitions_lost = 0;   // partitions taken away without a revoke (no commit possible)
   uint64_t pauses = 0;            // times consumption was paused for backpressure or failures

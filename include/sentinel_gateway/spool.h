@@ -68,6 +68,9 @@ struct PartitionOffset {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = -1;
+  // Replaces the recorded offset even when lower (the partition's log was recreated or
+  // truncated); otherwise the recorded offset only grows.
+  bool rewound = false;
 };
 
 // One atomic append: events, quarantined messages and the offsets they cover.

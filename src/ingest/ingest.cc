@@ -70,6 +70,7 @@ class IngestImpl final : public Ingest {
   struct Batch {
     AppendBatch append;
     std::map<TopicPartition, int64_t> offsets;  // highest offset per partition in the batch
+    std::set<TopicPartition> rewound;  // partitions whose recorded offset this batch lowers
     size_t msgs = 0;
     size_t bytes = 0;
     void Clear() {
@@ -77,6 +78,7 @@ class IngestImpl final : public Ingest {
       append.quarantined.clear();
       append.offsets.clear();
       offsets.clear();
+      rewound.clear();
       msgs = bytes = 0;
     }
   };
@@ -113,6 +115,7 @@ class IngestImpl final : public Ingest {
   Status AppendTimed(Batch* b);
   void OnAppended(Batch* b);
   void OnAppendFailed(const Status& s);
+  void ClearFailure();
   void Launch();
   void WaitInflight();
   void StoreOffsets(const std::map<TopicPartition, int64_t>& offsets);
@@ -125,6 +128,7 @@ class IngestImpl final : public Ingest {
   void UpdateLag();
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void SetStartOffsets(rd_kafka_topic_partition_list_t* parts);
+  int64_t RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo, int64_t hi);
   void OnKafkaError(rd_kafka_resp_err_t err, const char* reason);
   void OnCommit(rd_kafka_resp_err_t err);
   void RecordError(std::string msg);
@@ -154,6 +158,9 @@ class IngestImpl final : public Ingest {
   std::map<TopicPartition, int64_t> spooled_high_;
   // Where each assigned partition started (for the lag of partitions that have not delivered yet).
   std::map<TopicPartition, int64_t> start_offset_;
+  // Partitions whose log was found to end below this spool's offset (topic recreated or
+  // truncated): their next append records the lower offset instead of keeping the maximum.
+  std::set<TopicPartition> rewind_pending_;
   bool failing_ = false;       // the batch in hand could not be appended
   bool backpressure_ = false;  // the spool is above its high watermark
   bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
@@ -381,15 +388,26 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   }
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
-  if (auto h = spooled_high_.find(TopicPartition(src.topic, src.partition));
-      h != spooled_high_.end() && m->offset <= h->second) {
-    std::lock_guard<std::mutex> l(mu_);
-    ++stats_.skipped_duplicates;
-    rd_kafka_message_destroy(m);
-    return;
+  const TopicPartition tp(src.topic, src.partition);
+  if (auto h = spooled_high_.find(tp); h != spooled_high_.end() && m->offset <= h->second) {
+    // At or below what this spool holds: a re-delivery, unless the log now ends there too (the
+    // topic was recreated or truncated while assigned; the fetch was reset to its new start).
+    int64_t lo = -1, hi = -1;
+    if (rd_kafka_get_watermark_offsets(rk_, src.topic.c_str(), src.partition, &lo, &hi) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        hi >= 0 && hi <= h->second) {
+      RewindStart(tp, -1, h->second, lo, hi);
+      h->second = m->offset - 1;
+    } else {
+      std::lock_guard<std::mutex> l(mu_);
+      ++stats_.skipped_duplicates;
+      rd_kafka_message_destroy(m);
+      return;
+    }
   }
+  if (!rewind_pending_.empty() && rewind_pending_.erase(tp) > 0) cur_.rewound.insert(tp);
   Classification c = classifier_->Classify(payload);
-  auto [it, inserted] = cur_.offsets.try_emplace(TopicPartition(src.topic, src.partition), m->offset);
+  auto [it, inserted] = cur_.offsets.try_emplace(tp, m->offset);
   if (!inserted) it->second = std::max(it->second, m->offset);
   if (c.ok) {
     cur_.append.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
@@ -416,7 +434,9 @@ void IngestImpl::ClearBatch() { cur_.Clear(); }
 
 Status IngestImpl::AppendTimed(Batch* b) {
   b->append.offsets.clear();
-  for (const auto& [tp, off] : b->offsets) b->append.offsets.push_back(PartitionOffset{tp.first, tp.second, off});
+  for (const auto& [tp, off] : b->offsets) {
+    b->append.offsets.push_back(PartitionOffset{tp.first, tp.second, off, b->rewound.count(tp) > 0});
+  }
   const auto t0 = Clock::now();
   Status s = spool_->Append(b->append);
   const uint64_t append_us = static_cast<uint64_t>(
@@ -444,7 +464,6 @@ void IngestImpl::OnAppended(Batch* b) {
     ++stats_.appends;
     // A delivered batch means the brokers answer: a past transient error is over.
     kafka_error_.clear();
-    if (failing_) failing_reason_.clear();
   }
   const auto& q = b->append.quarantined;
   if (!q.empty()) {
@@ -452,10 +471,18 @@ void IngestImpl::OnAppended(Batch* b) {
                  q[0].source.topic, q[0].source.partition, q[0].source.offset, q[0].why.error_text);
   }
   if (failing_) spdlog::info("ingest: spool append works again");
+  ClearFailure();
+  b->Clear();
+}
+
+void IngestImpl::ClearFailure() {
+  if (failing_) {
+    std::lock_guard<std::mutex> l(mu_);
+    failing_reason_.clear();
+  }
   failing_ = false;
   backoff_ms_ = 0;
   last_append_status_ = Status::OK();
-  b->Clear();
 }
 
 void IngestImpl::OnAppendFailed(const Status& s) {
@@ -477,7 +504,11 @@ void IngestImpl::OnAppendFailed(const Status& s) {
 }
 
 bool IngestImpl::TryAppend() {
-  if (cur_.msgs == 0) return true;
+  if (cur_.msgs == 0) {
+    // Nothing left to retry (a revoke took the failed batch's partitions): not failing any more.
+    ClearFailure();
+    return true;
+  }
   Status s = AppendTimed(&cur_);
   if (s.ok()) {
     OnAppended(&cur_);
@@ -512,6 +543,7 @@ void IngestImpl::WaitInflight() {
     int64_t& o = old.offsets.try_emplace(tp, off).first->second;
     o = std::max(o, off);
   }
+  old.rewound.insert(cur_.rewound.begin(), cur_.rewound.end());
   old.msgs += cur_.msgs;
   old.bytes += cur_.bytes;
   std::swap(cur_, old);
@@ -552,10 +584,13 @@ void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked
       ++it;
     }
   }
-  for (const TopicPartition& tp : revoked) cur_.offsets.erase(tp);
+  for (const TopicPartition& tp : revoked) cur_.offsets.erase(tp), cur_.rewound.erase(tp);
   cur_.msgs -= dropped;
   cur_.bytes -= bytes;
-  if (cur_.msgs == 0) ClearBatch();
+  if (cur_.msgs == 0) {
+    ClearBatch();
+    ClearFailure();  // the batch that failed is gone: nothing holds consumption back any more
+  }
   if (dropped > 0) {
     spdlog::warn("ingest: {} unspooled messages of revoked partitions left to their next owner", dropped);
   }
@@ -673,11 +708,41 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
     int64_t start = c;  // -1: committed offset unknown, librdkafka applies auto.offset.reset
     if (spooled[i] >= 0) {
       start = std::max(c, spooled[i] + 1);
+      // A log that ends below what this spool holds was recreated or truncated: starting after
+      // the spooled offset would skip every new message until the log grows past it.
+      int64_t lo = -1, hi = -1;
+      const TopicPartition tp(parts->elems[i].topic, parts->elems[i].partition);
+      if (rd_kafka_query_watermark_offsets(rk_, tp.first.c_str(), tp.second, &lo, &hi,
+                                           opts_.assign_committed_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          hi >= 0 && hi <= spooled[i]) {
+        start = RewindStart(tp, c, spooled[i], lo, hi);
+        spooled_high_[tp] = start - 1;
+      }
       parts->elems[i].offset = start;
     }
     start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
   rd_kafka_topic_partition_list_destroy(committed);
+}
+
+int64_t IngestImpl::RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo,
+                                int64_t hi) {
+  // A committed offset past the new end means the log was truncated (an unclean leader
+  // election): what lies below its end is what this spool already has. No committed offset (a
+  // deleted topic loses its group offsets) or one inside the log: take it, or the log's start.
+  int64_t start = lo;
+  if (committed > hi) {
+    start = hi;
+  } else if (committed >= lo) {
+    start = committed;
+  }
+  spdlog::warn("ingest: {}[{}] ends at offset {} (starts at {}), below offset {} that this spool holds: the "
+               "topic was recreated or truncated; consuming it again from offset {}",
+               tp.first, tp.second, hi, lo, spooled, start);
+  rewind_pending_.insert(tp);
+  std::lock_guard<std::mutex> l(mu_);
+  ++stats_.offset_rewinds;
+  return start;
 }
 
 void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
@@ -699,7 +764,16 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
       assigned_.clear();
     }
     for (int i = 0; i < parts->cnt; ++i) assigned_.emplace(parts->elems[i].topic, parts->elems[i].partition);
-    if (paused_ && parts->cnt > 0) rd_kafka_pause_partitions(rk, parts);
+    // librdkafka keeps an application pause across unassign and assign (librdkafka issue 1849):
+    // a partition paused before it was revoked would come back paused after a resume of the
+    // assignment of the time. Give every assigned partition the state of now, both ways.
+    if (parts->cnt > 0) {
+      if (paused_) {
+        rd_kafka_pause_partitions(rk, parts);
+      } else {
+        rd_kafka_resume_partitions(rk, parts);
+      }
+    }
     spdlog::info("ingest: assigned {} partitions ({}), {} in total", parts->cnt,
                  cooperative ? "cooperative" : "eager", assigned_.size());
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {

@@ -437,7 +437,11 @@ void SpoolImpl::AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb) {
     if (d.*c.delta != 0) wb->Merge(meta_, c.key, EncodeI64(d.*c.delta));
   }
   for (const PartitionOffset& o : d.offsets) {
-    wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
+    if (o.rewound) {
+      wb->Put(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));  // a Put ends the max merge
+    } else {
+      wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
+    }
   }
 }
 
@@ -450,7 +454,7 @@ void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
   for (const Counter& c : kCounters) this->*c.value += d.*c.delta;
   for (const PartitionOffset& o : d.offsets) {
     int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
-    cur = std::max(cur, o.offset);
+    cur = o.rewound ? o.offset : std::max(cur, o.offset);
   }
 }
 

@@ -167,6 +167,15 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   ASSERT_TRUE(a->Start().ok());
   ASSERT_TRUE(WaitFor([&] { return a->stats().spooled > 0; }, 60s)) << a->stats().last_error;
   ASSERT_TRUE(b->Start().ok());
+  // Produce the next events only once B owns partitions: some of them are then B's to spool,
+  // whatever A managed to consume meanwhile (a test may wait for a state, not bet on a race).
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        return na > 0 && nb > 0 && na + nb == kPartitions;
+      },
+      90s))
+      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
   produce(5000, 8000);
   ASSERT_TRUE(WaitFor(
       [&] {

@@ -33,6 +33,18 @@ constexpr int kPartitions = 4;
 constexpr int16_t kApiFetch = 1;
 constexpr int16_t kApiOffsetCommit = 8;
 
+// Reads and acks everything pending in `spool`, counting each seq, as the deliver stage would.
+void DrainAll(Spool* spool, std::map<int64_t, int>* drained) {
+  for (const std::string& route : spool->Routes()) {
+    while (true) {
+      std::vector<PendingEvent> out;
+      if (!spool->Read(route, 0, 1000, 1 << 20, &out).ok() || out.empty()) break;
+      for (const PendingEvent& e : out) ++(*drained)[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+      if (!spool->Ack(route, out).ok()) break;
+    }
+  }
+}
+
 class IngestMockTest : public ::testing::Test {
  protected:
   IngestMockTest() : mc_(3, kTopic, kPartitions), producer_(mc_.bootstraps()) {}
@@ -100,6 +112,12 @@ class IngestMockTest : public ::testing::Test {
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return out;
+  }
+
+  int64_t CommittedSum(const std::string& group) {
+    int64_t sum = 0;
+    for (int64_t c : Committed(group)) sum += std::max<int64_t>(c, 0);
+    return sum;
   }
 
   TempDir tmp_;
@@ -499,6 +517,192 @@ TEST_F(IngestMockTest, FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 800);
 }
+
+
+// Issue 12, item 4: the topic is deleted and created again (here: a fresh cluster) while the
+// spool remembers offsets far beyond the new log's end. The new messages sit at offsets the spool
+// once held; they must be spooled, not skipped as duplicates, and the rewind is counted. A
+// restart afterwards spools nothing twice (the spool's offsets were rewound with it).
+TEST_F(IngestMockTest, RecreatedTopicIsSpooledNotSkipped) {
+  auto spool = OpenSpool("spool");
+  Produce(0, 2000);
+  {
+    auto in = StartIngest(Options("g"), spool.get());
+    ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000); }, 30s));
+    ASSERT_TRUE(in->Stop().ok());
+  }
+  std::map<int64_t, int> drained;
+  DrainAll(spool.get(), &drained);
+  ASSERT_EQ(drained.size(), 2000u);
+  MockCluster fresh(3, kTopic, kPartitions);
+  Producer p(fresh.bootstraps());
+  for (int64_t i = 2000; i < 2500; ++i) p.Produce(kTopic, static_cast<int32_t>(i % kPartitions), CitrixEvent(i));
+  ASSERT_TRUE(p.Flush());
+  IngestOptions o = Options("g");
+  o.brokers = fresh.bootstraps();
+  {
+    auto in = StartIngest(o, spool.get());
+    ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 500; }, 30s))
+        << "pending " << PendingCount(spool.get()) << ", skipped " << in->stats().skipped_duplicates;
+    ASSERT_TRUE(in->Stop().ok());
+    EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+    EXPECT_EQ(in->stats().offset_rewinds, static_cast<uint64_t>(kPartitions));
+  }
+  for (int64_t i = 2500; i < 2600; ++i) p.Produce(kTopic, static_cast<int32_t>(i % kPartitions), CitrixEvent(i));
+  ASSERT_TRUE(p.Flush());
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && in->stats().lag == 0 && PendingCount(spool.get()) == 600; }, 30s))
+      << "pending " << PendingCount(spool.get());
+  ASSERT_TRUE(in->Stop().ok());
+  EXPECT_EQ(in->stats().offset_rewinds, 0u) << "the spool's offsets were not rewound with the topic";
+  SpoolContents c = ReadSpool(spool.get());
+  for (const auto& [seq, k] : drained) c.pending_by_seq[seq] += k;
+  ExpectExactlyOnce({&c}, 2600);
+}
+
+class IngestWedgeTest : public IngestMockTest, public ::testing::WithParamInterface<const char*> {};
+
+// Issue 12, item 0: a member whose spool is full (appends fail, consumption paused) must not
+// hold its partitions hostage: a second member of the group gets partitions within seconds, and
+// once it leaves and the first one's spool drains, every event is spooled exactly once.
+TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
+  SpoolOptions so;
+  so.max_bytes = 150 * 1000;
+  so.high_watermark = 1.0;  // no backpressure pause: appends fail with Full
+  so.low_watermark = 1.0;
+  auto sa = OpenSpool("a", so);
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("g");
+  o.assignment_strategy = GetParam();
+  o.max_batch_messages = 100;
+  Produce(0, 2000);  // ~600 KB: four times A's spool
+  auto a = StartIngest(o, sa.get());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 30s));
+  // The mock refuses commits while its group rebalances: let A's commits cover its spool first.
+  ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
+  auto b = StartIngest(o, sb.get());
+  const auto joined = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0; }, 15s))
+      << "b got no partition within 15 s; a holds " << a->stats().assigned_partitions;
+  const auto took = std::chrono::steady_clock::now() - joined;
+  std::printf("b owned partitions %lld ms after joining\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  // B consumes its share while A is still full.
+  ASSERT_TRUE(WaitFor([&] { return b->stats().lag == 0 && PendingCount(sb.get()) > 0; }, 30s));
+  ASSERT_TRUE(b->Stop().ok());
+  // A's Azure comes back: drain it while it takes every partition back and catches up.
+  std::map<int64_t, int> drained;
+  Produce(2000, 2500);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        DrainAll(sa.get(), &drained);
+        IngestStats st = a->stats();
+        return st.assigned_partitions == kPartitions && st.lag == 0 && !st.paused &&
+               drained.size() + PendingCount(sb.get()) >= 2500;
+      },
+      90s))
+      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: "
+      << a->health().reason << " assigned " << a->stats().assigned_partitions << " lag " << a->stats().lag;
+  ASSERT_TRUE(a->Stop().ok());
+  DrainAll(sa.get(), &drained);
+  SpoolContents cb = ReadSpool(sb.get());
+  SpoolContents ca;
+  ca.pending_by_seq = drained;
+  ExpectExactlyOnce({&ca, &cb}, 2500);
+}
+
+// Issue 12, item 2: an append fails (spool full), a rebalance takes the partitions of the held
+// batch away and gives them back; once room returns, the consumer must catch up. Before the fix
+// the emptied batch left the ingest "failing" for ever: paused, nothing appended again.
+TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
+  SpoolOptions so;
+  so.max_bytes = 150 * 1000;
+  so.high_watermark = 1.0;
+  so.low_watermark = 1.0;
+  auto sa = OpenSpool("a", so);
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("g");
+  o.assignment_strategy = GetParam();
+  o.max_batch_messages = 100;
+  Produce(0, 2000);
+  auto a = StartIngest(o, sa.get());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
+  // B takes every partition A holds a batch of: with all 4 partitions it must take some from A.
+  auto b = StartIngest(o, sb.get());
+  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0 && b->stats().lag == 0; }, 60s));
+  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().assigned_partitions == kPartitions; }, 60s));
+  std::map<int64_t, int> drained;
+  Produce(2000, 2500);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        DrainAll(sa.get(), &drained);
+        IngestStats st = a->stats();
+        return st.lag == 0 && !st.paused && drained.size() + PendingCount(sb.get()) >= 2500;
+      },
+      60s))
+      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: " << a->health().reason;
+  EXPECT_TRUE(a->health().healthy) << a->health().reason;
+  ASSERT_TRUE(a->Stop().ok());
+  DrainAll(sa.get(), &drained);
+  SpoolContents cb = ReadSpool(sb.get());
+  SpoolContents ca;
+  ca.pending_by_seq = drained;
+  ExpectExactlyOnce({&ca, &cb}, 2500);
+}
+
+// Issue 12, item 1: partitions paused by backpressure are revoked, the spool drains below its
+// low watermark while they are away, and they come back: they must be fetched again (librdkafka
+// keeps an application pause across unassign and assign, rdkafka_partition.c). The amounts keep
+// A below its high watermark once drained, so no later pause and resume of the whole assignment
+// can mask the partitions that came back paused.
+TEST_P(IngestWedgeTest, PartitionsPausedByBackpressureResumeAfterTheyMoveBack) {
+  SpoolOptions so;
+  so.max_bytes = 1000 * 1000;
+  so.high_watermark = 0.5;
+  so.low_watermark = 0.25;
+  auto sa = OpenSpool("a", so);
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("g");
+  o.assignment_strategy = GetParam();
+  o.max_batch_messages = 20;
+  Produce(0, 600, 1000);  // ~600 KB: A pauses at 500 KB with ~100 events left in Kafka
+  auto a = StartIngest(o, sa.get());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().paused && a->stats().assigned_partitions == kPartitions; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
+  auto b = StartIngest(o, sb.get());
+  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0 && b->stats().lag == 0; }, 60s));
+  // Drain A below its low watermark while B holds part of the partitions: A resumes its own.
+  std::map<int64_t, int> drained;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        DrainAll(sa.get(), &drained);
+        return !a->stats().paused && a->stats().lag == 0;
+      },
+      30s));
+  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().assigned_partitions == kPartitions; }, 60s));
+  Produce(600, 1100, 300);  // ~150 KB, drained as it comes: A stays below its high watermark
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        DrainAll(sa.get(), &drained);
+        return a->stats().lag == 0 && drained.size() + PendingCount(sb.get()) >= 1100;
+      },
+      30s))
+      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, lag " << a->stats().lag
+      << ", paused " << a->stats().paused;
+  EXPECT_EQ(a->stats().pauses, 1u) << "a later pause and resume may have masked the partitions left paused";
+  ASSERT_TRUE(a->Stop().ok());
+  DrainAll(sa.get(), &drained);
+  SpoolContents cb = ReadSpool(sb.get());
+  SpoolContents ca;
+  ca.pending_by_seq = drained;
+  ExpectExactlyOnce({&ca, &cb}, 1100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Protocols, IngestWedgeTest, ::testing::Values("cooperative-sticky", "range"),
+                         [](const auto& info) { return std::string(info.param[0] == 'c' ? "Cooperative" : "Eager"); });
 
 TEST_F(IngestMockTest, ConfigErrorsNameTheSettingNeverTheSecret) {
   auto spool = OpenSpool("spool");
