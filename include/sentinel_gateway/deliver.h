@@ -5,6 +5,8 @@
 //    batches leave in spool (FIFO) order; up to `concurrency` requests are in flight per lane.
 //  - Events leave the spool (Ack) only after Azure accepted their request. A crash between
 //    Azure's answer and the Ack re-posts at most the requests in flight (the only duplicates).
+//    An ack or a move to the failed area that the spool refuses (disk full, a reopen) is retried
+//    in place until it succeeds or the drainer stops; the lane sends nothing more meanwhile.
 //  - Batches never exceed the API's limits (Logs Ingestion: 1 MiB uncompressed body; Data
 //    Collector: 30 MB, one Log-Type), nor the configured event count.
 //  - Timeouts, connection and TLS errors, 408, 429 and 5xx are retried without limit by default,
@@ -57,6 +59,9 @@ struct DrainerOptions {
   // Shaping.
   std::string event_id_field;        // e.g. "sg_event_id"; empty: off
   std::string timestamp_field = "timestamp";
+  // Makes the lane of a route that has events in the spool but no lane (events requeued into a
+  // table the configuration of the start did not list). Unset: such events wait for a restart.
+  std::function<Status(const std::string& route, RouteConfig* out)> route_config;
   // Optional observer of every request (latency histogram for metrics). Called from workers.
   std::function<void(const std::string& route, int http_status, std::chrono::microseconds latency)>
       on_request;
@@ -99,6 +104,10 @@ class Drainer {
 
   // New events were appended: lanes waiting for a fuller batch or idle look again at once.
   void Notify();
+
+  // Starts a lane (through DrainerOptions::route_config) for each spool route that has none, so
+  // events requeued into a table without a lane are delivered without a restart.
+  void AddMissingLanes();
 
   // Stops reading, lets requests in flight finish for up to `grace`, then cancels them. Events of
   // unfinished requests stay pending in the spool.

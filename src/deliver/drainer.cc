@@ -1,4 +1,5 @@
 #include <condition_variable>
+#include <functional>
 #include <deque>
 #include <mutex>
 #include <random>
@@ -69,7 +70,18 @@ struct Drainer::Impl {
   Spool* spool = nullptr;
   size_t max_body = 0;
   std::shared_ptr<azure::TokenProvider> tokens;
+  mutable std::mutex lanes_mu;  // guards the list; a lane, once started, lives until Stop
   std::vector<std::unique_ptr<Lane>> lanes;
+
+  void StartLane(std::unique_ptr<Lane> lane) {  // lanes_mu held
+    Lane* l = lane.get();
+    lanes.push_back(std::move(lane));
+    for (int i = 0; i < options.concurrency; ++i) {
+      ++running_workers;
+      l->workers.emplace_back([this, l] { Worker(*l); });
+    }
+    l->reader = std::thread([this, l] { Reader(*l); });
+  }
 
   std::atomic<bool> stopping{false};  // no new batches, no new attempts
   std::atomic<bool> cancel{false};    // abort requests in flight
@@ -238,6 +250,30 @@ struct Drainer::Impl {
     }
   }
 
+  // Runs a spool change (an ack, a move to the failed area) until it succeeds or the drainer
+  // stops. The reader has moved past these events: given up, they would stay pending and unseen
+  // until the next start. While the spool refuses (disk full, a reopen), the lane waits here and
+  // sends nothing more; on stop they stay pending and are sent again at the next start.
+  bool ChangeSpool(Lane& lane, const char* what, const std::function<Status()>& change) {
+    std::chrono::milliseconds delay = options.backoff_initial;
+    bool logged = false;
+    while (true) {
+      Status s = change();
+      if (s.ok()) {
+        if (logged) spdlog::info("route {}: spool {} works again", lane.config.route, what);
+        return true;
+      }
+      if (!logged) {
+        spdlog::error("route {}: spool {} failed: {}; retrying, the events stay pending", lane.config.route,
+                      what, s.ToString());
+        logged = true;
+      }
+      SetState(lane, RouteState::kRetrying, fmt::format("spool {} failing: {}", what, s.ToString()));
+      if (!SleepUntil(Clock::now() + delay, false)) return false;
+      delay = std::min(delay * 2, std::chrono::milliseconds(5000));
+    }
+  }
+
   void FailEvents(Lane& lane, const std::vector<uint64_t>& seqs, int http_status,
                   const std::string& reason, const std::string& text, int attempts) {
     FailureInfo why;
@@ -247,10 +283,8 @@ struct Drainer::Impl {
     why.attempts = attempts;
     why.first_failure_ms = why.last_failure_ms = NowMs();
     uint64_t id = 0;
-    Status s = spool->Fail(lane.config.route, seqs, why, &id);
-    if (!s.ok()) {
-      spdlog::error("route {}: cannot move {} event(s) to the failed area: {}", lane.config.route,
-                    seqs.size(), s.ToString());
+    if (!ChangeSpool(lane, "move to the failed area",
+                     [&] { return spool->Fail(lane.config.route, seqs, why, &id); })) {
       return;
     }
     spdlog::error("route {}: {} event(s) refused ({}: {}); moved to failed batch {}",
@@ -311,11 +345,9 @@ struct Drainer::Impl {
         if (options.on_request) options.on_request(lane.config.route, r.http_status, latency);
         ++attempts;
         if (r.outcome == Outcome::kSuccess) {
-          Status s = spool->Ack(lane.config.route, batch.events, begin, end);
-          if (!s.ok()) {
-            // The events were delivered but stay pending: they will be sent again (duplicates),
-            // never lost.
-            spdlog::error("route {}: ack after delivery failed: {}", lane.config.route, s.ToString());
+          // Delivered: until the ack lands they stay pending (sent again after a stop, never lost).
+          if (!ChangeSpool(lane, "ack", [&] { return spool->Ack(lane.config.route, batch.events, begin, end); })) {
+            return RangeResult::kStop;
           }
           {
             std::lock_guard<std::mutex> lock(lane.cmu);
@@ -406,18 +438,14 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
   for (const auto& r : options.routes) {
     if (r.route.empty() || r.target.empty()) return Status::InvalidArgument("a route lacks a name or target");
     if (!seen.insert(r.route).second) return Status::InvalidArgument("route " + r.route + " is listed twice");
-    auto lane = std::make_unique<Lane>();
-    lane->config = r;
-    impl->lanes.push_back(std::move(lane));
   }
-  Impl* d = impl.get();
-  for (auto& lane : d->lanes) {
-    Lane* l = lane.get();
-    for (int i = 0; i < options.concurrency; ++i) {
-      ++d->running_workers;
-      l->workers.emplace_back([d, l] { d->Worker(*l); });
+  {
+    std::lock_guard<std::mutex> lock(impl->lanes_mu);
+    for (const auto& r : options.routes) {
+      auto lane = std::make_unique<Lane>();
+      lane->config = r;
+      impl->StartLane(std::move(lane));
     }
-    l->reader = std::thread([d, l] { d->Reader(*l); });
   }
   out->reset(new Drainer(std::move(impl)));
   return Status::OK();
@@ -429,6 +457,30 @@ void Drainer::Notify() {
   impl_->cv.notify_all();
 }
 
+void Drainer::AddMissingLanes() {
+  Impl* d = impl_.get();
+  if (!d->options.route_config) return;
+  std::lock_guard<std::mutex> lock(d->lanes_mu);
+  if (d->stopping.load()) return;  // Stop holds lanes_mu once stopping is set
+  std::set<std::string> have;
+  for (const auto& lane : d->lanes) have.insert(lane->config.route);
+  for (const std::string& route : d->spool->Routes()) {
+    if (have.count(route) > 0) continue;
+    RouteConfig rc;
+    Status s = d->options.route_config(route, &rc);
+    if (!s.ok() || rc.target.empty()) {
+      spdlog::error("route {}: events are pending for a table without a lane, and no lane can be made for "
+                    "it: {}", route, s.ok() ? "no stream or Log-Type" : s.ToString());
+      continue;
+    }
+    rc.route = route;
+    spdlog::info("route {}: new lane to {} for events requeued into it", route, rc.target);
+    auto lane = std::make_unique<Lane>();
+    lane->config = std::move(rc);
+    d->StartLane(std::move(lane));
+  }
+}
+
 void Drainer::Stop(std::chrono::milliseconds grace) {
   Impl* d = impl_.get();
   if (d == nullptr) return;
@@ -437,6 +489,7 @@ void Drainer::Stop(std::chrono::milliseconds grace) {
     d->stopping = true;
     d->cv.notify_all();
   }
+  std::lock_guard<std::mutex> lanes_lock(d->lanes_mu);  // no lane is added from here on
   for (auto& lane : d->lanes) {
     std::lock_guard<std::mutex> lock(lane->qmu);
     lane->qcv.notify_all();
@@ -456,6 +509,7 @@ void Drainer::Stop(std::chrono::milliseconds grace) {
 
 std::map<std::string, RouteCounters> Drainer::Counters() const {
   std::map<std::string, RouteCounters> out;
+  std::lock_guard<std::mutex> lanes_lock(impl_->lanes_mu);
   for (const auto& lane : impl_->lanes) {
     std::lock_guard<std::mutex> lock(lane->cmu);
     out[lane->config.route] = lane->counters;
@@ -465,6 +519,7 @@ std::map<std::string, RouteCounters> Drainer::Counters() const {
 
 DrainerHealth Drainer::health() const {
   DrainerHealth h;
+  std::lock_guard<std::mutex> lanes_lock(impl_->lanes_mu);
   for (const auto& lane : impl_->lanes) {
     std::lock_guard<std::mutex> lock(lane->cmu);
     if (lane->counters.state == RouteState::kAuthError) {

@@ -56,7 +56,10 @@ class GatewayImpl final : public Gateway {
     // Started after the drainer, which it wakes when requeued events are waiting.
     control::ControlServerOptions co;
     co.log = [](const std::string& line) { spdlog::info("{}", line); };
-    co.on_change = [this](const auto&, const auto&) { drainer_->Notify(); };
+    co.on_change = [this](const auto&, const auto&) {
+      drainer_->AddMissingLanes();  // a requeue into a table that had no lane
+      drainer_->Notify();
+    };
     s = control::ControlServer::Start(spool_.get(), co, &control_);
     if (!s.ok()) return s;
 

@@ -1,5 +1,7 @@
 #include "wiring.h"
 
+#include <map>
+#include <memory>
 #include <set>
 
 #include <fmt/format.h>
@@ -72,40 +74,61 @@ Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
   return Status::OK();
 }
 
+namespace {
+
+using SchemaFiles = std::map<std::string, std::map<std::string, azure::StreamSchema>>;  // file -> stream -> schema
+
+// The lane of one table: its stream or Log-Type, and the schema its values are shaped to.
+Status RouteConfigFor(const config::GatewayConfig& c, const std::string& table, SchemaFiles* loaded,
+                      deliver::RouteConfig* rc) {
+  rc->route = table;
+  auto t = c.routes.targets.find(table);
+  rc->target = t != c.routes.targets.end() ? t->second : deliver::DefaultTarget(LayoutOf(c), table);
+  rc->schema.reset();
+  auto sf = c.routes.schemas.find(table);
+  if (sf != c.routes.schemas.end()) {
+    auto& streams = (*loaded)[sf->second];
+    if (streams.empty()) {
+      Status s = azure::LoadStreamSchemas(sf->second, &streams);
+      if (!s.ok()) return Status::InvalidArgument(fmt::format("routes.schemas.{}: {}", table, s.message()));
+    }
+    auto it = streams.find(rc->target);
+    if (it == streams.end()) {
+      return Status::InvalidArgument(
+          fmt::format("routes.schemas.{}: {} declares no stream {}", table, sf->second, rc->target));
+    }
+    rc->schema = it->second;
+  } else if (c.routes.builtin_schemas) {
+    // No DCR file for this table: when its stream is one of ours, convert to our column types.
+    auto it = azure::BuiltinStreamSchemas().find(rc->target);
+    if (it != azure::BuiltinStreamSchemas().end()) rc->schema = it->second;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std::string>& spool_routes,
                            deliver::DrainerOptions* o) {
-  const deliver::TableLayout layout = LayoutOf(c);
   std::set<std::string> tables(spool_routes.begin(), spool_routes.end());
   for (const RouteRule& r : RouteRulesFor(c)) tables.insert(r.route);
   tables.insert(c.routes.catch_all);
   for (const auto& [table, file] : c.routes.schemas) tables.insert(table);
 
-  std::map<std::string, std::map<std::string, azure::StreamSchema>> loaded;  // file -> stream -> schema
+  SchemaFiles loaded;
   o->routes.clear();
   for (const std::string& table : tables) {
     deliver::RouteConfig rc;
-    rc.route = table;
-    auto t = c.routes.targets.find(table);
-    rc.target = t != c.routes.targets.end() ? t->second : deliver::DefaultTarget(layout, table);
-    auto sf = c.routes.schemas.find(table);
-    if (sf != c.routes.schemas.end()) {
-      auto& streams = loaded[sf->second];
-      if (streams.empty()) {
-        Status s = azure::LoadStreamSchemas(sf->second, &streams);
-        if (!s.ok()) return Status::InvalidArgument(fmt::format("routes.schemas.{}: {}", table, s.message()));
-      }
-      auto it = streams.find(rc.target);
-      if (it == streams.end()) {
-        return Status::InvalidArgument(fmt::format("routes.schemas.{}: {} declares no stream {}", table, sf->second, rc.target));
-      }
-      rc.schema = it->second;
-    } else if (c.routes.builtin_schemas) {
-      // No DCR file for this table: when its stream is one of ours, convert to our column types.
-      auto it = azure::BuiltinStreamSchemas().find(rc.target);
-      if (it != azure::BuiltinStreamSchemas().end()) rc.schema = it->second;
-    }
+    Status s = RouteConfigFor(c, table, &loaded, &rc);
+    if (!s.ok()) return s;
     o->routes.push_back(std::move(rc));
   }
+  // A table that gets events later (an operator's requeue) gets its lane the same way.
+  auto config = std::make_shared<const config::GatewayConfig>(c);
+  o->route_config = [config](const std::string& table, deliver::RouteConfig* rc) {
+    SchemaFiles files;
+    return RouteConfigFor(*config, table, &files, rc);
+  };
   const config::DeliveryConfig& d = c.delivery;
   o->max_batch_events = d.max_batch_events;
   o->max_batch_bytes = d.max_batch_bytes;

@@ -2,6 +2,9 @@
 // verification against the emulator's own test CA, on 127.0.0.1 only.
 #include <fstream>
 
+#include <rocksdb/env.h>
+
+#include "../spool/full_disk_fs.h"
 #include "pipeline_fixture.h"
 
 namespace sg::testing {
@@ -265,6 +268,74 @@ TEST_F(PipelineTest, StopWithAHungRequestReturnsPromptlyAndKeepsTheEvents) {
   EXPECT_EQ(Pending(), 100u);
   EXPECT_EQ(FailedEvents(), 0u);
   emulator_->ClearFaults();
+}
+
+// The spool's disk refuses writes while Azure accepts everything: every ack fails. Once the
+// disk has room again, every event must leave the spool without a restart (issue 12, item 6:
+// the reader's cursor had passed them, so they stayed pending until the next start).
+class PipelineFaultTest : public PipelineTest {
+ protected:
+  void SetUp() override {
+    PipelineTest::SetUp();
+    spool_.reset();
+    fs_ = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
+    env_ = rocksdb::NewCompositeEnv(fs_);
+    SpoolOptions so;
+    so.env = env_.get();
+    ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &spool_).ok());
+  }
+  void TearDown() override { PipelineTest::TearDown(); }  // the spool goes before its Env
+
+  std::shared_ptr<FullDiskFileSystem> fs_;
+  std::unique_ptr<rocksdb::Env> env_;
+};
+
+TEST_F(PipelineFaultTest, AcksThatFailAreRetriedUntilEveryEventLeaves) {
+  StartEmulator(EmulatorDefaults());
+  Feed(kRiskRoute, 0, 1000);
+  fs_->full = true;
+  StartDrainer(FastRetries({kRiskRoute}), LogsIngestion());
+  // Azure took at least one batch whose ack the disk then refused.
+  ASSERT_TRUE(WaitFor([&] { return Recorded()[kRiskRoute].size() >= 200 && fs_->refused.load() > 0; }, 60s))
+      << Recorded()[kRiskRoute].size() << " recorded";
+  EXPECT_EQ(Pending(), 1000u) << "an ack went through a full disk";
+  fs_->full = false;
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s)) << Pending() << " still pending";
+  EXPECT_EQ(FailedEvents(), 0u);
+  auto rec = Recorded()[kRiskRoute];
+  for (int i = 0; i < 1000; ++i) ASSERT_GE(rec[i], 1) << "uid " << i << " never delivered";
+}
+
+// An operator requeues failed events of a table the drainer has no lane for (the configuration
+// of the start did not list it): the drainer makes the lane and delivers them without a restart.
+TEST_F(PipelineTest, RequeueIntoATableWithoutALaneIsDelivered) {
+  StartEmulator(EmulatorDefaults());
+  deliver::DrainerOptions d = FastRetries({kRiskRoute});
+  d.route_config = [](const std::string& table, deliver::RouteConfig* rc) {
+    rc->target = deliver::DefaultTarget(deliver::TableLayout::kDcr, table);
+    return Status::OK();
+  };
+  StartDrainer(d, LogsIngestion());
+  AppendBatch b;
+  for (int i = 0; i < 50; ++i) {
+    QuarantinedMessage q;
+    q.route = kIndicatorRoute;
+    q.payload = Event(kIndicatorRoute, i);
+    q.source = {"citrix-risk", 1, i};
+    q.why.reason = "http_400";
+    b.quarantined.push_back(std::move(q));
+  }
+  ASSERT_TRUE(spool_->Append(b).ok());
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(spool_->ListFailed(0, 1000, "", &failed).ok());
+  ASSERT_EQ(failed.size(), 50u);
+  for (const FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
+  ASSERT_EQ(Pending(), 50u);
+  drainer_->AddMissingLanes();
+  drainer_->Notify();
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 30s)) << Pending() << " still pending";
+  ExpectExactlyOnce(kIndicatorRoute, 50);
+  EXPECT_EQ(drainer_->Counters().count(kIndicatorRoute), 1u);
 }
 
 }  // namespace
