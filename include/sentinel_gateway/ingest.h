@@ -12,6 +12,17 @@
 //  - A failed append (IOError, Full) advances no offset: the same batch is retried with backoff and
 //    health() says why. Above the spool's high watermark all partitions are paused (the consumer
 //    keeps polling so it stays in the group) and resumed below the low watermark.
+//  - On assignment each known position is checked against the log: a log that ends below the
+//    spooled offset (topic recreated, or truncated by an unclean election) is consumed again from
+//    the committed offset or its start (offset_rewinds; the spool's offset is replaced); a log
+//    that starts above it (retention passed it while nobody consumed) resumes per
+//    auto_offset_reset, and what was skipped is logged and counted (offset_resets,
+//    offset_reset_skipped). A position retention passes while assigned is reset by librdkafka
+//    itself, with its own warning in the log.
+//  - Every assignment gets the pause state of the moment, paused or resumed explicitly (librdkafka
+//    keeps an application pause across unassign and assign).
+//  - A failed append holds consumption only while its batch exists: a revoke that takes the
+//    batch's partitions away ends the failure.
 //  - Commits: asynchronous every commit_interval_ms, synchronous on revoke and on Stop.
 //  - Rebalances: cooperative-sticky by default with incremental assign/unassign; an eager protocol
 //    (another member, or a configured eager strategy) is handled with assign/unassign.
@@ -89,6 +100,8 @@ struct IngestStats {
   uint64_t skipped_duplicates = 0;  // re-delivered messages this spool already holds
   uint64_t offset_rewinds = 0;    // partitions whose log ended below the spooled offset (recreated
                                   // or truncated topic): consumed again from the new log
+  uint64_t offset_resets = 0;     // positions no longer in the log (retention passed them)
+  uint64_t offset_reset_skipped = 0;  // messages those resets skipped (deleted, or passed by "latest")
   uint64_t rebalances = 0;        // assignment changes
   uint64_t partitions_lost = 0;   // partitions taken away without a revoke (no commit possible)
   uint64_t pauses = 0;            // times consumption was paused for backpressure or failures

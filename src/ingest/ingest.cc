@@ -128,6 +128,7 @@ class IngestImpl final : public Ingest {
   void UpdateLag();
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void SetStartOffsets(rd_kafka_topic_partition_list_t* parts);
+  int64_t RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi);
   int64_t RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo, int64_t hi);
   void OnKafkaError(rd_kafka_resp_err_t err, const char* reason);
   void OnCommit(rd_kafka_resp_err_t err);
@@ -161,6 +162,7 @@ class IngestImpl final : public Ingest {
   // Partitions whose log was found to end below this spool's offset (topic recreated or
   // truncated): their next append records the lower offset instead of keeping the maximum.
   std::set<TopicPartition> rewind_pending_;
+
   bool failing_ = false;       // the batch in hand could not be appended
   bool backpressure_ = false;  // the spool is above its high watermark
   bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
@@ -390,20 +392,12 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
   const TopicPartition tp(src.topic, src.partition);
   if (auto h = spooled_high_.find(tp); h != spooled_high_.end() && m->offset <= h->second) {
-    // At or below what this spool holds: a re-delivery, unless the log now ends there too (the
-    // topic was recreated or truncated while assigned; the fetch was reset to its new start).
-    int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(rk_, src.topic.c_str(), src.partition, &lo, &hi) ==
-            RD_KAFKA_RESP_ERR_NO_ERROR &&
-        hi >= 0 && hi <= h->second) {
-      RewindStart(tp, -1, h->second, lo, hi);
-      h->second = m->offset - 1;
-    } else {
-      std::lock_guard<std::mutex> l(mu_);
-      ++stats_.skipped_duplicates;
-      rd_kafka_message_destroy(m);
-      return;
-    }
+    // At or below what this spool holds: a re-delivery. (A log recreated or truncated below it is
+    // found at assignment, SetStartOffsets.)
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.skipped_duplicates;
+    rd_kafka_message_destroy(m);
+    return;
   }
   if (!rewind_pending_.empty() && rewind_pending_.erase(tp) > 0) cur_.rewound.insert(tp);
   Classification c = classifier_->Classify(payload);
@@ -706,23 +700,45 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
       c = committed->elems[i].offset;
     }
     int64_t start = c;  // -1: committed offset unknown, librdkafka applies auto.offset.reset
-    if (spooled[i] >= 0) {
-      start = std::max(c, spooled[i] + 1);
-      // A log that ends below what this spool holds was recreated or truncated: starting after
-      // the spooled offset would skip every new message until the log grows past it.
+    if (spooled[i] >= 0) start = std::max(c, spooled[i] + 1);
+    if (start >= 0) {
+      // Check the position against the log: a log that ends below what this spool holds was
+      // recreated or truncated (starting after the spooled offset would skip every new message
+      // until the log grows past it); one that starts above it lost messages to retention.
       int64_t lo = -1, hi = -1;
       const TopicPartition tp(parts->elems[i].topic, parts->elems[i].partition);
       if (rd_kafka_query_watermark_offsets(rk_, tp.first.c_str(), tp.second, &lo, &hi,
                                            opts_.assign_committed_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          hi >= 0 && hi <= spooled[i]) {
-        start = RewindStart(tp, c, spooled[i], lo, hi);
-        spooled_high_[tp] = start - 1;
+          hi >= 0) {
+        if (spooled[i] >= 0 && hi <= spooled[i]) {
+          start = RewindStart(tp, c, spooled[i], lo, hi);
+          spooled_high_[tp] = start - 1;
+        } else if (start < lo) {
+          start = RetentionPassed(tp, start, lo, hi);
+        }
       }
       parts->elems[i].offset = start;
     }
     start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
   rd_kafka_topic_partition_list_destroy(committed);
+}
+
+int64_t IngestImpl::RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi) {
+  const bool earliest = opts_.auto_offset_reset != "latest";
+  const int64_t start = earliest ? lo : hi;
+  spdlog::error("ingest: {}[{}]: offsets {} to {} were deleted by Kafka's retention before this gateway spooled "
+                "them ({} messages lost upstream){}; consuming from offset {}",
+                tp.first, tp.second, position, lo - 1, lo - position,
+                earliest ? "" : fmt::format(", and auto_offset_reset = \"latest\" skips the {} retained ones", hi - lo),
+                start);
+  std::lock_guard<std::mutex> l(mu_);
+  ++stats_.offset_resets;
+  stats_.offset_reset_skipped += static_cast<uint64_t>(start - position);
+  stats_.last_error = fmt::format("kafka: {}[{}]: {} messages deleted by retention before they were spooled",
+                                  tp.first, tp.second, lo - position);
+  stats_.last_error_ms = NowMs();
+  return start;
 }
 
 int64_t IngestImpl::RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo,

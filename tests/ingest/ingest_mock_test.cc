@@ -560,6 +560,59 @@ TEST_F(IngestMockTest, RecreatedTopicIsSpooledNotSkipped) {
   ExpectExactlyOnce({&c}, 2600);
 }
 
+// Issue 12, item 7: Kafka's retention deletes messages this gateway never spooled (the mock
+// keeps 5 MiB per partition). The reset says how many were lost upstream, counts them, and with
+// auto_offset_reset = "latest" also what it skipped of the retained ones.
+class IngestRetentionTest : public IngestMockTest, public ::testing::WithParamInterface<const char*> {};
+
+TEST_P(IngestRetentionTest, RetentionPassingThePositionIsCountedAndSaid) {
+  const std::string reset = GetParam();
+  auto spool = OpenSpool("spool");
+  for (int64_t i = 0; i < 100; ++i) producer_.Produce(kTopic, 0, CitrixEvent(i, 1000));
+  ASSERT_TRUE(producer_.Flush());
+  IngestOptions o = Options("g");
+  o.auto_offset_reset = reset;
+  o.librdkafka["log_level"] = "2";
+  {
+    IngestOptions first = o;
+    first.auto_offset_reset = "earliest";  // the group's first start takes these 100
+    auto in = StartIngest(first, spool.get());
+    ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 100; }, 30s));
+    ASSERT_TRUE(in->Stop().ok());
+    EXPECT_EQ(in->stats().offset_resets, 0u) << "a new group's start is not a loss";
+  }
+  // ~8 MB more into partition 0: the mock's retention drops the oldest, past offset 100.
+  for (int64_t i = 100; i < 8100; ++i) producer_.Produce(kTopic, 0, CitrixEvent(i, 1000));
+  ASSERT_TRUE(producer_.Flush());
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return in->stats().offset_resets == 1 && in->stats().lag == 0; }, 30s))
+      << "resets " << in->stats().offset_resets << ", lag " << in->stats().lag;
+  const IngestStats st = in->stats();
+  int64_t lo = -1, hi = -1;
+  {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", mc_.bootstraps().c_str(), errstr, sizeof(errstr));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    ASSERT_EQ(rd_kafka_query_watermark_offsets(rk, kTopic, 0, &lo, &hi, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(rk);
+  }
+  ASSERT_GT(lo, 100) << "the mock's retention did not pass the position";
+  ASSERT_EQ(hi, 8100);
+  if (reset == "earliest") {
+    EXPECT_EQ(st.offset_reset_skipped, static_cast<uint64_t>(lo - 100));
+    EXPECT_EQ(PendingCount(spool.get()), static_cast<uint64_t>(100 + hi - lo));
+  } else {
+    EXPECT_EQ(st.offset_reset_skipped, static_cast<uint64_t>(hi - 100));
+    EXPECT_EQ(PendingCount(spool.get()), 100u);
+  }
+  EXPECT_NE(st.last_error.find("deleted by retention"), std::string::npos) << st.last_error;
+  ASSERT_TRUE(in->Stop().ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Resets, IngestRetentionTest, ::testing::Values("earliest", "latest"),
+                         [](const auto& info) { return std::string(info.param); });
+
 class IngestWedgeTest : public IngestMockTest, public ::testing::WithParamInterface<const char*> {};
 
 // Issue 12, item 0: a member whose spool is full (appends fail, consumption paused) must not
