@@ -128,6 +128,11 @@ struct SpoolOptions {
   std::string secondary_path;
   // Create the spool if it does not exist.
   bool create_if_missing = true;
+  // Acks are written without an fsync of their own; the ack stream is synced once this much time
+  // has passed since the last sync or once this many acked events are unsynced, whichever comes
+  // first. A power cut re-delivers at most what was acked in that window (see README guarantee 5).
+  uint32_t ack_sync_interval_ms = 1000;
+  uint32_t ack_sync_events = 10000;
   // Tests inject a fault-injecting Env here (disk full). Not owned.
   rocksdb::Env* env = nullptr;
 };

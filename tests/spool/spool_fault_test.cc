@@ -1,0 +1,235 @@
+// The spool's stuck states (issue 12): each test drives the spool into one with a fault-injecting
+// filesystem over the real disk and proves that the spool leaves it by itself. No sleeps stand in
+// for synchronisation: a test waits for a state with a bounded poll.
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <rocksdb/env.h>
+
+#include "full_disk_fs.h"
+#include "power_loss_fs.h"
+#include "sentinel_gateway/spool.h"
+#include "spool_test_util.h"
+
+namespace sg {
+namespace {
+
+using testing::MakeEvent;
+using testing::TempDir;
+
+constexpr char kA[] = "CitrixAnalytics_riskScoreChange_CL";
+
+// Polls `done` every 10 ms until it holds or `limit` passes; the last answer.
+bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return done();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+AppendBatch Batch(int32_t partition, int64_t first_offset, int n, const std::string& prefix) {
+  AppendBatch b;
+  for (int i = 0; i < n; ++i) {
+    const int64_t offset = first_offset + i;
+    b.events.push_back(MakeEvent(kA, prefix + std::to_string(offset), partition, offset));
+  }
+  b.offsets = {{"citrix-risk", partition, first_offset + n - 1}};
+  return b;
+}
+
+std::vector<PendingEvent> ReadAll(Spool* s) {
+  std::vector<PendingEvent> out;
+  Status st = s->Read(kA, 0, 1 << 20, SIZE_MAX, &out);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+class SpoolFaultTest : public ::testing::Test {
+ protected:
+  SpoolFaultTest()
+      : fs(std::make_shared<testing::FullDiskFileSystem>(rocksdb::FileSystem::Default())),
+        env(rocksdb::NewCompositeEnv(fs)) {
+    o.env = env.get();
+  }
+
+  // Retries as ingest does until the spool takes the batch (bounded).
+  static Status AppendUntilAccepted(Spool* s, const AppendBatch& b) {
+    Status st;
+    WaitFor(std::chrono::seconds(60), [&] { return (st = s->Append(b)).ok(); });
+    return st;
+  }
+
+  TempDir dir;
+  std::shared_ptr<testing::FullDiskFileSystem> fs;
+  std::unique_ptr<rocksdb::Env> env;
+  SpoolOptions o;
+};
+
+// Issue 12 item 3: a reopen that failed is retried by the spool itself. Nothing but reads and
+// watermark checks happen after the fault is gone (ingest is paused, the drainer has nothing to
+// ack), and the spool still comes back.
+TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 3, "e")).ok());
+  std::vector<PendingEvent> events = ReadAll(s.get());
+  ASSERT_EQ(events.size(), 3u);
+
+  fs->io_error = true;
+  EXPECT_FALSE(s->Ack(kA, events, 0, 1).ok()) << "the ack's WAL write fails (fatal in RocksDB)";
+  // The next change tries the reopen, which fails too: the spool is closed.
+  Status st;
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(10), [&] {
+    st = s->Ack(kA, events, 0, 1);
+    return st.message().find("could not be reopened") != std::string::npos;
+  })) << st.ToString();
+  EXPECT_TRUE(s->AboveHighWatermark()) << "a closed spool pauses ingest";
+
+  fs->io_error = false;
+  // Only reads and watermark checks from here on.
+  bool reads_ok = false, below = false;
+  EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
+    std::vector<PendingEvent> out;
+    reads_ok = s->Read(kA, 0, 100, SIZE_MAX, &out).ok() && out.size() == 3;
+    below = !s->AboveHighWatermark();
+    return reads_ok && below;
+  })) << "reads ok: " << reads_ok << ", below the high watermark: " << below;
+  // And it takes writes again.
+  EXPECT_TRUE(s->Ack(kA, events).ok());
+  EXPECT_TRUE(ReadAll(s.get()).empty());
+}
+
+// Issue 12 item 5: the WAL write of an append succeeded but its fsync failed. The caller was told
+// the append failed and retries the same batch; the reopen replays the first write. The batch's
+// offsets say it is already spooled: it must be there once, not twice.
+TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 2, "e")).ok());
+  const AppendBatch b = Batch(0, 2, 5, "e");
+  fs->sync_error = true;
+  Status st = s->Append(b);
+  EXPECT_FALSE(st.ok()) << "the fsync failed, so the append is not durable";
+  EXPECT_GT(fs->refused.load(), 0);
+  fs->sync_error = false;
+  st = AppendUntilAccepted(s.get(), b);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+
+  std::vector<PendingEvent> out = ReadAll(s.get());
+  std::vector<std::string> payloads;
+  for (const auto& e : out) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"e0", "e1", "e2", "e3", "e4", "e5", "e6"}));
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.appended_total, 7u);
+  EXPECT_EQ(stats.routes[kA].pending_events, 7u);
+  EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 6);
+
+  // The same after a restart: counters and events agree with the disk.
+  s.reset();
+  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  EXPECT_EQ(ReadAll(s.get()).size(), 7u);
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.routes[kA].pending_events, 7u);
+}
+
+// Issue 12 item 5, the rule itself: what the recorded offsets already cover is not written again;
+// of a partly covered batch only the new part is; events without a Kafka offset are always written.
+TEST(SpoolIdempotentAppendTest, OffsetsAlreadySpooledAreNotWrittenAgain) {
+  TempDir dir;
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 5, "p0-")).ok());
+  ASSERT_TRUE(s->Append(Batch(1, 0, 2, "p1-")).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 5, "p0-")).ok()) << "a repeat is accepted (it is spooled) ...";
+  EXPECT_EQ(ReadAll(s.get()).size(), 7u) << "... but not written again";
+
+  // Partly covered, across two partitions: p0 3..7 (3 and 4 are spooled), p1 2..3 (new).
+  AppendBatch mixed = Batch(0, 3, 5, "p0-");
+  AppendBatch p1 = Batch(1, 2, 2, "p1-");
+  mixed.events.insert(mixed.events.end(), p1.events.begin(), p1.events.end());
+  mixed.offsets.push_back(p1.offsets[0]);
+  QuarantinedMessage old_bad;
+  old_bad.payload = "not json";
+  old_bad.source = {"citrix-risk", 0, 4};
+  old_bad.why.reason = "invalid_json";
+  mixed.quarantined.push_back(old_bad);
+  QuarantinedMessage new_bad = old_bad;
+  new_bad.source.offset = 8;
+  mixed.quarantined.push_back(new_bad);
+  mixed.offsets[0].offset = 8;
+  mixed.events.push_back(MakeEvent(kA, "no-source"));
+  mixed.events.back().source = SourceRef{};
+  ASSERT_TRUE(s->Append(mixed).ok());
+
+  std::vector<std::string> payloads;
+  for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"p0-0", "p0-1", "p0-2", "p0-3", "p0-4", "p1-0", "p1-1",
+                                                "p0-5", "p0-6", "p0-7", "p1-2", "p1-3", "no-source"}));
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(s->ListFailed(0, 10, "", &failed).ok());
+  ASSERT_EQ(failed.size(), 1u) << "only the quarantined message past the mark";
+  EXPECT_EQ(failed[0].events.at(0).source.offset, 8);
+  EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 8);
+  EXPECT_EQ(s->SourceOffset("citrix-risk", 1), 3);
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.appended_total, 13u);
+  EXPECT_EQ(stats.quarantined_total, 1u);
+}
+
+// Issue 12 item 8: acks are synced once a second at the latest, even when nothing else is written
+// after them; a power cut then re-delivers nothing that was acked before that.
+TEST(SpoolPowerLossTest, AcksReachTheDiskWithinTheSyncIntervalWithoutOtherWrites) {
+  TempDir dir;
+  auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions o;
+  o.env = env.get();
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 5, "e")).ok());
+  std::vector<PendingEvent> events = ReadAll(s.get());
+  ASSERT_TRUE(s->Ack(kA, events, 0, 3).ok());
+  EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] { return fs->UnsyncedBytes(".log") == 0; }))
+      << fs->UnsyncedBytes(".log") << " bytes of the WAL are still unsynced";
+  fs->PowerCut();
+  s.reset();
+  fs->DropUnsyncedData();
+  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::vector<std::string> payloads;
+  for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"e3", "e4"}));
+}
+
+// Issue 12 item 8: with a long interval, the count bound syncs: every ack_sync_events acked events.
+TEST(SpoolPowerLossTest, AcksAreSyncedEveryNEvents) {
+  TempDir dir;
+  auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions o;
+  o.env = env.get();
+  o.ack_sync_interval_ms = 3600 * 1000;
+  o.ack_sync_events = 10;
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 25, "e")).ok());
+  std::vector<PendingEvent> events = ReadAll(s.get());
+  ASSERT_EQ(events.size(), 25u);
+  for (size_t i = 0; i < events.size(); ++i) ASSERT_TRUE(s->Ack(kA, events, i, i + 1).ok());
+  fs->PowerCut();
+  s.reset();
+  fs->DropUnsyncedData();
+  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::vector<std::string> payloads;
+  for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"e20", "e21", "e22", "e23", "e24"}))
+      << "the acks of e0..e19 were synced at the 10th and 20th event";
+}
+
+}  // namespace
+}  // namespace sg
