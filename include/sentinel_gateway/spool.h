@@ -112,6 +112,9 @@ struct SpoolStats {
   uint64_t appended_total = 0;   // events ever appended
   uint64_t acked_total = 0;      // events ever acknowledged as delivered
   uint64_t quarantined_total = 0;
+  // Events and quarantined messages of appends that were already spooled (their offsets at or
+  // below the recorded ones: a retry after a failed fsync), not written again. Since open.
+  uint64_t duplicates_skipped = 0;
 };
 
 struct SpoolOptions {

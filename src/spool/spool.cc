@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -25,6 +27,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include "coding.h"
 #include "pid_lock.h"
@@ -128,6 +131,9 @@ class SpoolImpl final : public Spool {
   Status Init();
   // RocksDB answered an error it cannot leave in-process (fatal severity): only a reopen helps.
   bool needs_reopen() const { return needs_reopen_.load(); }
+  // Syncs the WAL when acks written without a sync have waited ack_sync_interval_ms (the
+  // maintenance thread calls this, so the bound holds when nothing else is written).
+  void SyncAcksIfDue();
 
   Status Append(const AppendBatch& batch) override;
   Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
@@ -194,6 +200,22 @@ class SpoolImpl final : public Spool {
   Status LoadMeta();
   Status RecoverSequences();
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
+  // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
+  // how many of them a sync is known to cover. A synced write covers every ack written before it.
+  uint64_t AcksWritten() {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    return acks_written_;
+  }
+  void SyncedUpTo(uint64_t acks_written_before) {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    acks_synced_ = std::max(acks_synced_, acks_written_before);
+    last_sync_ = std::chrono::steady_clock::now();
+  }
+  bool AckSyncDue(uint64_t more) {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    return acks_written_ + more - acks_synced_ >= options_.ack_sync_events ||
+           std::chrono::steady_clock::now() - last_sync_ >= std::chrono::milliseconds(options_.ack_sync_interval_ms);
+  }
 
   const SpoolOptions options_;
   const std::string path_;
@@ -212,6 +234,16 @@ class SpoolImpl final : public Spool {
   int64_t failed_batches_ = 0, failed_events_ = 0, failed_bytes_ = 0;
   int64_t appended_ = 0, acked_ = 0, quarantined_ = 0;
   int64_t reserved_bytes_ = 0;  // bytes of appends in flight, counted against max_bytes
+
+  // Partitions of the appends in flight: an append waits for another that carries the same
+  // partition, so the recorded offsets it checks are final (see Append). Guarded by mu_.
+  std::set<std::pair<std::string, int32_t>> claimed_;
+  std::condition_variable claim_cv_;
+  uint64_t duplicates_skipped_ = 0;  // events and messages of appends that were already spooled
+
+  std::mutex sync_mu_;  // guards the ack sync bookkeeping
+  uint64_t acks_written_ = 0, acks_synced_ = 0;
+  std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
 
   std::mutex failed_mu_;  // serialises Fail / Requeue / Drop, which read before they write
   std::atomic<bool> need_resume_{false};
@@ -474,13 +506,38 @@ Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view wha
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  const uint64_t acks_before = sync ? AcksWritten() : 0;
   rocksdb::Status rs = db_->Write(wo, wb);
   if (!rs.ok()) {
     need_resume_.store(true);
-    if (rs.severity() >= rocksdb::Status::Severity::kFatalError) needs_reopen_.store(true);
+    // Only a full disk says for sure that the record is not in the WAL. After any other I/O error
+    // (an fsync's EIO, say) the record may be in the file although the write failed; a reopen
+    // replays what is really there, so the in-memory state (offsets, counters) matches the disk
+    // before the caller retries, and the retry is recognised as already spooled.
+    if (rs.severity() >= rocksdb::Status::Severity::kFatalError || (rs.IsIOError() && !rs.IsNoSpace())) {
+      needs_reopen_.store(true);
+    }
     return FromRocks(rs, fmt::format("spool {} failed", what));
   }
+  if (sync) SyncedUpTo(acks_before);
   return Status::OK();
+}
+
+void SpoolImpl::SyncAcksIfDue() {
+  if (!writable() || needs_reopen_.load() || need_resume_.load()) return;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    if (acks_written_ == acks_synced_) return;
+    if (std::chrono::steady_clock::now() - last_sync_ < std::chrono::milliseconds(options_.ack_sync_interval_ms)) return;
+  }
+  const uint64_t before = AcksWritten();
+  rocksdb::Status rs = db_->SyncWAL();
+  if (!rs.ok()) {
+    spdlog::warn("spool: cannot sync the acks of {}: {}", path_, rs.ToString());
+    if (!rs.IsNoSpace()) needs_reopen_.store(true);
+    return;
+  }
+  SyncedUpTo(before);
 }
 
 Status ValidateRoute(const std::string& route) {
@@ -491,19 +548,77 @@ Status ValidateRoute(const std::string& route) {
   return Status::OK();
 }
 
+// Idempotent: an event or quarantined message whose Kafka offset is at or below the offset the
+// spool has recorded for its partition is already spooled (the offset is written in the same
+// batch as the events) and is not written again. A retried batch whose first attempt reached the
+// disk after all (an fsync that failed, a reopen that replayed the WAL) is then spooled once; of a
+// partly covered batch only the part above the mark is written. Items without a Kafka offset are
+// always written. Appends that carry a common partition are serialised (the second waits until the
+// first has committed or failed), so the mark an append checks cannot move under it.
 Status SpoolImpl::Append(const AppendBatch& batch) {
   Status s = CheckWritable();
   if (!s.ok()) return s;
-  int64_t bytes = 0;
   for (const NewEvent& e : batch.events) {
     if (s = ValidateRoute(e.route); !s.ok()) return s;
-    bytes += static_cast<int64_t>(e.payload.size());
   }
-  for (const QuarantinedMessage& q : batch.quarantined) bytes += static_cast<int64_t>(q.payload.size());
+  using TP = std::pair<std::string, int32_t>;
+  std::vector<TP> parts;
+  auto add_part = [&](const std::string& topic, int32_t partition) {
+    TP tp(topic, partition);
+    if (std::find(parts.begin(), parts.end(), tp) == parts.end()) parts.push_back(std::move(tp));
+  };
+  for (const NewEvent& e : batch.events) {
+    if (!e.source.topic.empty() && e.source.offset >= 0) add_part(e.source.topic, e.source.partition);
+  }
+  for (const QuarantinedMessage& q : batch.quarantined) {
+    if (!q.source.topic.empty() && q.source.offset >= 0) add_part(q.source.topic, q.source.partition);
+  }
+  for (const PartitionOffset& o : batch.offsets) add_part(o.topic, o.partition);
 
+  // Filled under mu_: which items are new, and the marks they were checked against.
+  std::vector<bool> skip_event(batch.events.size(), false), skip_quarantined(batch.quarantined.size(), false);
+  std::vector<PartitionOffset> new_offsets;
+  size_t events = 0, quarantined = 0;
+  int64_t bytes = 0;
   uint64_t first_seq = 0, first_batch = 0;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    std::unique_lock<std::mutex> l(mu_);
+    claim_cv_.wait(l, [&] {
+      for (const TP& tp : parts) {
+        if (claimed_.count(tp) != 0) return false;
+      }
+      return true;
+    });
+    auto spooled = [&](const SourceRef& src) {
+      if (src.topic.empty() || src.offset < 0) return false;
+      auto it = offsets_.find({src.topic, src.partition});
+      return it != offsets_.end() && src.offset <= it->second;
+    };
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      skip_event[i] = spooled(batch.events[i].source);
+      if (skip_event[i]) continue;
+      ++events;
+      bytes += static_cast<int64_t>(batch.events[i].payload.size());
+    }
+    for (size_t i = 0; i < batch.quarantined.size(); ++i) {
+      skip_quarantined[i] = spooled(batch.quarantined[i].source);
+      if (skip_quarantined[i]) continue;
+      ++quarantined;
+      bytes += static_cast<int64_t>(batch.quarantined[i].payload.size());
+    }
+    for (const PartitionOffset& o : batch.offsets) {
+      auto it = offsets_.find({o.topic, o.partition});
+      if (it == offsets_.end() || o.offset > it->second) new_offsets.push_back(o);
+    }
+    const size_t skipped = batch.events.size() - events + batch.quarantined.size() - quarantined;
+    if (skipped > 0) {
+      duplicates_skipped_ += skipped;
+      spdlog::info("spool: {} of {} events and quarantined messages of an append were spooled before "
+                   "(a retry after a failed fsync or a re-read); not written again",
+                   skipped, batch.events.size() + batch.quarantined.size());
+    }
+    if (events == 0 && quarantined == 0 && new_offsets.empty()) return Status::OK();
+
     int64_t used = 0;
     for (const auto& [name, r] : routes_) used += r.bytes;
     used += failed_bytes_ + reserved_bytes_;
@@ -511,11 +626,12 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
       return Status::Full(fmt::format("spool {} is full: {} bytes held, {} to append, maximum {}",
                                       path_, used, bytes, options_.max_bytes));
     }
+    for (const TP& tp : parts) claimed_.insert(tp);
     first_seq = next_seq_;
-    next_seq_ += batch.events.size();
-    if (!batch.events.empty()) inflight_.insert(first_seq);
+    next_seq_ += events;
+    if (events > 0) inflight_.insert(first_seq);
     first_batch = next_batch_id_;
-    next_batch_id_ += batch.quarantined.size();
+    next_batch_id_ += quarantined;
     reserved_bytes_ += bytes;
   }
 
@@ -524,7 +640,9 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
   Deltas d;
   std::string value;
   uint64_t seq = first_seq;
-  for (const NewEvent& e : batch.events) {
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    if (skip_event[i]) continue;
+    const NewEvent& e = batch.events[i];
     value.clear();
     EncodePendingValue(e.source, now, e.payload, &value);
     wb.Put(pending_, PendingKey(e.route, seq++), value);
@@ -536,7 +654,9 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     wb.Put(meta_, std::string(kMetaRoutePrefix) + route, rocksdb::Slice());
   }
   uint64_t id = first_batch;
-  for (const QuarantinedMessage& q : batch.quarantined) {
+  for (size_t i = 0; i < batch.quarantined.size(); ++i) {
+    if (skip_quarantined[i]) continue;
+    const QuarantinedMessage& q = batch.quarantined[i];
     FailedBatch fb;
     fb.id = id;
     fb.route = q.route;
@@ -555,18 +675,22 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     d.failed_events += 1;
     d.failed_bytes += static_cast<int64_t>(q.payload.size());
   }
-  d.appended = static_cast<int64_t>(batch.events.size());
-  d.quarantined = static_cast<int64_t>(batch.quarantined.size());
-  d.offsets = batch.offsets;
+  d.appended = static_cast<int64_t>(events);
+  d.quarantined = static_cast<int64_t>(quarantined);
+  d.offsets = std::move(new_offsets);
   AddDeltasToBatch(d, &wb);
-  if (!batch.events.empty()) wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
-  if (!batch.quarantined.empty()) wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(id)));
+  if (events > 0) wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
+  if (quarantined > 0) wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(id)));
 
   s = Write(&wb, /*sync=*/true, "append");
-  std::lock_guard<std::mutex> l(mu_);
-  if (!batch.events.empty()) inflight_.erase(first_seq);
-  reserved_bytes_ -= bytes;
-  if (s.ok()) ApplyDeltasLocked(d);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (events > 0) inflight_.erase(first_seq);
+    reserved_bytes_ -= bytes;
+    for (const TP& tp : parts) claimed_.erase(tp);
+    if (s.ok()) ApplyDeltasLocked(d);
+  }
+  claim_cv_.notify_all();
   return s;
 }
 
@@ -640,10 +764,17 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   // and deletion-triggered compaction drops them.
   for (size_t i = begin; i < end; ++i) wb.Delete(pending_, PendingKey(route, events[i].seq));
   AddDeltasToBatch(d, &wb);
-  // Not synced: a later synced write (every append) carries it to disk; a power loss in between
-  // can only re-deliver, never lose.
-  s = Write(&wb, /*sync=*/false, "ack");
+  // Synced only every ack_sync_events events or ack_sync_interval_ms (the maintenance thread syncs
+  // an idle tail); any synced write in between (every append) carries earlier acks to disk too. A
+  // power loss can only re-deliver what was acked since, never lose.
+  const bool sync = AckSyncDue(static_cast<uint64_t>(n));
+  s = Write(&wb, sync, "ack");
   if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    acks_written_ += static_cast<uint64_t>(n);
+    if (sync) acks_synced_ = std::min(acks_written_, acks_synced_ + static_cast<uint64_t>(n));
+  }
   std::lock_guard<std::mutex> l(mu_);
   ApplyDeltasLocked(d);
   RouteState& rs = routes_[route];
@@ -837,6 +968,7 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     out->appended_total = static_cast<uint64_t>(appended_);
     out->acked_total = static_cast<uint64_t>(acked_);
     out->quarantined_total = static_cast<uint64_t>(quarantined_);
+    out->duplicates_skipped = duplicates_skipped_;
   }
   out->max_bytes = options_.max_bytes;
   std::error_code ec;
@@ -883,12 +1015,29 @@ Status SpoolImpl::CatchUp() {
 
 // ReopeningSpool: the Spool handed out for read-write use. It forwards every call to a SpoolImpl
 // under a shared lock and, when RocksDB has met an error it cannot leave in-process (a fatal
-// background error after a disk-full, say), closes and reopens the database on the next change,
-// so the gateway recovers without a restart. It holds the pid lock itself, so no other process
-// can take the spool while it reopens. Everything acknowledged is in the WAL; a reopen loses nothing.
+// background error after a disk-full, say), closes and reopens the database, so the gateway
+// recovers without a restart. It holds the pid lock itself, so no other process can take the spool
+// while it reopens. Everything acknowledged is in the WAL; a reopen loses nothing.
+//
+// Who reopens: the next change (append, ack, ...) and, without any caller, the maintenance thread,
+// which retries with backoff (kReopenBackoffMin doubling to kReopenBackoffMax) for as long as the
+// spool is closed or needs a reopen. So a spool never stays closed once its disk works again, even
+// when nothing writes to it (ingest paused by the closed spool's watermark, the drainer with
+// nothing to ack). The same thread syncs an idle tail of acks (SpoolOptions::ack_sync_interval_ms).
 class ReopeningSpool final : public Spool {
  public:
+  static constexpr std::chrono::milliseconds kReopenBackoffMin{50};
+  static constexpr std::chrono::milliseconds kReopenBackoffMax{1000};
+
   ReopeningSpool(SpoolOptions options, std::string path) : options_(std::move(options)), path_(std::move(path)) {}
+  ~ReopeningSpool() override {
+    {
+      std::lock_guard<std::mutex> l(bg_mu_);
+      stop_ = true;
+    }
+    bg_cv_.notify_all();
+    if (bg_.joinable()) bg_.join();
+  }
 
   Status Init() {
     if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
@@ -900,7 +1049,10 @@ class ReopeningSpool final : public Spool {
     }
     Status s = lock_.Acquire(path_ + "/" + kLockFile);
     if (!s.ok()) return s;
-    return OpenInner();
+    s = OpenInner();
+    if (!s.ok()) return s;
+    bg_ = std::thread([this] { Maintain(); });
+    return Status::OK();
   }
 
   Status Append(const AppendBatch& batch) override { return Change([&](SpoolImpl* s) { return s->Append(batch); }); }
@@ -972,7 +1124,56 @@ class ReopeningSpool final : public Spool {
     return f(inner_.get());
   }
 
-  // A change first reopens a spool that needs it (it is the caller that retries, e.g. ingest).
+  // Closes and reopens the database if it needs it. OK when the spool is open and healthy.
+  Status ReopenIfNeeded() {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    if (inner_ != nullptr && !inner_->needs_reopen()) return Status::OK();
+    inner_.reset();  // closes RocksDB; the pid lock stays with us
+    Status s = OpenInner();
+    if (!s.ok()) {
+      last_error_ = s.ToString();
+      return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));
+    }
+    spdlog::info("spool: {} reopened after an I/O error", path_);
+    return Status::OK();
+  }
+
+  bool Broken() {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ == nullptr || inner_->needs_reopen();
+  }
+
+  // The maintenance thread: reopens a broken spool with backoff, syncs idle acks.
+  void Maintain() {
+    const auto tick = std::chrono::milliseconds(std::clamp<uint32_t>(options_.ack_sync_interval_ms / 2, 10, 250));
+    auto backoff = kReopenBackoffMin;
+    bool warned = false;
+    std::unique_lock<std::mutex> l(bg_mu_);
+    while (!stop_) {
+      const bool broken = Broken();
+      bg_cv_.wait_for(l, broken ? backoff : tick, [&] { return stop_; });
+      if (stop_) break;
+      l.unlock();
+      if (Broken()) {
+        Status s = ReopenIfNeeded();
+        if (s.ok()) {
+          backoff = kReopenBackoffMin;
+          warned = false;
+        } else {
+          if (!warned) spdlog::warn("spool: {}; retrying with backoff", s.message());
+          warned = true;
+          backoff = std::min(backoff * 2, std::chrono::milliseconds(kReopenBackoffMax));
+        }
+      } else {
+        std::shared_lock<std::shared_mutex> sl(mu_);
+        if (inner_ != nullptr) inner_->SyncAcksIfDue();
+      }
+      l.lock();
+    }
+  }
+
+  // A change first reopens a spool that needs it (the caller retries, e.g. ingest; the
+  // maintenance thread retries too).
   template <typename F>
   Status Change(F&& f) {
     {
@@ -980,17 +1181,8 @@ class ReopeningSpool final : public Spool {
       std::shared_lock<std::shared_mutex> l(mu_);
       if (inner_ != nullptr && !inner_->needs_reopen()) return f(inner_.get());
     }
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      if (inner_ == nullptr || inner_->needs_reopen()) {
-        inner_.reset();  // closes RocksDB; the pid lock stays with us
-        Status s = OpenInner();
-        if (!s.ok()) {
-          last_error_ = s.ToString();
-          return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));
-        }
-      }
-    }
+    Status s = ReopenIfNeeded();
+    if (!s.ok()) return s;
     return Use(std::forward<F>(f));
   }
 
@@ -1000,6 +1192,11 @@ class ReopeningSpool final : public Spool {
   std::shared_mutex mu_;  // shared: calls; exclusive: reopen
   std::unique_ptr<SpoolImpl> inner_;
   std::string last_error_;
+
+  std::mutex bg_mu_;  // guards stop_
+  std::condition_variable bg_cv_;
+  bool stop_ = false;
+  std::thread bg_;  // Maintain(); joined before inner_ closes
 };
 
 }  // namespace
