@@ -8,7 +8,14 @@
 //    concurrent appends share one fsync through RocksDB's group commit.
 //  - Every event is in exactly one state: pending (per route, FIFO by sequence) or failed.
 //  - The highest Kafka offset spooled per topic-partition is written in the same batch as the events,
-//    so a consumer can resume exactly where the spool ends.
+//    so a consumer can resume exactly where the spool ends; and Append is idempotent over it: an
+//    event or quarantined message whose offset is at or below the recorded one is not written
+//    again (a retry after a failed fsync is spooled once).
+//  - Ack is fsync'd at least every ack_sync_interval_ms and every ack_sync_events events: a power
+//    cut re-delivers at most that window of acks; a process crash loses none.
+//  - A spool that met an I/O error it cannot leave in-process (or whose reopen failed) reopens
+//    itself with backoff, without waiting for a caller; while closed it reports itself above the
+//    high watermark and its reads fail with IOError.
 //  - Opening never scans the events: counters live in the meta column family.
 //  - Errors come back as Status; a corrupted or newer-format spool is reported, never rewritten.
 //
@@ -165,8 +172,9 @@ class Spool {
                       size_t max_bytes, std::vector<PendingEvent>* out) = 0;
 
   // Removes delivered events: `events` must be pending events of `route` as returned by Read, in
-  // seq order. One atomic WriteBatch of point deletes. Not fsync'd (the next synced write carries
-  // it): a power loss may re-deliver, a process crash loses nothing.
+  // seq order. One atomic WriteBatch of point deletes. fsync'd only when ack_sync_interval_ms has
+  // passed or ack_sync_events events are unsynced (a background sync covers an idle tail): a power
+  // loss may re-deliver that window, a process crash loses nothing.
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events) = 0;
   // Ack of the sub-range events[begin, end).
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events,
