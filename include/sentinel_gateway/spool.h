@@ -113,9 +113,10 @@ struct SpoolStats {
   uint64_t failed_batches = 0;
   uint64_t failed_events = 0;
   uint64_t failed_bytes = 0;
-  uint64_t used_bytes = 0;     // logical payload bytes held (pending + failed): what max_bytes bounds
+  uint64_t used_bytes = 0;     // pending payload bytes: what max_bytes and the watermarks bound
   uint64_t disk_bytes = 0;     // SST files + WAL + memtables as RocksDB reports them
   uint64_t max_bytes = 0;
+  uint64_t failed_max_bytes = 0;  // the failed area's budget (failed_bytes above it: act)
   uint64_t appended_total = 0;   // events ever appended
   uint64_t acked_total = 0;      // events ever acknowledged as delivered
   uint64_t quarantined_total = 0;
@@ -125,19 +126,32 @@ struct SpoolStats {
 };
 
 struct SpoolOptions {
-  // Capacity: appends that would take used bytes past max_bytes fail with Status::Full.
+  // Capacity of the pending events: appends that would take pending payload bytes past max_bytes
+  // fail with Status::Full.
   uint64_t max_bytes = 20ull << 30;
   // Backpressure thresholds as fractions of max_bytes (see AboveHighWatermark / BelowLowWatermark).
+  // They count pending events only: a large failed area never pauses ingest.
   double high_watermark = 0.90;
   double low_watermark = 0.80;
+  // The failed area's own budget (0: a quarter of max_bytes). It refuses nothing (moving a batch
+  // there, or quarantining bad input, never fails for room: that would stop delivery or ingest);
+  // it is what the disk must hold beside max_bytes, and Stats / the metrics say when it is
+  // exceeded, so an operator drops or requeues.
+  uint64_t failed_max_bytes = 0;
   // Open without writing (inspection of a stopped gateway's spool). Does not take the lock.
   bool read_only = false;
   // Open as a RocksDB secondary instance following a running gateway (read-only, no lock).
   // secondary_path is the secondary's own scratch directory.
   bool secondary = false;
   std::string secondary_path;
-  // Create the spool if it does not exist.
+  // Create the spool if it does not exist. A new spool is built in a temporary directory beside
+  // `path` and renamed into place once complete, so a kill during the first open leaves no spool
+  // (the next start creates it again) rather than a half-made one every start refuses.
   bool create_if_missing = true;
+  // A writer finding the spool's lock held tries again for this long before Busy (the gateway:
+  // a few seconds, so a tool's lock probe or a previous gateway still stopping does not make
+  // systemd give up on it).
+  int lock_wait_ms = 0;
   // Acks are written without an fsync of their own; the ack stream is synced once this much time
   // has passed since the last sync or once this many acked events are unsynced, whichever comes
   // first. A power cut re-delivers at most what was acked in that window (see README guarantee 5).
@@ -206,7 +220,7 @@ class Spool {
   // Highest offset spooled for one partition, or -1 when none.
   virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
 
-  // Backpressure: used bytes are above the high watermark (pause consumption) ...
+  // Backpressure: pending bytes are above the high watermark (pause consumption) ...
   virtual bool AboveHighWatermark() = 0;
   // ... and below the low watermark (resume).
   virtual bool BelowLowWatermark() = 0;

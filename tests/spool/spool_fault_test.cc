@@ -1,11 +1,16 @@
 // The spool's stuck states (issue 12): each test drives the spool into one with a fault-injecting
 // filesystem over the real disk and proves that the spool leaves it by itself. No sleeps stand in
 // for synchronisation: a test waits for a state with a bounded poll.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <functional>
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 #include <rocksdb/env.h>
 
 #include "full_disk_fs.h"
@@ -229,6 +234,129 @@ TEST(SpoolPowerLossTest, AcksAreSyncedEveryNEvents) {
   for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"e20", "e21", "e22", "e23", "e24"}))
       << "the acks of e0..e19 were synced at the 10th and 20th event";
+}
+
+// Issue 12 item 7: one pending record that cannot be decoded used to fail every read of its route
+// (the drainer retried it for ever). It moves to the failed area with its reason; the rest flows.
+TEST(SpoolCorruptRecordTest, CorruptPendingRecordMovesToTheFailedAreaAndTheRouteGoesOn) {
+  TempDir dir;
+  const std::string path = dir.Sub("spool");
+  {
+    std::unique_ptr<Spool> s;
+    ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
+    ASSERT_TRUE(s->Append(Batch(0, 0, 3, "e")).ok());
+  }
+  uint64_t bad_seq = 0;
+  {
+    // Damage the middle record's header with RocksDB itself (the spool is closed).
+    rocksdb::DBOptions dbo;
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+    for (const char* n : {"default", "pending", "failed", "meta"}) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+    std::vector<rocksdb::ColumnFamilyHandle*> h;
+    rocksdb::DB* db = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(dbo, path, cfs, &h, &db).ok());
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), h[1]));
+    it->SeekToFirst();
+    ASSERT_TRUE(it->Valid());
+    it->Next();
+    ASSERT_TRUE(it->Valid());
+    std::string key = it->key().ToString();
+    bad_seq = 2;
+    it.reset();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    ASSERT_TRUE(db->Put(wo, h[1], key, std::string("\x01\xff\xff", 3)).ok());
+    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+    delete db;
+  }
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
+  std::vector<PendingEvent> out;
+  Status st = s->Read(kA, 0, 100, SIZE_MAX, &out);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<std::string> payloads;
+  for (const auto& e : out) payloads.push_back(e.payload);
+  EXPECT_EQ(payloads, (std::vector<std::string>{"e0", "e2"}));
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(s->ListFailed(0, 10, "", &failed).ok());
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].route, kA);
+  EXPECT_EQ(failed[0].why.reason, "corrupt_record");
+  EXPECT_NE(failed[0].why.error_text.find("seq " + std::to_string(bad_seq)), std::string::npos)
+      << failed[0].why.error_text;
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.routes[kA].pending_events, 2u);
+  EXPECT_EQ(stats.failed_batches, 1u);
+  ASSERT_TRUE(s->Ack(kA, out).ok());
+  EXPECT_TRUE(ReadAll(s.get()).empty());
+}
+
+// Issue 12 item 7: the failed area has its own budget; a dead-letter area as large as the whole
+// pending capacity neither pauses ingest (watermarks) nor refuses appends (Full).
+TEST(SpoolFailedBudgetTest, ALargeFailedAreaNeitherPausesNorFillsTheSpool) {
+  TempDir dir;
+  SpoolOptions o;
+  o.max_bytes = 1000;
+  o.high_watermark = 0.9;
+  o.low_watermark = 0.5;
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  AppendBatch b;
+  b.events.push_back(MakeEvent(kA, std::string(950, 'x')));
+  ASSERT_TRUE(s->Append(b).ok());
+  EXPECT_TRUE(s->AboveHighWatermark());
+  std::vector<PendingEvent> out = ReadAll(s.get());
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_TRUE(s->Fail(kA, {out[0].seq}, FailureInfo{400, "http_400", "refused", 1, 0, 0}, nullptr).ok());
+  EXPECT_FALSE(s->AboveHighWatermark()) << "the failed area does not count toward the watermarks";
+  EXPECT_TRUE(s->BelowLowWatermark());
+  b.events[0].payload = std::string(800, 'y');
+  Status st = s->Append(b);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.failed_bytes, 950u);
+  EXPECT_EQ(stats.used_bytes, 800u);
+  EXPECT_EQ(stats.failed_max_bytes, 250u) << "default: a quarter of max_bytes";
+  // Quarantined input is never refused for room either.
+  AppendBatch q;
+  QuarantinedMessage m;
+  m.payload = std::string(900, 'q');
+  m.why.reason = "invalid_json";
+  q.quarantined.push_back(m);
+  st = s->Append(q);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+}
+
+// Issue 12 item 7: a writer that finds the lock held for a moment (a tool's probe, a gateway still
+// stopping) waits for it, bounded, instead of giving up at once; held longer, it still gets Busy.
+TEST(SpoolLockTest, AWriterWaitsForABrieflyHeldLockAndIsBusyAfterItsBound) {
+  TempDir dir;
+  const std::string path = dir.Sub("spool");
+  {
+    std::unique_ptr<Spool> s;
+    ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
+  }
+  int fd = ::open((path + "/gateway.lock").c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);  // what an older tool's probe did
+  SpoolOptions o;
+  o.lock_wait_ms = 10000;
+  Status opened;
+  std::unique_ptr<Spool> s;
+  std::thread writer([&] { opened = Spool::Open(o, path, &s); });
+  ::close(fd);  // the probe ends while the writer waits (or before it tried: either way it must win)
+  writer.join();
+  EXPECT_TRUE(opened.ok()) << opened.ToString();
+
+  SpoolOptions brief;
+  brief.lock_wait_ms = 300;
+  std::unique_ptr<Spool> second;
+  const auto t0 = std::chrono::steady_clock::now();
+  Status busy = Spool::Open(brief, path, &second);
+  EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
 }
 
 }  // namespace
