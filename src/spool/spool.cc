@@ -4,6 +4,7 @@
 // (format version, routes, per-partition offsets, counters). Counters and high-water marks are
 // merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
 // reads only the meta family and never scans the events.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -179,6 +180,19 @@ class SpoolImpl final : public Spool {
   static const Counter kCounters[6];
 
   bool writable() const { return !options_.read_only && !options_.secondary; }
+  uint64_t FailedBudget() const {
+    return options_.failed_max_bytes > 0 ? options_.failed_max_bytes : options_.max_bytes / 4;
+  }
+  // Logs once each time the failed area grows past its budget (it refuses nothing).
+  void WarnFailedBudgetLocked() {
+    const bool over = failed_bytes_ > 0 && static_cast<uint64_t>(failed_bytes_) > FailedBudget();
+    if (over && !failed_over_budget_) {
+      spdlog::warn("spool: the failed area of {} holds {} bytes, over its budget of {}; nothing is "
+                   "refused, but drop or requeue failed batches (sentinel-spool ls --failed)",
+                   path_, failed_bytes_, FailedBudget());
+    }
+    failed_over_budget_ = over;
+  }
   Status CheckWritable() const {
     return writable() ? Status::OK()
                       : Status::InvalidArgument(fmt::format("spool {} is open read-only", path_));
@@ -199,6 +213,7 @@ class SpoolImpl final : public Spool {
   }
   Status LoadMeta();
   Status RecoverSequences();
+  Status QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why);
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
   // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
   // how many of them a sync is known to cover. A synced write covers every ack written before it.
@@ -240,6 +255,7 @@ class SpoolImpl final : public Spool {
   std::set<std::pair<std::string, int32_t>> claimed_;
   std::condition_variable claim_cv_;
   uint64_t duplicates_skipped_ = 0;  // events and messages of appends that were already spooled
+  bool failed_over_budget_ = false;
 
   std::mutex sync_mu_;  // guards the ack sync bookkeeping
   uint64_t acks_written_ = 0, acks_synced_ = 0;
@@ -484,6 +500,7 @@ void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
     int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
     cur = std::max(cur, o.offset);
   }
+  if (d.failed_bytes != 0) WarnFailedBudgetLocked();
 }
 
 Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what) {
@@ -579,7 +596,7 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
   std::vector<bool> skip_event(batch.events.size(), false), skip_quarantined(batch.quarantined.size(), false);
   std::vector<PartitionOffset> new_offsets;
   size_t events = 0, quarantined = 0;
-  int64_t bytes = 0;
+  int64_t event_bytes = 0;
   uint64_t first_seq = 0, first_batch = 0;
   {
     std::unique_lock<std::mutex> l(mu_);
@@ -598,13 +615,12 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
       skip_event[i] = spooled(batch.events[i].source);
       if (skip_event[i]) continue;
       ++events;
-      bytes += static_cast<int64_t>(batch.events[i].payload.size());
+      event_bytes += static_cast<int64_t>(batch.events[i].payload.size());
     }
     for (size_t i = 0; i < batch.quarantined.size(); ++i) {
       skip_quarantined[i] = spooled(batch.quarantined[i].source);
       if (skip_quarantined[i]) continue;
       ++quarantined;
-      bytes += static_cast<int64_t>(batch.quarantined[i].payload.size());
     }
     for (const PartitionOffset& o : batch.offsets) {
       auto it = offsets_.find({o.topic, o.partition});
@@ -619,12 +635,13 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     }
     if (events == 0 && quarantined == 0 && new_offsets.empty()) return Status::OK();
 
-    int64_t used = 0;
+    // Only pending events count against max_bytes: the failed area has its own budget, and
+    // quarantined input is never refused for room (see SpoolOptions::failed_max_bytes).
+    int64_t used = reserved_bytes_;
     for (const auto& [name, r] : routes_) used += r.bytes;
-    used += failed_bytes_ + reserved_bytes_;
-    if (bytes > 0 && static_cast<uint64_t>(used + bytes) > options_.max_bytes) {
-      return Status::Full(fmt::format("spool {} is full: {} bytes held, {} to append, maximum {}",
-                                      path_, used, bytes, options_.max_bytes));
+    if (event_bytes > 0 && static_cast<uint64_t>(used + event_bytes) > options_.max_bytes) {
+      return Status::Full(fmt::format("spool {} is full: {} bytes pending, {} to append, maximum {}",
+                                      path_, used, event_bytes, options_.max_bytes));
     }
     for (const TP& tp : parts) claimed_.insert(tp);
     first_seq = next_seq_;
@@ -632,7 +649,7 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     if (events > 0) inflight_.insert(first_seq);
     first_batch = next_batch_id_;
     next_batch_id_ += quarantined;
-    reserved_bytes_ += bytes;
+    reserved_bytes_ += event_bytes;
   }
 
   const int64_t now = NowMs();
@@ -686,7 +703,7 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (events > 0) inflight_.erase(first_seq);
-    reserved_bytes_ -= bytes;
+    reserved_bytes_ -= event_bytes;
     for (const TP& tp : parts) claimed_.erase(tp);
     if (s.ok()) ApplyDeltasLocked(d);
   }
@@ -724,7 +741,15 @@ Status SpoolImpl::Read(const std::string& route, uint64_t after_seq, size_t max_
       return Status::Corruption(fmt::format("malformed pending key in route {}", route));
     }
     Status s = DecodePendingValue(std::string_view(v.data(), v.size()), &e);
-    if (!s.ok()) return Status::Corruption(fmt::format("route {} seq {}: {}", route, e.seq, s.message()));
+    if (!s.ok()) {
+      const std::string why = fmt::format("route {} seq {}: {}", route, e.seq, s.message());
+      if (!writable()) return Status::Corruption(why);
+      // One bad record must not block its route for ever: it goes to the failed area with its
+      // reason, and the read goes on with the next event.
+      Status q = QuarantineCorrupt(route, e.seq, std::string(v.data(), v.size()), why);
+      if (!q.ok()) return Status::Corruption(fmt::format("{} (and it could not be moved aside: {})", why, q.message()));
+      continue;
+    }
     if (!out->empty() && bytes + e.payload.size() > max_bytes) break;
     bytes += e.payload.size();
     out->push_back(std::move(e));
@@ -779,6 +804,55 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   ApplyDeltasLocked(d);
   RouteState& rs = routes_[route];
   if (first <= rs.head_hint + 1 && last + 1 > rs.head_hint) rs.head_hint = last + 1;
+  return Status::OK();
+}
+
+// A pending record that cannot be decoded becomes a failed batch of its own (reason
+// "corrupt_record", the decoder's message, the raw stored bytes as its payload), in one synced
+// write. Its payload size is unknown: the route's byte counter drops by the stored size, at most
+// down to zero.
+Status SpoolImpl::QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why) {
+  std::lock_guard<std::mutex> fl(failed_mu_);
+  const std::string key = PendingKey(route, seq);
+  rocksdb::PinnableSlice v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), pending_, key, &v);
+  if (rs.IsNotFound()) return Status::OK();  // another reader moved it already
+  if (!rs.ok()) return FromRocks(rs, "spool read failed");
+  spdlog::error("spool: {}; moved to the failed area (reason corrupt_record), the route goes on", why);
+  const int64_t now = NowMs();
+  FailedBatch fb;
+  fb.route = route;
+  fb.why.reason = "corrupt_record";
+  fb.why.error_text = why;
+  fb.why.first_failure_ms = fb.why.last_failure_ms = now;
+  PendingEvent e;
+  e.seq = seq;
+  e.payload = std::move(raw);
+  e.enqueued_ms = now;
+  fb.bytes = static_cast<int64_t>(e.payload.size());
+  fb.events.push_back(std::move(e));
+  int64_t route_bytes = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fb.id = next_batch_id_++;
+    route_bytes = routes_[route].bytes;
+  }
+  std::string value;
+  EncodeFailedBatch(fb, &value);
+  rocksdb::WriteBatch wb;
+  wb.Delete(pending_, key);
+  wb.Put(failed_, FailedKey(fb.id), value);
+  Deltas d;
+  d.route[route] = {-1, -std::min(fb.bytes, std::max<int64_t>(route_bytes, 0))};
+  d.failed_batches = 1;
+  d.failed_events = 1;
+  d.failed_bytes = fb.bytes;
+  AddDeltasToBatch(d, &wb);
+  wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(fb.id + 1)));
+  Status s = Write(&wb, /*sync=*/true, "move of a corrupt record");
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  ApplyDeltasLocked(d);
   return Status::OK();
 }
 
@@ -964,13 +1038,13 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     out->failed_batches = static_cast<uint64_t>(failed_batches_);
     out->failed_events = static_cast<uint64_t>(failed_events_);
     out->failed_bytes = static_cast<uint64_t>(failed_bytes_);
-    out->used_bytes += out->failed_bytes;
     out->appended_total = static_cast<uint64_t>(appended_);
     out->acked_total = static_cast<uint64_t>(acked_);
     out->quarantined_total = static_cast<uint64_t>(quarantined_);
     out->duplicates_skipped = duplicates_skipped_;
   }
   out->max_bytes = options_.max_bytes;
+  out->failed_max_bytes = FailedBudget();
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(path_, ec)) {
     if (entry.is_regular_file(ec)) out->disk_bytes += entry.file_size(ec);
@@ -993,7 +1067,7 @@ int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
 
 uint64_t SpoolImpl::UsedBytes() {
   std::lock_guard<std::mutex> l(mu_);
-  int64_t used = failed_bytes_;
+  int64_t used = 0;
   for (const auto& [name, r] : routes_) used += r.bytes;
   return static_cast<uint64_t>(std::max<int64_t>(used, 0));
 }
@@ -1042,12 +1116,15 @@ class ReopeningSpool final : public Spool {
   Status Init() {
     if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
     std::error_code ec;
+    if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
+      if (Status s = CreateAtomically(); !s.ok()) return s;
+    }
     fs::create_directories(path_, ec);
     if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
     if (::chmod(path_.c_str(), 0700) != 0) {
       return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
     }
-    Status s = lock_.Acquire(path_ + "/" + kLockFile);
+    Status s = lock_.Acquire(path_ + "/" + kLockFile, options_.lock_wait_ms);
     if (!s.ok()) return s;
     s = OpenInner();
     if (!s.ok()) return s;
@@ -1109,6 +1186,51 @@ class ReopeningSpool final : public Spool {
   const std::string& path() const override { return path_; }
 
  private:
+  // A new spool: built complete (RocksDB files, column families, the synced format version) in a
+  // temporary directory beside `path` and renamed into place, so `path` either holds a whole spool
+  // or none. RocksDB's creation is several files (IDENTITY, MANIFEST, CURRENT, OPTIONS, the WAL)
+  // and the format version is a write after it: a kill in between used to leave a directory every
+  // later start refused as corrupt. A directory that already exists and holds only a README or
+  // .gitignore is created in place as before (rename cannot replace a non-empty directory); an
+  // empty one is replaced. Leftover temporary directories (a kill during creation) hold no data.
+  Status CreateAtomically() {
+    std::error_code ec;
+    const fs::path target(path_);
+    if (fs::exists(target, ec) && !fs::is_empty(target, ec)) return Status::OK();
+    fs::path parent = target.parent_path();
+    if (parent.empty()) parent = ".";
+    fs::create_directories(parent, ec);
+    if (ec) return Status::IOError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+    std::string tmpl = (parent / ("." + target.filename().string() + ".new-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      // The parent is not ours to write (a spool directory prepared by the operator): in place.
+      if (errno == EACCES || errno == EROFS || errno == EPERM) return Status::OK();
+      return Status::IOError(fmt::format("cannot create a directory beside {}: {}", path_, std::strerror(errno)));
+    }
+    {
+      SpoolImpl impl(options_, tmpl);
+      if (Status s = impl.Init(); !s.ok()) {
+        fs::remove_all(tmpl, ec);
+        return s;
+      }
+    }  // closed: RocksDB synced its files, the format version was a synced write
+    if (::rename(tmpl.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      fs::remove_all(tmpl, ec);
+      // Another process created the spool meanwhile: open that one (its lock decides who writes).
+      if (err == ENOTEMPTY || err == EEXIST) return Status::OK();
+      return Status::IOError(fmt::format("cannot move the new spool into {}: {}", path_, std::strerror(err)));
+    }
+    // The rename is durable only once the parent directory is synced.
+    int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      const int rc = ::fsync(dfd);
+      ::close(dfd);
+      if (rc != 0) return Status::IOError(fmt::format("cannot sync {}: {}", parent.string(), std::strerror(errno)));
+    }
+    return Status::OK();
+  }
+
   Status OpenInner() {
     auto impl = std::make_unique<SpoolImpl>(options_, path_);
     Status s = impl->Init();
