@@ -35,6 +35,7 @@ class GatewayImpl final : public Gateway {
     so.max_bytes = config_.spool.max_bytes;
     so.high_watermark = config_.spool.high_watermark;
     so.low_watermark = config_.spool.low_watermark;
+    so.failed_max_bytes = config_.spool.failed_max_bytes;
     // A lock held for a moment (an older sentinel-spool's probe, the previous gateway still
     // stopping) is waited for, bounded, instead of exiting 3, which systemd does not restart.
     so.lock_wait_ms = 3000;
