@@ -135,6 +135,8 @@ class SpoolImpl final : public Spool {
   // Syncs the WAL when acks written without a sync have waited ack_sync_interval_ms (the
   // maintenance thread calls this, so the bound holds when nothing else is written).
   void SyncAcksIfDue();
+  // An instance opened by a reopen: acks check which events are still pending (see Ack).
+  void VerifyAcks() { verify_acks_ = true; }
 
   Status Append(const AppendBatch& batch) override;
   Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
@@ -256,6 +258,7 @@ class SpoolImpl final : public Spool {
   std::condition_variable claim_cv_;
   uint64_t duplicates_skipped_ = 0;  // events and messages of appends that were already spooled
   bool failed_over_budget_ = false;
+  bool verify_acks_ = false;  // set before the instance is shared, then only read
 
   std::mutex sync_mu_;  // guards the ack sync bookkeeping
   uint64_t acks_written_ = 0, acks_synced_ = 0;
@@ -770,24 +773,46 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   if (!s.ok()) return s;
   if (end > events.size() || begin > end) return Status::InvalidArgument("ack range out of bounds");
   if (begin == end) return Status::OK();
-  Deltas d;
-  int64_t bytes = 0;
-  for (size_t i = begin; i < end; ++i) {
-    if (i > begin && events[i].seq <= events[i - 1].seq) {
-      return Status::InvalidArgument("ack events are not in seq order");
-    }
-    bytes += static_cast<int64_t>(events[i].payload.size());
+  for (size_t i = begin + 1; i < end; ++i) {
+    if (events[i].seq <= events[i - 1].seq) return Status::InvalidArgument("ack events are not in seq order");
   }
-  const int64_t n = static_cast<int64_t>(end - begin);
-  d.route[route] = {-n, -bytes};
-  d.acked = n;
+  // After a reopen, an ack may repeat one whose write failed yet reached the WAL (the reopen
+  // replayed it): only events still pending are counted, so the counters stay true.
+  std::vector<bool> gone(end - begin, false);
+  if (verify_acks_) {
+    std::vector<std::string> keys;
+    keys.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) keys.push_back(PendingKey(route, events[i].seq));
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), pending_, keys.size(), slices.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (statuses[k].IsNotFound()) {
+        gone[k] = true;
+      } else if (!statuses[k].ok()) {
+        return FromRocks(statuses[k], "spool read failed");
+      }
+    }
+  }
+  Deltas d;
+  int64_t bytes = 0, n = 0;
   rocksdb::WriteBatch wb;
-  const uint64_t first = events[begin].seq, last = events[end - 1].seq;
   // Point deletes, not DeleteRange: RocksDB 7.8 re-fragments every range tombstone of the memtable
   // each time an iterator is created, so a drain-only period would make each head read cost
   // O(acks since the last flush). Point tombstones below the remembered head are never visited,
   // and deletion-triggered compaction drops them.
-  for (size_t i = begin; i < end; ++i) wb.Delete(pending_, PendingKey(route, events[i].seq));
+  for (size_t i = begin; i < end; ++i) {
+    if (gone[i - begin]) continue;
+    wb.Delete(pending_, PendingKey(route, events[i].seq));
+    bytes += static_cast<int64_t>(events[i].payload.size());
+    ++n;
+  }
+  const uint64_t first = events[begin].seq, last = events[end - 1].seq;
+  if (n == 0) return Status::OK();
+  d.route[route] = {-n, -bytes};
+  d.acked = n;
   AddDeltasToBatch(d, &wb);
   // Synced only every ack_sync_events events or ack_sync_interval_ms (the maintenance thread syncs
   // an idle tail); any synced write in between (every append) carries earlier acks to disk too. A
@@ -1231,10 +1256,11 @@ class ReopeningSpool final : public Spool {
     return Status::OK();
   }
 
-  Status OpenInner() {
+  Status OpenInner(bool reopen = false) {
     auto impl = std::make_unique<SpoolImpl>(options_, path_);
     Status s = impl->Init();
     if (!s.ok()) return s;
+    if (reopen) impl->VerifyAcks();
     inner_ = std::move(impl);
     return Status::OK();
   }
@@ -1251,7 +1277,7 @@ class ReopeningSpool final : public Spool {
     std::unique_lock<std::shared_mutex> l(mu_);
     if (inner_ != nullptr && !inner_->needs_reopen()) return Status::OK();
     inner_.reset();  // closes RocksDB; the pid lock stays with us
-    Status s = OpenInner();
+    Status s = OpenInner(/*reopen=*/true);
     if (!s.ok()) {
       last_error_ = s.ToString();
       return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));

@@ -142,6 +142,30 @@ TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
   EXPECT_EQ(stats.routes[kA].pending_events, 7u);
 }
 
+// The same class as item 5 for acks: an ack whose fsync failed may be on disk after all; the
+// drainer retries it after the reopen. The retry must not count the events as acked twice (the
+// counters drive the watermarks and max_bytes).
+TEST_F(SpoolFaultTest, AckRetriedAfterFailedFsyncCountsOnce) {
+  o.ack_sync_events = 1;  // every ack is synced, so its fsync can fail
+  std::unique_ptr<Spool> s;
+  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(s->Append(Batch(0, 0, 5, "e")).ok());
+  std::vector<PendingEvent> events = ReadAll(s.get());
+  const uint64_t before = s->UsedBytes();
+  fs->sync_error = true;
+  EXPECT_FALSE(s->Ack(kA, events, 0, 3).ok());
+  fs->sync_error = false;
+  Status st;
+  ASSERT_TRUE(WaitFor(std::chrono::seconds(30), [&] { return (st = s->Ack(kA, events, 0, 3)).ok(); }))
+      << st.ToString();
+  SpoolStats stats;
+  ASSERT_TRUE(s->Stats(&stats).ok());
+  EXPECT_EQ(stats.acked_total, 3u);
+  EXPECT_EQ(stats.routes[kA].pending_events, 2u);
+  EXPECT_EQ(s->UsedBytes(), before - events[0].payload.size() - events[1].payload.size() - events[2].payload.size());
+  EXPECT_EQ(ReadAll(s.get()).size(), 2u);
+}
+
 // Issue 12 item 5, the rule itself: what the recorded offsets already cover is not written again;
 // of a partly covered batch only the new part is; events without a Kafka offset are always written.
 TEST(SpoolIdempotentAppendTest, OffsetsAlreadySpooledAreNotWrittenAgain) {
