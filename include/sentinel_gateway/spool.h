@@ -215,7 +215,8 @@ class Spool {
 
   virtual Status Stats(SpoolStats* out) = 0;
 
-  // Highest offset spooled per topic-partition.
+  // Highest offset spooled per topic-partition (also while the spool is closed after an I/O error:
+  // then the offsets it held when it closed).
   virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
   // Highest offset spooled for one partition, or -1 when none.
   virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;

@@ -1188,12 +1188,21 @@ class ReopeningSpool final : public Spool {
     return inner_ ? inner_->Routes() : std::vector<std::string>();
   }
   Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
+  // While closed, the offsets the spool held when it closed (nothing can have changed them since):
+  // a consumer assigned a partition meanwhile must resume after them, not from scratch.
   Status SourceOffsets(std::vector<PartitionOffset>* out) override {
-    return Use([&](SpoolImpl* s) { return s->SourceOffsets(out); });
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (inner_ != nullptr) return inner_->SourceOffsets(out);
+    *out = closed_offsets_;
+    return Status::OK();
   }
   int64_t SourceOffset(const std::string& topic, int32_t partition) override {
     std::shared_lock<std::shared_mutex> l(mu_);
-    return inner_ ? inner_->SourceOffset(topic, partition) : -1;
+    if (inner_ != nullptr) return inner_->SourceOffset(topic, partition);
+    for (const PartitionOffset& o : closed_offsets_) {
+      if (o.topic == topic && o.partition == partition) return o.offset;
+    }
+    return -1;
   }
   bool AboveHighWatermark() override {
     std::shared_lock<std::shared_mutex> l(mu_);
@@ -1276,6 +1285,7 @@ class ReopeningSpool final : public Spool {
   Status ReopenIfNeeded() {
     std::unique_lock<std::shared_mutex> l(mu_);
     if (inner_ != nullptr && !inner_->needs_reopen()) return Status::OK();
+    if (inner_ != nullptr) inner_->SourceOffsets(&closed_offsets_);
     inner_.reset();  // closes RocksDB; the pid lock stays with us
     Status s = OpenInner(/*reopen=*/true);
     if (!s.ok()) {
@@ -1340,6 +1350,7 @@ class ReopeningSpool final : public Spool {
   std::shared_mutex mu_;  // shared: calls; exclusive: reopen
   std::unique_ptr<SpoolImpl> inner_;
   std::string last_error_;
+  std::vector<PartitionOffset> closed_offsets_;  // inner_'s offsets when it last closed
 
   std::mutex bg_mu_;  // guards stop_
   std::condition_variable bg_cv_;

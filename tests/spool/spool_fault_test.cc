@@ -93,6 +93,12 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
     return st.message().find("could not be reopened") != std::string::npos;
   })) << st.ToString();
   EXPECT_TRUE(s->AboveHighWatermark()) << "a closed spool pauses ingest";
+  // A consumer assigned a partition now must not start from scratch (or from "latest"): the
+  // closed spool still answers what it holds.
+  EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 2);
+  std::vector<PartitionOffset> offsets;
+  EXPECT_TRUE(s->SourceOffsets(&offsets).ok());
+  EXPECT_EQ(offsets.size(), 1u);
 
   fs->io_error = false;
   // Only reads and watermark checks from here on.
