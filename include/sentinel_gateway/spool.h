@@ -220,6 +220,12 @@ class Spool {
   virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
   // Highest offset spooled for one partition, or -1 when none.
   virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
+  // Sets the recorded offset of one partition to `offset` (-1: none), below what it was: the topic
+  // was deleted and created again, or truncated (an unclean leader election), so Kafka's offsets at
+  // or below the old mark are new messages now, and Append would otherwise take them for ones
+  // already spooled. The events already spooled stay. One synced write. For ingest, once Kafka has
+  // said the partition's log ends below the mark.
+  virtual Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) = 0;
 
   // Backpressure: pending bytes are above the high watermark (pause consumption) ...
   virtual bool AboveHighWatermark() = 0;

@@ -157,6 +157,7 @@ class SpoolImpl final : public Spool {
   Status Stats(SpoolStats* out) override;
   Status SourceOffsets(std::vector<PartitionOffset>* out) override;
   int64_t SourceOffset(const std::string& topic, int32_t partition) override;
+  Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) override;
   bool AboveHighWatermark() override;
   bool BelowLowWatermark() override;
   uint64_t UsedBytes() override;
@@ -1090,6 +1091,40 @@ int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
   return it == offsets_.end() ? -1 : it->second;
 }
 
+Status SpoolImpl::RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) {
+  Status s = CheckWritable();
+  if (!s.ok()) return s;
+  const std::pair<std::string, int32_t> tp(topic, partition);
+  {
+    // Like an append of the partition: waits for one in flight, so the mark cannot move meanwhile.
+    std::unique_lock<std::mutex> l(mu_);
+    claim_cv_.wait(l, [&] { return claimed_.count(tp) == 0; });
+    claimed_.insert(tp);
+  }
+  rocksdb::WriteBatch wb;
+  // A Put replaces the merged maximum (later appends merge on top of it); a Delete forgets it.
+  if (offset >= 0) {
+    wb.Put(meta_, OffsetKey(topic, partition), EncodeI64(offset));
+  } else {
+    wb.Delete(meta_, OffsetKey(topic, partition));
+  }
+  s = Write(&wb, /*sync=*/true, "rewind of a source offset");
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    claimed_.erase(tp);
+    if (s.ok()) {
+      if (offset >= 0) {
+        offsets_[tp] = offset;
+      } else {
+        offsets_.erase(tp);
+      }
+    }
+  }
+  claim_cv_.notify_all();
+  if (s.ok()) spdlog::warn("spool: the recorded offset of {}/{} is now {} (the partition's log was recreated or truncated)", topic, partition, offset);
+  return s;
+}
+
 uint64_t SpoolImpl::UsedBytes() {
   std::lock_guard<std::mutex> l(mu_);
   int64_t used = 0;
@@ -1188,6 +1223,9 @@ class ReopeningSpool final : public Spool {
     return inner_ ? inner_->Routes() : std::vector<std::string>();
   }
   Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
+  Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) override {
+    return Change([&](SpoolImpl* s) { return s->RewindSourceOffset(topic, partition, offset); });
+  }
   // While closed, the offsets the spool held when it closed (nothing can have changed them since):
   // a consumer assigned a partition meanwhile must resume after them, not from scratch.
   Status SourceOffsets(std::vector<PartitionOffset>* out) override {
