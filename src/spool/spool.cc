@@ -584,9 +584,12 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
   }
   using TP = std::pair<std::string, int32_t>;
   std::vector<TP> parts;
+  auto find_part = [&](const std::string& topic, int32_t partition) {
+    return std::find_if(parts.begin(), parts.end(),
+                        [&](const TP& tp) { return tp.second == partition && tp.first == topic; });
+  };
   auto add_part = [&](const std::string& topic, int32_t partition) {
-    TP tp(topic, partition);
-    if (std::find(parts.begin(), parts.end(), tp) == parts.end()) parts.push_back(std::move(tp));
+    if (find_part(topic, partition) == parts.end()) parts.emplace_back(topic, partition);
   };
   for (const NewEvent& e : batch.events) {
     if (!e.source.topic.empty() && e.source.offset >= 0) add_part(e.source.topic, e.source.partition);
@@ -610,10 +613,15 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
       }
       return true;
     });
+    // The recorded mark of each partition of the batch (-1: none), looked up once.
+    std::vector<int64_t> marks(parts.size(), -1);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto it = offsets_.find(parts[i]);
+      if (it != offsets_.end()) marks[i] = it->second;
+    }
     auto spooled = [&](const SourceRef& src) {
       if (src.topic.empty() || src.offset < 0) return false;
-      auto it = offsets_.find({src.topic, src.partition});
-      return it != offsets_.end() && src.offset <= it->second;
+      return src.offset <= marks[static_cast<size_t>(find_part(src.topic, src.partition) - parts.begin())];
     };
     for (size_t i = 0; i < batch.events.size(); ++i) {
       skip_event[i] = spooled(batch.events[i].source);
@@ -1271,6 +1279,12 @@ class ReopeningSpool final : public Spool {
     if (fs::exists(target, ec) && !fs::is_empty(target, ec)) return Status::OK();
     fs::path parent = target.parent_path();
     if (parent.empty()) parent = ".";
+    // An existing empty directory that is a mount point (its own filesystem) cannot be replaced
+    // by a rename: the spool is created in place there.
+    struct stat ts {}, ps {};
+    if (::stat(path_.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev != ps.st_dev) {
+      return Status::OK();
+    }
     fs::create_directories(parent, ec);
     if (ec) return Status::IOError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
     std::string tmpl = (parent / ("." + target.filename().string() + ".new-XXXXXX")).string();
@@ -1290,7 +1304,12 @@ class ReopeningSpool final : public Spool {
       const int err = errno;
       fs::remove_all(tmpl, ec);
       // Another process created the spool meanwhile: open that one (its lock decides who writes).
-      if (err == ENOTEMPTY || err == EEXIST) return Status::OK();
+      // Or the rename is impossible here (a mount point, a directory we may not replace): the
+      // spool is created in place, as without this step.
+      if (err == ENOTEMPTY || err == EEXIST || err == EBUSY || err == EXDEV || err == EPERM || err == EACCES ||
+          err == EINVAL) {
+        return Status::OK();
+      }
       return Status::IOError(fmt::format("cannot move the new spool into {}: {}", path_, std::strerror(err)));
     }
     // The rename is durable only once the parent directory is synced.
