@@ -313,17 +313,19 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
   if (sp.max_bytes < (1u << 20)) {
     r.Fail(line_of("spool"), "spool.max_bytes", "must be at least 1MiB");
   } else {
-    // One spool append is an ingest batch: it stops growing once it holds kafka.max_batch_bytes, so
-    // the event that took it there (at most min(delivery.max_batch_bytes, 1,000,000) bytes; larger
-    // input is quarantined, which the failed area's own budget takes) can overshoot. An append
-    // larger than max_bytes is refused as Full even by an empty spool: ingest would stop for ever.
+    // An ingest batch stops growing once it holds kafka.max_batch_bytes, so the event that took it
+    // there (at most min(delivery.max_batch_bytes, 1,000,000) bytes; larger input is quarantined,
+    // which the failed area's own budget takes) can overshoot. After a failed append ingest merges
+    // the batch in flight with the next one and retries them as one append: two such batches. An
+    // append larger than max_bytes is refused as Full even by an empty spool: ingest would stop for
+    // ever.
     const uint64_t largest_event = std::min<uint64_t>(c->delivery.max_batch_bytes, 1'000'000);
-    const uint64_t largest_append = k.max_batch_bytes + largest_event;
+    const uint64_t largest_append = 2 * (k.max_batch_bytes + largest_event);
     if (sp.max_bytes < largest_append) {
       r.Fail(line_of("spool"), "spool.max_bytes",
-             fmt::format("must be at least {} bytes: one append (kafka.max_batch_bytes {} plus one event of up "
-                         "to {} bytes) must fit into an empty spool, or it is refused as full for ever; "
-                         "raise max_bytes or lower kafka.max_batch_bytes",
+             fmt::format("must be at least {} bytes: a retried append (two ingest batches of kafka.max_batch_bytes "
+                         "{} plus one event of up to {} bytes each) must fit into an empty spool, or it is "
+                         "refused as full for ever; raise max_bytes or lower kafka.max_batch_bytes",
                          largest_append, k.max_batch_bytes, largest_event));
     }
   }
