@@ -10,7 +10,8 @@
 //  - The highest Kafka offset spooled per topic-partition is written in the same batch as the events,
 //    so a consumer can resume exactly where the spool ends; and Append is idempotent over it: an
 //    event or quarantined message whose offset is at or below the recorded one is not written
-//    again (a retry after a failed fsync is spooled once).
+//    again (a retry after a failed fsync is spooled once), unless the batch rewinds that
+//    partition's offset (PartitionOffset::rewound: its log was recreated or truncated).
 //  - Ack is fsync'd at least every ack_sync_interval_ms and every ack_sync_events events: a power
 //    cut re-delivers at most that window of acks; a process crash loses none.
 //  - A spool that met an I/O error it cannot leave in-process (or whose reopen failed) reopens
@@ -75,6 +76,9 @@ struct PartitionOffset {
   std::string topic;
   int32_t partition = 0;
   int64_t offset = -1;
+  // Replaces the recorded offset even when lower (the partition's log was recreated or
+  // truncated); otherwise the recorded offset only grows.
+  bool rewound = false;
 };
 
 // One atomic append: events, quarantined messages and the offsets they cover.
@@ -220,12 +224,6 @@ class Spool {
   virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
   // Highest offset spooled for one partition, or -1 when none.
   virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
-  // Sets the recorded offset of one partition to `offset` (-1: none), below what it was: the topic
-  // was deleted and created again, or truncated (an unclean leader election), so Kafka's offsets at
-  // or below the old mark are new messages now, and Append would otherwise take them for ones
-  // already spooled. The events already spooled stay. One synced write. For ingest, once Kafka has
-  // said the partition's log ends below the mark.
-  virtual Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) = 0;
 
   // Backpressure: pending bytes are above the high watermark (pause consumption) ...
   virtual bool AboveHighWatermark() = 0;

@@ -157,7 +157,6 @@ class SpoolImpl final : public Spool {
   Status Stats(SpoolStats* out) override;
   Status SourceOffsets(std::vector<PartitionOffset>* out) override;
   int64_t SourceOffset(const std::string& topic, int32_t partition) override;
-  Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) override;
   bool AboveHighWatermark() override;
   bool BelowLowWatermark() override;
   uint64_t UsedBytes() override;
@@ -489,7 +488,11 @@ void SpoolImpl::AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb) {
     if (d.*c.delta != 0) wb->Merge(meta_, c.key, EncodeI64(d.*c.delta));
   }
   for (const PartitionOffset& o : d.offsets) {
-    wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
+    if (o.rewound) {
+      wb->Put(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));  // a Put ends the max merge
+    } else {
+      wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
+    }
   }
 }
 
@@ -502,7 +505,7 @@ void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
   for (const Counter& c : kCounters) this->*c.value += d.*c.delta;
   for (const PartitionOffset& o : d.offsets) {
     int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
-    cur = std::max(cur, o.offset);
+    cur = o.rewound ? o.offset : std::max(cur, o.offset);
   }
   if (d.failed_bytes != 0) WarnFailedBudgetLocked();
 }
@@ -574,7 +577,8 @@ Status ValidateRoute(const std::string& route) {
 // batch as the events) and is not written again. A retried batch whose first attempt reached the
 // disk after all (an fsync that failed, a reopen that replayed the WAL) is then spooled once; of a
 // partly covered batch only the part above the mark is written. Items without a Kafka offset are
-// always written. Appends that carry a common partition are serialised (the second waits until the
+// always written; so is everything of a partition whose offset the batch rewinds (`rewound`: the
+// log was recreated or truncated). Appends that carry a common partition are serialised (the second waits until the
 // first has committed or failed), so the mark an append checks cannot move under it.
 Status SpoolImpl::Append(const AppendBatch& batch) {
   Status s = CheckWritable();
@@ -614,10 +618,15 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
       return true;
     });
     // The recorded mark of each partition of the batch (-1: none), looked up once.
+    // A partition whose offset the batch rewinds (its log was recreated or truncated) has no mark:
+    // its offsets start again, and everything of it in the batch is new.
     std::vector<int64_t> marks(parts.size(), -1);
     for (size_t i = 0; i < parts.size(); ++i) {
       auto it = offsets_.find(parts[i]);
       if (it != offsets_.end()) marks[i] = it->second;
+    }
+    for (const PartitionOffset& o : batch.offsets) {
+      if (o.rewound) marks[static_cast<size_t>(find_part(o.topic, o.partition) - parts.begin())] = -1;
     }
     auto spooled = [&](const SourceRef& src) {
       if (src.topic.empty() || src.offset < 0) return false;
@@ -636,7 +645,7 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     }
     for (const PartitionOffset& o : batch.offsets) {
       auto it = offsets_.find({o.topic, o.partition});
-      if (it == offsets_.end() || o.offset > it->second) new_offsets.push_back(o);
+      if (o.rewound || it == offsets_.end() || o.offset > it->second) new_offsets.push_back(o);
     }
     const size_t skipped = batch.events.size() - events + batch.quarantined.size() - quarantined;
     if (skipped > 0) {
@@ -1099,40 +1108,6 @@ int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
   return it == offsets_.end() ? -1 : it->second;
 }
 
-Status SpoolImpl::RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) {
-  Status s = CheckWritable();
-  if (!s.ok()) return s;
-  const std::pair<std::string, int32_t> tp(topic, partition);
-  {
-    // Like an append of the partition: waits for one in flight, so the mark cannot move meanwhile.
-    std::unique_lock<std::mutex> l(mu_);
-    claim_cv_.wait(l, [&] { return claimed_.count(tp) == 0; });
-    claimed_.insert(tp);
-  }
-  rocksdb::WriteBatch wb;
-  // A Put replaces the merged maximum (later appends merge on top of it); a Delete forgets it.
-  if (offset >= 0) {
-    wb.Put(meta_, OffsetKey(topic, partition), EncodeI64(offset));
-  } else {
-    wb.Delete(meta_, OffsetKey(topic, partition));
-  }
-  s = Write(&wb, /*sync=*/true, "rewind of a source offset");
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    claimed_.erase(tp);
-    if (s.ok()) {
-      if (offset >= 0) {
-        offsets_[tp] = offset;
-      } else {
-        offsets_.erase(tp);
-      }
-    }
-  }
-  claim_cv_.notify_all();
-  if (s.ok()) spdlog::warn("spool: the recorded offset of {}/{} is now {} (the partition's log was recreated or truncated)", topic, partition, offset);
-  return s;
-}
-
 uint64_t SpoolImpl::UsedBytes() {
   std::lock_guard<std::mutex> l(mu_);
   int64_t used = 0;
@@ -1231,9 +1206,6 @@ class ReopeningSpool final : public Spool {
     return inner_ ? inner_->Routes() : std::vector<std::string>();
   }
   Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
-  Status RewindSourceOffset(const std::string& topic, int32_t partition, int64_t offset) override {
-    return Change([&](SpoolImpl* s) { return s->RewindSourceOffset(topic, partition, offset); });
-  }
   // While closed, the offsets the spool held when it closed (nothing can have changed them since):
   // a consumer assigned a partition meanwhile must resume after them, not from scratch.
   Status SourceOffsets(std::vector<PartitionOffset>* out) override {
