@@ -56,6 +56,7 @@ struct SpoolConfig {
   uint64_t max_bytes = 20ull << 30;
   double high_watermark = 0.90;
   double low_watermark = 0.80;
+  uint64_t failed_max_bytes = 0;  // the failed area's own budget; 0: a quarter of max_bytes
 };
 
 struct SentinelConfig {

@@ -8,7 +8,15 @@
 //    concurrent appends share one fsync through RocksDB's group commit.
 //  - Every event is in exactly one state: pending (per route, FIFO by sequence) or failed.
 //  - The highest Kafka offset spooled per topic-partition is written in the same batch as the events,
-//    so a consumer can resume exactly where the spool ends.
+//    so a consumer can resume exactly where the spool ends; and Append is idempotent over it: an
+//    event or quarantined message whose offset is at or below the recorded one is not written
+//    again (a retry after a failed fsync is spooled once), unless the batch rewinds that
+//    partition's offset (PartitionOffset::rewound: its log was recreated or truncated).
+//  - Ack is fsync'd at least every ack_sync_interval_ms and every ack_sync_events events: a power
+//    cut re-delivers at most that window of acks; a process crash loses none.
+//  - A spool that met an I/O error it cannot leave in-process (or whose reopen failed) reopens
+//    itself with backoff, without waiting for a caller; while closed it reports itself above the
+//    high watermark and its reads fail with IOError.
 //  - Opening never scans the events: counters live in the meta column family.
 //  - Errors come back as Status; a corrupted or newer-format spool is reported, never rewritten.
 //
@@ -109,28 +117,50 @@ struct SpoolStats {
   uint64_t failed_batches = 0;
   uint64_t failed_events = 0;
   uint64_t failed_bytes = 0;
-  uint64_t used_bytes = 0;     // logical payload bytes held (pending + failed): what max_bytes bounds
+  uint64_t used_bytes = 0;     // pending payload bytes: what max_bytes and the watermarks bound
   uint64_t disk_bytes = 0;     // SST files + WAL + memtables as RocksDB reports them
   uint64_t max_bytes = 0;
+  uint64_t failed_max_bytes = 0;  // the failed area's budget (failed_bytes above it: act)
   uint64_t appended_total = 0;   // events ever appended
   uint64_t acked_total = 0;      // events ever acknowledged as delivered
   uint64_t quarantined_total = 0;
+  // Events and quarantined messages of appends that were already spooled (their offsets at or
+  // below the recorded ones: a retry after a failed fsync), not written again. Since open.
+  uint64_t duplicates_skipped = 0;
 };
 
 struct SpoolOptions {
-  // Capacity: appends that would take used bytes past max_bytes fail with Status::Full.
+  // Capacity of the pending events: appends that would take pending payload bytes past max_bytes
+  // fail with Status::Full.
   uint64_t max_bytes = 20ull << 30;
   // Backpressure thresholds as fractions of max_bytes (see AboveHighWatermark / BelowLowWatermark).
+  // They count pending events only: a large failed area never pauses ingest.
   double high_watermark = 0.90;
   double low_watermark = 0.80;
+  // The failed area's own budget (0: a quarter of max_bytes). It refuses nothing (moving a batch
+  // there, or quarantining bad input, never fails for room: that would stop delivery or ingest);
+  // it is what the disk must hold beside max_bytes, and Stats / the metrics say when it is
+  // exceeded, so an operator drops or requeues.
+  uint64_t failed_max_bytes = 0;
   // Open without writing (inspection of a stopped gateway's spool). Does not take the lock.
   bool read_only = false;
   // Open as a RocksDB secondary instance following a running gateway (read-only, no lock).
   // secondary_path is the secondary's own scratch directory.
   bool secondary = false;
   std::string secondary_path;
-  // Create the spool if it does not exist.
+  // Create the spool if it does not exist. A new spool is built in a temporary directory beside
+  // `path` and renamed into place once complete, so a kill during the first open leaves no spool
+  // (the next start creates it again) rather than a half-made one every start refuses.
   bool create_if_missing = true;
+  // A writer finding the spool's lock held tries again for this long before Busy (the gateway:
+  // a few seconds, so a tool's lock probe or a previous gateway still stopping does not make
+  // systemd give up on it).
+  int lock_wait_ms = 0;
+  // Acks are written without an fsync of their own; the ack stream is synced once this much time
+  // has passed since the last sync or once this many acked events are unsynced, whichever comes
+  // first. A power cut re-delivers at most what was acked in that window (see README guarantee 5).
+  uint32_t ack_sync_interval_ms = 1000;
+  uint32_t ack_sync_events = 10000;
   // Tests inject a fault-injecting Env here (disk full). Not owned.
   rocksdb::Env* env = nullptr;
 };
@@ -160,8 +190,9 @@ class Spool {
                       size_t max_bytes, std::vector<PendingEvent>* out) = 0;
 
   // Removes delivered events: `events` must be pending events of `route` as returned by Read, in
-  // seq order. One atomic WriteBatch of point deletes. Not fsync'd (the next synced write carries
-  // it): a power loss may re-deliver, a process crash loses nothing.
+  // seq order. One atomic WriteBatch of point deletes. fsync'd only when ack_sync_interval_ms has
+  // passed or ack_sync_events events are unsynced (a background sync covers an idle tail): a power
+  // loss may re-deliver that window, a process crash loses nothing.
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events) = 0;
   // Ack of the sub-range events[begin, end).
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events,
@@ -188,12 +219,13 @@ class Spool {
 
   virtual Status Stats(SpoolStats* out) = 0;
 
-  // Highest offset spooled per topic-partition.
+  // Highest offset spooled per topic-partition (also while the spool is closed after an I/O error:
+  // then the offsets it held when it closed).
   virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
   // Highest offset spooled for one partition, or -1 when none.
   virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
 
-  // Backpressure: used bytes are above the high watermark (pause consumption) ...
+  // Backpressure: pending bytes are above the high watermark (pause consumption) ...
   virtual bool AboveHighWatermark() = 0;
   // ... and below the low watermark (resume).
   virtual bool BelowLowWatermark() = 0;

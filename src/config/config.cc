@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdint>
@@ -309,7 +310,25 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
   if (!(0 < sp.low_watermark && sp.low_watermark <= sp.high_watermark && sp.high_watermark <= 1)) {
     r.Fail(line_of("spool"), "spool.low_watermark", "watermarks must satisfy 0 < low <= high <= 1");
   }
-  if (sp.max_bytes < (1u << 20)) r.Fail(line_of("spool"), "spool.max_bytes", "must be at least 1MiB");
+  if (sp.max_bytes < (1u << 20)) {
+    r.Fail(line_of("spool"), "spool.max_bytes", "must be at least 1MiB");
+  } else {
+    // An ingest batch stops growing once it holds kafka.max_batch_bytes, so the event that took it
+    // there (at most min(delivery.max_batch_bytes, 1,000,000) bytes; larger input is quarantined,
+    // which the failed area's own budget takes) can overshoot. After a failed append ingest merges
+    // the batch in flight with the next one and retries them as one append: two such batches. An
+    // append larger than max_bytes is refused as Full even by an empty spool: ingest would stop for
+    // ever.
+    const uint64_t largest_event = std::min<uint64_t>(c->delivery.max_batch_bytes, 1'000'000);
+    const uint64_t largest_append = 2 * (k.max_batch_bytes + largest_event);
+    if (sp.max_bytes < largest_append) {
+      r.Fail(line_of("spool"), "spool.max_bytes",
+             fmt::format("must be at least {} bytes: a retried append (two ingest batches of kafka.max_batch_bytes "
+                         "{} plus one event of up to {} bytes each) must fit into an empty spool, or it is "
+                         "refused as full for ever; raise max_bytes or lower kafka.max_batch_bytes",
+                         largest_append, k.max_batch_bytes, largest_event));
+    }
+  }
   SentinelConfig& s = c->sentinel;
   if (!OneOf(s.api, {"logs_ingestion", "data_collector"})) {
     r.Fail(line_of("sentinel"), "sentinel.api", "must be logs_ingestion or data_collector");
@@ -469,12 +488,13 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   }
 
   const toml::table* s = r.Section(root, "spool", "spool");
-  r.Known(s, "spool", {"path", "max_bytes", "high_watermark", "low_watermark"});
+  r.Known(s, "spool", {"path", "max_bytes", "high_watermark", "low_watermark", "failed_max_bytes"});
   r.Path(s, "spool", "path", &c.spool.path);
   if (s == nullptr || s->get("path") == nullptr) c.spool.path = r.Resolve(c.spool.path);
   r.Size(s, "spool", "max_bytes", &c.spool.max_bytes);
   r.Double(s, "spool", "high_watermark", &c.spool.high_watermark);
   r.Double(s, "spool", "low_watermark", &c.spool.low_watermark);
+  r.Size(s, "spool", "failed_max_bytes", &c.spool.failed_max_bytes);
 
   const toml::table* a = r.Section(root, "sentinel", "sentinel");
   r.Known(a, "sentinel", {"api", "cloud", "endpoint", "login_endpoint", "ca_file", "proxy", "tenant_id", "client_id",
@@ -603,6 +623,7 @@ std::string Redacted(const GatewayConfig& c) {
   kv("max_bytes", SizeText(c.spool.max_bytes));
   kv("high_watermark", fmt::format("{}", c.spool.high_watermark));
   kv("low_watermark", fmt::format("{}", c.spool.low_watermark));
+  kv("failed_max_bytes", SizeText(c.spool.failed_max_bytes));
   const SentinelConfig& s = c.sentinel;
   o += "\n[sentinel]\n";
   str("api", s.api);

@@ -35,6 +35,10 @@ class GatewayImpl final : public Gateway {
     so.max_bytes = config_.spool.max_bytes;
     so.high_watermark = config_.spool.high_watermark;
     so.low_watermark = config_.spool.low_watermark;
+    so.failed_max_bytes = config_.spool.failed_max_bytes;
+    // A lock held for a moment (an older sentinel-spool's probe, the previous gateway still
+    // stopping) is waited for, bounded, instead of exiting 3, which systemd does not restart.
+    so.lock_wait_ms = 3000;
     Status s = Spool::Open(so, config_.spool.path, &spool_);
     if (!s.ok()) return s;
 
@@ -261,8 +265,12 @@ std::string GatewayImpl::Metrics() {
       o += fmt::format("sg_spool_failed_batches {}\n", st.failed_batches);
       metric("sg_spool_failed_events", "gauge", "Events in the failed area.");
       o += fmt::format("sg_spool_failed_events {}\n", st.failed_events);
-      metric("sg_spool_used_bytes", "gauge", "Payload bytes held (pending and failed), bounded by max_bytes.");
+      metric("sg_spool_used_bytes", "gauge", "Pending payload bytes, bounded by max_bytes (the watermarks count these).");
       o += fmt::format("sg_spool_used_bytes {}\n", st.used_bytes);
+      metric("sg_spool_failed_bytes", "gauge", "Payload bytes in the failed area (its own budget; never pauses ingest).");
+      o += fmt::format("sg_spool_failed_bytes {}\n", st.failed_bytes);
+      metric("sg_spool_failed_max_bytes", "gauge", "The failed area's budget: above it, drop or requeue failed batches.");
+      o += fmt::format("sg_spool_failed_max_bytes {}\n", st.failed_max_bytes);
       metric("sg_spool_max_bytes", "gauge", "Configured spool capacity.");
       o += fmt::format("sg_spool_max_bytes {}\n", st.max_bytes);
       metric("sg_spool_disk_bytes", "gauge", "Bytes the spool occupies on disk.");

@@ -6,6 +6,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 
 namespace sg::spool {
@@ -14,12 +17,18 @@ PidLock::~PidLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
-Status PidLock::Acquire(const std::string& path) {
+Status PidLock::Acquire(const std::string& path, int wait_ms) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::IOError(fmt::format("cannot open lock file {}: {}", path, std::strerror(errno)));
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  int rc;
+  while ((rc = ::flock(fd, LOCK_EX | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a poll of another process's lock
+  }
+  if (rc != 0) {
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {

@@ -18,8 +18,10 @@ class PidLock {
   PidLock(const PidLock&) = delete;
   PidLock& operator=(const PidLock&) = delete;
 
-  // Takes the lock file `path` or returns Busy naming the holder's pid.
-  Status Acquire(const std::string& path);
+  // Takes the lock file `path` or returns Busy naming the holder's pid. A lock held by someone else
+  // is tried again every 50 ms for up to `wait_ms` (a tool's probe or a stopping gateway holds it
+  // briefly) before Busy is returned.
+  Status Acquire(const std::string& path, int wait_ms = 0);
   // The pid recorded in a lock file that is currently held, or 0 when free or unreadable.
   static long HolderPid(const std::string& path);
 

@@ -4,6 +4,7 @@
 // (format version, routes, per-partition offsets, counters). Counters and high-water marks are
 // merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
 // reads only the meta family and never scans the events.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,10 +13,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -25,6 +28,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
 #include "coding.h"
 #include "pid_lock.h"
@@ -128,6 +132,11 @@ class SpoolImpl final : public Spool {
   Status Init();
   // RocksDB answered an error it cannot leave in-process (fatal severity): only a reopen helps.
   bool needs_reopen() const { return needs_reopen_.load(); }
+  // Syncs the WAL when acks written without a sync have waited ack_sync_interval_ms (the
+  // maintenance thread calls this, so the bound holds when nothing else is written).
+  void SyncAcksIfDue();
+  // An instance opened by a reopen: acks check which events are still pending (see Ack).
+  void VerifyAcks() { verify_acks_ = true; }
 
   Status Append(const AppendBatch& batch) override;
   Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
@@ -173,6 +182,19 @@ class SpoolImpl final : public Spool {
   static const Counter kCounters[6];
 
   bool writable() const { return !options_.read_only && !options_.secondary; }
+  uint64_t FailedBudget() const {
+    return options_.failed_max_bytes > 0 ? options_.failed_max_bytes : options_.max_bytes / 4;
+  }
+  // Logs once each time the failed area grows past its budget (it refuses nothing).
+  void WarnFailedBudgetLocked() {
+    const bool over = failed_bytes_ > 0 && static_cast<uint64_t>(failed_bytes_) > FailedBudget();
+    if (over && !failed_over_budget_) {
+      spdlog::warn("spool: the failed area of {} holds {} bytes, over its budget of {}; nothing is "
+                   "refused, but drop or requeue failed batches (sentinel-spool ls --failed)",
+                   path_, failed_bytes_, FailedBudget());
+    }
+    failed_over_budget_ = over;
+  }
   Status CheckWritable() const {
     return writable() ? Status::OK()
                       : Status::InvalidArgument(fmt::format("spool {} is open read-only", path_));
@@ -193,7 +215,24 @@ class SpoolImpl final : public Spool {
   }
   Status LoadMeta();
   Status RecoverSequences();
+  Status QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why);
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
+  // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
+  // how many of them a sync is known to cover. A synced write covers every ack written before it.
+  uint64_t AcksWritten() {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    return acks_written_;
+  }
+  void SyncedUpTo(uint64_t acks_written_before) {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    acks_synced_ = std::max(acks_synced_, acks_written_before);
+    last_sync_ = std::chrono::steady_clock::now();
+  }
+  bool AckSyncDue(uint64_t more) {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    return acks_written_ + more - acks_synced_ >= options_.ack_sync_events ||
+           std::chrono::steady_clock::now() - last_sync_ >= std::chrono::milliseconds(options_.ack_sync_interval_ms);
+  }
 
   const SpoolOptions options_;
   const std::string path_;
@@ -212,6 +251,18 @@ class SpoolImpl final : public Spool {
   int64_t failed_batches_ = 0, failed_events_ = 0, failed_bytes_ = 0;
   int64_t appended_ = 0, acked_ = 0, quarantined_ = 0;
   int64_t reserved_bytes_ = 0;  // bytes of appends in flight, counted against max_bytes
+
+  // Partitions of the appends in flight: an append waits for another that carries the same
+  // partition, so the recorded offsets it checks are final (see Append). Guarded by mu_.
+  std::set<std::pair<std::string, int32_t>> claimed_;
+  std::condition_variable claim_cv_;
+  uint64_t duplicates_skipped_ = 0;  // events and messages of appends that were already spooled
+  bool failed_over_budget_ = false;
+  bool verify_acks_ = false;  // set before the instance is shared, then only read
+
+  std::mutex sync_mu_;  // guards the ack sync bookkeeping
+  uint64_t acks_written_ = 0, acks_synced_ = 0;
+  std::chrono::steady_clock::time_point last_sync_ = std::chrono::steady_clock::now();
 
   std::mutex failed_mu_;  // serialises Fail / Requeue / Drop, which read before they write
   std::atomic<bool> need_resume_{false};
@@ -456,6 +507,7 @@ void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
     int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
     cur = o.rewound ? o.offset : std::max(cur, o.offset);
   }
+  if (d.failed_bytes != 0) WarnFailedBudgetLocked();
 }
 
 Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what) {
@@ -478,13 +530,38 @@ Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view wha
   }
   rocksdb::WriteOptions wo;
   wo.sync = sync;
+  const uint64_t acks_before = sync ? AcksWritten() : 0;
   rocksdb::Status rs = db_->Write(wo, wb);
   if (!rs.ok()) {
     need_resume_.store(true);
-    if (rs.severity() >= rocksdb::Status::Severity::kFatalError) needs_reopen_.store(true);
+    // Only a full disk says for sure that the record is not in the WAL. After any other I/O error
+    // (an fsync's EIO, say) the record may be in the file although the write failed; a reopen
+    // replays what is really there, so the in-memory state (offsets, counters) matches the disk
+    // before the caller retries, and the retry is recognised as already spooled.
+    if (rs.severity() >= rocksdb::Status::Severity::kFatalError || (rs.IsIOError() && !rs.IsNoSpace())) {
+      needs_reopen_.store(true);
+    }
     return FromRocks(rs, fmt::format("spool {} failed", what));
   }
+  if (sync) SyncedUpTo(acks_before);
   return Status::OK();
+}
+
+void SpoolImpl::SyncAcksIfDue() {
+  if (!writable() || needs_reopen_.load() || need_resume_.load()) return;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    if (acks_written_ == acks_synced_) return;
+    if (std::chrono::steady_clock::now() - last_sync_ < std::chrono::milliseconds(options_.ack_sync_interval_ms)) return;
+  }
+  const uint64_t before = AcksWritten();
+  rocksdb::Status rs = db_->SyncWAL();
+  if (!rs.ok()) {
+    spdlog::warn("spool: cannot sync the acks of {}: {}", path_, rs.ToString());
+    if (!rs.IsNoSpace()) needs_reopen_.store(true);
+    return;
+  }
+  SyncedUpTo(before);
 }
 
 Status ValidateRoute(const std::string& route) {
@@ -495,32 +572,105 @@ Status ValidateRoute(const std::string& route) {
   return Status::OK();
 }
 
+// Idempotent: an event or quarantined message whose Kafka offset is at or below the offset the
+// spool has recorded for its partition is already spooled (the offset is written in the same
+// batch as the events) and is not written again. A retried batch whose first attempt reached the
+// disk after all (an fsync that failed, a reopen that replayed the WAL) is then spooled once; of a
+// partly covered batch only the part above the mark is written. Items without a Kafka offset are
+// always written; so is everything of a partition whose offset the batch rewinds (`rewound`: the
+// log was recreated or truncated). Appends that carry a common partition are serialised (the second waits until the
+// first has committed or failed), so the mark an append checks cannot move under it.
 Status SpoolImpl::Append(const AppendBatch& batch) {
   Status s = CheckWritable();
   if (!s.ok()) return s;
-  int64_t bytes = 0;
   for (const NewEvent& e : batch.events) {
     if (s = ValidateRoute(e.route); !s.ok()) return s;
-    bytes += static_cast<int64_t>(e.payload.size());
   }
-  for (const QuarantinedMessage& q : batch.quarantined) bytes += static_cast<int64_t>(q.payload.size());
+  using TP = std::pair<std::string, int32_t>;
+  std::vector<TP> parts;
+  auto find_part = [&](const std::string& topic, int32_t partition) {
+    return std::find_if(parts.begin(), parts.end(),
+                        [&](const TP& tp) { return tp.second == partition && tp.first == topic; });
+  };
+  auto add_part = [&](const std::string& topic, int32_t partition) {
+    if (find_part(topic, partition) == parts.end()) parts.emplace_back(topic, partition);
+  };
+  for (const NewEvent& e : batch.events) {
+    if (!e.source.topic.empty() && e.source.offset >= 0) add_part(e.source.topic, e.source.partition);
+  }
+  for (const QuarantinedMessage& q : batch.quarantined) {
+    if (!q.source.topic.empty() && q.source.offset >= 0) add_part(q.source.topic, q.source.partition);
+  }
+  for (const PartitionOffset& o : batch.offsets) add_part(o.topic, o.partition);
 
+  // Filled under mu_: which items are new, and the marks they were checked against.
+  std::vector<bool> skip_event(batch.events.size(), false), skip_quarantined(batch.quarantined.size(), false);
+  std::vector<PartitionOffset> new_offsets;
+  size_t events = 0, quarantined = 0;
+  int64_t event_bytes = 0;
   uint64_t first_seq = 0, first_batch = 0;
   {
-    std::lock_guard<std::mutex> l(mu_);
-    int64_t used = 0;
-    for (const auto& [name, r] : routes_) used += r.bytes;
-    used += failed_bytes_ + reserved_bytes_;
-    if (bytes > 0 && static_cast<uint64_t>(used + bytes) > options_.max_bytes) {
-      return Status::Full(fmt::format("spool {} is full: {} bytes held, {} to append, maximum {}",
-                                      path_, used, bytes, options_.max_bytes));
+    std::unique_lock<std::mutex> l(mu_);
+    claim_cv_.wait(l, [&] {
+      for (const TP& tp : parts) {
+        if (claimed_.count(tp) != 0) return false;
+      }
+      return true;
+    });
+    // The recorded mark of each partition of the batch (-1: none), looked up once.
+    // A partition whose offset the batch rewinds (its log was recreated or truncated) has no mark:
+    // its offsets start again, and everything of it in the batch is new.
+    std::vector<int64_t> marks(parts.size(), -1);
+    for (size_t i = 0; i < parts.size(); ++i) {
+      auto it = offsets_.find(parts[i]);
+      if (it != offsets_.end()) marks[i] = it->second;
     }
+    for (const PartitionOffset& o : batch.offsets) {
+      if (o.rewound) marks[static_cast<size_t>(find_part(o.topic, o.partition) - parts.begin())] = -1;
+    }
+    auto spooled = [&](const SourceRef& src) {
+      if (src.topic.empty() || src.offset < 0) return false;
+      return src.offset <= marks[static_cast<size_t>(find_part(src.topic, src.partition) - parts.begin())];
+    };
+    for (size_t i = 0; i < batch.events.size(); ++i) {
+      skip_event[i] = spooled(batch.events[i].source);
+      if (skip_event[i]) continue;
+      ++events;
+      event_bytes += static_cast<int64_t>(batch.events[i].payload.size());
+    }
+    for (size_t i = 0; i < batch.quarantined.size(); ++i) {
+      skip_quarantined[i] = spooled(batch.quarantined[i].source);
+      if (skip_quarantined[i]) continue;
+      ++quarantined;
+    }
+    for (const PartitionOffset& o : batch.offsets) {
+      auto it = offsets_.find({o.topic, o.partition});
+      if (o.rewound || it == offsets_.end() || o.offset > it->second) new_offsets.push_back(o);
+    }
+    const size_t skipped = batch.events.size() - events + batch.quarantined.size() - quarantined;
+    if (skipped > 0) {
+      duplicates_skipped_ += skipped;
+      spdlog::info("spool: {} of {} events and quarantined messages of an append were spooled before "
+                   "(a retry after a failed fsync or a re-read); not written again",
+                   skipped, batch.events.size() + batch.quarantined.size());
+    }
+    if (events == 0 && quarantined == 0 && new_offsets.empty()) return Status::OK();
+
+    // Only pending events count against max_bytes: the failed area has its own budget, and
+    // quarantined input is never refused for room (see SpoolOptions::failed_max_bytes).
+    int64_t used = reserved_bytes_;
+    for (const auto& [name, r] : routes_) used += r.bytes;
+    if (event_bytes > 0 && static_cast<uint64_t>(used + event_bytes) > options_.max_bytes) {
+      return Status::Full(fmt::format("spool {} is full: {} bytes pending, {} to append, maximum {}",
+                                      path_, used, event_bytes, options_.max_bytes));
+    }
+    for (const TP& tp : parts) claimed_.insert(tp);
     first_seq = next_seq_;
-    next_seq_ += batch.events.size();
-    if (!batch.events.empty()) inflight_.insert(first_seq);
+    next_seq_ += events;
+    if (events > 0) inflight_.insert(first_seq);
     first_batch = next_batch_id_;
-    next_batch_id_ += batch.quarantined.size();
-    reserved_bytes_ += bytes;
+    next_batch_id_ += quarantined;
+    reserved_bytes_ += event_bytes;
   }
 
   const int64_t now = NowMs();
@@ -528,7 +678,9 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
   Deltas d;
   std::string value;
   uint64_t seq = first_seq;
-  for (const NewEvent& e : batch.events) {
+  for (size_t i = 0; i < batch.events.size(); ++i) {
+    if (skip_event[i]) continue;
+    const NewEvent& e = batch.events[i];
     value.clear();
     EncodePendingValue(e.source, now, e.payload, &value);
     wb.Put(pending_, PendingKey(e.route, seq++), value);
@@ -540,7 +692,9 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     wb.Put(meta_, std::string(kMetaRoutePrefix) + route, rocksdb::Slice());
   }
   uint64_t id = first_batch;
-  for (const QuarantinedMessage& q : batch.quarantined) {
+  for (size_t i = 0; i < batch.quarantined.size(); ++i) {
+    if (skip_quarantined[i]) continue;
+    const QuarantinedMessage& q = batch.quarantined[i];
     FailedBatch fb;
     fb.id = id;
     fb.route = q.route;
@@ -559,18 +713,22 @@ Status SpoolImpl::Append(const AppendBatch& batch) {
     d.failed_events += 1;
     d.failed_bytes += static_cast<int64_t>(q.payload.size());
   }
-  d.appended = static_cast<int64_t>(batch.events.size());
-  d.quarantined = static_cast<int64_t>(batch.quarantined.size());
-  d.offsets = batch.offsets;
+  d.appended = static_cast<int64_t>(events);
+  d.quarantined = static_cast<int64_t>(quarantined);
+  d.offsets = std::move(new_offsets);
   AddDeltasToBatch(d, &wb);
-  if (!batch.events.empty()) wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
-  if (!batch.quarantined.empty()) wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(id)));
+  if (events > 0) wb.Merge(meta_, kHwmSeq, EncodeI64(static_cast<int64_t>(seq)));
+  if (quarantined > 0) wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(id)));
 
   s = Write(&wb, /*sync=*/true, "append");
-  std::lock_guard<std::mutex> l(mu_);
-  if (!batch.events.empty()) inflight_.erase(first_seq);
-  reserved_bytes_ -= bytes;
-  if (s.ok()) ApplyDeltasLocked(d);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (events > 0) inflight_.erase(first_seq);
+    reserved_bytes_ -= event_bytes;
+    for (const TP& tp : parts) claimed_.erase(tp);
+    if (s.ok()) ApplyDeltasLocked(d);
+  }
+  claim_cv_.notify_all();
   return s;
 }
 
@@ -604,7 +762,15 @@ Status SpoolImpl::Read(const std::string& route, uint64_t after_seq, size_t max_
       return Status::Corruption(fmt::format("malformed pending key in route {}", route));
     }
     Status s = DecodePendingValue(std::string_view(v.data(), v.size()), &e);
-    if (!s.ok()) return Status::Corruption(fmt::format("route {} seq {}: {}", route, e.seq, s.message()));
+    if (!s.ok()) {
+      const std::string why = fmt::format("route {} seq {}: {}", route, e.seq, s.message());
+      if (!writable()) return Status::Corruption(why);
+      // One bad record must not block its route for ever: it goes to the failed area with its
+      // reason, and the read goes on with the next event.
+      Status q = QuarantineCorrupt(route, e.seq, std::string(v.data(), v.size()), why);
+      if (!q.ok()) return Status::Corruption(fmt::format("{} (and it could not be moved aside: {})", why, q.message()));
+      continue;
+    }
     if (!out->empty() && bytes + e.payload.size() > max_bytes) break;
     bytes += e.payload.size();
     out->push_back(std::move(e));
@@ -625,33 +791,111 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   if (!s.ok()) return s;
   if (end > events.size() || begin > end) return Status::InvalidArgument("ack range out of bounds");
   if (begin == end) return Status::OK();
-  Deltas d;
-  int64_t bytes = 0;
-  for (size_t i = begin; i < end; ++i) {
-    if (i > begin && events[i].seq <= events[i - 1].seq) {
-      return Status::InvalidArgument("ack events are not in seq order");
-    }
-    bytes += static_cast<int64_t>(events[i].payload.size());
+  for (size_t i = begin + 1; i < end; ++i) {
+    if (events[i].seq <= events[i - 1].seq) return Status::InvalidArgument("ack events are not in seq order");
   }
-  const int64_t n = static_cast<int64_t>(end - begin);
-  d.route[route] = {-n, -bytes};
-  d.acked = n;
+  // After a reopen, an ack may repeat one whose write failed yet reached the WAL (the reopen
+  // replayed it): only events still pending are counted, so the counters stay true.
+  std::vector<bool> gone(end - begin, false);
+  if (verify_acks_) {
+    std::vector<std::string> keys;
+    keys.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) keys.push_back(PendingKey(route, events[i].seq));
+    std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
+    std::vector<rocksdb::PinnableSlice> values(keys.size());
+    std::vector<rocksdb::Status> statuses(keys.size());
+    db_->MultiGet(rocksdb::ReadOptions(), pending_, keys.size(), slices.data(), values.data(), statuses.data(),
+                  /*sorted_input=*/true);
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (statuses[k].IsNotFound()) {
+        gone[k] = true;
+      } else if (!statuses[k].ok()) {
+        return FromRocks(statuses[k], "spool read failed");
+      }
+    }
+  }
+  Deltas d;
+  int64_t bytes = 0, n = 0;
   rocksdb::WriteBatch wb;
-  const uint64_t first = events[begin].seq, last = events[end - 1].seq;
   // Point deletes, not DeleteRange: RocksDB 7.8 re-fragments every range tombstone of the memtable
   // each time an iterator is created, so a drain-only period would make each head read cost
   // O(acks since the last flush). Point tombstones below the remembered head are never visited,
   // and deletion-triggered compaction drops them.
-  for (size_t i = begin; i < end; ++i) wb.Delete(pending_, PendingKey(route, events[i].seq));
+  for (size_t i = begin; i < end; ++i) {
+    if (gone[i - begin]) continue;
+    wb.Delete(pending_, PendingKey(route, events[i].seq));
+    bytes += static_cast<int64_t>(events[i].payload.size());
+    ++n;
+  }
+  const uint64_t first = events[begin].seq, last = events[end - 1].seq;
+  if (n == 0) return Status::OK();
+  d.route[route] = {-n, -bytes};
+  d.acked = n;
   AddDeltasToBatch(d, &wb);
-  // Not synced: a later synced write (every append) carries it to disk; a power loss in between
-  // can only re-deliver, never lose.
-  s = Write(&wb, /*sync=*/false, "ack");
+  // Synced only every ack_sync_events events or ack_sync_interval_ms (the maintenance thread syncs
+  // an idle tail); any synced write in between (every append) carries earlier acks to disk too. A
+  // power loss can only re-deliver what was acked since, never lose.
+  const bool sync = AckSyncDue(static_cast<uint64_t>(n));
+  s = Write(&wb, sync, "ack");
   if (!s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> l(sync_mu_);
+    acks_written_ += static_cast<uint64_t>(n);
+    if (sync) acks_synced_ = std::min(acks_written_, acks_synced_ + static_cast<uint64_t>(n));
+  }
   std::lock_guard<std::mutex> l(mu_);
   ApplyDeltasLocked(d);
   RouteState& rs = routes_[route];
   if (first <= rs.head_hint + 1 && last + 1 > rs.head_hint) rs.head_hint = last + 1;
+  return Status::OK();
+}
+
+// A pending record that cannot be decoded becomes a failed batch of its own (reason
+// "corrupt_record", the decoder's message, the raw stored bytes as its payload), in one synced
+// write. Its payload size is unknown: the route's byte counter drops by the stored size, at most
+// down to zero.
+Status SpoolImpl::QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why) {
+  std::lock_guard<std::mutex> fl(failed_mu_);
+  const std::string key = PendingKey(route, seq);
+  rocksdb::PinnableSlice v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), pending_, key, &v);
+  if (rs.IsNotFound()) return Status::OK();  // another reader moved it already
+  if (!rs.ok()) return FromRocks(rs, "spool read failed");
+  spdlog::error("spool: {}; moved to the failed area (reason corrupt_record), the route goes on", why);
+  const int64_t now = NowMs();
+  FailedBatch fb;
+  fb.route = route;
+  fb.why.reason = "corrupt_record";
+  fb.why.error_text = why;
+  fb.why.first_failure_ms = fb.why.last_failure_ms = now;
+  PendingEvent e;
+  e.seq = seq;
+  e.payload = std::move(raw);
+  e.enqueued_ms = now;
+  fb.bytes = static_cast<int64_t>(e.payload.size());
+  fb.events.push_back(std::move(e));
+  int64_t route_bytes = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    fb.id = next_batch_id_++;
+    route_bytes = routes_[route].bytes;
+  }
+  std::string value;
+  EncodeFailedBatch(fb, &value);
+  rocksdb::WriteBatch wb;
+  wb.Delete(pending_, key);
+  wb.Put(failed_, FailedKey(fb.id), value);
+  Deltas d;
+  d.route[route] = {-1, -std::min(fb.bytes, std::max<int64_t>(route_bytes, 0))};
+  d.failed_batches = 1;
+  d.failed_events = 1;
+  d.failed_bytes = fb.bytes;
+  AddDeltasToBatch(d, &wb);
+  wb.Merge(meta_, kHwmBatch, EncodeI64(static_cast<int64_t>(fb.id + 1)));
+  Status s = Write(&wb, /*sync=*/true, "move of a corrupt record");
+  if (!s.ok()) return s;
+  std::lock_guard<std::mutex> l(mu_);
+  ApplyDeltasLocked(d);
   return Status::OK();
 }
 
@@ -837,12 +1081,13 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     out->failed_batches = static_cast<uint64_t>(failed_batches_);
     out->failed_events = static_cast<uint64_t>(failed_events_);
     out->failed_bytes = static_cast<uint64_t>(failed_bytes_);
-    out->used_bytes += out->failed_bytes;
     out->appended_total = static_cast<uint64_t>(appended_);
     out->acked_total = static_cast<uint64_t>(acked_);
     out->quarantined_total = static_cast<uint64_t>(quarantined_);
+    out->duplicates_skipped = duplicates_skipped_;
   }
   out->max_bytes = options_.max_bytes;
+  out->failed_max_bytes = FailedBudget();
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(path_, ec)) {
     if (entry.is_regular_file(ec)) out->disk_bytes += entry.file_size(ec);
@@ -865,7 +1110,7 @@ int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
 
 uint64_t SpoolImpl::UsedBytes() {
   std::lock_guard<std::mutex> l(mu_);
-  int64_t used = failed_bytes_;
+  int64_t used = 0;
   for (const auto& [name, r] : routes_) used += r.bytes;
   return static_cast<uint64_t>(std::max<int64_t>(used, 0));
 }
@@ -887,24 +1132,47 @@ Status SpoolImpl::CatchUp() {
 
 // ReopeningSpool: the Spool handed out for read-write use. It forwards every call to a SpoolImpl
 // under a shared lock and, when RocksDB has met an error it cannot leave in-process (a fatal
-// background error after a disk-full, say), closes and reopens the database on the next change,
-// so the gateway recovers without a restart. It holds the pid lock itself, so no other process
-// can take the spool while it reopens. Everything acknowledged is in the WAL; a reopen loses nothing.
+// background error after a disk-full, say), closes and reopens the database, so the gateway
+// recovers without a restart. It holds the pid lock itself, so no other process can take the spool
+// while it reopens. Everything acknowledged is in the WAL; a reopen loses nothing.
+//
+// Who reopens: the next change (append, ack, ...) and, without any caller, the maintenance thread,
+// which retries with backoff (kReopenBackoffMin doubling to kReopenBackoffMax) for as long as the
+// spool is closed or needs a reopen. So a spool never stays closed once its disk works again, even
+// when nothing writes to it (ingest paused by the closed spool's watermark, the drainer with
+// nothing to ack). The same thread syncs an idle tail of acks (SpoolOptions::ack_sync_interval_ms).
 class ReopeningSpool final : public Spool {
  public:
+  static constexpr std::chrono::milliseconds kReopenBackoffMin{50};
+  static constexpr std::chrono::milliseconds kReopenBackoffMax{1000};
+
   ReopeningSpool(SpoolOptions options, std::string path) : options_(std::move(options)), path_(std::move(path)) {}
+  ~ReopeningSpool() override {
+    {
+      std::lock_guard<std::mutex> l(bg_mu_);
+      stop_ = true;
+    }
+    bg_cv_.notify_all();
+    if (bg_.joinable()) bg_.join();
+  }
 
   Status Init() {
     if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
     std::error_code ec;
+    if (!fs::exists(fs::path(path_) / "CURRENT", ec)) {
+      if (Status s = CreateAtomically(); !s.ok()) return s;
+    }
     fs::create_directories(path_, ec);
     if (ec) return Status::IOError(fmt::format("cannot create spool {}: {}", path_, ec.message()));
     if (::chmod(path_.c_str(), 0700) != 0) {
       return Status::IOError(fmt::format("cannot set mode 0700 on {}: {}", path_, std::strerror(errno)));
     }
-    Status s = lock_.Acquire(path_ + "/" + kLockFile);
+    Status s = lock_.Acquire(path_ + "/" + kLockFile, options_.lock_wait_ms);
     if (!s.ok()) return s;
-    return OpenInner();
+    s = OpenInner();
+    if (!s.ok()) return s;
+    bg_ = std::thread([this] { Maintain(); });
+    return Status::OK();
   }
 
   Status Append(const AppendBatch& batch) override { return Change([&](SpoolImpl* s) { return s->Append(batch); }); }
@@ -938,12 +1206,21 @@ class ReopeningSpool final : public Spool {
     return inner_ ? inner_->Routes() : std::vector<std::string>();
   }
   Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
+  // While closed, the offsets the spool held when it closed (nothing can have changed them since):
+  // a consumer assigned a partition meanwhile must resume after them, not from scratch.
   Status SourceOffsets(std::vector<PartitionOffset>* out) override {
-    return Use([&](SpoolImpl* s) { return s->SourceOffsets(out); });
+    std::shared_lock<std::shared_mutex> l(mu_);
+    if (inner_ != nullptr) return inner_->SourceOffsets(out);
+    *out = closed_offsets_;
+    return Status::OK();
   }
   int64_t SourceOffset(const std::string& topic, int32_t partition) override {
     std::shared_lock<std::shared_mutex> l(mu_);
-    return inner_ ? inner_->SourceOffset(topic, partition) : -1;
+    if (inner_ != nullptr) return inner_->SourceOffset(topic, partition);
+    for (const PartitionOffset& o : closed_offsets_) {
+      if (o.topic == topic && o.partition == partition) return o.offset;
+    }
+    return -1;
   }
   bool AboveHighWatermark() override {
     std::shared_lock<std::shared_mutex> l(mu_);
@@ -961,10 +1238,67 @@ class ReopeningSpool final : public Spool {
   const std::string& path() const override { return path_; }
 
  private:
-  Status OpenInner() {
+  // A new spool: built complete (RocksDB files, column families, the synced format version) in a
+  // temporary directory beside `path` and renamed into place, so `path` either holds a whole spool
+  // or none. RocksDB's creation is several files (IDENTITY, MANIFEST, CURRENT, OPTIONS, the WAL)
+  // and the format version is a write after it: a kill in between used to leave a directory every
+  // later start refused as corrupt. A directory that already exists and holds only a README or
+  // .gitignore is created in place as before (rename cannot replace a non-empty directory); an
+  // empty one is replaced. Leftover temporary directories (a kill during creation) hold no data.
+  Status CreateAtomically() {
+    std::error_code ec;
+    const fs::path target(path_);
+    if (fs::exists(target, ec) && !fs::is_empty(target, ec)) return Status::OK();
+    fs::path parent = target.parent_path();
+    if (parent.empty()) parent = ".";
+    // An existing empty directory that is a mount point (its own filesystem) cannot be replaced
+    // by a rename: the spool is created in place there.
+    struct stat ts {}, ps {};
+    if (::stat(path_.c_str(), &ts) == 0 && ::stat(parent.c_str(), &ps) == 0 && ts.st_dev != ps.st_dev) {
+      return Status::OK();
+    }
+    fs::create_directories(parent, ec);
+    if (ec) return Status::IOError(fmt::format("cannot create {}: {}", parent.string(), ec.message()));
+    std::string tmpl = (parent / ("." + target.filename().string() + ".new-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      // The parent is not ours to write (a spool directory prepared by the operator): in place.
+      if (errno == EACCES || errno == EROFS || errno == EPERM) return Status::OK();
+      return Status::IOError(fmt::format("cannot create a directory beside {}: {}", path_, std::strerror(errno)));
+    }
+    {
+      SpoolImpl impl(options_, tmpl);
+      if (Status s = impl.Init(); !s.ok()) {
+        fs::remove_all(tmpl, ec);
+        return s;
+      }
+    }  // closed: RocksDB synced its files, the format version was a synced write
+    if (::rename(tmpl.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      fs::remove_all(tmpl, ec);
+      // Another process created the spool meanwhile: open that one (its lock decides who writes).
+      // Or the rename is impossible here (a mount point, a directory we may not replace): the
+      // spool is created in place, as without this step.
+      if (err == ENOTEMPTY || err == EEXIST || err == EBUSY || err == EXDEV || err == EPERM || err == EACCES ||
+          err == EINVAL) {
+        return Status::OK();
+      }
+      return Status::IOError(fmt::format("cannot move the new spool into {}: {}", path_, std::strerror(err)));
+    }
+    // The rename is durable only once the parent directory is synced.
+    int dfd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      const int rc = ::fsync(dfd);
+      ::close(dfd);
+      if (rc != 0) return Status::IOError(fmt::format("cannot sync {}: {}", parent.string(), std::strerror(errno)));
+    }
+    return Status::OK();
+  }
+
+  Status OpenInner(bool reopen = false) {
     auto impl = std::make_unique<SpoolImpl>(options_, path_);
     Status s = impl->Init();
     if (!s.ok()) return s;
+    if (reopen) impl->VerifyAcks();
     inner_ = std::move(impl);
     return Status::OK();
   }
@@ -976,7 +1310,57 @@ class ReopeningSpool final : public Spool {
     return f(inner_.get());
   }
 
-  // A change first reopens a spool that needs it (it is the caller that retries, e.g. ingest).
+  // Closes and reopens the database if it needs it. OK when the spool is open and healthy.
+  Status ReopenIfNeeded() {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    if (inner_ != nullptr && !inner_->needs_reopen()) return Status::OK();
+    if (inner_ != nullptr) inner_->SourceOffsets(&closed_offsets_);
+    inner_.reset();  // closes RocksDB; the pid lock stays with us
+    Status s = OpenInner(/*reopen=*/true);
+    if (!s.ok()) {
+      last_error_ = s.ToString();
+      return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));
+    }
+    spdlog::info("spool: {} reopened after an I/O error", path_);
+    return Status::OK();
+  }
+
+  bool Broken() {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    return inner_ == nullptr || inner_->needs_reopen();
+  }
+
+  // The maintenance thread: reopens a broken spool with backoff, syncs idle acks.
+  void Maintain() {
+    const auto tick = std::chrono::milliseconds(std::clamp<uint32_t>(options_.ack_sync_interval_ms / 2, 10, 250));
+    auto backoff = kReopenBackoffMin;
+    bool warned = false;
+    std::unique_lock<std::mutex> l(bg_mu_);
+    while (!stop_) {
+      const bool broken = Broken();
+      bg_cv_.wait_for(l, broken ? backoff : tick, [&] { return stop_; });
+      if (stop_) break;
+      l.unlock();
+      if (Broken()) {
+        Status s = ReopenIfNeeded();
+        if (s.ok()) {
+          backoff = kReopenBackoffMin;
+          warned = false;
+        } else {
+          if (!warned) spdlog::warn("spool: {}; retrying with backoff", s.message());
+          warned = true;
+          backoff = std::min(backoff * 2, std::chrono::milliseconds(kReopenBackoffMax));
+        }
+      } else {
+        std::shared_lock<std::shared_mutex> sl(mu_);
+        if (inner_ != nullptr) inner_->SyncAcksIfDue();
+      }
+      l.lock();
+    }
+  }
+
+  // A change first reopens a spool that needs it (the caller retries, e.g. ingest; the
+  // maintenance thread retries too).
   template <typename F>
   Status Change(F&& f) {
     {
@@ -984,17 +1368,8 @@ class ReopeningSpool final : public Spool {
       std::shared_lock<std::shared_mutex> l(mu_);
       if (inner_ != nullptr && !inner_->needs_reopen()) return f(inner_.get());
     }
-    {
-      std::unique_lock<std::shared_mutex> l(mu_);
-      if (inner_ == nullptr || inner_->needs_reopen()) {
-        inner_.reset();  // closes RocksDB; the pid lock stays with us
-        Status s = OpenInner();
-        if (!s.ok()) {
-          last_error_ = s.ToString();
-          return Status::IOError(fmt::format("spool {} could not be reopened yet: {}", path_, s.message()));
-        }
-      }
-    }
+    Status s = ReopenIfNeeded();
+    if (!s.ok()) return s;
     return Use(std::forward<F>(f));
   }
 
@@ -1004,6 +1379,12 @@ class ReopeningSpool final : public Spool {
   std::shared_mutex mu_;  // shared: calls; exclusive: reopen
   std::unique_ptr<SpoolImpl> inner_;
   std::string last_error_;
+  std::vector<PartitionOffset> closed_offsets_;  // inner_'s offsets when it last closed
+
+  std::mutex bg_mu_;  // guards stop_
+  std::condition_variable bg_cv_;
+  bool stop_ = false;
+  std::thread bg_;  // Maintain(); joined before inner_ closes
 };
 
 }  // namespace

@@ -174,6 +174,24 @@ TEST(ConfigTest, RedactedOutputHidesEverySecretAndParsesBack) {
   EXPECT_EQ(back.delivery.linger, c.delivery.linger);
 }
 
+// Issue 12 item 7: a spool smaller than one merged retry append (two ingest batches, each full plus
+// the event that took it past its limit) would answer Full for ever, even empty; the check refuses
+// it with the reason.
+TEST(ConfigTest, SpoolSmallerThanOneAppendIsRefusedWithTheReason) {
+  GatewayConfig c;
+  // 2 x (kafka.max_batch_bytes 4 MiB (default) + one event of up to 1,000,000 bytes).
+  Status s = ParseText(Replace(kValid, "max_bytes = \"20GiB\"", "max_bytes = \"8MiB\""), &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("spool.max_bytes: must be at least 10388608"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("kafka.max_batch_bytes"), std::string::npos) << s.message();
+  EXPECT_TRUE(ParseText(Replace(kValid, "max_bytes = \"20GiB\"", "max_bytes = 10388608"), &c).ok());
+  // A smaller ingest batch makes a small spool possible.
+  s = ParseText(Replace(Replace(kValid, "max_bytes = \"20GiB\"", "max_bytes = \"4MiB\""), "[kafka]\n",
+                        "[kafka]\nmax_batch_bytes = \"1MiB\"\n"),
+                &c);
+  EXPECT_TRUE(s.ok()) << s.message();
+}
+
 TEST(ConfigTest, SizesAndDurations) {
   uint64_t b = 0;
   ASSERT_TRUE(ParseSize("512MB", &b).ok());

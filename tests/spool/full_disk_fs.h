@@ -22,6 +22,9 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
   // Instead of ENOSPC, a plain I/O error (EIO): RocksDB treats a failed WAL write of that kind as
   // fatal and will not resume in-process.
   std::atomic<bool> io_error{false};
+  // Only Sync and Fsync fail (EIO); the data was written. The case of an fsync that lost the race
+  // with a failing disk: the record is in the file, the caller was told it is not durable.
+  std::atomic<bool> sync_error{false};
   std::atomic<int> refused{0};
 
   rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
@@ -67,13 +70,24 @@ class FullDiskFileSystem : public rocksdb::FileSystemWrapper {
       return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Flush(o, dbg);
     }
     rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      if (fs_->sync_error) return FailSync();
       return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Sync(o, dbg);
     }
     rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      if (fs_->sync_error) return FailSync();
       return fs_->full || fs_->io_error ? fs_->Refuse() : target()->Fsync(o, dbg);
+    }
+    rocksdb::IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const rocksdb::IOOptions& o,
+                                rocksdb::IODebugContext* dbg) override {
+      if (fs_->sync_error) return FailSync();
+      return target()->RangeSync(offset, nbytes, o, dbg);
     }
 
    private:
+    rocksdb::IOStatus FailSync() {
+      ++fs_->refused;
+      return rocksdb::IOStatus::IOError("injected: fsync: input/output error");
+    }
     FullDiskFileSystem* fs_;
   };
 };

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <random>
@@ -16,6 +17,8 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
 
 #include "sentinel_gateway/spool.h"
 #include "spool_test_util.h"
@@ -265,6 +268,101 @@ TEST(SpoolCrashTest, KillNineAtRandomMomentsLosesNothingAcknowledged) {
   for (const auto& [f, b] : j.batches) committed += b.committed;
   std::cerr << kills << " kills, " << committed << " acknowledged appends verified\n";
   EXPECT_GT(committed, static_cast<size_t>(kills)) << "the child did too little work to prove anything";
+}
+
+// A filesystem that kills the process (exit code 9, no destructors, like kill -9) at its n-th
+// mutating call: creating, appending, syncing, renaming or deleting a file.
+class KillAtStepFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  KillAtStepFileSystem(std::shared_ptr<rocksdb::FileSystem> base, int step)
+      : rocksdb::FileSystemWrapper(std::move(base)), step_(step) {}
+  const char* Name() const override { return "KillAtStepFileSystem"; }
+  void Step() {
+    if (++n_ == step_) ::_exit(9);
+  }
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                    rocksdb::IODebugContext* dbg) override {
+    Step();
+    rocksdb::IOStatus s = target()->NewWritableFile(f, o, r, dbg);
+    if (s.ok()) *r = std::make_unique<File>(std::move(*r), this);
+    return s;
+  }
+  rocksdb::IOStatus RenameFile(const std::string& a, const std::string& b, const rocksdb::IOOptions& o,
+                               rocksdb::IODebugContext* dbg) override {
+    Step();
+    return target()->RenameFile(a, b, o, dbg);
+  }
+  rocksdb::IOStatus DeleteFile(const std::string& f, const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+    Step();
+    return target()->DeleteFile(f, o, dbg);
+  }
+
+ private:
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile>&& f, KillAtStepFileSystem* fs)
+        : rocksdb::FSWritableFileOwnerWrapper(std::move(f)), fs_(fs) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      fs_->Step();
+      return target()->Append(d, o, dbg);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o, const rocksdb::DataVerificationInfo& v,
+                             rocksdb::IODebugContext* dbg) override {
+      fs_->Step();
+      return target()->Append(d, o, v, dbg);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      fs_->Step();
+      return target()->Sync(o, dbg);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
+      fs_->Step();
+      return target()->Fsync(o, dbg);
+    }
+
+   private:
+    KillAtStepFileSystem* fs_;
+  };
+  const int step_;
+  std::atomic<int> n_{0};
+};
+
+// Issue 12 item 7: a kill at any step of the very first open leaves either no spool or a whole one;
+// the next start always opens it (and it works).
+TEST(SpoolCreationTest, AKillAtAnyStepOfTheFirstOpenLeavesASpoolTheNextStartOpens) {
+  testing::TempDir dir;
+  int finished_at = 0;
+  for (int step = 1; step <= 400 && finished_at == 0; ++step) {
+    SCOPED_TRACE("killed at step " + std::to_string(step));
+    const std::string path = dir.Sub("spool" + std::to_string(step));
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      auto fs = std::make_shared<KillAtStepFileSystem>(rocksdb::FileSystem::Default(), step);
+      std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+      SpoolOptions o;
+      o.env = env.get();
+      std::unique_ptr<Spool> s;
+      Status st = Spool::Open(o, path, &s);
+      ::_exit(st.ok() ? 0 : 1);  // no destructors: the spool is left as a kill leaves it
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 0) finished_at = step;
+    std::unique_ptr<Spool> s;
+    Status st = Spool::Open(SpoolOptions(), path, &s);
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    AppendBatch b;
+    b.events.push_back(NewEvent{"CitrixAnalytics_riskScoreChange_CL", "e", {"citrix-risk", 0, 0}});
+    b.offsets = {{"citrix-risk", 0, 0}};
+    ASSERT_TRUE(s->Append(b).ok());
+    std::vector<PendingEvent> out;
+    ASSERT_TRUE(s->Read("CitrixAnalytics_riskScoreChange_CL", 0, 10, SIZE_MAX, &out).ok());
+    EXPECT_EQ(out.size(), 1u);
+  }
+  EXPECT_GT(finished_at, 1) << "the first open never completed within 400 steps";
 }
 
 }  // namespace

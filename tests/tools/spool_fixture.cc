@@ -63,7 +63,9 @@ sg::Status Fill(sg::Spool* spool) {
       ++offset;
       b.events.push_back(std::move(e));
     }
-    for (int32_t p = 0; p < 3; ++p) b.offsets.push_back({"citrix-risk-events", p, offset / 3});
+    // The highest offset this batch holds per partition (the spool takes what its recorded
+    // offsets cover as already spooled, so they must not claim more).
+    for (const sg::NewEvent& e : b.events) b.offsets.push_back({e.source.topic, e.source.partition, e.source.offset});
     return spool->Append(b);
   };
   auto fail = [&](const std::string& route, size_t n, int http, const std::string& reason,

@@ -4,11 +4,15 @@
 #include <pwd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -29,19 +33,53 @@ std::string UserName(uid_t uid) {
   return pw != nullptr ? pw->pw_name : std::to_string(uid);
 }
 
-// Whether the spool's lock is held, and by which pid (0 if unreadable). Probed with a shared lock
-// on a read-only descriptor, so it works without write permission and never disturbs the holder.
+// Whether the kernel lists a lock on the file with device `dev` and inode `ino` (/proc/locks:
+// "1: FLOCK  ADVISORY  WRITE 1234 fd:01:5678 0 EOF"). Looking takes no lock. nullopt when
+// /proc/locks cannot be read or names the inode on another device only (some filesystems report
+// a different device to stat than to /proc/locks): then the caller probes another way.
+std::optional<bool> ListedInProcLocks(dev_t dev, ino_t ino) {
+  std::ifstream in("/proc/locks");
+  if (!in) return std::nullopt;
+  const std::string want = fmt::format("{:02x}:{:02x}:{}", major(dev), minor(dev), ino);
+  const std::string inode = fmt::format(":{}", ino);
+  bool same_inode_elsewhere = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, kind, mode, access, pid, where;
+    if (!(f >> id >> kind) || kind == "->") continue;  // "->": a waiter, not a holder
+    if (!(f >> mode >> access >> pid >> where)) continue;
+    if (where == want) return true;
+    if (where.size() > inode.size() && where.compare(where.size() - inode.size(), inode.size(), inode) == 0) {
+      same_inode_elsewhere = true;
+    }
+  }
+  if (same_inode_elsewhere) return std::nullopt;
+  return false;
+}
+
+// Whether the spool's lock is held, and by which pid (0 if unreadable). Never takes the lock, not
+// even shared for an instant (a gateway starting in that instant would find it held): the kernel's
+// lock table says whether the file is locked. Where /proc/locks is unreadable, a shared lock on a
+// read-only descriptor probes it (the gateway retries a briefly held lock for a few seconds).
 bool LockHeld(const std::string& dir, int64_t* pid) {
   *pid = 0;
   std::string path = dir + "/" + kLockFile;
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;  // never opened read-write: nobody holds it
-  bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  bool held = false;
+  struct stat st;
+  std::optional<bool> listed = ::fstat(fd, &st) == 0 ? ListedInProcLocks(st.st_dev, st.st_ino) : std::nullopt;
+  if (listed.has_value()) {
+    held = *listed;
+  } else {
+    held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  }
   if (held) {
     char buf[32] = {0};
     if (::pread(fd, buf, sizeof(buf) - 1, 0) > 0) *pid = std::strtoll(buf, nullptr, 10);
   }
-  ::close(fd);  // releases our shared lock, if we got it
+  ::close(fd);  // releases a shared lock, if the fallback took one
   return held;
 }
 
@@ -119,6 +157,9 @@ Status Access::Open(const std::string& dir, Intent intent, uint64_t config_max_b
   SpoolOptions o;
   o.create_if_missing = false;
   if (max_bytes_ > 0) o.max_bytes = max_bytes_;
+  // A reading command never takes the writer's lock: a gateway starting meanwhile must get it.
+  // RocksDB's read-only instance takes no lock and writes nothing.
+  o.read_only = intent == Intent::kRead;
   Status s = Spool::Open(o, dir_, &spool_);
   if (s.IsBusy()) {  // a gateway started between the probe and our open
     LockHeld(dir_, &pid_);

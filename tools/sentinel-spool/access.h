@@ -2,7 +2,8 @@
 // (gateway running: read through a RocksDB secondary instance, change through the control socket).
 //
 // The choice follows the spool's pid lock, never a guess: a held lock means a live gateway (or
-// another tool) owns the spool, and only the owner may write to it.
+// another tool) owns the spool, and only the owner may write to it. Reading commands and the lock
+// probe never take that lock (a gateway starting at that moment must get it).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,8 @@ enum class Intent { kRead, kChange };
 class Access {
  public:
   enum class Mode {
-    kOffline,          // opened read-write by us (the gateway is stopped)
+    kOffline,          // opened by us (the gateway is stopped): read-only for a reading command,
+                       // read-write, holding the spool's lock, for a change
     kOfflineReadOnly,  // opened read-only (no write permission, or root on another user's spool)
     kLiveSecondary,    // a RocksDB secondary instance following the running gateway
     kLiveControl,      // the running gateway's control socket
