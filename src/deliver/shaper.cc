@@ -1,6 +1,7 @@
 #include "sentinel_gateway/deliver/shaper.h"
 
 #include "sentinel_gateway/azure/json_scan.h"
+#include "sentinel_gateway/deliver/routes.h"
 
 #include <charconv>
 #include <cstdint>
@@ -17,14 +18,18 @@ using nlohmann::json;
 
 // `name` is the field's flattened name; an empty key is a name too ({"":{"a":1}} gives "_a", as
 // the streaming path does).
-void Flatten(const std::string& name, json&& value, json* out) {
+void Flatten(const std::string& name, json&& value, bool azure_names, json* out) {
   if (value.is_object()) {
     for (auto& [k, v] : value.items()) {
-      Flatten(name + "_" + k, std::move(v), out);
+      Flatten(name + "_" + k, std::move(v), azure_names, out);
     }
     return;
   }
-  (*out)[name] = std::move(value);
+  if (azure_names) {
+    (*out)[std::string(DcrColumnFor(name))] = std::move(value);
+  } else {
+    (*out)[name] = std::move(value);
+  }
 }
 
 void AppendEscaped(std::string_view s, std::string* out) {
@@ -61,9 +66,10 @@ void AppendEscaped(std::string_view s, std::string* out) {
 // shapes the event with the document path instead.
 class FlattenHandler {
  public:
-  FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema, ShapeReport* report,
-                 std::string* out)
-      : timestamp_field_(timestamp_field), schema_(schema), report_(report), out_(out) {}
+  FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema,
+                 bool azure_names, ShapeReport* report, std::string* out)
+      : timestamp_field_(timestamp_field), schema_(schema), azure_names_(azure_names),
+        report_(report), out_(out) {}
 
   bool StartObject() {
     if (stack_.empty()) {
@@ -111,6 +117,7 @@ class FlattenHandler {
       last_key_ = k;
       key_.assign(prefix_);
       key_.append(k);
+      if (azure_names_ && key_.size() > 45) key_ = DcrColumnFor(key_);
       if (stack_.size() == 1 && k == "TimeGenerated") has_time_generated_ = true;
       return true;
     }
@@ -214,6 +221,7 @@ class FlattenHandler {
 
   const std::string& timestamp_field_;
   const azure::StreamSchema* schema_;
+  bool azure_names_;
   ShapeReport* report_;
   std::string* out_;
   std::vector<Frame> stack_;
@@ -235,7 +243,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   row->reserve(payload.size() + 64);
   row->push_back('{');
   const size_t reported = report != nullptr ? report->unconvertible.size() : 0;
-  FlattenHandler h(options.timestamp_field, schema, report, row);
+  FlattenHandler h(options.timestamp_field, schema, options.azure_column_names, report, row);
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
@@ -297,7 +305,7 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
   json in = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return Status::InvalidArgument("event is not a JSON object");
   json out = json::object();
-  for (auto& [k, v] : in.items()) Flatten(k, std::move(v), &out);
+  for (auto& [k, v] : in.items()) Flatten(k, std::move(v), options.azure_column_names, &out);
 
   const azure::StreamSchema* schema = options.schema;
   bool want_time = options.set_time_generated && !out.contains("TimeGenerated") &&

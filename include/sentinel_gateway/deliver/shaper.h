@@ -26,6 +26,9 @@ struct ShapeOptions {
   std::string timestamp_field = "timestamp";
   std::string event_id_field;                       // empty: no event id
   const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
+  // Logs Ingestion: a flattened Citrix field longer than Azure's 45-character column names goes
+  // to its short column (routes.h, LongFieldColumns). The legacy tables keep the long names.
+  bool azure_column_names = true;
   // Without a schema, rows are shaped while parsing (no document is built). This forces the
   // slower document path, the reference the streaming one is tested against.
   bool use_document = false;
