@@ -10,11 +10,13 @@
 //  - Timeouts, connection and TLS errors, 408, 429 and 5xx are retried without limit by default,
 //    with exponential backoff and full jitter; a Retry-After is honoured for every lane (it is a
 //    limit of the DCR or workspace): no request goes out before it elapses.
-//  - 401/403 (and other configuration errors) are retried with backoff and a fresh token; the
-//    route turns to "auth_error", the drainer reports degraded health and logs an error.
-//  - 400/413: the batch is split in halves until the refused events are isolated; everything
-//    Azure accepts is delivered, and only the refused single events go to the spool's failed area
-//    with the HTTP status and Azure's error text.
+//  - 401/403 and request-level errors (unknown stream or DCR, wrong URL, a 400 with a
+//    request-level code, a 400 that both halves of a split get alike; docs/AZURE.md) are retried
+//    with backoff and a fresh token; the route turns to "auth_error", the drainer reports
+//    degraded health naming the cause and logs an error; the events stay pending.
+//  - Other 400s and 413: the batch is split in halves until the refused events are isolated;
+//    everything Azure accepts is delivered, and only the refused single events go to the spool's
+//    failed area with the HTTP status and Azure's error text.
 //  - Logs per state change of a route, never per event, never a secret.
 // Thread-safe: Counters() and health() may be called from any thread.
 #pragma once

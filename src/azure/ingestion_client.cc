@@ -86,6 +86,7 @@ PostResult ToResult(Api api, const HttpResponse& r) {
       p.error_text = r.body.substr(0, 500);
     }
   }
+  p.outcome = Classify(api, r.status, p.error_code);
   return p;
 }
 

@@ -61,7 +61,19 @@ struct Lane {
   RouteCounters counters;
   std::set<std::string> undeclared_logged;
   std::set<std::string> unconvertible_logged;
+  // A 400 that both halves of a split got alike: the request as a whole is wrong (docs/AZURE.md,
+  // "Request-level errors"). Until a request succeeds, that answer holds the route like a 401.
+  std::string request_level_error;  // RefusalKey of it; empty: none known
 };
+
+namespace {
+
+// What makes two 400 answers "the same": Azure's error code, or its text when it gave none.
+std::string RefusalKey(const PostResult& r) {
+  return fmt::format("{} {}", r.http_status, r.error_code.empty() ? r.error_text : r.error_code);
+}
+
+}  // namespace
 
 struct Drainer::Impl {
   DrainerOptions options;
@@ -119,6 +131,7 @@ struct Drainer::Impl {
     const std::string& route = lane.config.route;
     ShapeOptions shape;
     shape.set_time_generated = azure.api == azure::Api::kLogsIngestion;
+    shape.azure_column_names = azure.api == azure::Api::kLogsIngestion;
     shape.timestamp_field = options.timestamp_field;
     shape.event_id_field = options.event_id_field;
     shape.schema = lane.config.schema ? &*lane.config.schema : nullptr;
@@ -288,6 +301,7 @@ struct Drainer::Impl {
 
   void Deliver(Lane& lane, azure::IngestionClient& client, std::mt19937_64& rng, Batch& batch) {
     PostResult last_refusal;  // the latest 400/413 answer: the failed area's error text
+    PostResult prev_refusal;  // the one before: the other half of a split
     auto post = [&](size_t begin, size_t end) -> RangeResult {
       std::string body = JoinRows(batch.rows, begin, end);
       int attempts = 0;
@@ -322,14 +336,23 @@ struct Drainer::Impl {
             lane.counters.delivered_events += end - begin;
             lane.counters.delivered_bytes += body.size();
           }
+          {
+            std::lock_guard<std::mutex> lock(lane.cmu);
+            lane.request_level_error.clear();
+          }
           SetState(lane, RouteState::kDelivering, "");
           return RangeResult::kAccepted;
         }
         if (r.outcome == Outcome::kPermanent) {
           std::lock_guard<std::mutex> lock(lane.cmu);
-          ++lane.counters.refused_requests;
-          last_refusal = r;
-          return RangeResult::kRefused;
+          if (r.http_status == 400 && lane.request_level_error == RefusalKey(r)) {
+            r.outcome = Outcome::kAuth;  // known to be request-level: hold the route, retry below
+          } else {
+            ++lane.counters.refused_requests;
+            prev_refusal = std::move(last_refusal);
+            last_refusal = r;
+            return RangeResult::kRefused;
+          }
         }
         // Retryable or a configuration problem: back off and try again.
         {
@@ -368,7 +391,16 @@ struct Drainer::Impl {
                  fmt::format("http_{}", r.http_status), r.Describe(), 1);
       return true;
     };
-    Bisect(0, batch.events.size(), post, reject);
+    // Both halves of a split refused: the same 400 twice is the request, not the data.
+    auto alike = [&] {
+      if (last_refusal.http_status != 400 || RefusalKey(prev_refusal) != RefusalKey(last_refusal)) {
+        return false;
+      }
+      std::lock_guard<std::mutex> lock(lane.cmu);
+      lane.request_level_error = RefusalKey(last_refusal);
+      return true;
+    };
+    Bisect(0, batch.events.size(), post, reject, alike);
   }
 
   void WaitForGate() {
@@ -470,8 +502,8 @@ DrainerHealth Drainer::health() const {
     if (lane->counters.state == RouteState::kAuthError) {
       h.degraded = true;
       if (!h.reason.empty()) h.reason += "; ";
-      h.reason += fmt::format("route {}: Azure refuses access ({})", lane->config.route,
-                              lane->counters.last_error);
+      h.reason += fmt::format("route {}: Azure refuses access or the request ({})",
+                              lane->config.route, lane->counters.last_error);
     }
   }
   return h;

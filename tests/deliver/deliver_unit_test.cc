@@ -179,6 +179,41 @@ TEST(BisectTest, IsolatesEveryBadEventAndAcceptsTheRest) {
   EXPECT_LE(posts, 1 + bad.size() * 2 * 10);
 }
 
+TEST(BisectTest, BothHalvesRefusedAlikeIsARequestLevelErrorNotBadData) {
+  // Every request refused the same way (say an unknown stream answered with a code the gateway
+  // does not know): after the first split the whole range is handed back to post() once the
+  // halves agree, instead of moving every event to the failed area one request at a time.
+  const size_t n = 2000;
+  size_t posts = 0;
+  bool request_level = false;  // what the caller learnt from alike()
+  size_t rejected = 0;
+  auto post = [&](size_t, size_t) {
+    ++posts;
+    // Once the caller knows, its post() holds the range until the cause is fixed (here: at once).
+    return request_level ? RangeResult::kAccepted : RangeResult::kRefused;
+  };
+  auto alike = [&] {
+    request_level = true;
+    return true;
+  };
+  ASSERT_TRUE(Bisect(0, n, post, [&](size_t) { return ++rejected, true; }, alike));
+  EXPECT_EQ(rejected, 0u);
+  EXPECT_EQ(posts, 4u);  // the whole, its two halves, the whole again
+
+  // Halves refused differently (row-level refusals): bisection goes on and isolates the events.
+  std::set<size_t> bad = {3, 1500};
+  std::vector<size_t> isolated;
+  auto post2 = [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      if (bad.count(i)) return RangeResult::kRefused;
+    }
+    return RangeResult::kAccepted;
+  };
+  ASSERT_TRUE(Bisect(0, n, post2, [&](size_t i) { return isolated.push_back(i), true; },
+                     [] { return false; }));
+  EXPECT_EQ(isolated, (std::vector<size_t>{3, 1500}));
+}
+
 TEST(BisectTest, StopsWhenAsked) {
   size_t posts = 0;
   auto post = [&](size_t, size_t) {

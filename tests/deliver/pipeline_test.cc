@@ -233,6 +233,74 @@ TEST_F(PipelineTest, HungRequestsAndDroppedConnectionsAreRetried) {
   EXPECT_GE(drainer_->Counters()[kRiskRoute].retries_transport, 5u);
 }
 
+// Request-level errors (docs/AZURE.md): the whole feed refused alike is a configuration problem.
+// The route holds like on a 401: health names the cause, the events stay pending, and a few
+// requests with backoff are spent instead of one request per event into the failed area.
+TEST_F(PipelineTest, UnknownStreamHoldsTheRouteInsteadOfBisectingTheFeed) {
+  std::string schema_file = dir_ + "/dcr.json";
+  std::ofstream(schema_file) << json{{"Custom-SomethingElse_V1",
+                                      {{"columns", json::array({{{"name", "uid"}, {"type", "int"}}})}}}}
+                                    .dump();
+  auto o = EmulatorDefaults();
+  o.schema_file = schema_file;  // the DCR does not declare the route's stream: InvalidStream
+  StartEmulator(o);
+  Feed(kRiskRoute, 0, 2000);
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 2000;
+  StartDrainer(d, LogsIngestion());
+  ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[kRiskRoute].retries_auth >= 3; }, 15s));
+  auto h = drainer_->health();
+  EXPECT_TRUE(h.degraded);
+  EXPECT_NE(h.reason.find("InvalidStream"), std::string::npos) << h.reason;
+  EXPECT_EQ(drainer_->Counters()[kRiskRoute].state, deliver::RouteState::kAuthError);
+  drainer_->Stop(1s);
+  EXPECT_EQ(Pending(), 2000u);
+  EXPECT_EQ(FailedEvents(), 0u);
+  EXPECT_EQ(drainer_->Counters()[kRiskRoute].refused_requests, 0u);
+}
+
+TEST_F(PipelineTest, A400ThatBothHalvesGetAlikeHoldsTheRouteUntilItIsFixed) {
+  StartEmulator(EmulatorDefaults());
+  // Every request answered 400 with a code the gateway does not know.
+  ASSERT_TRUE(emulator_->SetFaults({{"outage", {{"status", 400}, {"seconds", 600}}}}).ok());
+  Feed(kRiskRoute, 0, 2000);
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 2000;
+  d.concurrency = 1;
+  StartDrainer(d, LogsIngestion());
+  ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[kRiskRoute].retries_auth >= 3; }, 15s));
+  EXPECT_TRUE(drainer_->health().degraded);
+  EXPECT_EQ(FailedEvents(), 0u);
+  // The whole, its two halves: nothing more was split.
+  EXPECT_LE(drainer_->Counters()[kRiskRoute].refused_requests, 3u);
+  emulator_->ClearFaults();  // the operator fixed it
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 30s));
+  drainer_->Stop(1s);
+  ExpectExactlyOnce(kRiskRoute, 2000);
+  EXPECT_EQ(FailedEvents(), 0u);
+  EXPECT_FALSE(drainer_->health().degraded);
+}
+
+TEST_F(PipelineTest, DataCollectorWrongUrlHoldsTheRoute) {
+  StartEmulator(EmulatorDefaults());
+  const std::string route = "CitrixAnalytics_riskScoreChange_CL";
+  Feed(route, 0, 300, [&](int i) { return Event(kRiskRoute, i); });
+  azure::AzureOptions az;
+  az.api = azure::Api::kDataCollector;
+  az.workspace_id = emu_options_.workspace_id;
+  az.shared_key = emu_options_.shared_key;
+  az.data_collector_endpoint = emulator_->base_url() + "/wrong";  // answered 404
+  az.ca_file = emulator_->ca_file();
+  deliver::DrainerOptions d = FastRetries({});
+  d.routes = {{route, deliver::DefaultTarget(deliver::TableLayout::kLegacy, route), std::nullopt}};
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[route].retries_auth >= 3; }, 15s));
+  EXPECT_NE(drainer_->health().reason.find("404"), std::string::npos) << drainer_->health().reason;
+  drainer_->Stop(1s);
+  EXPECT_EQ(Pending(), 300u);
+  EXPECT_EQ(FailedEvents(), 0u);
+}
+
 TEST_F(PipelineTest, OptionalMaxAttemptsMovesTheBatchToTheFailedArea) {
   StartEmulator(EmulatorDefaults());
   ASSERT_TRUE(emulator_->SetFaults({{"outage", {{"status", 503}, {"seconds", 60}}}}).ok());

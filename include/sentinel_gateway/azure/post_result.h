@@ -3,15 +3,19 @@
 // Classification (both APIs):
 //   kSuccess    2xx.
 //   kRetryable  no HTTP answer (timeout, connection or TLS error), 408, 429, 5xx: retry forever.
-//   kAuth       401, 403, and other 4xx that signal configuration (wrong URL, unknown DCR): retry
-//               with backoff and a fresh token, report loudly; an operator must fix it.
-//   kPermanent  400, 413, and the Data Collector's 404 (request too large): the data itself is
-//               refused; split the batch to isolate the offending events.
+//   kAuth       401, 403, and the request-level errors (docs/AZURE.md, "Request-level errors"):
+//               other 4xx such as 404 (wrong URL, unknown DCR or stream; the Data Collector's 404
+//               too: the gateway never sends the 30 MB that would be its other reason) and 400 with
+//               a request-level code (InvalidStream, InactiveCustomer, InvalidCustomerId, ...):
+//               retry with backoff and a fresh token, report loudly; an operator must fix it.
+//   kPermanent  400 with another code, 413: the data itself is refused; split the batch to
+//               isolate the offending events.
 #pragma once
 
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace sg::azure {
 
@@ -32,7 +36,9 @@ struct PostResult {
   std::string Describe() const;
 };
 
-Outcome Classify(Api api, int http_status);
+Outcome Classify(Api api, int http_status, std::string_view error_code = {});
+// True for the 400 error codes that say the request as a whole is wrong, whatever its rows.
+bool IsRequestLevelCode(std::string_view error_code);
 const char* OutcomeName(Outcome outcome);
 
 }  // namespace sg::azure
