@@ -15,6 +15,10 @@ bool IsRequestLevelCode(std::string_view code) {
   return false;
 }
 
+bool IsDataErrorCode(std::string_view code) {
+  return code == "InvalidDataFormat" || code == "InvalidPayload" || code == "InvalidRecord";
+}
+
 Outcome Classify(Api api, int http_status, std::string_view error_code) {
   (void)api;  // both APIs answer alike since the Data Collector's 404 counts as a wrong URL
   if (http_status == 400 && IsRequestLevelCode(error_code)) return Outcome::kAuth;

@@ -186,6 +186,8 @@ TEST(ClassifyTest, RequestLevelErrorCodesStopTheRouteInsteadOfBisecting) {
   }
   // Row-level or unknown codes: the data may be at fault, bisection isolates it.
   EXPECT_EQ(Classify(Api::kLogsIngestion, 400, "InvalidDataFormat"), Outcome::kPermanent);
+  EXPECT_TRUE(IsDataErrorCode("InvalidDataFormat"));
+  EXPECT_FALSE(IsDataErrorCode("InvalidStream"));
   EXPECT_EQ(Classify(Api::kLogsIngestion, 400, ""), Outcome::kPermanent);
   EXPECT_EQ(Classify(Api::kLogsIngestion, 413, "ContentLengthLimitExceeded"), Outcome::kPermanent);
   EXPECT_EQ(Classify(Api::kLogsIngestion, 429, "TooManyRequests"), Outcome::kRetryable);
