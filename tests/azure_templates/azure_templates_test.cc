@@ -118,6 +118,19 @@ TEST_F(TemplateTest, IsADeployableArmTemplate) {
   EXPECT_TRUE(tmpl_["outputs"].contains("dcrImmutableId"));
 }
 
+TEST_F(TemplateTest, DiagnosticSettingCollectsOnlyTheDcrLogErrors) {
+  // Learn "Supported logs for Microsoft.Insights/datacollectionrules": category LogErrors ("Log
+  // Errors", table DCRLogErrors) is what shows the values and columns Azure drops (docs/AZURE.md).
+  bool found = false;
+  for (const json& r : tmpl_["resources"]) {
+    if (r["type"] != "Microsoft.Insights/diagnosticSettings") continue;
+    found = true;
+    EXPECT_EQ(r["properties"]["logs"], json::parse(R"([{"category":"LogErrors","enabled":true}])"))
+        << r["properties"].dump();
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(TemplateTest, RoleAssignmentGrantsMonitoringMetricsPublisherOnTheDcr) {
   bool found = false;
   for (const json& r : tmpl_["resources"]) {
@@ -650,6 +663,66 @@ TEST_F(ShapedSamplesTest, CitrixFieldsLongerThanAzureAllowsLandInTheirShortColum
   EXPECT_EQ(json::parse(row_text).value("occurrence_details_historical_observation_period_in_days",
                                         json()),
             30);
+}
+
+// The suffix the Data Collector API gives a column for this value (Learn "HTTP Data Collector
+// API", record type and properties): a GUID string _g, an ISO date-time string _t, other strings
+// (and arrays, sent as text) _s, numbers _d, booleans _b.
+std::string DataCollectorSuffix(const json& v) {
+  if (v.is_boolean()) return "_b";
+  if (v.is_number()) return "_d";
+  if (v.is_string()) {
+    json probe = v;
+    if (azure::ValueMatches(azure::ColumnType::kGuid, probe)) return "_g";
+    if (azure::IsIso8601DateTime(v.get<std::string>())) return "_t";
+  }
+  return "_s";
+}
+
+// The legacy tables keep their columns: shaped for the Data Collector API with the built-in legacy
+// schema, every Citrix sample field that has a column in its legacy table gets a value of that
+// column's type, so no typed twin (indicator_id_d beside indicator_id_s) appears.
+TEST_F(ShapedSamplesTest, DataCollectorValuesFitTheLegacyTablesColumns) {
+  const auto& legacy = azure::BuiltinLegacySchemas();
+  ASSERT_EQ(legacy.size(), 4u);
+  size_t checked = 0, converted = 0;
+  for (const Sample& s : LoadSamples(SG_TESTDATA_DIR)) {
+    const std::string table = deliver::TableForEventType(deliver::TableLayout::kLegacy,
+                                                         s.event.value("event_type", ""));
+    if (table.empty()) continue;
+    SCOPED_TRACE(s.file + " -> " + table);
+    const std::string log_type = deliver::DefaultTarget(deliver::TableLayout::kLegacy, table);
+    const json columns = ReadJson(std::string(SG_SOURCE_DIR) + "/config/legacy-tables/" + table + ".json");
+    std::set<std::string> existing;
+    for (const json& p : columns["Properties"]) existing.insert(p["Name"].get<std::string>());
+    auto schema = legacy.find(log_type);
+    ASSERT_NE(schema, legacy.end()) << log_type;
+    for (const azure::StreamSchema* with : {&schema->second, static_cast<const azure::StreamSchema*>(nullptr)}) {
+      deliver::ShapeOptions o;
+      o.schema = with;
+      o.azure_column_names = false;
+      o.set_time_generated = false;
+      std::string row_text;
+      ASSERT_TRUE(deliver::ShapeEvent(s.event.dump(), SourceRef{}, o, &row_text, nullptr).ok());
+      size_t twins = 0;
+      const json row = json::parse(row_text);
+      for (const auto& [k, v] : row.items()) {
+        bool has_column = false;
+        for (const char* suffix : {"_s", "_d", "_b", "_t", "_g"}) has_column |= existing.count(k + suffix) > 0;
+        if (!has_column || v.is_null()) continue;
+        const bool fits = existing.count(k + DataCollectorSuffix(v)) > 0;
+        if (with != nullptr) {
+          ++checked;
+          EXPECT_TRUE(fits) << k << " = " << v.dump() << " would create " << k << DataCollectorSuffix(v);
+        } else if (!fits) {
+          ++twins;
+        }
+      }
+      if (with == nullptr) converted += twins;
+    }
+  }
+  EXPECT_GT(checked, 20u);
+  EXPECT_GT(converted, 0u) << "without the legacy schema some sample would create a twin column";
 }
 
 TEST_F(ShapedSamplesTest, IntegerAndStringIdsBothFit) {

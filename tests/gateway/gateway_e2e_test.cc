@@ -185,6 +185,7 @@ TEST_F(GatewayE2eTest, ValuesFollowTheBuiltinDcrColumnTypes) {
   ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, bad), RD_KAFKA_RESP_ERR_NO_ERROR);
   ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
   EXPECT_TRUE(WaitForMetricAtLeast(unconvertible, 1, seconds(60)));
+  ASSERT_TRUE(WaitForRows(2, seconds(60))) << EmulatorStats().dump();  // delivered, not only shaped
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   std::ifstream in(dir_ + "/rows.jsonl");
