@@ -390,6 +390,21 @@ TEST_F(ClientEmulatorTest, ManagedIdentityTokensNeverGoThroughTheProxy) {
   EXPECT_EQ(emu_->Stats()["tokens_issued"], 1);
 }
 
+TEST_F(AzureFaithfulTest, ServesTheOpenIdConfigurationThatMsalReadsFirst) {
+  Start();
+  std::unique_ptr<HttpClient> http;
+  HttpClientOptions o;
+  o.ca_file = emu_->ca_file();
+  ASSERT_TRUE(HttpClient::Create(o, &http).ok());
+  HttpResponse resp;
+  ASSERT_TRUE(http->Get(emu_->base_url() + "/" + eo_.tenant_id + "/v2.0/.well-known/openid-configuration", {},
+                        &resp).ok());
+  ASSERT_EQ(resp.status, 200) << resp.body;
+  json doc = json::parse(resp.body);
+  EXPECT_EQ(doc["token_endpoint"], emu_->base_url() + "/" + eo_.tenant_id + "/oauth2/v2.0/token");
+  EXPECT_TRUE(doc.contains("issuer") && doc.contains("authorization_endpoint")) << doc.dump();
+}
+
 TEST_F(AzureFaithfulTest, DataCollectorContentTypeWithACharsetFailsTheSignature) {
   Start();
   const std::string date = FormatHttpDate(std::chrono::system_clock::now());

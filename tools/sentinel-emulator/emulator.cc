@@ -841,6 +841,28 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
   const std::string abs = R"((?:https?://[^/]+)?)";
   svr.Post(abs + R"(/([^/]+)/oauth2/v2\.0/token)",
            [d](const httplib::Request& req, httplib::Response& res) { d->Token(req, res); });
+  // The OpenID Connect discovery document that MSAL-based clients (azure-identity's
+  // ClientSecretCredential) read before asking for a token. Source: Learn "OpenID Connect on the
+  // Microsoft identity platform", "Find your app's OpenID configuration document URI"
+  // (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
+  svr.Get(abs + R"(/([^/]+)/v2\.0/\.well-known/openid-configuration)",
+          [d](const httplib::Request& req, httplib::Response& res) {
+            const std::string tenant = req.matches[1];
+            const std::string base = fmt::format("https://{}:{}", d->options.host, d->port);
+            const std::string root = base + "/" + tenant;
+            res.set_content(json{{"issuer", base + "/" + tenant + "/v2.0"},
+                                 {"token_endpoint", root + "/oauth2/v2.0/token"},
+                                 {"authorization_endpoint", root + "/oauth2/v2.0/authorize"},
+                                 {"jwks_uri", root + "/discovery/v2.0/keys"},
+                                 {"response_types_supported", json::array({"code", "id_token", "token"})},
+                                 {"subject_types_supported", json::array({"pairwise"})},
+                                 {"id_token_signing_alg_values_supported", json::array({"RS256"})},
+                                 {"token_endpoint_auth_methods_supported",
+                                  json::array({"client_secret_post", "client_secret_basic"})},
+                                 {"tenant_region_scope", "NA"}}
+                                .dump(),
+                            "application/json");
+          });
   svr.Get(abs + "/metadata/identity/oauth2/token",
           [d](const httplib::Request& req, httplib::Response& res) { d->Imds(req, res); });
   svr.Post(abs + R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",
