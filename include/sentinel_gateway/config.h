@@ -90,8 +90,9 @@ struct RoutesConfig {
   std::vector<std::pair<std::string, std::string>> event_types;
   std::map<std::string, std::string> targets;  // table -> stream or Log-Type (overrides)
   std::map<std::string, std::string> schemas;  // table -> DCR / stream declaration JSON file
-  // Tables without a schema file whose stream is one of the gateway's own DCR (config/azure) get
-  // their values converted to its column types; undeclared fields are left for Azure.
+  // Tables without a schema file whose stream is one of the gateway's own DCR (config/azure), or
+  // with the legacy layout one of the legacy tables (config/legacy-tables), get their values
+  // converted to its column types (see config/gateway.example.toml).
   bool builtin_schemas = true;
 };
 

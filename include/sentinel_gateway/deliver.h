@@ -10,13 +10,15 @@
 //  - Batches never exceed the API's limits (Logs Ingestion: 1 MiB uncompressed body; Data
 //    Collector: 30 MB, one Log-Type), nor the configured event count.
 //  - Timeouts, connection and TLS errors, 408, 429 and 5xx are retried without limit by default,
-//    with exponential backoff and full jitter; a Retry-After is honoured for every lane (it is a
-//    limit of the DCR or workspace): no request goes out before it elapses.
-//  - 401/403 (and other configuration errors) are retried with backoff and a fresh token; the
-//    route turns to "auth_error", the drainer reports degraded health and logs an error.
-//  - 400/413: the batch is split in halves until the refused events are isolated; everything
-//    Azure accepts is delivered, and only the refused single events go to the spool's failed area
-//    with the HTTP status and Azure's error text.
+//    with exponential backoff and full jitter; a Retry-After (at most 10 minutes) is honoured
+//    by the lane that received it: no request of that route goes out before it elapses.
+//  - 401/403 and request-level errors (unknown stream or DCR, wrong URL, a 400 with a
+//    request-level code, a 400 that both halves of a split get alike; docs/AZURE.md) are retried
+//    with backoff and a fresh token; the route turns to "auth_error", the drainer reports
+//    degraded health naming the cause and logs an error; the events stay pending.
+//  - Other 400s and 413: the batch is split in halves until the refused events are isolated;
+//    everything Azure accepts is delivered, and only the refused single events go to the spool's
+//    failed area with the HTTP status and Azure's error text.
 //  - Logs per state change of a route, never per event, never a secret.
 // Thread-safe: Counters() and health() may be called from any thread.
 #pragma once
@@ -68,6 +70,7 @@ struct DrainerOptions {
 };
 
 enum class RouteState { kIdle, kDelivering, kRetrying, kAuthError };
+inline constexpr size_t kMaxFieldsCounted = 200;
 const char* RouteStateName(RouteState state);
 
 struct RouteCounters {
@@ -80,8 +83,16 @@ struct RouteCounters {
   uint64_t retries_auth = 0;       // 401, 403, other configuration errors
   uint64_t refused_requests = 0;   // 400/413 answers (before bisection settles them)
   uint64_t failed_events = 0;      // moved to the failed area
-  uint64_t undeclared_fields = 0;  // fields removed because the stream lacks them
+  // Fields the stream does not declare, and values no conversion fits their column's type: each
+  // went to the catch-all column AdditionalFields (or, without one, was removed or left to Azure).
+  uint64_t undeclared_fields = 0;
   uint64_t unconvertible_values = 0;
+  // The same, per field name (at most kMaxFieldsCounted names per route; later ones count as "(other)").
+  std::map<std::string, uint64_t> undeclared_by_field;
+  std::map<std::string, uint64_t> unconvertible_by_field;
+  // Events whose TimeGenerated Azure replaces by the arrival time: more than 2 days old or more
+  // than 1 day ahead (docs/AZURE.md, "TimeGenerated"). Their true time stays in `timestamp`.
+  uint64_t time_replaced_events = 0;
   int64_t in_flight = 0;
   RouteState state = RouteState::kIdle;
   std::string last_error;          // Azure's answer or the transport error; never a secret

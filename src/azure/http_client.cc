@@ -113,7 +113,11 @@ Status HttpClient::Create(const HttpClientOptions& options, std::unique_ptr<Http
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(options.request_timeout.count()));
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");  // any encoding libcurl can decode
-  if (!options.proxy.empty()) curl_easy_setopt(c, CURLOPT_PROXY, options.proxy.c_str());
+  if (options.no_proxy) {
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+  } else if (!options.proxy.empty()) {
+    curl_easy_setopt(c, CURLOPT_PROXY, options.proxy.c_str());
+  }
   if (!rep->ca.certs.empty()) {
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, AddCaCerts);
     curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &rep->ca);

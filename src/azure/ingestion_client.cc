@@ -54,9 +54,13 @@ PostResult ToResult(Api api, const HttpResponse& r) {
     auto it = r.headers.find(name);
     return it == r.headers.end() ? nullptr : &it->second;
   };
-  if (const std::string* ms = find("retry-after-ms")) {
+  // In the order azure-core reads them (docs/AZURE.md, "Retry-After").
+  for (const char* name : {"retry-after-ms", "x-ms-retry-after-ms"}) {
+    const std::string* ms = find(name);
+    if (ms == nullptr || p.retry_after) continue;
     try {
-      p.retry_after = std::chrono::milliseconds(std::stoll(*ms));
+      const long long v = std::stoll(*ms);
+      if (v >= 0) p.retry_after = std::chrono::milliseconds(v);
     } catch (...) {
     }
   }
@@ -65,6 +69,8 @@ PostResult ToResult(Api api, const HttpResponse& r) {
       p.retry_after = ParseRetryAfter(*ra, std::chrono::system_clock::now());
     }
   }
+  // Honoured up to a cap: a proxy or a broken front end can send nonsense.
+  if (p.retry_after && *p.retry_after > kMaxRetryAfter) p.retry_after = kMaxRetryAfter;
   if (const std::string* code = find("x-ms-error-code")) p.error_code = *code;
   if (p.outcome != Outcome::kSuccess && !r.body.empty()) {
     nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
@@ -86,6 +92,7 @@ PostResult ToResult(Api api, const HttpResponse& r) {
       p.error_text = r.body.substr(0, 500);
     }
   }
+  p.outcome = Classify(api, r.status, p.error_code);
   return p;
 }
 

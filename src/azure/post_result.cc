@@ -4,14 +4,29 @@
 
 namespace sg::azure {
 
-Outcome Classify(Api api, int http_status) {
+bool IsRequestLevelCode(std::string_view code) {
+  // Logs Ingestion: an undeclared stream. Data Collector (Learn "HTTP Data Collector API", return
+  // codes): a workspace gone or unknown, and the header and query errors.
+  for (std::string_view c : {"InvalidStream", "InactiveCustomer", "InvalidCustomerId",
+                             "InvalidLogType", "MissingLogType", "InvalidApiVersion",
+                             "MissingApiVersion", "UnsupportedContentType", "MissingContentType"}) {
+    if (code == c) return true;
+  }
+  return false;
+}
+
+bool IsDataErrorCode(std::string_view code) {
+  return code == "InvalidDataFormat" || code == "InvalidPayload" || code == "InvalidRecord";
+}
+
+Outcome Classify(Api api, int http_status, std::string_view error_code) {
+  (void)api;  // both APIs answer alike since the Data Collector's 404 counts as a wrong URL
+  if (http_status == 400 && IsRequestLevelCode(error_code)) return Outcome::kAuth;
   if (http_status >= 200 && http_status < 300) return Outcome::kSuccess;
   if (http_status == 0 || http_status == 408 || http_status == 429 || http_status >= 500) {
     return Outcome::kRetryable;
   }
   if (http_status == 400 || http_status == 413) return Outcome::kPermanent;
-  // The Data Collector API answers 404 for a request that is too large.
-  if (http_status == 404 && api == Api::kDataCollector) return Outcome::kPermanent;
   // 401, 403 and any other 4xx: a configuration problem; never a reason to drop data.
   if (http_status >= 400 && http_status < 500) return Outcome::kAuth;
   // 1xx/3xx should never reach us (libcurl follows nothing); treat as transient.

@@ -20,7 +20,10 @@ Status TokenProvider::Create(const TokenProviderOptions& options,
     return Status::InvalidArgument("imds_url is empty");
   }
   std::shared_ptr<TokenProvider> p(new TokenProvider(options));
-  Status s = HttpClient::Create(options.http, &p->http_);
+  HttpClientOptions http = options.http;
+  // The instance metadata endpoint is link-local and must never be proxied (docs/AZURE.md).
+  if (options.managed_identity) http.no_proxy = true;
+  Status s = HttpClient::Create(http, &p->http_);
   if (!s.ok()) return s;
   *out = std::move(p);
   return Status::OK();

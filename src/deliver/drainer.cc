@@ -62,7 +62,21 @@ struct Lane {
   RouteCounters counters;
   std::set<std::string> undeclared_logged;
   std::set<std::string> unconvertible_logged;
+  // A 400 that both halves of a split got alike: the request as a whole is wrong (docs/AZURE.md,
+  // "Request-level errors"). Until a request succeeds, that answer holds the route like a 401.
+  std::string request_level_error;  // RefusalKey of it; empty: none known
+  // No request on this route before this (a Retry-After it received); guarded by Impl::mu.
+  Clock::time_point gate_until{};
 };
+
+namespace {
+
+// What makes two 400 answers "the same": Azure's error code, or its text when it gave none.
+std::string RefusalKey(const PostResult& r) {
+  return fmt::format("{} {}", r.http_status, r.error_code.empty() ? r.error_text : r.error_code);
+}
+
+}  // namespace
 
 struct Drainer::Impl {
   DrainerOptions options;
@@ -85,10 +99,9 @@ struct Drainer::Impl {
 
   std::atomic<bool> stopping{false};  // no new batches, no new attempts
   std::atomic<bool> cancel{false};    // abort requests in flight
-  std::mutex mu;                      // guards wake-ups and the Retry-After gate
+  std::mutex mu;                      // guards wake-ups and the lanes' Retry-After gates
   std::condition_variable cv;
   uint64_t notify_generation = 0;
-  Clock::time_point gate_until{};     // no request before this (a Retry-After)
 
   std::atomic<int> running_workers{0};
   std::condition_variable done_cv;
@@ -131,6 +144,7 @@ struct Drainer::Impl {
     const std::string& route = lane.config.route;
     ShapeOptions shape;
     shape.set_time_generated = azure.api == azure::Api::kLogsIngestion;
+    shape.azure_column_names = azure.api == azure::Api::kLogsIngestion;
     shape.timestamp_field = options.timestamp_field;
     shape.event_id_field = options.event_id_field;
     shape.schema = lane.config.schema ? &*lane.config.schema : nullptr;
@@ -156,6 +170,7 @@ struct Drainer::Impl {
         }
         read_error_logged = false;
         spool_empty = events.empty();
+        shape.now_s = NowMs() / 1000;
         for (auto& ev : events) {
           cursor = ev.seq;
           std::string row;
@@ -230,22 +245,42 @@ struct Drainer::Impl {
     return true;
   }
 
+  static void CountField(std::map<std::string, uint64_t>* by_field, const std::string& f) {
+    auto it = by_field->find(f);
+    if (it == by_field->end()) {
+      it = by_field->size() < kMaxFieldsCounted ? by_field->emplace(f, 0).first
+                                                : by_field->emplace("(other)", 0).first;
+    }
+    ++it->second;
+  }
+
   void NoteShapeReport(Lane& lane, const ShapeReport& report) {
-    if (report.undeclared.empty() && report.unconvertible.empty()) return;
+    if (report.undeclared.empty() && report.unconvertible.empty() && !report.time_replaced) return;
     std::lock_guard<std::mutex> lock(lane.cmu);
     lane.counters.undeclared_fields += report.undeclared.size();
     lane.counters.unconvertible_values += report.unconvertible.size();
+    if (report.time_replaced) ++lane.counters.time_replaced_events;
+    const bool catch_all = report.catch_all;
     for (const auto& f : report.undeclared) {
-      if (lane.undeclared_logged.insert(f).second) {
-        spdlog::warn("route {}: field '{}' is not declared by stream {}; it is left out (Azure "
-                     "would drop it); declare it in the DCR to keep it",
-                     lane.config.route, f, lane.config.target);
+      CountField(&lane.counters.undeclared_by_field, f);
+      if (lane.undeclared_logged.size() < kMaxFieldsCounted && lane.undeclared_logged.insert(f).second) {
+        if (catch_all) {
+          spdlog::warn("route {}: field '{}' is not declared by stream {}; it goes whole into the "
+                       "AdditionalFields column", lane.config.route, f, lane.config.target);
+        } else {
+          spdlog::warn("route {}: field '{}' is not declared by stream {}, which has no "
+                       "AdditionalFields column; Azure drops it: declare it in the DCR to keep it",
+                       lane.config.route, f, lane.config.target);
+        }
       }
     }
     for (const auto& f : report.unconvertible) {
-      if (lane.unconvertible_logged.insert(f).second) {
+      CountField(&lane.counters.unconvertible_by_field, f);
+      if (lane.unconvertible_logged.size() < kMaxFieldsCounted && lane.unconvertible_logged.insert(f).second) {
         spdlog::warn("route {}: field '{}' has a value that cannot be converted to its declared "
-                     "type; sent as is", lane.config.route, f);
+                     "type; {}", lane.config.route, f,
+                     catch_all ? "its original text goes into the AdditionalFields column"
+                               : "sent as is (Azure drops it)");
       }
     }
   }
@@ -322,12 +357,13 @@ struct Drainer::Impl {
 
   void Deliver(Lane& lane, azure::IngestionClient& client, std::mt19937_64& rng, Batch& batch) {
     PostResult last_refusal;  // the latest 400/413 answer: the failed area's error text
+    PostResult prev_refusal;  // the one before: the other half of a split
     auto post = [&](size_t begin, size_t end) -> RangeResult {
       std::string body = JoinRows(batch.rows, begin, end);
       int attempts = 0;
       while (true) {
         if (stopping.load()) return RangeResult::kStop;
-        WaitForGate();
+        WaitForGate(lane);
         if (stopping.load()) return RangeResult::kStop;
         {
           std::lock_guard<std::mutex> lock(lane.cmu);
@@ -354,14 +390,23 @@ struct Drainer::Impl {
             lane.counters.delivered_events += end - begin;
             lane.counters.delivered_bytes += body.size();
           }
+          {
+            std::lock_guard<std::mutex> lock(lane.cmu);
+            lane.request_level_error.clear();
+          }
           SetState(lane, RouteState::kDelivering, "");
           return RangeResult::kAccepted;
         }
         if (r.outcome == Outcome::kPermanent) {
           std::lock_guard<std::mutex> lock(lane.cmu);
-          ++lane.counters.refused_requests;
-          last_refusal = r;
-          return RangeResult::kRefused;
+          if (r.http_status == 400 && lane.request_level_error == RefusalKey(r)) {
+            r.outcome = Outcome::kAuth;  // known to be request-level: hold the route, retry below
+          } else {
+            ++lane.counters.refused_requests;
+            prev_refusal = std::move(last_refusal);
+            last_refusal = r;
+            return RangeResult::kRefused;
+          }
         }
         // Retryable or a configuration problem: back off and try again.
         {
@@ -389,7 +434,7 @@ struct Drainer::Impl {
         if (r.retry_after) {
           delay = std::max(delay, *r.retry_after);
           std::lock_guard<std::mutex> lock(mu);
-          gate_until = std::max(gate_until, Clock::now() + *r.retry_after);
+          lane.gate_until = std::max(lane.gate_until, Clock::now() + *r.retry_after);
         }
         if (!SleepUntil(Clock::now() + delay, false)) return RangeResult::kStop;
       }
@@ -400,13 +445,23 @@ struct Drainer::Impl {
                  fmt::format("http_{}", r.http_status), r.Describe(), 1);
       return true;
     };
-    Bisect(0, batch.events.size(), post, reject);
+    // Both halves of a split refused: the same 400 twice is the request, not the data.
+    auto alike = [&] {
+      if (last_refusal.http_status != 400 || azure::IsDataErrorCode(last_refusal.error_code) ||
+          RefusalKey(prev_refusal) != RefusalKey(last_refusal)) {
+        return false;
+      }
+      std::lock_guard<std::mutex> lock(lane.cmu);
+      lane.request_level_error = RefusalKey(last_refusal);
+      return true;
+    };
+    Bisect(0, batch.events.size(), post, reject, alike);
   }
 
-  void WaitForGate() {
+  void WaitForGate(Lane& lane) {
     std::unique_lock<std::mutex> lock(mu);
-    while (!stopping.load() && Clock::now() < gate_until) {
-      cv.wait_until(lock, gate_until, [&] { return stopping.load(); });
+    while (!stopping.load() && Clock::now() < lane.gate_until) {
+      cv.wait_until(lock, lane.gate_until, [&] { return stopping.load(); });
     }
   }
 };
@@ -525,8 +580,8 @@ DrainerHealth Drainer::health() const {
     if (lane->counters.state == RouteState::kAuthError) {
       h.degraded = true;
       if (!h.reason.empty()) h.reason += "; ";
-      h.reason += fmt::format("route {}: Azure refuses access ({})", lane->config.route,
-                              lane->counters.last_error);
+      h.reason += fmt::format("route {}: Azure refuses access or the request ({})",
+                              lane->config.route, lane->counters.last_error);
     }
   }
   return h;

@@ -1,6 +1,7 @@
 #include "sentinel_gateway/deliver/shaper.h"
 
 #include "sentinel_gateway/azure/json_scan.h"
+#include "sentinel_gateway/deliver/routes.h"
 
 #include <charconv>
 #include <cstdint>
@@ -15,16 +16,90 @@ namespace {
 
 using nlohmann::json;
 
+constexpr std::string_view kCatchAll = "AdditionalFields";
+
+// True when the schema declares a column named `<name>_...`: the object `name` is flattened.
+// `probe` is scratch space (no allocation per call once it has grown).
+bool HasColumnsUnder(const azure::StreamSchema& schema, std::string_view name, std::string* probe) {
+  probe->assign(name);
+  probe->push_back('_');
+  auto it = schema.columns.lower_bound(*probe);
+  return it != schema.columns.end() && it->first.compare(0, probe->size(), *probe) == 0;
+}
+
+// The schema's catch-all column (docs/AZURE.md, "Fields that do not fit"), when it declares one.
+bool HasCatchAll(const azure::StreamSchema* schema) {
+  if (schema == nullptr) return false;
+  auto it = schema->columns.find(std::string(kCatchAll));
+  return it != schema->columns.end() && it->second == azure::ColumnType::kDynamic;
+}
+
+// Seconds since the epoch of an ISO 8601 date-time (its offset, if any, ignored: hours do not
+// matter against Azure's 2 days). False when `s` does not start like one.
+bool EpochSeconds(std::string_view s, int64_t* out) {
+  if (s.size() < 19) return false;
+  auto num = [&](size_t pos, size_t n, int64_t* v) {
+    *v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      *v = *v * 10 + (s[i] - '0');
+    }
+    return true;
+  };
+  int64_t y, m, d, hh, mm, ss;
+  if (!num(0, 4, &y) || s[4] != '-' || !num(5, 2, &m) || s[7] != '-' || !num(8, 2, &d) ||
+      !num(11, 2, &hh) || s[13] != ':' || !num(14, 2, &mm) || s[16] != ':' || !num(17, 2, &ss) ||
+      m < 1 || m > 12 || d < 1 || d > 31) {
+    return false;
+  }
+  // Days from 1970-01-01 (H. Hinnant's days_from_civil).
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  *out = (era * 146097 + doe - 719468) * 86400 + hh * 3600 + mm * 60 + ss;
+  return true;
+}
+
+// docs/AZURE.md, "TimeGenerated": Azure keeps it only from 2 days back to 1 day ahead.
+bool TimeReplacedByAzure(std::string_view time, int64_t now_s) {
+  int64_t t;
+  if (now_s == 0 || !EpochSeconds(time, &t)) return false;
+  return t < now_s - 2 * 86400 || t > now_s + 86400;
+}
+
+struct FlattenContext {
+  const azure::StreamSchema* schema;
+  bool catch_all;
+  bool azure_names;
+  std::string probe;
+};
+
+// An object under `name` stays whole when its column is `dynamic`, or when the schema has a
+// catch-all and declares nothing under it (then it lands whole in a column or the catch-all).
+bool KeepWhole(const std::string& name, FlattenContext* c) {
+  if (c->schema == nullptr) return false;
+  auto col = c->schema->columns.find(name);
+  if (col != c->schema->columns.end() && col->second == azure::ColumnType::kDynamic) return true;
+  return c->catch_all && !HasColumnsUnder(*c->schema, name, &c->probe);
+}
+
 // `name` is the field's flattened name; an empty key is a name too ({"":{"a":1}} gives "_a", as
 // the streaming path does).
-void Flatten(const std::string& name, json&& value, json* out) {
-  if (value.is_object()) {
+void Flatten(const std::string& name, json&& value, FlattenContext* c, json* out) {
+  const bool azure_names = c->azure_names;
+  if (value.is_object() && !KeepWhole(name, c)) {
     for (auto& [k, v] : value.items()) {
-      Flatten(name + "_" + k, std::move(v), out);
+      Flatten(name + "_" + k, std::move(v), c, out);
     }
     return;
   }
-  (*out)[name] = std::move(value);
+  if (azure_names) {
+    (*out)[std::string(DcrColumnFor(name))] = std::move(value);
+  } else {
+    (*out)[name] = std::move(value);
+  }
 }
 
 void AppendEscaped(std::string_view s, std::string* out) {
@@ -61,9 +136,10 @@ void AppendEscaped(std::string_view s, std::string* out) {
 // shapes the event with the document path instead.
 class FlattenHandler {
  public:
-  FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema, ShapeReport* report,
-                 std::string* out)
-      : timestamp_field_(timestamp_field), schema_(schema), report_(report), out_(out) {}
+  FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema,
+                 bool azure_names, ShapeReport* report, std::string* out)
+      : timestamp_field_(timestamp_field), schema_(schema), catch_all_(HasCatchAll(schema)),
+        azure_names_(azure_names), report_(report), out_(out) {}
 
   bool StartObject() {
     if (stack_.empty()) {
@@ -71,6 +147,20 @@ class FlattenHandler {
       return true;
     }
     if (stack_.back().flat) {
+      if (schema_ != nullptr) {
+        // A `dynamic` column takes the object whole; so does the catch-all when the schema
+        // declares nothing under it (the document path's KeepWhole).
+        const azure::ColumnType* type = Declared();
+        if (type != nullptr && *type == azure::ColumnType::kDynamic) {
+          OpenVerbatim('{');
+          return true;
+        }
+        if (catch_all_ && !HasColumnsUnder(*schema_, key_, &probe_)) {
+          if (type != nullptr) needs_document_ = true;  // an object for a typed column: convert
+          OpenUndeclared('{');
+          return true;
+        }
+      }
       // A nested object: its fields join the row under "<key>_".
       size_t mark = prefix_.size();
       prefix_.append(last_key_);
@@ -88,6 +178,7 @@ class FlattenHandler {
       prefix_.resize(f.prefix_mark);
     } else {
       out_->push_back('}');
+      if (f.to_extra) AddExtra(f.extra_key, std::string_view(*out_).substr(f.prefix_mark));
     }
     return true;
   }
@@ -96,12 +187,18 @@ class FlattenHandler {
     if (schema_ != nullptr && stack_.back().flat) {
       const azure::ColumnType* type = Declared();
       if (type != nullptr && *type != azure::ColumnType::kDynamic) needs_document_ = true;
+      if (type == nullptr && catch_all_) {
+        OpenUndeclared('[');
+        return true;
+      }
     }
     OpenVerbatim('[');
     return true;
   }
   bool EndArray() {
     out_->push_back(']');
+    const Frame& f = stack_.back();
+    if (f.to_extra) AddExtra(f.extra_key, std::string_view(*out_).substr(f.prefix_mark));
     stack_.pop_back();
     return true;
   }
@@ -111,7 +208,10 @@ class FlattenHandler {
       last_key_ = k;
       key_.assign(prefix_);
       key_.append(k);
+      if (azure_names_ && key_.size() > 45) key_ = DcrColumnFor(key_);
       if (stack_.size() == 1 && k == "TimeGenerated") has_time_generated_ = true;
+      // The event's own catch-all field is merged with ours by the document path.
+      if (catch_all_ && stack_.size() == 1 && k == kCatchAll) needs_document_ = true;
       return true;
     }
     if (!top.first) out_->push_back(',');
@@ -131,18 +231,36 @@ class FlattenHandler {
     const azure::ColumnType* type = schema_ != nullptr && stack_.back().flat ? Declared() : nullptr;
     if (type == nullptr || kind == azure::JsonKind::kNull || AlreadyFits(*type, raw, kind)) {
       out_->append(raw);
+      if (type == nullptr && catch_all_ && stack_.back().flat) {
+        if (report_ != nullptr) report_->undeclared.push_back(key_);
+        AddExtra(key_, raw);
+      }
       return true;
     }
     // Another kind than the column's, or a type that needs a closer look (int range, date-time):
     // this one value is parsed and converted exactly as the document path converts it.
     json v = json::parse(raw, nullptr, /*allow_exceptions=*/false);
     if (v.is_discarded()) return false;
-    if (!azure::ConvertValue(*type, &v) && report_ != nullptr) report_->unconvertible.push_back(key_);
+    if (!azure::ConvertValue(*type, &v)) {
+      if (report_ != nullptr) report_->unconvertible.push_back(key_);
+      if (catch_all_) AddExtra(key_, raw);  // its original text, in the catch-all
+    }
     out_->append(v.dump(-1, ' ', false, json::error_handler_t::replace));
     return true;
   }
 
+  // `"key":value` entries for the catch-all column, comma-separated.
+  const std::string& extra() const { return extra_; }
+  void AddExtra(std::string_view key, std::string_view raw_value) {
+    if (!extra_.empty()) extra_.push_back(',');
+    extra_.push_back('"');
+    extra_.append(key);
+    extra_.append("\":");
+    extra_.append(raw_value);
+  }
+
   bool needs_document() const { return needs_document_; }
+  bool catch_all() const { return catch_all_; }
   bool has_time_generated() const { return has_time_generated_; }
   const std::optional<std::string_view>& timestamp() const { return timestamp_; }
   bool any_field() const { return any_field_; }
@@ -152,8 +270,21 @@ class FlattenHandler {
     bool flat;       // an object being flattened into the row
     bool first;      // verbatim containers: no element written yet
     bool after_key;  // verbatim objects: a key was written, its value comes next
-    size_t prefix_mark;
+    size_t prefix_mark;  // flat: prefix_'s length before it; to_extra: where the value starts in out_
+    bool to_extra = false;  // an undeclared container: copied whole into the catch-all at its end
+    std::string extra_key{};
   };
+
+  // An undeclared object or array: whole in the row (an assumed schema removes nothing) and in the
+  // catch-all.
+  void OpenUndeclared(char c) {
+    if (report_ != nullptr) report_->undeclared.push_back(key_);
+    OpenVerbatim(c);
+    Frame& f = stack_.back();
+    f.to_extra = true;
+    f.prefix_mark = out_->size() - 1;
+    f.extra_key = key_;
+  }
 
   // True when a scalar's text already has the column's type, as azure::ValueMatches would say
   // of the parsed value; false when unsure (then the value is parsed and converted).
@@ -214,6 +345,10 @@ class FlattenHandler {
 
   const std::string& timestamp_field_;
   const azure::StreamSchema* schema_;
+  bool catch_all_;
+  bool azure_names_;
+  std::string probe_;
+  std::string extra_;
   ShapeReport* report_;
   std::string* out_;
   std::vector<Frame> stack_;
@@ -235,12 +370,16 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   row->reserve(payload.size() + 64);
   row->push_back('{');
   const size_t reported = report != nullptr ? report->unconvertible.size() : 0;
-  FlattenHandler h(options.timestamp_field, schema, report, row);
+  const size_t reported_undeclared = report != nullptr ? report->undeclared.size() : 0;
+  FlattenHandler h(options.timestamp_field, schema, options.azure_column_names, report, row);
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
   if (h.needs_document() || (want_time && schema != nullptr && h.timestamp()->find('\\') != std::string_view::npos)) {
-    if (report != nullptr) report->unconvertible.resize(reported);
+    if (report != nullptr) {
+      report->unconvertible.resize(reported);
+      report->undeclared.resize(reported_undeclared);
+    }
     return Status::OK();
   }
   bool any = h.any_field();
@@ -255,6 +394,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   };
   if (want_time) {
     add("TimeGenerated", *h.timestamp());
+    if (report != nullptr) report->time_replaced = TimeReplacedByAzure(*h.timestamp(), options.now_s);
     // As the document path reports it: a string is converted to no column type, only checked
     // (without building a json value for the common types: this runs for every event).
     if (schema != nullptr && report != nullptr) {
@@ -263,7 +403,15 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
       bool fits = type == azure::ColumnType::kString || type == azure::ColumnType::kDynamic ||
                   (type == azure::ColumnType::kDateTime && azure::IsIso8601DateTime(ts)) ||
                   (type == azure::ColumnType::kGuid && azure::ValueMatches(type, json(std::string(ts))));
-      if (!fits) report->unconvertible.push_back("TimeGenerated");
+      if (!fits) {
+        report->unconvertible.push_back("TimeGenerated");
+        if (h.catch_all()) {
+          std::string quoted = "\"";
+          quoted.append(ts);
+          quoted.push_back('"');
+          h.AddExtra("TimeGenerated", quoted);
+        }
+      }
     }
   }
   if (!options.event_id_field.empty() && !source.topic.empty()) {
@@ -277,6 +425,12 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
     row->pop_back();  // the topic's closing quote: partition and offset follow
     fmt::format_to(std::back_inserter(*row), "/{}/{}\"", source.partition, source.offset);
   }
+  if (!h.extra().empty()) {
+    if (any) row->push_back(',');
+    row->append("\"AdditionalFields\":{");
+    row->append(h.extra());
+    row->push_back('}');
+  }
   row->push_back('}');
   *done = true;
   return Status::OK();
@@ -286,6 +440,10 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
 
 Status ShapeEvent(std::string_view payload, const SourceRef& source, const ShapeOptions& options,
                   std::string* row, ShapeReport* report) {
+  if (report != nullptr) {
+    report->catch_all = HasCatchAll(options.schema);
+    report->time_replaced = false;
+  }
   if ((options.schema == nullptr || options.schema->keep_undeclared) && !options.use_document) {
     bool done = false;
     Status s = ShapeStreaming(payload, source, options, row, report, &done);
@@ -296,37 +454,69 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
   if (payload.find('\0') != std::string_view::npos) return Status::InvalidArgument("event holds a NUL byte");
   json in = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return Status::InvalidArgument("event is not a JSON object");
-  json out = json::object();
-  for (auto& [k, v] : in.items()) Flatten(k, std::move(v), &out);
-
   const azure::StreamSchema* schema = options.schema;
+  FlattenContext context{schema, HasCatchAll(schema), options.azure_column_names, {}};
+  json out = json::object();
+  for (auto& [k, v] : in.items()) Flatten(k, std::move(v), &context, &out);
+
   bool want_time = options.set_time_generated && !out.contains("TimeGenerated") &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
   if (want_time) {
     auto it = out.find(options.timestamp_field);
-    if (it != out.end() && it->is_string()) out["TimeGenerated"] = *it;
+    if (it != out.end() && it->is_string()) {
+      if (report != nullptr) {
+        report->time_replaced = TimeReplacedByAzure(it->get_ref<const std::string&>(), options.now_s);
+      }
+      out["TimeGenerated"] = *it;
+    }
   }
   if (!options.event_id_field.empty() && !source.topic.empty()) {
     out[options.event_id_field] =
         fmt::format("{}/{}/{}", source.topic, source.partition, source.offset);
   }
   if (schema != nullptr) {
+    // Fields the stream does not declare, and values no conversion fits, go to the catch-all
+    // column when the schema has one (docs/AZURE.md, "Fields that do not fit"): Azure would drop
+    // them without a word. An assumed schema also leaves them in the row (the deployed DCR may
+    // declare more); a schema read from the DCR removes them.
+    const bool keep = schema->keep_undeclared;
+    json extra = json::object();
     for (auto it = out.begin(); it != out.end();) {
       auto col = schema->columns.find(it.key());
       if (col == schema->columns.end()) {
-        if (schema->keep_undeclared) {
+        if (context.catch_all) {
+          if (report != nullptr) report->undeclared.push_back(it.key());
+          extra[it.key()] = keep ? it.value() : std::move(it.value());
+        } else if (keep) {
           ++it;
           continue;
+        } else if (report != nullptr) {
+          report->undeclared.push_back(it.key());
         }
-        if (report != nullptr) report->undeclared.push_back(it.key());
-        it = out.erase(it);
+        it = keep ? std::next(it) : out.erase(it);
         continue;
       }
-      if (!azure::ConvertValue(col->second, &it.value()) && report != nullptr) {
-        // Sent unchanged: Azure decides, and a refusal isolates this event by bisection.
-        report->unconvertible.push_back(it.key());
+      if (!azure::ConvertValue(col->second, &it.value())) {
+        if (report != nullptr) report->unconvertible.push_back(it.key());
+        if (context.catch_all) {
+          extra[it.key()] = it.value();  // unchanged: the original text
+          if (!keep) {
+            it = out.erase(it);
+            continue;
+          }
+        }
+        // Without a catch-all: sent unchanged, Azure decides.
       }
       ++it;
+    }
+    if (!extra.empty()) {
+      json& mine = out[std::string(kCatchAll)];
+      if (mine.is_object()) {
+        for (auto& [k, v] : extra.items()) mine[k] = std::move(v);
+      } else {
+        if (!mine.is_null()) extra[std::string(kCatchAll)] = std::move(mine);
+        mine = std::move(extra);
+      }
     }
   }
   *row = out.dump(-1, ' ', false, json::error_handler_t::replace);

@@ -216,17 +216,45 @@ std::string GatewayImpl::Metrics() {
          [](const deliver::RouteCounters& c) { return c.failed_events; }},
         {"sg_requests_total", "counter", "Azure ingestion requests, per route.",
          [](const deliver::RouteCounters& c) { return c.requests; }},
-        {"sg_undeclared_fields_total", "counter", "Fields removed because the route's stream does not declare them.",
-         [](const deliver::RouteCounters& c) { return c.undeclared_fields; }},
-        {"sg_unconvertible_values_total", "counter",
-         "Values sent unchanged because they fit no conversion to their column's declared type, per route.",
-         [](const deliver::RouteCounters& c) { return c.unconvertible_values; }},
+        {"sg_events_time_replaced_total", "counter",
+         "Events whose TimeGenerated Azure replaces by the arrival time (more than 2 days old or 1 day "
+         "ahead); their true time is in the timestamp column, per route.",
+         [](const deliver::RouteCounters& c) { return c.time_replaced_events; }},
         {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
     };
     for (const Family& f : kFamilies) {
       metric(f.name, f.type, f.help);
       for (const auto& [r, c] : counters) o += fmt::format("{}{{route=\"{}\"}} {}\n", f.name, r, f.value(c));
+    }
+    // Per route and field name (the drainer caps the names per route).
+    auto label = [](const std::string& v) {
+      std::string out;
+      for (char ch : v) {
+        if (ch == '\\' || ch == '"') out.push_back('\\');
+        if (ch == '\n') {
+          out += "\\n";
+          continue;
+        }
+        out.push_back(ch);
+      }
+      return out;
+    };
+    metric("sg_undeclared_fields_total", "counter",
+           "Fields the route's stream does not declare, per route and field: copied whole into the "
+           "AdditionalFields column when the stream has it, else left to Azure, which drops them.");
+    for (const auto& [r, c] : counters) {
+      for (const auto& [field, n] : c.undeclared_by_field) {
+        o += fmt::format("sg_undeclared_fields_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
+      }
+    }
+    metric("sg_unconvertible_values_total", "counter",
+           "Values no conversion fits to their column's declared type, per route and field: their "
+           "original text goes into the AdditionalFields column when the stream has it.");
+    for (const auto& [r, c] : counters) {
+      for (const auto& [field, n] : c.unconvertible_by_field) {
+        o += fmt::format("sg_unconvertible_values_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
+      }
     }
     metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
     for (const auto& [r, c] : counters) {

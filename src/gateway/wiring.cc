@@ -100,8 +100,11 @@ Status RouteConfigFor(const config::GatewayConfig& c, const std::string& table, 
     rc->schema = it->second;
   } else if (c.routes.builtin_schemas) {
     // No DCR file for this table: when its stream is one of ours, convert to our column types.
-    auto it = azure::BuiltinStreamSchemas().find(rc->target);
-    if (it != azure::BuiltinStreamSchemas().end()) rc->schema = it->second;
+    // Legacy tables: convert to the types of their existing columns.
+    const auto& builtin = LayoutOf(c) == deliver::TableLayout::kLegacy ? azure::BuiltinLegacySchemas()
+                                                                       : azure::BuiltinStreamSchemas();
+    auto it = builtin.find(rc->target);
+    if (it != builtin.end()) rc->schema = it->second;
   }
   return Status::OK();
 }

@@ -169,8 +169,28 @@ TEST(ClassifyTest, StatusesMapToTheDocumentedOutcomes) {
     EXPECT_EQ(Classify(api, 400), Outcome::kPermanent);
     EXPECT_EQ(Classify(api, 413), Outcome::kPermanent);
   }
-  EXPECT_EQ(Classify(Api::kDataCollector, 404), Outcome::kPermanent);  // request too large
-  EXPECT_EQ(Classify(Api::kLogsIngestion, 404), Outcome::kAuth);       // wrong DCR or stream
+  // A Data Collector 404 is a wrong URL (the gateway never sends more than the 30 MB that would
+  // be the other reason): a request-level error, like the Logs Ingestion 404 (wrong DCR or stream).
+  EXPECT_EQ(Classify(Api::kDataCollector, 404), Outcome::kAuth);
+  EXPECT_EQ(Classify(Api::kLogsIngestion, 404), Outcome::kAuth);
+}
+
+TEST(ClassifyTest, RequestLevelErrorCodesStopTheRouteInsteadOfBisecting) {
+  // docs/AZURE.md, "Request-level errors": a request wrong as a whole fails every row alike.
+  for (const char* code : {"InvalidStream", "InactiveCustomer", "InvalidCustomerId", "InvalidLogType",
+                           "MissingLogType", "InvalidApiVersion", "MissingApiVersion",
+                           "UnsupportedContentType", "MissingContentType"}) {
+    for (Api api : {Api::kLogsIngestion, Api::kDataCollector}) {
+      EXPECT_EQ(Classify(api, 400, code), Outcome::kAuth) << code;
+    }
+  }
+  // Row-level or unknown codes: the data may be at fault, bisection isolates it.
+  EXPECT_EQ(Classify(Api::kLogsIngestion, 400, "InvalidDataFormat"), Outcome::kPermanent);
+  EXPECT_TRUE(IsDataErrorCode("InvalidDataFormat"));
+  EXPECT_FALSE(IsDataErrorCode("InvalidStream"));
+  EXPECT_EQ(Classify(Api::kLogsIngestion, 400, ""), Outcome::kPermanent);
+  EXPECT_EQ(Classify(Api::kLogsIngestion, 413, "ContentLengthLimitExceeded"), Outcome::kPermanent);
+  EXPECT_EQ(Classify(Api::kLogsIngestion, 429, "TooManyRequests"), Outcome::kRetryable);
 }
 
 }  // namespace

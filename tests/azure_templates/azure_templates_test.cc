@@ -118,6 +118,19 @@ TEST_F(TemplateTest, IsADeployableArmTemplate) {
   EXPECT_TRUE(tmpl_["outputs"].contains("dcrImmutableId"));
 }
 
+TEST_F(TemplateTest, DiagnosticSettingCollectsOnlyTheDcrLogErrors) {
+  // Learn "Supported logs for Microsoft.Insights/datacollectionrules": category LogErrors ("Log
+  // Errors", table DCRLogErrors) is what shows the values and columns Azure drops (docs/AZURE.md).
+  bool found = false;
+  for (const json& r : tmpl_["resources"]) {
+    if (r["type"] != "Microsoft.Insights/diagnosticSettings") continue;
+    found = true;
+    EXPECT_EQ(r["properties"]["logs"], json::parse(R"([{"category":"LogErrors","enabled":true}])"))
+        << r["properties"].dump();
+  }
+  EXPECT_TRUE(found);
+}
+
 TEST_F(TemplateTest, RoleAssignmentGrantsMonitoringMetricsPublisherOnTheDcr) {
   bool found = false;
   for (const json& r : tmpl_["resources"]) {
@@ -189,11 +202,15 @@ TEST_F(TemplateTest, EveryStreamFlowsIntoATableThatHoldsAllItsColumns) {
 }
 
 TEST_F(TemplateTest, ColumnNamesAndTypesAreValid) {
-  // Azure custom tables: a letter first, then letters, digits and '_'; names unique ignoring
-  // case; standard columns reserved. The stream types are the DCR's.
+  // Azure custom tables (docs/AZURE.md, "Column and table names"): a letter first, then letters,
+  // digits and '_', at most 45 characters; names unique ignoring case; standard columns reserved
+  // (id, _ResourceId, _SubscriptionId, TenantId, Type, UniqueId, Title, and the other standard
+  // columns). A table that breaks one fails to deploy, and the DCR with it. The stream types are
+  // the DCR's.
   const std::set<std::string> reserved = {"tenantid", "type", "sourcesystem", "_resourceid",
                                           "_subscriptionid", "_itemid", "_isbillable", "_billedsize",
-                                          "_timereceived", "mg", "managementgroupname", "id"};
+                                          "_timereceived", "mg", "managementgroupname", "id",
+                                          "uniqueid", "title"};
   const std::set<std::string> types = {"string", "int", "long", "real", "boolean", "datetime",
                                        "dynamic", "guid"};
   auto check = [&](const std::string& where, const json& columns) {
@@ -205,6 +222,7 @@ TEST_F(TemplateTest, ColumnNamesAndTypesAreValid) {
       for (char ch : name) {
         EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_') << where << "." << name;
       }
+      EXPECT_LE(name.size(), 45u) << where << "." << name << ": longer than Azure's 45 characters";
       EXPECT_TRUE(seen.insert(Lower(name)).second) << where << ": duplicate " << name;
       EXPECT_FALSE(reserved.count(Lower(name))) << where << ": reserved " << name;
       EXPECT_TRUE(types.count(type)) << where << "." << name << ": " << type;
@@ -214,7 +232,48 @@ TEST_F(TemplateTest, ColumnNamesAndTypesAreValid) {
     EXPECT_LE(columns.size(), 500u) << where;
   };
   for (const auto& [stream, decl] : streams_.items()) check(stream, decl["columns"]);
-  for (const auto& [table, columns] : tables_) check(table, columns);
+  for (const auto& [table, columns] : tables_) {
+    check(table, columns);
+    // Custom table names: 4 to 63 characters of [A-Za-z0-9_-], ending in _CL.
+    EXPECT_GE(table.size(), 4u) << table;
+    EXPECT_LE(table.size(), 63u) << table;
+    EXPECT_EQ(table.compare(table.size() - 3, 3, "_CL"), 0) << table;
+    for (char ch : table) {
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-') << table;
+    }
+  }
+  // Transforms: every column a transform creates or renames obeys the same rules.
+  size_t created = 0;
+  for (const json& f : dcr_["properties"]["dataFlows"]) {
+    const std::string kql = f.value("transformKql", "");
+    for (const std::string op : {"extend ", "project-rename ", "project "}) {
+      for (size_t at = kql.find(op); at != std::string::npos; at = kql.find(op, at + 1)) {
+        // "extend A = ..., B = ...": each name before a single '='.
+        size_t pos = at + op.size();
+        const size_t end = kql.find('|', pos);
+        const std::string clause = kql.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+        int depth = 0;
+        size_t start = 0;
+        for (size_t i = 0; i <= clause.size(); ++i) {
+          const char ch = i < clause.size() ? clause[i] : ',';
+          if (ch == '(') ++depth;
+          if (ch == ')') --depth;
+          if (ch != ',' || depth != 0) continue;
+          std::string item = clause.substr(start, i - start);
+          start = i + 1;
+          const size_t eq = item.find('=');
+          if (eq == std::string::npos || (eq + 1 < item.size() && item[eq + 1] == '=')) continue;
+          std::string name = item.substr(0, eq);
+          name.erase(0, name.find_first_not_of(' '));
+          name.erase(name.find_last_not_of(' ') + 1);
+          ++created;
+          check("transform of " + f["outputStream"].get<std::string>(),
+                json::array({{{"name", name}, {"type", "string"}}}));
+        }
+      }
+    }
+  }
+  EXPECT_GT(created, 0u);
 }
 
 TEST_F(TemplateTest, StandaloneStreamFileEqualsTheTemplate) {
@@ -469,6 +528,9 @@ class ShapedSamplesTest : public ::testing::Test {
     json raw = json::parse(raw_row);
     std::set<std::string> expected_keys;
     Flatten("", event, &expected_keys);
+    for (const auto& [field, column] : deliver::LongFieldColumns()) {
+      if (expected_keys.erase(field) != 0) expected_keys.insert(column);
+    }
     expected_keys.insert("TimeGenerated");
     expected_keys.insert(kEventIdField);
     std::set<std::string> raw_keys;
@@ -563,6 +625,104 @@ TEST_F(ShapedSamplesTest, UnknownEventTypesLandWholeInTheCatchAll) {
   std::string stream;
   EXPECT_NE(SchemaFor("futureCitrixEvent", &stream), nullptr);
   EXPECT_EQ(stream, "Custom-CitrixAnalytics_other_V1");
+}
+
+TEST_F(ShapedSamplesTest, CitrixFieldsLongerThanAzureAllowsLandInTheirShortColumns) {
+  // occurrence_details.historical_observation_period_in_days flattens to 56 characters; Azure's
+  // column names stop at 45, so the gateway's DCR declares a shorter name and the shaper (both
+  // paths, with or without the schema) writes the field there. The legacy tables of the Data
+  // Collector API keep the long names (they exist there), so that layout renames nothing.
+  const json ev = {{"tenant_id", "t"}, {"entity_id", "u@example.com"}, {"entity_type", "user"},
+                   {"event_type", "indicatorSummary"}, {"timestamp", "2021-11-05T10:07:33.652Z"},
+                   {"occurrence_details", {{"exfiltrated_data_volume_in_bytes", 307800000},
+                                           {"historical_observation_period_in_days", 30},
+                                           {"lifetime_download_volume_in_bytes", 12}}}};
+  CheckEvent("long occurrence_details fields", ev);
+  std::string stream;
+  const azure::StreamSchema* schema = SchemaFor("indicatorSummary", &stream);
+  ASSERT_NE(schema, nullptr);
+  for (bool use_document : {false, true}) {
+    for (const azure::StreamSchema* with : {schema, static_cast<const azure::StreamSchema*>(nullptr)}) {
+      deliver::ShapeOptions options;
+      options.schema = with;
+      options.use_document = use_document;
+      std::string row_text;
+      ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), SourceRef{}, options, &row_text, nullptr).ok());
+      const json row = json::parse(row_text);
+      EXPECT_EQ(row.value("occurrence_details_exfiltrated_data_bytes", json()), 307800000) << row_text;
+      EXPECT_EQ(row.value("occurrence_details_historical_period_days", json()), 30) << row_text;
+      EXPECT_EQ(row.value("occurrence_details_lifetime_download_bytes", json()), 12) << row_text;
+      for (const auto& [k, v] : row.items()) EXPECT_LE(k.size(), 45u) << k;
+    }
+  }
+  deliver::ShapeOptions legacy;
+  legacy.azure_column_names = false;
+  legacy.set_time_generated = false;
+  std::string row_text;
+  ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), SourceRef{}, legacy, &row_text, nullptr).ok());
+  EXPECT_EQ(json::parse(row_text).value("occurrence_details_historical_observation_period_in_days",
+                                        json()),
+            30);
+}
+
+// The suffix the Data Collector API gives a column for this value (Learn "HTTP Data Collector
+// API", record type and properties): a GUID string _g, an ISO date-time string _t, other strings
+// (and arrays, sent as text) _s, numbers _d, booleans _b.
+std::string DataCollectorSuffix(const json& v) {
+  if (v.is_boolean()) return "_b";
+  if (v.is_number()) return "_d";
+  if (v.is_string()) {
+    json probe = v;
+    if (azure::ValueMatches(azure::ColumnType::kGuid, probe)) return "_g";
+    if (azure::IsIso8601DateTime(v.get<std::string>())) return "_t";
+  }
+  return "_s";
+}
+
+// The legacy tables keep their columns: shaped for the Data Collector API with the built-in legacy
+// schema, every Citrix sample field that has a column in its legacy table gets a value of that
+// column's type, so no typed twin (indicator_id_d beside indicator_id_s) appears.
+TEST_F(ShapedSamplesTest, DataCollectorValuesFitTheLegacyTablesColumns) {
+  const auto& legacy = azure::BuiltinLegacySchemas();
+  ASSERT_EQ(legacy.size(), 4u);
+  size_t checked = 0, converted = 0;
+  for (const Sample& s : LoadSamples(SG_TESTDATA_DIR)) {
+    const std::string table = deliver::TableForEventType(deliver::TableLayout::kLegacy,
+                                                         s.event.value("event_type", ""));
+    if (table.empty()) continue;
+    SCOPED_TRACE(s.file + " -> " + table);
+    const std::string log_type = deliver::DefaultTarget(deliver::TableLayout::kLegacy, table);
+    const json columns = ReadJson(std::string(SG_SOURCE_DIR) + "/config/legacy-tables/" + table + ".json");
+    std::set<std::string> existing;
+    for (const json& p : columns["Properties"]) existing.insert(p["Name"].get<std::string>());
+    auto schema = legacy.find(log_type);
+    ASSERT_NE(schema, legacy.end()) << log_type;
+    for (const azure::StreamSchema* with : {&schema->second, static_cast<const azure::StreamSchema*>(nullptr)}) {
+      deliver::ShapeOptions o;
+      o.schema = with;
+      o.azure_column_names = false;
+      o.set_time_generated = false;
+      std::string row_text;
+      ASSERT_TRUE(deliver::ShapeEvent(s.event.dump(), SourceRef{}, o, &row_text, nullptr).ok());
+      size_t twins = 0;
+      const json row = json::parse(row_text);
+      for (const auto& [k, v] : row.items()) {
+        bool has_column = false;
+        for (const char* suffix : {"_s", "_d", "_b", "_t", "_g"}) has_column |= existing.count(k + suffix) > 0;
+        if (!has_column || v.is_null()) continue;
+        const bool fits = existing.count(k + DataCollectorSuffix(v)) > 0;
+        if (with != nullptr) {
+          ++checked;
+          EXPECT_TRUE(fits) << k << " = " << v.dump() << " would create " << k << DataCollectorSuffix(v);
+        } else if (!fits) {
+          ++twins;
+        }
+      }
+      if (with == nullptr) converted += twins;
+    }
+  }
+  EXPECT_GT(checked, 20u);
+  EXPECT_GT(converted, 0u) << "without the legacy schema some sample would create a twin column";
 }
 
 TEST_F(ShapedSamplesTest, IntegerAndStringIdsBothFit) {

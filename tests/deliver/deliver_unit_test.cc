@@ -93,9 +93,108 @@ TEST(ShaperTest, BuiltinSchemaConvertsDeclaredColumnsAndKeepsTheRest) {
   EXPECT_EQ(j["indicator_vector_id"], "6");
   EXPECT_EQ(j["occurrence_details_event_count"], 9);
   EXPECT_EQ(j["TimeGenerated"], "2021-06-08T06:59:59Z");
-  EXPECT_EQ(j["occurrence_details_nested_deep"], true) << "not declared by our DCR, kept for the user's";
+  // Not declared by our DCR: whole in the catch-all, and kept in the row for a user's DCR that
+  // declares more.
+  EXPECT_EQ(j["occurrence_details_nested"], json({{"deep", true}}));
   EXPECT_EQ(j["tags"], json::array({1, 2}));
-  EXPECT_TRUE(report.undeclared.empty());
+  EXPECT_EQ(j["AdditionalFields"], json({{"occurrence_details_nested", {{"deep", true}}},
+                                         {"tags", json::array({1, 2})}}));
+  std::set<std::string> undeclared(report.undeclared.begin(), report.undeclared.end());
+  EXPECT_EQ(undeclared, (std::set<std::string>{"occurrence_details_nested", "tags"}));
+}
+
+// docs/AZURE.md, "Fields that do not fit": Azure keeps objects and arrays whole in `dynamic`
+// columns and drops what the stream does not declare, or what does not fit its column, unseen.
+TEST(ShaperTest, DynamicColumnsTakeObjectsAndArraysWholeOnBothPaths) {
+  const auto& builtin = azure::BuiltinStreamSchemas();
+  const azure::StreamSchema& assumed = builtin.at("Custom-CitrixAnalytics_SPA_Events_V1");
+  ASSERT_EQ(assumed.columns.at("endpoint_information"), azure::ColumnType::kDynamic);
+  azure::StreamSchema read_copy = assumed;  // as if read from the deployed DCR
+  const azure::StreamSchema& read = read_copy;
+  read_copy.keep_undeclared = false;
+  const char* event = R"({"event_type":"datasourceSPAEventDetails","timestamp":"2021-06-08T06:59:59Z",
+      "endpoint_information":{"os":{"name":"Windows","version":"10"},"agents":["a","b"]},
+      "device_posture_tags":["managed",{"k":1}]})";
+  for (const azure::StreamSchema* schema : {&assumed, &read}) {
+    for (bool use_document : {false, true}) {
+      ShapeOptions o;
+      o.schema = schema;
+      o.use_document = use_document;
+      std::string row;
+      ShapeReport report;
+      ASSERT_TRUE(ShapeEvent(event, {}, o, &row, &report).ok());
+      json j = json::parse(row);
+      EXPECT_EQ(j["endpoint_information"],
+                json::parse(R"({"os":{"name":"Windows","version":"10"},"agents":["a","b"]})"))
+          << row;
+      EXPECT_EQ(j["device_posture_tags"], json::parse(R"(["managed",{"k":1}])")) << row;
+      for (const auto& [k, v] : j.items()) EXPECT_EQ(k.rfind("endpoint_information_", 0), std::string::npos) << k;
+      EXPECT_TRUE(report.undeclared.empty()) << json(report.undeclared).dump();
+      EXPECT_FALSE(j.contains("AdditionalFields")) << row;
+    }
+  }
+}
+
+TEST(ShaperTest, UndeclaredFieldsAndUnconvertibleValuesLandInAdditionalFields) {
+  const auto& builtin = azure::BuiltinStreamSchemas();
+  const azure::StreamSchema& assumed = builtin.at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  ASSERT_EQ(assumed.columns.at("AdditionalFields"), azure::ColumnType::kDynamic);
+  azure::StreamSchema read_copy = assumed;
+  const azure::StreamSchema& read = read_copy;
+  read_copy.keep_undeclared = false;
+  const char* event = R"({"event_type":"indicatorSummary","timestamp":"2021-06-08T06:59:59Z",
+      "version":"two","indicator_id":7,"future_field":{"a":1,"b":[2]},"future_scalar":"x",
+      "occurrence_details":{"event_count":9,"brand_new":5}})";
+  for (const azure::StreamSchema* schema : {&assumed, &read}) {
+    for (bool use_document : {false, true}) {
+      SCOPED_TRACE(std::string(schema->keep_undeclared ? "assumed" : "read") +
+                   (use_document ? " document" : " streaming"));
+      ShapeOptions o;
+      o.schema = schema;
+      o.use_document = use_document;
+      std::string row;
+      ShapeReport report;
+      ASSERT_TRUE(ShapeEvent(event, {}, o, &row, &report).ok());
+      json j = json::parse(row);
+      EXPECT_EQ(j["indicator_id"], "7");
+      EXPECT_EQ(j["occurrence_details_event_count"], 9);
+      EXPECT_EQ(j["AdditionalFields"],
+                json::parse(R"({"future_field":{"a":1,"b":[2]},"future_scalar":"x",
+                                "occurrence_details_brand_new":5,"version":"two"})"))
+          << row;
+      std::set<std::string> undeclared(report.undeclared.begin(), report.undeclared.end());
+      EXPECT_EQ(undeclared, (std::set<std::string>{"future_field", "future_scalar",
+                                                   "occurrence_details_brand_new"}));
+      EXPECT_EQ(report.unconvertible, std::vector<std::string>{"version"});
+      // A schema read from the DCR removes them from the row; an assumed one leaves them too.
+      EXPECT_EQ(j.contains("future_field"), schema->keep_undeclared) << row;
+      EXPECT_EQ(j.contains("version"), schema->keep_undeclared) << row;
+    }
+  }
+}
+
+// docs/AZURE.md, "TimeGenerated": Azure replaces one older than 2 days or more than 1 day ahead.
+TEST(ShaperTest, EventsOutsideAzuresTimeWindowAreReportedOnBothPaths) {
+  using namespace std::chrono;
+  const int64_t now = duration_cast<seconds>(sys_days{year{2026} / 12 / 1}.time_since_epoch()).count();
+  const std::pair<const char*, bool> cases[] = {
+      {"2026-11-29T00:00:01Z", false}, {"2026-11-28T23:59:59Z", true},
+      {"2026-12-01T23:59:59.5Z", false}, {"2026-12-02T00:00:01Z", true},
+      {"2021-06-08T06:59:59Z", true}, {"not a time", false}};
+  for (const auto& [ts, replaced] : cases) {
+    for (bool use_document : {false, true}) {
+      ShapeOptions o;
+      o.now_s = now;
+      o.use_document = use_document;
+      o.schema = &azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_riskScoreChange_V1");
+      std::string row;
+      ShapeReport report;
+      const std::string event = std::string(R"({"event_type":"riskScoreChange","timestamp":")") + ts + "\"}";
+      ASSERT_TRUE(ShapeEvent(event, {}, o, &row, &report).ok());
+      EXPECT_EQ(report.time_replaced, replaced) << ts << (use_document ? " document" : " streaming");
+      EXPECT_EQ(json::parse(row)["timestamp"], ts) << "the true time keeps its own column";
+    }
+  }
 }
 
 TEST(ShaperTest, StableEventIdFromSource) {
@@ -177,6 +276,41 @@ TEST(BisectTest, IsolatesEveryBadEventAndAcceptsTheRest) {
   for (size_t i = 0; i < n; ++i) EXPECT_EQ(accepted[i], bad.count(i) ? 0 : 1) << i;
   // Each bad event costs at most ~2 log2(n) requests.
   EXPECT_LE(posts, 1 + bad.size() * 2 * 10);
+}
+
+TEST(BisectTest, BothHalvesRefusedAlikeIsARequestLevelErrorNotBadData) {
+  // Every request refused the same way (say an unknown stream answered with a code the gateway
+  // does not know): after the first split the whole range is handed back to post() once the
+  // halves agree, instead of moving every event to the failed area one request at a time.
+  const size_t n = 2000;
+  size_t posts = 0;
+  bool request_level = false;  // what the caller learnt from alike()
+  size_t rejected = 0;
+  auto post = [&](size_t, size_t) {
+    ++posts;
+    // Once the caller knows, its post() holds the range until the cause is fixed (here: at once).
+    return request_level ? RangeResult::kAccepted : RangeResult::kRefused;
+  };
+  auto alike = [&] {
+    request_level = true;
+    return true;
+  };
+  ASSERT_TRUE(Bisect(0, n, post, [&](size_t) { return ++rejected, true; }, alike));
+  EXPECT_EQ(rejected, 0u);
+  EXPECT_EQ(posts, 4u);  // the whole, its two halves, the whole again
+
+  // Halves refused differently (row-level refusals): bisection goes on and isolates the events.
+  std::set<size_t> bad = {3, 1500};
+  std::vector<size_t> isolated;
+  auto post2 = [&](size_t b, size_t e) {
+    for (size_t i = b; i < e; ++i) {
+      if (bad.count(i)) return RangeResult::kRefused;
+    }
+    return RangeResult::kAccepted;
+  };
+  ASSERT_TRUE(Bisect(0, n, post2, [&](size_t i) { return isolated.push_back(i), true; },
+                     [] { return false; }));
+  EXPECT_EQ(isolated, (std::vector<size_t>{3, 1500}));
 }
 
 TEST(BisectTest, StopsWhenAsked) {
@@ -324,6 +458,8 @@ TEST(ShaperTest, BuiltinSchemaStreamsTheSameRowAsTheDocumentPath) {
   const azure::StreamSchema& schema = builtin.at("Custom-CitrixAnalytics_indicatorSummary_V1");
   for (const char* s : {kIndicatorSummary,
                         R"({"indicator_id":"x\"y","na\u006de":1,"timestamp":"2021-11-05T10:07:33Z"})",
+                        R"({"version":"two","new":{"a":[1,{"b":2}]},"endpoint_information":{"x":1},"t":[1]})",
+                        R"({"AdditionalFields":{"mine":1},"new":2,"timestamp":"not a time"})",
                         R"({"indicator_vector":{"id":[1,2]},"timestamp":"2021\u002d11-05T10:07:33Z"})"}) {
     ShapeOptions stream, doc;
     stream.schema = doc.schema = &schema;

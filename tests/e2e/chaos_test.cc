@@ -284,7 +284,8 @@ TEST_F(ChaosTest, PoisonIsQuarantinedAndRequeuable) {
   const uint64_t good = 2'000;
   auto start = Clock::now();
   StartKafka(2);
-  // The DCR declares cur_riskscore as int: a riskScoreChange with a text score is refused (400).
+  // The DCR declares cur_riskscore as int; Azure answers 204 to a text score and drops it, so the
+  // refused event is one the emulator's refuse_field fault stands for (a row-level 400).
   const std::string schema = dir_ + "/dcr.json";
   {
     nlohmann::json cols = nlohmann::json::array();
@@ -302,6 +303,7 @@ TEST_F(ChaosTest, PoisonIsQuarantinedAndRequeuable) {
   }
   const int port = FreePort();
   StartEmulator({"--schema", schema}, port);
+  EmulatorFaults("POST", R"({"refuse_field":"sg_refuse_me"})");
   std::string config = WriteConfig(kFastRetry);
   Subprocess gw;
   StartGateway(&gw, config);
@@ -310,7 +312,7 @@ TEST_F(ChaosTest, PoisonIsQuarantinedAndRequeuable) {
   std::vector<std::string> poison = {"{\"event_type\": \"riskScoreChange\", broken",
                                      std::string("{\"event_type\":\"riskScoreChange\",\"x\":\"\xff\xfe\"}"),
                                      "{\"event_type\":\"indicatorEventDetails\",\"pad\":\"" + std::string(1'100'000, 'x') + "\"}",
-                                     R"({"event_type":"riskScoreChange","timestamp":"2026-11-28T07:00:00Z","seq":999999,"cur_riskscore":"high"})"};
+                                     R"({"event_type":"riskScoreChange","timestamp":"2026-11-28T07:00:00Z","seq":999999,"sg_refuse_me":true})"};
   for (const std::string& p : poison) {
     ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, p), RD_KAFKA_RESP_ERR_NO_ERROR);
   }

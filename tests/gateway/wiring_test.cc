@@ -44,5 +44,25 @@ TEST(WiringTest, BuiltinSchemaUnlessTurnedOffOrReplacedByAFile) {
   EXPECT_FALSE(r->schema->keep_undeclared);
 }
 
+// Data Collector layout: the legacy tables' column types, so Citrix's integer indicator_id goes
+// to the existing indicator_id_s column instead of a new indicator_id_d twin.
+TEST(WiringTest, LegacyLayoutGetsTheLegacyTablesColumnTypes) {
+  config::GatewayConfig c;
+  c.routes.layout = "legacy";
+  deliver::DrainerOptions o;
+  ASSERT_TRUE(BuildDrainerOptions(c, {}, &o).ok());
+  const deliver::RouteConfig* r = RouteOf(o, "CitrixAnalytics_indicatorSummary_CL");
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->schema.has_value());
+  EXPECT_TRUE(r->schema->keep_undeclared);
+  EXPECT_EQ(r->schema->columns.at("indicator_id"), azure::ColumnType::kString);
+  EXPECT_EQ(r->schema->columns.count("AdditionalFields"), 0u);
+  r = RouteOf(o, "CitrixAnalytics_riskScoreChange_CL");
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(r->schema.has_value());
+  EXPECT_EQ(r->schema->columns.at("alert_value"), azure::ColumnType::kString);
+  EXPECT_EQ(r->schema->columns.at("cur_riskscore"), azure::ColumnType::kReal);
+}
+
 }  // namespace
 }  // namespace sg

@@ -6,10 +6,14 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
+#include <vector>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <httplib.h>
 
@@ -55,8 +59,29 @@ std::string TableForStream(const std::string& stream) {
   return t;
 }
 
+// The error code Azure sends with a status (Learn "Logs Ingestion API in Azure Monitor", error
+// codes; azure-apis.md): injected faults answer as Azure would, 429 with TooManyRequests.
+std::string CodeForStatus(int status) {
+  switch (status) {
+    case 400: return "InvalidDataFormat";
+    case 401: return "InvalidToken";
+    case 403: return "OperationFailed";
+    case 404: return "NotFound";
+    case 413: return "ContentLengthLimitExceeded";
+    case 429: return "TooManyRequests";
+    case 503: return "ServiceUnavailable";
+    default: return status >= 500 ? "InternalServerError" : "BadRequest";
+  }
+}
+
 struct Faults {
   int outage_status = 0;
+  std::string outage_code;  // empty: CodeForStatus
+  std::string outage_stream;  // empty: every request; else only Logs Ingestion posts to it
+  std::string failure_code;
+  // A test device, not an Azure behaviour: a request holding a row with this top-level key is
+  // refused as bad data (400 InvalidDataFormat), so that tests can exercise row-level refusals.
+  std::string refuse_field;
   Clock::time_point outage_until{};
   int64_t outage_retry_after_s = -1;
   double failure_rate = 0;
@@ -112,6 +137,16 @@ class RowCounter {
   size_t rows_ = 0;
 };
 
+// What Azure dropped from the rows of one stream without a word.
+struct DropCounts {
+  uint64_t undeclared = 0;     // keys the stream does not declare
+  uint64_t mismatched = 0;     // values whose type does not fit their column
+  uint64_t time_replaced = 0;  // TimeGenerated outside 2 days back .. 1 day ahead
+};
+
+// Decompressed bodies up to this size (see LogsIngestion).
+constexpr size_t kMaxInflatedBody = 50 * 1024 * 1024;
+
 // What a handler decided; sent by Reply().
 struct Answer {
   int status = 0;
@@ -143,6 +178,8 @@ struct Emulator::Impl {
   std::mt19937_64 rng{std::random_device{}()};
   // Stats.
   std::map<std::string, uint64_t> rows;
+  std::map<std::string, DropCounts> dropped;  // per stream
+  std::vector<json> log_errors;               // the latest 100
   std::map<int, uint64_t> requests_by_status;
   uint64_t early_retries = 0;
   uint64_t bytes_accepted = 0;
@@ -177,7 +214,8 @@ struct Emulator::Impl {
 
   // Applies injected faults to an ingestion or token request. Returns true when the request was
   // answered (or deliberately not answered) by a fault.
-  bool ApplyFaults(httplib::Response& res, bool ingestion, bool data_collector) {
+  bool ApplyFaults(httplib::Response& res, bool ingestion, bool data_collector,
+                   const std::string& stream = {}) {
     std::unique_lock<std::mutex> lock(mu);
     Faults f = faults;
     Clock::time_point now = Clock::now();
@@ -187,8 +225,10 @@ struct Emulator::Impl {
                     [&] { return stopping || fault_generation != gen; });
       now = Clock::now();
     }
-    if (f.outage_status != 0 && now < f.outage_until) {
-      Answer a{f.outage_status, f.outage_status == 503 ? "ServiceUnavailable" : "ServerError",
+    if (f.outage_status != 0 && now < f.outage_until &&
+        (f.outage_stream.empty() || f.outage_stream == stream)) {
+      Answer a{f.outage_status,
+               f.outage_code.empty() ? CodeForStatus(f.outage_status) : f.outage_code,
                "emulated outage", f.outage_retry_after_s};
       lock.unlock();
       Reply(res, a, data_collector);
@@ -232,7 +272,10 @@ struct Emulator::Impl {
     }
     if (f.failure_rate > 0 && u(rng) < f.failure_rate) {
       lock.unlock();
-      Reply(res, Answer{f.failure_status, "InternalServerError", "emulated failure", -1},
+      Reply(res,
+            Answer{f.failure_status,
+                   f.failure_code.empty() ? CodeForStatus(f.failure_status) : f.failure_code,
+                   "emulated failure", -1},
             data_collector);
       return true;
     }
@@ -327,6 +370,38 @@ struct Emulator::Impl {
     std::fflush(record);
   }
 
+  // ---- what Azure drops without a word (counted as the DCR's metrics count it) ----
+
+  void CountDropped(const std::string& stream, const DropCounts& d) {
+    std::lock_guard<std::mutex> lock(mu);
+    DropCounts& total = dropped[stream];
+    total.undeclared += d.undeclared;
+    total.mismatched += d.mismatched;
+    total.time_replaced += d.time_replaced;
+  }
+
+  // A DCRLogErrors-like record (the table a DCR's "Log Errors" diagnostic category fills).
+  void NoteLogError(const std::string& stream, const std::string& column, const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (log_errors.size() >= 100) log_errors.erase(log_errors.begin());
+    log_errors.push_back({{"InputStreamId", stream}, {"Column", column}, {"Message", message}});
+  }
+
+  static std::string IsoNow() {
+    auto now = std::chrono::system_clock::now();
+    auto secs = std::chrono::floor<std::chrono::seconds>(now);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - secs).count();
+    return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z", fmt::gmtime(std::chrono::system_clock::to_time_t(secs)), ms);
+  }
+
+  static bool OutsideTimeWindow(const std::string& value, int64_t now_s) {
+    if (!azure::IsIso8601DateTime(value)) return true;  // not a time: Azure cannot keep it
+    std::tm tm{};
+    if (::strptime(value.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return true;
+    const int64_t t = ::timegm(&tm);
+    return t < now_s - 2 * 86400 || t > now_s + 86400;
+  }
+
   static std::string Conn(const httplib::Request& req) {
     return req.remote_addr + ":" + std::to_string(req.remote_port);
   }
@@ -407,14 +482,18 @@ struct Emulator::Impl {
   }
 
   void LogsIngestion(const httplib::Request& req, httplib::Response& res) {
-    if (ApplyFaults(res, true, false)) return;
     const std::string dcr = req.matches[1];
     const std::string stream = req.matches[2];
+    if (ApplyFaults(res, true, false, stream)) return;
     auto reply = [&](Answer a) { Reply(res, a, false); };
     if (!req.has_param("api-version")) {
       return reply({400, "MissingApiVersion", "The api-version query parameter is required.", -1});
     }
-    if (req.get_param_value("api-version") != "2023-01-01") {
+    // Both versions Azure accepts: 2023-01-01 (Microsoft's SDKs, the REST spec's stable version)
+    // and 2021-11-01-preview (Fluent Bit, older samples). Source: Azure/azure-rest-api-specs,
+    // specification/monitor/data-plane/ingestion/{stable/2023-01-01,preview/2021-11-01-preview}.
+    const std::string version = req.get_param_value("api-version");
+    if (version != "2023-01-01" && version != "2021-11-01-preview") {
       return reply({400, "InvalidApiVersion", "Unsupported api-version.", -1});
     }
     std::string auth = req.get_header_value("Authorization");
@@ -434,10 +513,21 @@ struct Emulator::Impl {
     if (!options.dcr_id.empty() && dcr != options.dcr_id) {
       return reply({404, "NotFound", "Data collection rule " + dcr + " not found.", -1});
     }
-    if (req.body.size() > azure::kLogsIngestionMaxBody) {
+    // The 1 MiB cap applies to the body as sent: compressed when Content-Encoding is gzip (Learn
+    // "Azure Monitor service limits", Logs Ingestion API; Azure/azure-sdk-for-python issue 27436,
+    // answered by the SDK's maintainers). cpp-httplib may have inflated the body already, so the
+    // size sent is the Content-Length header when there is one.
+    size_t sent = req.body.size();
+    if (req.has_header("Content-Length")) {
+      try {
+        sent = std::stoull(req.get_header_value("Content-Length"));
+      } catch (...) {
+      }
+    }
+    if (sent > azure::kLogsIngestionMaxBody) {
       return reply({413, "ContentLengthLimitExceeded",
                     "Maximum allowed content length: 1048576 bytes (1 MB). Provided content "
-                    "length: " + std::to_string(req.body.size()) + " bytes.", -1});
+                    "length: " + std::to_string(sent) + " bytes", -1});
     }
     std::string ct = req.get_header_value("Content-Type");
     if (ct.rfind("application/json", 0) != 0) {
@@ -450,18 +540,24 @@ struct Emulator::Impl {
     // runs; then only the magic bytes tell whether the body is still compressed.
     bool still_gzip = req.body.size() >= 2 && static_cast<unsigned char>(req.body[0]) == 0x1f &&
                       static_cast<unsigned char>(req.body[1]) == 0x8b;
+    // Decompressed, a body may hold up to 50 MiB (open-telemetry/otel-arrow pull request 2535,
+    // from Azure's behaviour; the SDK issue above).
     if (enc == "gzip" && still_gzip) {
-      Status s = azure::GzipDecompress(req.body, azure::kLogsIngestionMaxBody, &inflated);
+      Status s = azure::GzipDecompress(req.body, kMaxInflatedBody, &inflated);
       if (!s.ok()) {
         if (s.message().find("beyond") != std::string::npos) {
           return reply({413, "ContentLengthLimitExceeded",
-                        "Maximum allowed content length: 1048576 bytes (1 MB).", -1});
+                        "The decompressed body exceeds 52428800 bytes (50 MB).", -1});
         }
         return reply({400, "InvalidContentEncoding", "The gzip body could not be read.", -1});
       }
       body = &inflated;
     } else if (!enc.empty() && enc != "gzip") {
       return reply({400, "InvalidContentEncoding", "Unsupported Content-Encoding " + enc, -1});
+    }
+    if (body->size() > kMaxInflatedBody) {
+      return reply({413, "ContentLengthLimitExceeded",
+                    "The decompressed body exceeds 52428800 bytes (50 MB).", -1});
     }
     if (auto limited = CheckRate("dcr:" + dcr, body->size(), Conn(req))) return reply(*limited);
     if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
@@ -488,28 +584,60 @@ struct Emulator::Impl {
     if (!array.is_array()) {
       return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
     }
+    std::string refuse_field;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      refuse_field = faults.refuse_field;
+    }
     for (size_t i = 0; i < array.size(); ++i) {
-      json& row = array[i];
-      if (!row.is_object()) {
+      if (!array[i].is_object()) {
         return reply({400, "InvalidPayload", fmt::format("Record {} is not an object.", i), -1});
       }
-      if (schema == nullptr) continue;
-      for (auto it = row.begin(); it != row.end();) {
-        auto col = schema->columns.find(it.key());
-        if (col == schema->columns.end()) {
-          it = row.erase(it);  // Azure drops undeclared columns without a word.
-          continue;
-        }
-        if (!azure::ValueMatches(col->second, it.value())) {
-          return reply({400, "InvalidDataFormat",
-                        fmt::format("Record {}: column '{}' is declared {} but the value is {}.",
-                                    i, it.key(), azure::ColumnTypeName(col->second),
-                                    it.value().type_name()),
-                        -1});
-        }
-        ++it;
+      if (!refuse_field.empty() && array[i].contains(refuse_field)) {
+        return reply({400, "InvalidDataFormat",
+                      fmt::format("Record {}: emulated refusal of field '{}'.", i, refuse_field), -1});
       }
     }
+    const std::string received = IsoNow();
+    const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+    DropCounts drops;
+    for (json& row : array) {
+      if (schema != nullptr) {
+        for (auto it = row.begin(); it != row.end();) {
+          auto col = schema->columns.find(it.key());
+          // Learn "Logs Ingestion API in Azure Monitor" and "Monitor and troubleshoot DCR data
+          // collection": keys the stream does not declare are dropped without an error, and a
+          // value whose JSON type does not fit its column is dropped while the call answers 204;
+          // only the DCR's metrics ("Log Columns Dropped") and DCRLogErrors show it. A `dynamic`
+          // column takes an object or array whole (ValueMatches).
+          if (col == schema->columns.end()) {
+            ++drops.undeclared;
+            NoteLogError(stream, it.key(), "the column is not declared in the stream");
+            it = row.erase(it);
+            continue;
+          }
+          if (!azure::ValueMatches(col->second, it.value())) {
+            ++drops.mismatched;
+            NoteLogError(stream, it.key(),
+                         fmt::format("declared {} but the value is {}", azure::ColumnTypeName(col->second),
+                                     it.value().type_name()));
+            it = row.erase(it);
+            continue;
+          }
+          ++it;
+        }
+      }
+      // Learn "Standard columns in Azure Monitor Logs", TimeGenerated: a value more than 2 days
+      // old or more than 1 day ahead is replaced by the time the row was received.
+      auto tg = row.find("TimeGenerated");
+      if (tg != row.end() && (!tg->is_string() || OutsideTimeWindow(tg->get<std::string>(), now_s))) {
+        ++drops.time_replaced;
+        *tg = received;
+      }
+    }
+    CountDropped(stream, drops);
     Record(TableForStream(stream), array, body->size());
     res.status = 204;
   }
@@ -525,6 +653,11 @@ struct Emulator::Impl {
     }
     std::string ct = req.get_header_value("Content-Type");
     if (ct.empty()) return reply({400, "MissingContentType", "The content type wasn't specified.", -1});
+    if (ct.rfind("application/json", 0) == 0 && ct != "application/json") {
+      // The signature covers "application/json" exactly (Learn "HTTP Data Collector API",
+      // Authorization): with a charset the string signed differs and Azure answers 403.
+      return reply({403, "InvalidAuthorization", "The signature is not valid.", -1});
+    }
     if (ct != "application/json") {
       return reply({400, "UnsupportedContentType", "The content type wasn't application/json.", -1});
     }
@@ -591,7 +724,16 @@ struct Emulator::Impl {
     for (auto [status, n] : requests_by_status) by_status[std::to_string(status)] = n;
     uint64_t total_rows = 0;
     for (auto& [t, n] : rows) total_rows += n;
+    json drops = json::object();
+    for (const auto& [stream, d] : dropped) {
+      drops[stream] = {{"undeclared_keys", d.undeclared},
+                       {"mismatched_values", d.mismatched},
+                       {"columns_dropped", d.undeclared + d.mismatched},
+                       {"time_generated_replaced", d.time_replaced}};
+    }
     return json{{"rows", rows.empty() ? json::object() : json(rows)},
+                {"dropped", drops},
+                {"log_errors", log_errors},
                 {"rows_total", total_rows},
                 {"requests", by_status},
                 {"requests_total", requests_total},
@@ -605,16 +747,33 @@ struct Emulator::Impl {
   Status SetFaults(const json& j) {
     if (!j.is_object()) return Status::InvalidArgument("faults must be a JSON object");
     std::lock_guard<std::mutex> lock(mu);
+    static const std::set<std::string> kKnown = {
+        "outage", "failure_rate", "failure_status", "failure_code", "latency_ms", "hang",
+        "hang_rate", "hang_seconds", "close", "close_rate", "token_lifetime_s", "expire_tokens",
+        "refuse_field"};
+    for (const auto& [k, v] : j.items()) {
+      if (!kKnown.count(k)) return Status::InvalidArgument("unknown fault " + k);
+    }
     try {
       if (j.contains("outage")) {
         const json& o = j["outage"];
+        if (!o.is_object()) return Status::InvalidArgument("outage must be an object");
+        for (const auto& [k, v] : o.items()) {
+          if (k != "status" && k != "seconds" && k != "retry_after_s" && k != "code" && k != "stream") {
+            return Status::InvalidArgument("unknown outage field " + k);
+          }
+        }
         faults.outage_status = o.value("status", 503);
+        faults.outage_code = o.value("code", std::string());
+        faults.outage_stream = o.value("stream", std::string());
         faults.outage_until = Clock::now() + std::chrono::milliseconds(
                                                  static_cast<int64_t>(o.value("seconds", 60.0) * 1000));
         faults.outage_retry_after_s = o.value("retry_after_s", int64_t{-1});
       }
       faults.failure_rate = j.value("failure_rate", faults.failure_rate);
       faults.failure_status = j.value("failure_status", faults.failure_status);
+      faults.failure_code = j.value("failure_code", faults.failure_code);
+      faults.refuse_field = j.value("refuse_field", faults.refuse_field);
       faults.latency_ms = j.value("latency_ms", faults.latency_ms);
       faults.hang = j.value("hang", faults.hang);
       faults.hang_rate = j.value("hang_rate", faults.hang_rate);
@@ -670,20 +829,45 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
   httplib::SSLServer& svr = *d->server;
   int threads = std::max(4, options.threads);
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(64 * 1024 * 1024);
+  svr.set_payload_max_length(kMaxInflatedBody + 1024 * 1024);
   svr.set_keep_alive_max_count(1'000'000);
   // Short: an idle keep-alive connection holds a server thread, and stop() waits for it.
   svr.set_keep_alive_timeout(5);
   svr.set_read_timeout(30, 0);
   svr.set_write_timeout(30, 0);
 
-  svr.Post(R"(/([^/]+)/oauth2/v2\.0/token)",
+  // A request target may come in absolute form (RFC 9112 section 3.2.2: "POST https://host/path"),
+  // which Azure's front ends accept and Fluent Bit's azure_logs_ingestion output sends.
+  const std::string abs = R"((?:https?://[^/]+)?)";
+  svr.Post(abs + R"(/([^/]+)/oauth2/v2\.0/token)",
            [d](const httplib::Request& req, httplib::Response& res) { d->Token(req, res); });
-  svr.Get("/metadata/identity/oauth2/token",
+  // The OpenID Connect discovery document that MSAL-based clients (azure-identity's
+  // ClientSecretCredential) read before asking for a token. Source: Learn "OpenID Connect on the
+  // Microsoft identity platform", "Find your app's OpenID configuration document URI"
+  // (https://learn.microsoft.com/entra/identity-platform/v2-protocols-oidc).
+  svr.Get(abs + R"(/([^/]+)/v2\.0/\.well-known/openid-configuration)",
+          [d](const httplib::Request& req, httplib::Response& res) {
+            const std::string tenant = req.matches[1];
+            const std::string base = fmt::format("https://{}:{}", d->options.host, d->port);
+            const std::string root = base + "/" + tenant;
+            res.set_content(json{{"issuer", base + "/" + tenant + "/v2.0"},
+                                 {"token_endpoint", root + "/oauth2/v2.0/token"},
+                                 {"authorization_endpoint", root + "/oauth2/v2.0/authorize"},
+                                 {"jwks_uri", root + "/discovery/v2.0/keys"},
+                                 {"response_types_supported", json::array({"code", "id_token", "token"})},
+                                 {"subject_types_supported", json::array({"pairwise"})},
+                                 {"id_token_signing_alg_values_supported", json::array({"RS256"})},
+                                 {"token_endpoint_auth_methods_supported",
+                                  json::array({"client_secret_post", "client_secret_basic"})},
+                                 {"tenant_region_scope", "NA"}}
+                                .dump(),
+                            "application/json");
+          });
+  svr.Get(abs + "/metadata/identity/oauth2/token",
           [d](const httplib::Request& req, httplib::Response& res) { d->Imds(req, res); });
-  svr.Post(R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",
+  svr.Post(abs + R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",
            [d](const httplib::Request& req, httplib::Response& res) { d->LogsIngestion(req, res); });
-  svr.Post("/api/logs",
+  svr.Post(abs + "/api/logs",
            [d](const httplib::Request& req, httplib::Response& res) { d->DataCollector(req, res); });
   svr.Get("/emulator/stats", [d](const httplib::Request&, httplib::Response& res) {
     res.set_content(d->StatsJson().dump(), "application/json");

@@ -18,4 +18,11 @@ namespace sg::azure {
 // does not name are left for Azure to keep or drop.
 const std::map<std::string, StreamSchema>& BuiltinStreamSchemas();
 
+// Log-Type ("CitrixAnalytics_riskScoreChange", the table without "_CL") -> the columns of the
+// legacy Data Collector table (config/legacy-tables), by their name without the type suffix:
+// indicator_id_s gives indicator_id (string), cur_riskscore_d gives cur_riskscore (real). The
+// Data Collector path converts values to these types so that the existing columns keep filling
+// instead of typed twins (indicator_id_d) appearing. keep_undeclared is set.
+const std::map<std::string, StreamSchema>& BuiltinLegacySchemas();
+
 }  // namespace sg::azure

@@ -24,6 +24,9 @@ namespace sg::azure {
 struct HttpClientOptions {
   std::string ca_file;  // extra trusted CAs (PEM), added to the system store; empty: none
   std::string proxy;    // empty: libcurl's default (environment)
+  // Never through a proxy, configured or from the environment (CURLOPT_NOPROXY "*"): the instance
+  // metadata endpoint 169.254.169.254 must be reached directly (docs/AZURE.md, "Managed identity").
+  bool no_proxy = false;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{60'000};
   const std::atomic<bool>* cancel = nullptr;  // when it turns true, requests stop at once

@@ -8,6 +8,8 @@
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sg::deliver {
@@ -22,5 +24,13 @@ std::string DefaultTarget(TableLayout layout, const std::string& table);
 
 // Every table of the layout, in a stable order.
 std::vector<std::string> DefaultTables(TableLayout layout);
+
+// Citrix fields whose flattened names are longer than the 45 characters Azure allows in a column
+// name (docs/AZURE.md, "Column and table names"), with the column the gateway's DCR declares for
+// each: {flattened field, column}. The legacy Data Collector tables keep the long names.
+const std::vector<std::pair<std::string, std::string>>& LongFieldColumns();
+
+// The DCR column for a flattened field: its short name from LongFieldColumns(), else the field.
+std::string_view DcrColumnFor(std::string_view field);
 
 }  // namespace sg::deliver

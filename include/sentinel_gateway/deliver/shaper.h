@@ -26,14 +26,27 @@ struct ShapeOptions {
   std::string timestamp_field = "timestamp";
   std::string event_id_field;                       // empty: no event id
   const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
+  // Logs Ingestion: a flattened Citrix field longer than Azure's 45-character column names goes
+  // to its short column (routes.h, LongFieldColumns). The legacy tables keep the long names.
+  bool azure_column_names = true;
+  // Seconds since the epoch, for ShapeReport::time_replaced (0: not checked). Azure replaces a
+  // TimeGenerated more than 2 days old or more than 1 day ahead by the arrival time.
+  int64_t now_s = 0;
   // Without a schema, rows are shaped while parsing (no document is built). This forces the
   // slower document path, the reference the streaming one is tested against.
   bool use_document = false;
 };
 
 struct ShapeReport {
-  std::vector<std::string> undeclared;     // fields removed because the stream lacks them
-  std::vector<std::string> unconvertible;  // declared fields whose value could not be converted
+  // Fields the stream does not declare: copied whole into the catch-all column AdditionalFields
+  // when the schema declares it; else removed (a schema read from the DCR) or, for an assumed
+  // schema, left in the row and not reported.
+  std::vector<std::string> undeclared;
+  // Declared fields whose value could not be converted: their original text goes into the
+  // catch-all when the schema has one.
+  std::vector<std::string> unconvertible;
+  bool catch_all = false;      // the schema has the AdditionalFields column
+  bool time_replaced = false;  // TimeGenerated is outside what Azure keeps (see ShapeOptions::now)
 };
 
 // InvalidArgument when the payload is not a JSON object.

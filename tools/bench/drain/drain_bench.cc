@@ -50,8 +50,14 @@ int main(int argc, char** argv) {
   app.add_option("--seconds", seconds, "with --limits: measure for this long")->capture_default_str();
   app.add_flag("--gzip", gzip, "Content-Encoding: gzip");
   app.add_flag("--schema", schema,
-               "shape with the built-in indicatorSummary DCR schema (type conversion), as the gateway "
+               "shape with a built-in DCR schema (type conversion, AdditionalFields), as the gateway "
                "does by default for its own tables");
+  std::string schema_stream = "Custom-CitrixAnalytics_indicatorEventDetails_V1";
+  app.add_option("--schema-stream", schema_stream,
+                 "with --schema: the stream whose built-in schema shapes the events (default: the "
+                 "events' own; indicatorSummary's lacks app_url, the padding, which then goes to "
+                 "AdditionalFields too)")
+      ->capture_default_str();
   app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -131,7 +137,14 @@ int main(int argc, char** argv) {
   sg::deliver::DrainerOptions d;
   for (const auto& r : route_names) {
     std::optional<sg::azure::StreamSchema> route_schema;
-    if (schema) route_schema = sg::azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+    if (schema) {
+      auto it = sg::azure::BuiltinStreamSchemas().find(schema_stream);
+      if (it == sg::azure::BuiltinStreamSchemas().end()) {
+        std::fprintf(stderr, "no built-in stream %s\n", schema_stream.c_str());
+        return 2;
+      }
+      route_schema = it->second;
+    }
     d.routes.push_back({r, sg::deliver::DefaultTarget(sg::deliver::TableLayout::kDcr, r), route_schema});
   }
   d.concurrency = concurrency;
