@@ -18,13 +18,13 @@ std::array<int, 3> ParseVersion(const std::string& v) {
   return out;
 }
 
-struct Run {
+struct RunResult {
   int status = -1;
   std::string out;
 };
 
-Run RunVersion() {
-  Run r;
+RunResult RunVersion() {
+  RunResult r;
   FILE* p = popen(SG_GATEWAY_PATH " --version 2>&1", "r");
   if (p == nullptr) return r;
   char buf[4096];
@@ -48,7 +48,7 @@ std::string VersionOf(const std::string& text, const std::string& name) {
 }
 
 TEST(VersionTest, GatewayReportsItsLibrariesAndALibrdkafkaOfAtLeast261) {
-  Run r = RunVersion();
+  RunResult r = RunVersion();
   ASSERT_EQ(r.status, 0) << r.out;
   for (const char* name : {"sentinel-gateway", "librdkafka", "RocksDB", "libcurl", "OpenSSL"}) {
     EXPECT_FALSE(VersionOf(r.out, name).empty()) << "no " << name << " line in:\n" << r.out;
