@@ -26,6 +26,11 @@ using Clock = std::chrono::steady_clock;
 class KafkaVersionsTest : public E2eFixture {
  protected:
   void TearDown() override {
+    if (producer_ != nullptr) {  // before the broker goes away, so that it leaves quietly
+      rd_kafka_flush(producer_, 10'000);
+      rd_kafka_destroy(producer_);
+      producer_ = nullptr;
+    }
     if (!broker_dir_.empty()) {
       (void)std::system((script_ + " stop " + broker_dir_ + " >/dev/null 2>&1").c_str());
     }
