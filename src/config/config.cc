@@ -491,14 +491,6 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Size(s, "spool", "max_bytes", &c.spool.max_bytes);
   r.Double(s, "spool", "high_watermark", &c.spool.high_watermark);
   r.Double(s, "spool", "low_watermark", &c.spool.low_watermark);
-  if (k != nullptr && k->get("group_instance_id") != nullptr) {
-    r.Str(k, "kafka", "group_instance_id", &c.kafka.group_instance_id);
-  } else {
-    char host[256] = {0};
-    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
-    c.kafka.group_instance_id = DefaultGroupInstanceId(host, c.spool.path);
-    c.kafka.group_instance_id_derived = true;
-  }
 
   const toml::table* a = r.Section(root, "sentinel", "sentinel");
   r.Known(a, "sentinel", {"api", "cloud", "endpoint", "login_endpoint", "ca_file", "proxy", "tenant_id", "client_id",
@@ -564,6 +556,16 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Integer(d, "delivery", "max_attempts", &c.delivery.max_attempts, 0, 1'000'000);
   r.Str(d, "delivery", "event_id_field", &c.delivery.event_id_field);
   r.Duration(d, "delivery", "shutdown_grace", &c.delivery.shutdown_grace);
+
+  // [kafka] group_instance_id: its default needs the spool path, read above.
+  if (k != nullptr && k->get("group_instance_id") != nullptr) {
+    r.Str(k, "kafka", "group_instance_id", &c.kafka.group_instance_id);
+  } else {
+    char host[256] = {0};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    c.kafka.group_instance_id = DefaultGroupInstanceId(host, c.spool.path);
+    c.kafka.group_instance_id_derived = true;
+  }
 
   const toml::table* m = r.Section(root, "metrics", "metrics");
   r.Known(m, "metrics", {"listen"});
