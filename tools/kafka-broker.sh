@@ -1,29 +1,48 @@
 #!/usr/bin/env bash
 # A real Apache Kafka broker for end-to-end tests: one KRaft node (broker + controller) on
-# 127.0.0.1 with a PLAINTEXT listener and a SASL_SSL listener (SCRAM-SHA-256, certificate from a
-# test CA this script generates).
+# 127.0.0.1 with a PLAINTEXT listener and a SASL_SSL listener (SCRAM-SHA-256 and SCRAM-SHA-512,
+# certificate from a test CA this script generates).
 #
-#   tools/kafka-broker.sh fetch          fetch Kafka's jars with Maven into target/kafka-libs
-#   tools/kafka-broker.sh start DIR      format DIR, start the broker, print its facts (below)
+#   tools/kafka-broker.sh [--version V] fetch        fetch Kafka V's jars with Maven into target/kafka-libs-V
+#   tools/kafka-broker.sh [--version V] start DIR    format DIR, start a Kafka V broker, print its facts (below)
 #   tools/kafka-broker.sh stop DIR       stop it (SIGTERM, then SIGKILL after 20 s); leaves nothing running
-#   tools/kafka-broker.sh restart DIR    stop it and run it again on its data, ports and credentials
+#   tools/kafka-broker.sh restart DIR    stop it and run it again on its data, ports, credentials and version
 #
+# The Kafka version: --version V, else $KAFKA_VERSION, else pom.xml's kafka.version (e.g.
+# KAFKA_VERSION=3.9.1 tools/kafka-broker.sh start DIR). Each version's jars have their own
+# directory, target/kafka-libs-V.
 # `start` prints, one per line, once the broker answers on both listeners:
 #   plaintext=127.0.0.1:PORT  sasl_ssl=127.0.0.1:PORT  ca=DIR/tls/ca.pem
 #   other_ca=DIR/tls/other-ca.pem (a CA that did not sign the broker, for negative tests)
-#   username=sg-test  password_file=DIR/scram-password (0600)  pid=PID
+#   username=sg-test  password_file=DIR/scram-password (0600)  kafka_version=V  pid=PID
 # The same lines are kept in DIR/broker.env. Broker log: DIR/broker.log.
 # With KAFKA_BROKER_WATCH_PID=PID in the environment, `start` also leaves a watchdog that stops
 # the broker when that process ends (a test runner killed on a timeout leaves no broker behind).
-# Needs: java (17+), mvn (first fetch only), openssl, kcat.
+# Readiness probe: the project's kafka-probe ($KAFKA_PROBE, else build/bin/kafka-probe), built
+# against the project's librdkafka (>= 2.6.1): Debian's kcat links librdkafka 2.0.2, which Kafka
+# 4.x refuses over SCRAM.
+# Needs: java (17+), mvn (first fetch of a version only), openssl, kafka-probe.
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 jvm=(-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true)
-libs="$root/target/kafka-libs"
 user="sg-test"
 
 die() { echo "kafka-broker: $*" >&2; exit 1; }
+
+version="${KAFKA_VERSION:-}"
+if [ "${1:-}" = "--version" ]; then
+  [ $# -ge 2 ] || die "--version needs a Kafka version"
+  version="$2"; shift 2
+fi
+if [ -z "$version" ]; then
+  version=$(sed -n 's|.*<kafka.version>\(.*\)</kafka.version>.*|\1|p' "$root/pom.xml" | head -n 1)
+fi
+# restart runs the version the broker was formatted with.
+if [ "${1:-}" = "restart" ] && [ $# -eq 2 ] && [ -f "$2/kafka-version" ]; then version=$(cat "$2/kafka-version"); fi
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "not a Kafka version: '$version'"
+libs="$root/target/kafka-libs-$version"
+probe="${KAFKA_PROBE:-$root/build/bin/kafka-probe}"
 
 fetch() {
   if [ -f "$libs/.complete" ]; then return 0; fi
@@ -34,8 +53,9 @@ fetch() {
     flock 9
     if [ ! -f "$libs/.complete" ]; then
       rm -rf "$libs"
-      (cd "$root" && mvn -q -B dependency:copy-dependencies) >&2 || die "maven could not fetch Kafka's jars"
-      ls "$libs"/kafka_2.13-*.jar >/dev/null 2>&1 || die "no kafka_2.13 jar in $libs"
+      (cd "$root" && mvn -q -B dependency:copy-dependencies -Dkafka.version="$version") >&2 \
+        || die "maven could not fetch Kafka $version's jars"
+      ls "$libs"/kafka_2.13-"$version".jar >/dev/null 2>&1 || die "no kafka_2.13-$version jar in $libs"
       touch "$libs/.complete"
     fi
   ) 9>"$root/target/.kafka-fetch.lock"
@@ -74,7 +94,7 @@ make_tls() {
 start() {
   local dir="$1"
   command -v java >/dev/null || die "java not found"
-  command -v kcat >/dev/null || die "kcat not found"
+  [ -x "$probe" ] || die "no readiness probe at $probe (cmake --build --preset release --target kafka-probe, or set KAFKA_PROBE)"
   if [ -f "$dir/broker.pid" ] && kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null; then
     die "a broker already runs from $dir (pid $(cat "$dir/broker.pid"))"
   fi
@@ -82,6 +102,7 @@ start() {
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
   rm -rf "$dir/data" "$dir/tls"
+  echo "$version" > "$dir/kafka-version"
   local plain sasl ctrl store_pass scram_pass
   plain=$(free_port); sasl=$(free_port); ctrl=$(free_port)
   store_pass=$(openssl rand -hex 16)
@@ -98,8 +119,9 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$plain,SASL_SSL://127.0.0.1:$sasl
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-256
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$dir/tls/broker.p12
 ssl.keystore.password=$store_pass
@@ -121,7 +143,8 @@ PROPS
   local cluster_id
   cluster_id=$(java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool random-uuid 2>>"$dir/broker.log" | tail -1)
   java "${jvm[@]}" -cp "$cp" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
-    --add-scram "SCRAM-SHA-256=[name=$user,password=$scram_pass]" >>"$dir/broker.log" 2>&1 \
+    --add-scram "SCRAM-SHA-256=[name=$user,password=$scram_pass]" \
+    --add-scram "SCRAM-SHA-512=[name=$user,password=$scram_pass]" >>"$dir/broker.log" 2>&1 \
     || { tail -20 "$dir/broker.log" >&2; die "formatting the KRaft storage failed"; }
   launch "$dir"
 }
@@ -131,30 +154,33 @@ PROPS
 launch() {
   local dir="$1"
   local cp="$libs/*"
-  local plain sasl scram_pass
+  local plain sasl
   plain=$(sed -n 's|^listeners=PLAINTEXT://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
   sasl=$(sed -n 's|^listeners=.*SASL_SSL://127.0.0.1:\([0-9]*\),.*|\1|p' "$dir/server.properties")
-  scram_pass=$(cat "$dir/scram-password")
   # setsid: the broker gets its own session, so stop can signal it without touching our caller.
   setsid java "${jvm[@]}" -cp "$cp" kafka.Kafka "$dir/server.properties" >>"$dir/broker.log" 2>&1 < /dev/null &
   local pid=$!
   echo "$pid" > "$dir/broker.pid"
 
-  # Ready when metadata over PLAINTEXT lists the broker and SASL_SSL answers an authenticated client.
-  local deadline=$((SECONDS + 90)) ok=""
+  # Ready when metadata over PLAINTEXT lists the broker and SASL_SSL answers a client logged in
+  # with each SCRAM mechanism.
+  local deadline=$((SECONDS + 90)) ok="" why=""
   while [ $SECONDS -lt $deadline ]; do
     kill -0 "$pid" 2>/dev/null || { tail -30 "$dir/broker.log" >&2; die "the broker exited during start"; }
-    if kcat -b "127.0.0.1:$plain" -L -m 2 2>/dev/null | grep -q "1 brokers"; then
-      if kcat -b "127.0.0.1:$sasl" -X security.protocol=SASL_SSL -X sasl.mechanisms=SCRAM-SHA-256 \
-           -X sasl.username="$user" -X sasl.password="$scram_pass" -X ssl.ca.location="$dir/tls/ca.pem" \
-           -L -m 3 2>/dev/null | grep -q "1 brokers"; then
-        ok=1; break
-      fi
+    if why=$("$probe" -b "127.0.0.1:$plain" -t 2000 2>&1); then
+      local m ready=1
+      for m in SCRAM-SHA-256 SCRAM-SHA-512; do
+        why=$("$probe" -b "127.0.0.1:$sasl" -t 3000 -X security.protocol=SASL_SSL -X sasl.mechanisms=$m \
+                -X sasl.username="$user" --password-file "$dir/scram-password" \
+                -X ssl.ca.location="$dir/tls/ca.pem" 2>&1) || { ready=""; break; }
+      done
+      if [ -n "$ready" ]; then ok=1; break; fi
     fi
     sleep 0.5  # polling the broker's readiness with a deadline
   done
   if [ -z "$ok" ]; then
     tail -30 "$dir/broker.log" >&2
+    echo "kafka-broker: last probe: $why" >&2
     stop "$dir"
     die "the broker did not become ready within 90 s"
   fi
@@ -170,6 +196,7 @@ launch() {
     echo "other_ca=$dir/tls/other-ca.pem"
     echo "username=$user"
     echo "password_file=$dir/scram-password"
+    echo "kafka_version=$(cat "$dir/kafka-version")"
     echo "pid=$pid"
   } | tee "$dir/broker.env"
 }
@@ -197,5 +224,5 @@ case "${1:-}" in
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop "$2" ;;
   restart) [ $# -eq 2 ] || die "usage: $0 restart DIR"; stop "$2"; launch "$(cd "$2" && pwd)" ;;
-  *) echo "usage: $0 fetch | start DIR | stop DIR | restart DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 [--version V] fetch | [--version V] start DIR | stop DIR | restart DIR" >&2; exit 2 ;;
 esac

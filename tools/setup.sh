@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs what sentinel-gateway needs (Debian packages, by name) and builds it into build/bin.
 # Idempotent: packages already present are not touched, and the build is incremental.
+# When the system's librdkafka is older than tools/librdkafka.pin's LIBRDKAFKA_MIN (Debian 12 ships
+# 2.0.2), it builds the pinned one from Debian's source package (apt-get source, through a deb-src
+# entry on the machine's own Debian mirror) into a cache outside the clone, once per version;
+# cmake/Rdkafka.cmake links it statically. Cache: $SG_CACHE_DIR, else /var/cache/sentinel-gateway
+# as root, else ${XDG_CACHE_HOME:-~/.cache}/sentinel-gateway.
 #   tools/setup.sh           release build
 #   tools/setup.sh --asan    also the ASan+UBSan build (build/asan/bin)
 set -euo pipefail
@@ -12,6 +17,7 @@ packages=(
   libfmt-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libgtest-dev
   clang libclang-rt-14-dev kafkacat openssl
+  dpkg-dev libsasl2-dev liblz4-dev libzstd-dev
   openjdk-17-jdk-headless maven
 )
 
@@ -32,6 +38,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 jobs=$(nproc)
+tools/build-librdkafka.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"
 if [ "${1:-}" = "--asan" ]; then

@@ -11,7 +11,8 @@ tools/setup.sh --asan
 if [ $# -gt 0 ]; then
   exec ctest --preset release "$@"
 fi
-tools/kafka-broker.sh fetch  # Apache Kafka's jars for the real-broker tests (Maven, pom.xml)
+tools/kafka-broker.sh fetch  # Apache Kafka's jars for the real-broker tests (Maven, pom.xml: 4.x)
+tools/kafka-broker.sh --version 3.9.1 fetch  # the last 3.x, for the smoke test on both lines
 ctest --preset release -j 2
 ctest --preset asan-unit -j 2
 tools/sanitizers.sh          # ThreadSanitizer: spool, control, deliver and tools tests (build/tsan)

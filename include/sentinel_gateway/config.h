@@ -45,11 +45,20 @@ struct KafkaConfig {
   Millis session_timeout{60'000};
   Millis max_poll_interval{300'000};
   std::string assignment_strategy = "cooperative-sticky";
+  // Static membership (KIP-345, group.instance.id): a gateway that restarts within the session
+  // timeout takes its partitions back at once, without a rebalance. Default (key absent):
+  // DefaultGroupInstanceId(host name, spool path). "" turns static membership off.
+  std::string group_instance_id;
+  bool group_instance_id_derived = false;  // true: the default above, not the file's
   Millis commit_interval{1'000};
   uint64_t max_batch_messages = 20'000;
   uint64_t max_batch_bytes = 4ull << 20;
   std::map<std::string, std::string> librdkafka;  // raw properties, applied last
 };
+
+// "sentinel-gateway-<host>-<16 hex digits of a hash of the absolute spool path>": stable across
+// restarts of one gateway, distinct for each spool (and so for each gateway) on a host.
+std::string DefaultGroupInstanceId(const std::string& host, const std::string& spool_path);
 
 struct SpoolConfig {
   std::string path = "spool";  // relative paths are relative to the config file's directory

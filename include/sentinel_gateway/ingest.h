@@ -62,6 +62,7 @@ struct IngestOptions {
   int session_timeout_ms = 45000;
   int max_poll_interval_ms = 300000;
   std::string assignment_strategy = "cooperative-sticky";  // or "range", "roundrobin" (eager)
+  std::string group_instance_id;  // group.instance.id: static membership (KIP-345); empty: dynamic
   // Raw librdkafka properties, applied last (they override everything above). Values whose key
   // names a password or secret are treated as secrets.
   std::map<std::string, std::string> librdkafka;

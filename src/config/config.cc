@@ -1,6 +1,7 @@
 #include "sentinel_gateway/config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -383,6 +384,20 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
 
 }  // namespace
 
+std::string DefaultGroupInstanceId(const std::string& host, const std::string& spool_path) {
+  std::error_code ec;
+  fs::path p = fs::weakly_canonical(fs::absolute(spool_path, ec), ec);
+  const std::string path = ec ? spool_path : p.string();
+  uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits: stable across builds and hosts
+  for (unsigned char ch : path) h = (h ^ ch) * 1099511628211ull;
+  std::string name;
+  for (char ch : host.substr(0, 64)) {
+    name += std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-' || ch == '_' ? ch : '_';
+  }
+  if (name.empty()) name = "localhost";
+  return fmt::format("sentinel-gateway-{}-{:016x}", name, h);
+}
+
 Status ParseSize(const std::string& text, uint64_t* bytes) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
@@ -446,7 +461,8 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   const toml::table* k = r.Section(root, "kafka", "kafka");
   r.Known(k, "kafka", {"brokers", "topic", "topics", "group_id", "client_id", "security_protocol", "sasl_mechanism",
                        "username", "password", "password_file", "ca_file", "verify_hostname", "auto_offset_reset",
-                       "session_timeout", "max_poll_interval", "assignment_strategy", "commit_interval",
+                       "session_timeout", "max_poll_interval", "assignment_strategy", "group_instance_id",
+                       "commit_interval",
                        "max_batch_messages", "max_batch_bytes", "librdkafka"});
   std::vector<std::string> brokers;
   r.StrList(k, "kafka", "brokers", &brokers);
@@ -561,6 +577,16 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Str(d, "delivery", "event_id_field", &c.delivery.event_id_field);
   r.Duration(d, "delivery", "shutdown_grace", &c.delivery.shutdown_grace);
 
+  // [kafka] group_instance_id: its default needs the spool path, read above.
+  if (k != nullptr && k->get("group_instance_id") != nullptr) {
+    r.Str(k, "kafka", "group_instance_id", &c.kafka.group_instance_id);
+  } else {
+    char host[256] = {0};
+    if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+    c.kafka.group_instance_id = DefaultGroupInstanceId(host, c.spool.path);
+    c.kafka.group_instance_id_derived = true;
+  }
+
   const toml::table* m = r.Section(root, "metrics", "metrics");
   r.Known(m, "metrics", {"listen"});
   r.Str(m, "metrics", "listen", &c.metrics.listen);
@@ -609,6 +635,11 @@ std::string Redacted(const GatewayConfig& c) {
   kv("session_timeout", DurationText(c.kafka.session_timeout));
   kv("max_poll_interval", DurationText(c.kafka.max_poll_interval));
   str("assignment_strategy", c.kafka.assignment_strategy);
+  if (c.kafka.group_instance_id_derived) {  // a comment: parsed back, the default is derived again
+    o += fmt::format("# group_instance_id = {} (default: host name and spool path)\n", Quote(c.kafka.group_instance_id));
+  } else {
+    str("group_instance_id", c.kafka.group_instance_id);
+  }
   kv("commit_interval", DurationText(c.kafka.commit_interval));
   kv("max_batch_messages", std::to_string(c.kafka.max_batch_messages));
   kv("max_batch_bytes", SizeText(c.kafka.max_batch_bytes));

@@ -21,6 +21,7 @@
 
 #include "demo.h"
 #include "logging.h"
+#include "version.h"
 #include "wiring.h"
 #include "sentinel_gateway/citrix_import.h"
 #include "sentinel_gateway/config.h"
@@ -157,7 +158,10 @@ int main(int argc, char** argv) {
   umask(077);  // the spool and every file the gateway writes are private to its user
   CLI::App app{"sentinel-gateway: carries Citrix Analytics risk events from Kafka into Microsoft Sentinel,\n"
                "through a durable local spool, without losing an event."};
-  app.set_version_flag("--version", std::string("sentinel-gateway ") + SG_VERSION);
+  // --version: the program's and its libraries' versions (librdkafka, RocksDB, libcurl, OpenSSL).
+  std::string version = sg::VersionText();
+  if (!version.empty() && version.back() == '\n') version.pop_back();
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 runtime error, 2 usage or configuration error, 3 spool unusable, 4 forced stop.");
 

@@ -57,6 +57,7 @@ Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
   o->session_timeout_ms = static_cast<int>(k.session_timeout.count());
   o->max_poll_interval_ms = static_cast<int>(k.max_poll_interval.count());
   o->assignment_strategy = k.assignment_strategy;
+  o->group_instance_id = k.group_instance_id;
   o->commit_interval_ms = static_cast<int>(k.commit_interval.count());
   o->max_batch_messages = k.max_batch_messages;
   o->max_batch_bytes = k.max_batch_bytes;

@@ -228,6 +228,7 @@ Status IngestImpl::Init() {
     props.emplace_back("sasl.password", opts_.password);
   }
   if (!opts_.ca_file.empty()) props.emplace_back("ssl.ca.location", opts_.ca_file);
+  if (!opts_.group_instance_id.empty()) props.emplace_back("group.instance.id", opts_.group_instance_id);
   for (const auto& [k, v] : opts_.librdkafka) props.emplace_back(k, v);
   for (const auto& [k, v] : props) {
     s = SetConf(conf, k, v);

@@ -70,6 +70,35 @@ TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
 }
 
+// Static membership: by default one group.instance.id per host and spool, the same on every load.
+TEST(ConfigTest, GroupInstanceIdDerivedFromHostAndSpoolUnlessSet) {
+  GatewayConfig a, b, other, set, off;
+  ASSERT_TRUE(ParseText(kValid, &a).ok());
+  ASSERT_TRUE(ParseText(kValid, &b).ok());
+  ASSERT_TRUE(ParseText(Replace(kValid, "/var/lib/sentinel-gateway/spool", "/var/lib/sentinel-gateway/spool2"),
+                        &other).ok());
+  EXPECT_EQ(a.kafka.group_instance_id.rfind("sentinel-gateway-", 0), 0u) << a.kafka.group_instance_id;
+  EXPECT_TRUE(a.kafka.group_instance_id_derived);
+  EXPECT_EQ(a.kafka.group_instance_id, b.kafka.group_instance_id);
+  EXPECT_NE(a.kafka.group_instance_id, other.kafka.group_instance_id);
+  EXPECT_EQ(DefaultGroupInstanceId("edge1", "/spool"), DefaultGroupInstanceId("edge1", "/spool"));
+  EXPECT_NE(DefaultGroupInstanceId("edge1", "/spool"), DefaultGroupInstanceId("edge2", "/spool"));
+  EXPECT_EQ(DefaultGroupInstanceId("edge 1/x", "/spool").find_first_of(" /"), std::string::npos);
+  EXPECT_NE(Redacted(a).find("# group_instance_id = \"" + a.kafka.group_instance_id + "\""), std::string::npos);
+
+  ASSERT_TRUE(ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\ngroup_instance_id = \"edge-a\""),
+                        &set).ok());
+  EXPECT_EQ(set.kafka.group_instance_id, "edge-a");
+  EXPECT_FALSE(set.kafka.group_instance_id_derived);
+  EXPECT_NE(Redacted(set).find("\ngroup_instance_id = \"edge-a\"\n"), std::string::npos);
+  ASSERT_TRUE(ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\ngroup_instance_id = \"\""),
+                        &off).ok());
+  EXPECT_EQ(off.kafka.group_instance_id, "");  // static membership off
+  GatewayConfig back;
+  ASSERT_TRUE(ParseText(Redacted(off), &back).ok());
+  EXPECT_EQ(back.kafka.group_instance_id, "");
+}
+
 TEST(ConfigTest, BuiltinSchemasDefaultOnAndCanBeTurnedOff) {
   GatewayConfig c;
   ASSERT_TRUE(ParseText(kValid, &c).ok());

@@ -19,12 +19,18 @@ int main(int argc, char** argv) {
   std::vector<std::string> topics;
   int partitions = 4;
   int replication = 1;
+  int join_errors = 0;
   app.add_option("--brokers", brokers, "number of brokers")->check(CLI::Range(1, 32))->capture_default_str();
   app.add_option("--topic", topics, "topic to create (repeatable)");
   app.add_option("--partitions", partitions, "partitions per topic")
       ->check(CLI::Range(1, 10000))
       ->capture_default_str();
   app.add_option("--replication", replication, "replication factor per topic (<= brokers)")
+      ->capture_default_str();
+  app.add_option("--join-errors", join_errors,
+                 "answer the first N JoinGroup requests with COORDINATOR_LOAD_IN_PROGRESS (consumers stay "
+                 "in their group join)")
+      ->check(CLI::Range(0, 1000000))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (replication < 1 || replication > brokers) {
@@ -64,6 +70,12 @@ int main(int argc, char** argv) {
     }
   }
 
+  if (join_errors > 0) {
+    constexpr int16_t kJoinGroup = 11;  // the Kafka protocol's JoinGroup API key
+    std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(join_errors),
+                                            RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS);
+    rd_kafka_mock_push_request_errors_array(mcluster, kJoinGroup, errors.size(), errors.data());
+  }
   fmt::print("bootstrap={}\n", rd_kafka_mock_cluster_bootstraps(mcluster));
   std::fflush(stdout);
 
