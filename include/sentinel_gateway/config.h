@@ -47,7 +47,7 @@ struct KafkaConfig {
   std::string assignment_strategy = "cooperative-sticky";
   // Static membership (KIP-345, group.instance.id): a gateway that restarts within the session
   // timeout takes its partitions back at once, without a rebalance. Default (key absent):
-  // DefaultGroupInstanceId(host name, spool path). "" turns static membership off.
+  // Static membership: "" (the default) off; "auto" DefaultGroupInstanceId(host name, spool path).
   std::string group_instance_id;
   bool group_instance_id_derived = false;  // true: the default above, not the file's
   Millis commit_interval{1'000};

@@ -70,12 +70,17 @@ TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
 }
 
-// Static membership: by default one group.instance.id per host and spool, the same on every load.
+// Static membership: off by default; "auto" gives one group.instance.id per host and spool, the
+// same on every load.
 TEST(ConfigTest, GroupInstanceIdDerivedFromHostAndSpoolUnlessSet) {
-  GatewayConfig a, b, other, set, off;
-  ASSERT_TRUE(ParseText(kValid, &a).ok());
-  ASSERT_TRUE(ParseText(kValid, &b).ok());
-  ASSERT_TRUE(ParseText(Replace(kValid, "/var/lib/sentinel-gateway/spool", "/var/lib/sentinel-gateway/spool2"),
+  GatewayConfig a, b, other, set, off, dflt;
+  const std::string with_auto =
+      Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\ngroup_instance_id = \"auto\"");
+  ASSERT_TRUE(ParseText(kValid, &dflt).ok());
+  EXPECT_EQ(dflt.kafka.group_instance_id, "") << "static membership is opt-in";
+  ASSERT_TRUE(ParseText(with_auto, &a).ok());
+  ASSERT_TRUE(ParseText(with_auto, &b).ok());
+  ASSERT_TRUE(ParseText(Replace(with_auto, "/var/lib/sentinel-gateway/spool", "/var/lib/sentinel-gateway/spool2"),
                         &other).ok());
   EXPECT_EQ(a.kafka.group_instance_id.rfind("sentinel-gateway-", 0), 0u) << a.kafka.group_instance_id;
   EXPECT_TRUE(a.kafka.group_instance_id_derived);
@@ -84,7 +89,11 @@ TEST(ConfigTest, GroupInstanceIdDerivedFromHostAndSpoolUnlessSet) {
   EXPECT_EQ(DefaultGroupInstanceId("edge1", "/spool"), DefaultGroupInstanceId("edge1", "/spool"));
   EXPECT_NE(DefaultGroupInstanceId("edge1", "/spool"), DefaultGroupInstanceId("edge2", "/spool"));
   EXPECT_EQ(DefaultGroupInstanceId("edge 1/x", "/spool").find_first_of(" /"), std::string::npos);
-  EXPECT_NE(Redacted(a).find("# group_instance_id = \"" + a.kafka.group_instance_id + "\""), std::string::npos);
+  EXPECT_NE(Redacted(a).find("group_instance_id = \"auto\"  # \"" + a.kafka.group_instance_id + "\""),
+            std::string::npos);
+  GatewayConfig again;
+  ASSERT_TRUE(ParseText(Redacted(a), &again).ok());
+  EXPECT_EQ(again.kafka.group_instance_id, a.kafka.group_instance_id);
 
   ASSERT_TRUE(ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\ngroup_instance_id = \"edge-a\""),
                         &set).ok());

@@ -151,7 +151,7 @@ TEST_F(KafkaVersionsTest, Kafka4ScramSha256And512ProduceConsumeRestartExactlyOnc
   ExpectExactlyOnce(6000, "kafka 4 scram-sha-256/512", start);
 }
 
-// Static membership (the default group_instance_id, from host name and spool path): quick kill -9s
+// Static membership (group_instance_id = "auto", from host name and spool path): quick kill -9s
 // in a row, then a start; the first event produced after that start is spooled within 10 s. The
 // session timeout is 45 s, so a restarted gateway without static membership would wait for its
 // dead predecessor's session to expire first (measured: minutes after repeated crashes, issue 11).
@@ -167,7 +167,7 @@ TEST_F(KafkaVersionsTest, Kafka4StaticMemberGetsItsPartitionsBackAtOnceAfterKill
     const std::string from = "session_timeout = \"6s\"";
     size_t p = text.find(from);
     ASSERT_NE(p, std::string::npos);
-    text.replace(p, from.size(), "session_timeout = \"45s\"");
+    text.replace(p, from.size(), "session_timeout = \"45s\"\ngroup_instance_id = \"auto\"");
     std::ofstream(config, std::ios::trunc) << text;
   }
   Produce(0, 1000);
