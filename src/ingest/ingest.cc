@@ -809,12 +809,15 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
         RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e)));
         rd_kafka_error_destroy(e);
       }
-      for (const auto& tp : revoked) assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp);
+      for (const auto& tp : revoked) {
+        assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp), rewind_pending_.erase(tp);
+      }
     } else {
       rd_kafka_assign(rk, nullptr);
       assigned_.clear();
       spooled_high_.clear();
       start_offset_.clear();
+      rewind_pending_.clear();
     }
     if (lost) {
       std::lock_guard<std::mutex> l(mu_);
@@ -827,6 +830,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     assigned_.clear();
     spooled_high_.clear();
     start_offset_.clear();
+    rewind_pending_.clear();
   }
   std::lock_guard<std::mutex> l(mu_);
   stats_.assigned_partitions = static_cast<int>(assigned_.size());

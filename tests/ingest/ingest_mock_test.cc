@@ -45,6 +45,16 @@ void DrainAll(Spool* spool, std::map<int64_t, int>* drained) {
   }
 }
 
+// Drains what is left in `a` into `drained`, then checks seqs [0, n) each once across what was
+// drained from `a` and what `b` holds.
+void ExpectDrainedAndSpooledOnce(Spool* a, std::map<int64_t, int>* drained, Spool* b, int64_t n) {
+  DrainAll(a, drained);
+  SpoolContents cb = ReadSpool(b);
+  SpoolContents ca;
+  ca.pending_by_seq = *drained;
+  ExpectExactlyOnce({&ca, &cb}, n);
+}
+
 class IngestMockTest : public ::testing::Test {
  protected:
   IngestMockTest() : mc_(3, kTopic, kPartitions), producer_(mc_.bootstraps()) {}
@@ -660,11 +670,7 @@ TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
       << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: "
       << a->health().reason << " assigned " << a->stats().assigned_partitions << " lag " << a->stats().lag;
   ASSERT_TRUE(a->Stop().ok());
-  DrainAll(sa.get(), &drained);
-  SpoolContents cb = ReadSpool(sb.get());
-  SpoolContents ca;
-  ca.pending_by_seq = drained;
-  ExpectExactlyOnce({&ca, &cb}, 2500);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500);
 }
 
 // Issue 12, item 2: an append fails (spool full), a rebalance takes the partitions of the held
@@ -701,11 +707,7 @@ TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
       << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: " << a->health().reason;
   EXPECT_TRUE(a->health().healthy) << a->health().reason;
   ASSERT_TRUE(a->Stop().ok());
-  DrainAll(sa.get(), &drained);
-  SpoolContents cb = ReadSpool(sb.get());
-  SpoolContents ca;
-  ca.pending_by_seq = drained;
-  ExpectExactlyOnce({&ca, &cb}, 2500);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500);
 }
 
 // Issue 12, item 1: partitions paused by backpressure are revoked, the spool drains below its
@@ -750,11 +752,7 @@ TEST_P(IngestWedgeTest, PartitionsPausedByBackpressureResumeAfterTheyMoveBack) {
       << ", paused " << a->stats().paused;
   EXPECT_EQ(a->stats().pauses, 1u) << "a later pause and resume may have masked the partitions left paused";
   ASSERT_TRUE(a->Stop().ok());
-  DrainAll(sa.get(), &drained);
-  SpoolContents cb = ReadSpool(sb.get());
-  SpoolContents ca;
-  ca.pending_by_seq = drained;
-  ExpectExactlyOnce({&ca, &cb}, 1100);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 1100);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, IngestWedgeTest, ::testing::Values("cooperative-sticky", "range"),
