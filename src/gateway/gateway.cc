@@ -185,6 +185,8 @@ std::string GatewayImpl::Metrics() {
       {"sg_kafka_offset_reset_skipped_messages_total", "counter",
        "Messages skipped by an offset reset: deleted by retention, or passed over by auto_offset_reset = latest.",
        static_cast<int64_t>(is.offset_reset_skipped)},
+      {"sg_kafka_pauses_total", "counter", "Times consumption was paused (spool above its high watermark, or appends failing).",
+       static_cast<int64_t>(is.pauses)},
       {"sg_kafka_paused", "gauge", "1 while consumption is paused (backpressure or spool errors).", is.paused ? 1 : 0},
       {"sg_kafka_assigned_partitions", "gauge", "Partitions assigned to this gateway.", is.assigned_partitions},
       {"sg_kafka_lag_messages", "gauge", "Messages behind the partitions' high watermarks (-1 unknown).", is.lag},

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <thread>
 
@@ -75,6 +76,28 @@ class ChaosTest : public E2eFixture {
     uint64_t delivered = 0;
     for (const auto& [seq, n] : r.count) delivered += seq < produced ? 1 : 0;
     EXPECT_EQ(delivered, produced) << "lost " << produced - delivered;
+  }
+
+  // Polls a gateway's metric until `ok(value)` holds; a missing metric never satisfies it.
+  template <typename Pred>
+  bool WaitForMetric(const std::string& gateway, const std::string& metric, seconds timeout, Pred ok) {
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      uint64_t v = MetricValue(Metrics(gateway), metric);
+      if (v != UINT64_MAX && ok(v)) return true;
+      std::this_thread::sleep_for(milliseconds(200));
+    }
+    return false;
+  }
+
+  // Rewrites one line of a written config (WriteConfig sets every key the tests vary once).
+  static void ReplaceInConfig(const std::string& path, const std::string& from, const std::string& to) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from << " not in " << path;
+    text.replace(at, from.size(), to);
+    std::ofstream(path, std::ios::trunc) << text;
   }
 
   static constexpr char kFastRetry[] =
@@ -403,6 +426,73 @@ TEST_F(ChaosTest, SigtermDuringBacklogDrain) {
   again.Signal(SIGTERM);
   EXPECT_EQ(again.Wait(seconds(30)), 0);
   ExpectNothingLost("SIGTERM mid-drain", produced, start);
+}
+
+// 10. Everything at once (issue "no wedge"): gateway A's disk fills during an Azure outage (appends
+// fail, A pauses); gateway B joins the group and must get partitions within 15 s although A is
+// stuck; B's own small spool crosses its high watermark (backpressure pause); space returns on A
+// and Azure comes back; B drains, resumes, then leaves, and A takes every partition back, paused
+// states included. Lost = 0, every partition consumed to its end by the gateway left standing.
+TEST_F(ChaosTest, BackpressureRebalanceDiskFullAndRecoveryAtOnce) {
+  const std::string mnt = SpoolDir("a");
+  std::filesystem::create_directories(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m,mode=0700") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno)
+                 << "); IngestWedgeTest and SpoolDiskFullTest cover the parts with fault-injecting spools";
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const int kPartitions = 8;
+  const uint64_t first_wave = 80'000, second_wave = 10'000, third_wave = 5'000;
+  auto start = Clock::now();
+  StartKafka(kPartitions);
+  StartEmulator();
+  EmulatorFaults("POST", R"({"outage":{"status":503,"seconds":3600}})");
+  // A: a spool whose disk (8 MiB) is far smaller than its max_bytes, so appends fail with ENOSPC.
+  std::string config_a = WriteConfig(kFastRetry, "emulator-secret", "a");
+  // B: a 3 MiB spool on a roomy disk, so it stops at its high watermark (backpressure) instead.
+  std::string config_b = WriteConfig(kFastRetry, "emulator-secret", "b");
+  ReplaceInConfig(config_b, "max_bytes = \"2GiB\"", "max_bytes = \"3MiB\"");
+  AddToSection(config_b, "kafka", "max_batch_bytes = \"64KiB\"");
+  Subprocess a;
+  StartGateway(&a, config_a);
+  Produce(0, first_wave);
+  ASSERT_TRUE(WaitForMetricAtLeast("sg_spool_append_failures_total", 1, seconds(120), "a")) << "A's disk filled up";
+  ASSERT_TRUE(WaitForMetric("a", "sg_kafka_paused", seconds(30), [](uint64_t v) { return v == 1; }));
+
+  Subprocess b;
+  auto b_start = Clock::now();
+  StartGateway(&b, config_b);
+  ASSERT_TRUE(WaitForMetricAtLeast("sg_kafka_assigned_partitions", 1, seconds(15), "b"))
+      << "a member with a full disk must not hold up the group's rebalance";
+  std::cout << fmt::format("[ chaos    ] B owned partitions {} ms after it started\n",
+                           std::chrono::duration_cast<milliseconds>(Clock::now() - b_start).count());
+  ASSERT_TRUE(WaitForMetricAtLeast("sg_kafka_pauses_total", 1, seconds(120), "b")) << "B reached its high watermark";
+
+  // Space returns on A, then Azure comes back; more events arrive meanwhile.
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", MS_REMOUNT, "size=1g,mode=0700"), 0) << std::strerror(errno);
+  EmulatorFaults("DELETE");
+  Produce(first_wave, second_wave);
+  ASSERT_TRUE(WaitForMetric("b", "sg_kafka_paused", seconds(120), [](uint64_t v) { return v == 0; }))
+      << "B resumed below its low watermark";
+  ASSERT_TRUE(WaitForMetric("a", "sg_kafka_paused", seconds(120), [](uint64_t v) { return v == 0; }))
+      << "A resumed once its appends succeeded";
+
+  // B leaves; A must own every partition again and consume each to its end.
+  b.Signal(SIGTERM);
+  EXPECT_EQ(b.Wait(seconds(30)), 0);
+  ASSERT_TRUE(WaitForMetric("a", "sg_kafka_assigned_partitions", seconds(60),
+                            [&](uint64_t v) { return v == static_cast<uint64_t>(kPartitions); }));
+  const uint64_t produced = first_wave + second_wave + third_wave;
+  Produce(first_wave + second_wave, third_wave);
+  ASSERT_TRUE(WaitForAll(produced, seconds(240))) << ReadRecord().count.size() << " of " << produced;
+  EXPECT_TRUE(WaitForMetric("a", "sg_kafka_lag_messages", seconds(30), [](uint64_t v) { return v == 0; }))
+      << "no partition left behind:\n" << Metrics("a");
+  a.Signal(SIGTERM);
+  EXPECT_EQ(a.Wait(seconds(30)), 0);
+  ExpectNothingLost("full disk + backpressure + rebalance", produced, start);
 }
 
 }  // namespace

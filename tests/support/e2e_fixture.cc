@@ -30,7 +30,7 @@ void E2eFixture::TearDown() {
   emulator_.Wait(std::chrono::seconds(10));
   kafka_.Signal(SIGTERM);
   kafka_.Wait(std::chrono::seconds(10));
-  if (!HasFailure()) {
+  if (!HasFailure() && std::getenv("SG_E2E_KEEP") == nullptr) {  // SG_E2E_KEEP=1 keeps passing runs too
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   } else {
