@@ -129,6 +129,11 @@ class IngestImpl final : public Ingest {
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
   void SetStartOffsets(rd_kafka_topic_partition_list_t* parts);
   int64_t RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi);
+  // Logs and counts messages from `position` up to `resumed_at` that were never spooled, of which
+  // those below `lo` were deleted by retention.
+  void CountRetentionLoss(const TopicPartition& tp, int64_t position, int64_t lo, int64_t resumed_at);
+  // A message arrived at `offset`, above the partition's next offset `expected`.
+  void CheckGap(const TopicPartition& tp, int64_t expected, int64_t offset);
   int64_t RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo, int64_t hi);
   void OnKafkaError(rd_kafka_resp_err_t err, const char* reason);
   void OnCommit(rd_kafka_resp_err_t err);
@@ -159,6 +164,10 @@ class IngestImpl final : public Ingest {
   std::map<TopicPartition, int64_t> spooled_high_;
   // Where each assigned partition started (for the lag of partitions that have not delivered yet).
   std::map<TopicPartition, int64_t> start_offset_;
+  // The offset each assigned partition's next message should have (the start, then the last
+  // message + 1): a message above it means librdkafka reset the position, which while assigned
+  // only retention makes it do (a long pause), so the gap is said and counted (CheckGap).
+  std::map<TopicPartition, int64_t> next_offset_;
   // Partitions whose log was found to end below this spool's offset (topic recreated or
   // truncated): their next append records the lower offset instead of keeping the maximum.
   std::set<TopicPartition> rewind_pending_;
@@ -392,6 +401,12 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
   SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
   const TopicPartition tp(src.topic, src.partition);
+  if (auto n = next_offset_.find(tp); n == next_offset_.end()) {
+    next_offset_.emplace(tp, m->offset + 1);
+  } else {
+    if (m->offset > n->second) CheckGap(tp, n->second, m->offset);
+    n->second = m->offset + 1;
+  }
   if (auto h = spooled_high_.find(tp); h != spooled_high_.end() && m->offset <= h->second) {
     // At or below what this spool holds: a re-delivery. (A log recreated or truncated below it is
     // found at assignment, SetStartOffsets.)
@@ -721,25 +736,44 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
       parts->elems[i].offset = start;
     }
     start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
+    if (start >= 0) next_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
   rd_kafka_topic_partition_list_destroy(committed);
 }
 
 int64_t IngestImpl::RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi) {
-  const bool earliest = opts_.auto_offset_reset != "latest";
-  const int64_t start = earliest ? lo : hi;
+  const int64_t start = opts_.auto_offset_reset != "latest" ? lo : hi;
+  CountRetentionLoss(tp, position, lo, start);
+  return start;
+}
+
+void IngestImpl::CountRetentionLoss(const TopicPartition& tp, int64_t position, int64_t lo, int64_t resumed_at) {
   spdlog::error("ingest: {}[{}]: offsets {} to {} were deleted by Kafka's retention before this gateway spooled "
                 "them ({} messages lost upstream){}; consuming from offset {}",
                 tp.first, tp.second, position, lo - 1, lo - position,
-                earliest ? "" : fmt::format(", and auto_offset_reset = \"latest\" skips the {} retained ones", hi - lo),
-                start);
+                resumed_at > lo ? fmt::format(", and auto_offset_reset = \"{}\" skips the {} retained ones",
+                                              opts_.auto_offset_reset, resumed_at - lo)
+                                : "",
+                resumed_at);
   std::lock_guard<std::mutex> l(mu_);
   ++stats_.offset_resets;
-  stats_.offset_reset_skipped += static_cast<uint64_t>(start - position);
+  stats_.offset_reset_skipped += static_cast<uint64_t>(resumed_at - position);
   stats_.last_error = fmt::format("kafka: {}[{}]: {} messages deleted by retention before they were spooled",
                                   tp.first, tp.second, lo - position);
   stats_.last_error_ms = NowMs();
-  return start;
+}
+
+void IngestImpl::CheckGap(const TopicPartition& tp, int64_t expected, int64_t offset) {
+  // The fetch response that carried this message also brought the log's start offset (Fetch v5+,
+  // LogStartOffset), which librdkafka keeps: if the log now starts above where this partition
+  // was, librdkafka reset an out-of-range position (auto.offset.reset) and what lies between was
+  // never spooled. A gap inside the log (transaction markers, compaction) loses nothing.
+  int64_t lo = -1, hi = -1;
+  if (rd_kafka_get_watermark_offsets(rk_, tp.first.c_str(), tp.second, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      lo <= expected) {
+    return;
+  }
+  CountRetentionLoss(tp, expected, std::min(lo, offset), offset);
 }
 
 int64_t IngestImpl::RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo,
@@ -769,7 +803,9 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     ++stats_.rebalances;
   }
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (!cooperative) spooled_high_.clear(), start_offset_.clear();  // eager: the whole assignment
+    if (!cooperative) {  // eager: the whole assignment
+      spooled_high_.clear(), start_offset_.clear(), next_offset_.clear();
+    }
     SetStartOffsets(parts);
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
@@ -810,13 +846,15 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
         rd_kafka_error_destroy(e);
       }
       for (const auto& tp : revoked) {
-        assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp), rewind_pending_.erase(tp);
+        assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp), next_offset_.erase(tp);
+        rewind_pending_.erase(tp);
       }
     } else {
       rd_kafka_assign(rk, nullptr);
       assigned_.clear();
       spooled_high_.clear();
       start_offset_.clear();
+      next_offset_.clear();
       rewind_pending_.clear();
     }
     if (lost) {
@@ -830,6 +868,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     assigned_.clear();
     spooled_high_.clear();
     start_offset_.clear();
+    next_offset_.clear();
     rewind_pending_.clear();
   }
   std::lock_guard<std::mutex> l(mu_);

@@ -623,6 +623,95 @@ TEST_P(IngestRetentionTest, RetentionPassingThePositionIsCountedAndSaid) {
   ASSERT_TRUE(in->Stop().ok());
 }
 
+// The same while the partition stays assigned: a pause (here backpressure) lasts until retention
+// passes the position; when consumption resumes librdkafka resets it (auto.offset.reset), and
+// the gateway says and counts the gap as at assignment. Before, only librdkafka's own log line
+// told, and no metric.
+TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
+  const std::string reset = GetParam();
+  SpoolOptions so;
+  so.max_bytes = 200 * 1024;
+  so.high_watermark = 0.5;
+  so.low_watermark = 0.25;
+  auto spool = OpenSpool("spool", so);
+  for (int64_t i = 0; i < 300; ++i) producer_.Produce(kTopic, 0, CitrixEvent(i, 1000));  // ~300 KB
+  ASSERT_TRUE(producer_.Flush());
+  IngestOptions o = Options("g");
+  o.auto_offset_reset = reset;
+  o.max_batch_messages = 20;
+  o.librdkafka["log_level"] = "2";
+  {
+    IngestOptions first = o;
+    first.auto_offset_reset = "earliest";  // the group's first start takes the first events
+    auto in = StartIngest(first, spool.get());
+    ASSERT_TRUE(WaitFor([&] { return in->stats().paused; }, 30s)) << "the spool's high watermark pauses";
+    ASSERT_TRUE(in->Stop().ok());
+  }
+  auto in = StartIngest(o, spool.get());  // assigned after what the spool holds, and paused at once
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const IngestStats st = in->stats();
+        return st.paused && st.assigned_partitions == kPartitions;
+      },
+      30s));
+  // ~8 MB more while paused: the mock's retention (5 MiB a partition) passes the paused position.
+  for (int64_t i = 300; i < 8300; ++i) producer_.Produce(kTopic, 0, CitrixEvent(i, 1000));
+  ASSERT_TRUE(producer_.Flush());
+  int64_t lo = -1, hi = -1;
+  {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", mc_.bootstraps().c_str(), errstr, sizeof(errstr));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    ASSERT_EQ(rd_kafka_query_watermark_offsets(rk, kTopic, 0, &lo, &hi, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    rd_kafka_destroy(rk);
+  }
+  ASSERT_GT(lo, 300) << "the mock's retention did not pass the paused position";
+  ASSERT_EQ(hi, 8300);
+  EXPECT_EQ(in->stats().offset_resets, 0u) << "nothing is lost while the partition stays paused";
+  // The drainer frees the spool: consumption resumes, the fetch finds its position gone and
+  // librdkafka resets it. "latest" resets to the log's end, where nothing arrives by itself: a
+  // message now and then (never before consumption resumed) shows where the reset went.
+  std::map<int64_t, int> drained;
+  int64_t produced = hi;
+  auto last_produce = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        DrainAll(spool.get(), &drained);
+        const IngestStats st = in->stats();
+        if (reset == "latest" && !st.paused && st.offset_resets == 0 &&
+            std::chrono::steady_clock::now() - last_produce > 500ms) {
+          producer_.Produce(kTopic, 0, CitrixEvent(produced++, 1000));
+          (void)producer_.Flush();
+          last_produce = std::chrono::steady_clock::now();
+        }
+        return st.offset_resets == 1 && !st.paused && st.lag == 0 && drained.count(produced - 1) > 0;
+      },
+      60s))
+      << "resets " << in->stats().offset_resets << ", lag " << in->stats().lag << ", drained " << drained.size()
+      << " up to " << (drained.empty() ? -1 : drained.rbegin()->first);
+  ASSERT_TRUE(in->Stop().ok());
+  DrainAll(spool.get(), &drained);
+  // Spooled: offsets [0, position) before the pause, then [resumed_at, produced) after the reset.
+  int64_t position = 0;
+  while (drained.count(position) > 0) ++position;
+  ASSERT_GT(position, 0);
+  ASSERT_LT(position, lo);
+  ASSERT_GT(drained.size(), static_cast<size_t>(position));
+  const int64_t resumed_at = drained.upper_bound(position)->first;
+  EXPECT_EQ(drained.size(), static_cast<size_t>(position + produced - resumed_at)) << "contiguous after the reset";
+  const IngestStats st = in->stats();
+  EXPECT_EQ(st.offset_resets, 1u);
+  EXPECT_EQ(st.offset_reset_skipped, static_cast<uint64_t>(resumed_at - position));
+  if (reset == "earliest") {
+    EXPECT_EQ(resumed_at, lo);
+  } else {
+    EXPECT_GE(resumed_at, hi) << "latest skips what was retained";
+  }
+  for (const auto& [seq, k] : drained) EXPECT_EQ(k, 1) << "seq " << seq << " spooled " << k << " times";
+  EXPECT_NE(st.last_error.find("deleted by retention"), std::string::npos) << st.last_error;
+}
+
 INSTANTIATE_TEST_SUITE_P(Resets, IngestRetentionTest, ::testing::Values("earliest", "latest"),
                          [](const auto& info) { return std::string(info.param); });
 
