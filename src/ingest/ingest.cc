@@ -168,6 +168,11 @@ class IngestImpl final : public Ingest {
   // message + 1): a message above it means librdkafka reset the position, which while assigned
   // only retention makes it do (a long pause), so the gap is said and counted (CheckGap).
   std::map<TopicPartition, int64_t> next_offset_;
+  // A paused partition is not fetched, so librdkafka's cached high watermark (and the lag
+  // computed from it) would stand still while the topic grows: while paused, the log ends are
+  // asked of the broker now and then instead.
+  std::map<TopicPartition, std::pair<int64_t, int64_t>> paused_ends_;  // log start, log end
+  Clock::time_point next_paused_query_{};
   // Partitions whose log was found to end below this spool's offset (topic recreated or
   // truncated): their next append records the lower offset instead of keeping the maximum.
   std::set<TopicPartition> rewind_pending_;
@@ -663,13 +668,37 @@ void IngestImpl::UpdateLag() {
   bool known = list->cnt > 0;
   std::map<std::pair<std::string, int32_t>, int64_t> per_partition;
   rd_kafka_position(rk_, list);
+  if (!paused_) {
+    paused_ends_.clear();
+  } else if (Clock::now() >= next_paused_query_) {
+    // Bounded: a broker that does not answer costs this loop at most about a second a round.
+    const auto deadline = Clock::now() + std::chrono::seconds(1);
+    for (int i = 0; i < list->cnt && Clock::now() < deadline; ++i) {
+      int64_t lo = -1, hi = -1;
+      const int left_ms = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+      if (rd_kafka_query_watermark_offsets(rk_, list->elems[i].topic, list->elems[i].partition, &lo, &hi,
+                                           std::max(left_ms, 1)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        paused_ends_[TopicPartition(list->elems[i].topic, list->elems[i].partition)] = {lo, hi};
+      }
+    }
+    next_paused_query_ = Clock::now() + std::chrono::seconds(5);
+  }
   for (int i = 0; i < list->cnt; ++i) {
     const auto& e = list->elems[i];
     int64_t& plag = per_partition[{e.topic, e.partition}];
     plag = -1;
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        hi < 0) {
+    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      lo = hi = -1;
+    }
+    if (paused_) {
+      if (auto q = paused_ends_.find(TopicPartition(e.topic, e.partition)); q != paused_ends_.end()) {
+        lo = std::max(lo, q->second.first);
+        hi = std::max(hi, q->second.second);
+      }
+    }
+    if (hi < 0) {
       known = false;
       continue;
     }
@@ -679,6 +708,9 @@ void IngestImpl::UpdateLag() {
       pos = it != start_offset_.end() ? it->second : -1;
     }
     if (pos < 0 && lo == hi) pos = hi;  // an empty partition
+    if (pos < 0 && lo >= 0 && paused_) {  // paused before its first fetch: where the reset will start it
+      pos = opts_.auto_offset_reset == "latest" ? hi : lo;
+    }
     if (pos < 0) {
       known = false;
       continue;

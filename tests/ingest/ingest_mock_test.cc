@@ -441,6 +441,31 @@ TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
   ExpectExactlyOnce({&rest}, kTotal);
 }
 
+// A paused partition is not fetched; its lag must still follow the topic. Before, the lag came
+// from librdkafka's cached high watermark, which only fetches update: it stood still while
+// events piled up in Kafka during a pause.
+TEST_F(IngestMockTest, LagOfPausedPartitionsFollowsTheTopic) {
+  SpoolOptions so;
+  so.max_bytes = 200 * 1024;
+  so.high_watermark = 0.5;
+  so.low_watermark = 0.25;
+  auto spool = OpenSpool("spool", so);
+  Produce(0, 1000, 1000);
+  IngestOptions o = Options("g");
+  o.max_batch_messages = 20;
+  auto in = StartIngest(o, spool.get());
+  ASSERT_TRUE(WaitFor([&] { return in->stats().paused && in->stats().assigned_partitions == kPartitions; }, 30s));
+  Produce(1000, 1500, 1000);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const IngestStats st = in->stats();
+        return st.paused && st.lag == 1500 - static_cast<int64_t>(st.consumed);
+      },
+      30s))
+      << "lag " << in->stats().lag << ", consumed " << in->stats().consumed << " of 1500";
+  ASSERT_TRUE(in->Stop().ok());
+}
+
 // A spool at capacity: the append fails with Full, no offset advances, health says why, the
 // same batch is retried; once a drainer frees room it goes in, nothing lost or doubled.
 TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
