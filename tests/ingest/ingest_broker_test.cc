@@ -12,6 +12,7 @@
 #include <thread>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "../spool/spool_test_util.h"
 #include "kafka_test_util.h"
@@ -91,9 +92,9 @@ class IngestBrokerTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<Spool> OpenSpool(const std::string& name) {
+  std::unique_ptr<Spool> OpenSpool(const std::string& name, const SpoolOptions& so = {}) {
     std::unique_ptr<Spool> s;
-    Status st = Spool::Open(SpoolOptions{}, local_.Sub(name), &s);
+    Status st = Spool::Open(so, local_.Sub(name), &s);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return s;
   }
@@ -202,6 +203,93 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   EXPECT_EQ(a->stats().partitions_lost + b->stats().partitions_lost, 0u);
   SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
   ExpectExactlyOnce({&ca, &cb}, 10000);
+}
+
+// Issue 12, items 0 and 2 on a real broker, as a new user tried them: gateway A's spool is full
+// (appends fail with Full during an Azure outage); gateway B joins and must own partitions within
+// 15 s; B consumes its share and leaves; A's Azure comes back, A takes every partition back and
+// spools everything, the 2,000 events produced after B left included. Before: B waited about
+// 15 s, and after B left A spooled nothing for two minutes (its failure never cleared).
+TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
+  const std::string topic = "citrix-full";
+  Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+  auto produce = [&](int from, int to) {
+    for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
+    ASSERT_TRUE(producer.Flush(60000));
+  };
+  produce(0, 4000);  // ~4 MB: ten times A's spool
+  SpoolOptions small;
+  small.max_bytes = 400 * 1000;
+  small.high_watermark = 1.0;  // no backpressure pause: appends fail with Full
+  small.low_watermark = 1.0;
+  auto sa = OpenSpool("a", small);
+  auto sb = OpenSpool("b");
+  IngestOptions o = Options("full");
+  o.topics = {topic};
+  o.max_batch_messages = 100;
+  std::unique_ptr<Ingest> a, b;
+  ASSERT_TRUE(Ingest::Create(o, sa.get(), &a).ok());
+  ASSERT_TRUE(Ingest::Create(o, sb.get(), &b).ok());
+  ASSERT_TRUE(a->Start().ok());
+  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 90s)) << a->stats().last_error;
+  // Let A's commits cover what its spool holds, so that B starts after it (what two spools hold
+  // twice would be a duplicate, which this test counts).
+  auto committed_sum = [&] {
+    char errstr[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", facts_["plaintext"].c_str(), errstr, sizeof(errstr));
+    rd_kafka_conf_set(conf, "group.id", "full", errstr, sizeof(errstr));
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, topic.c_str(), p);
+    int64_t sum = -1;
+    if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      sum = 0;
+      for (int p = 0; p < kPartitions; ++p) sum += std::max<int64_t>(l->elems[p].offset, 0);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return sum;
+  };
+  ASSERT_TRUE(WaitFor([&] { return committed_sum() == static_cast<int64_t>(PendingCount(sa.get())); }, 30s));
+  ASSERT_TRUE(b->Start().ok());
+  const auto joined = std::chrono::steady_clock::now();
+  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0; }, 15s))
+      << "B got no partition within 15 s; A holds " << a->stats().assigned_partitions;
+  std::printf("b owned partitions %lld ms after joining\n",
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - joined).count()));
+  ASSERT_TRUE(WaitFor([&] { return b->stats().lag == 0 && PendingCount(sb.get()) > 0; }, 60s));
+  ASSERT_TRUE(b->Stop().ok());
+  // A's Azure comes back (the test drains A's spool as the deliver stage would) and 2,000 more
+  // events arrive: A must own every partition again and spool all of them.
+  std::map<int64_t, int> drained;
+  auto drain = [&] {
+    for (const std::string& route : sa->Routes()) {
+      while (true) {
+        std::vector<PendingEvent> out;
+        if (!sa->Read(route, 0, 1000, 1 << 20, &out).ok() || out.empty()) break;
+        for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+        if (!sa->Ack(route, out).ok()) break;
+      }
+    }
+  };
+  produce(4000, 6000);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        drain();
+        const IngestStats st = a->stats();
+        return st.assigned_partitions == kPartitions && st.lag == 0 && !st.paused &&
+               drained.size() + PendingCount(sb.get()) >= 6000;
+      },
+      120s))
+      << drained.size() << " drained from A, " << PendingCount(sb.get()) << " in B; A: " << a->health().reason
+      << ", assigned " << a->stats().assigned_partitions << ", lag " << a->stats().lag;
+  ASSERT_TRUE(a->Stop().ok());
+  drain();
+  SpoolContents ca, cb = ReadSpool(sb.get());
+  ca.pending_by_seq = drained;
+  ExpectExactlyOnce({&ca, &cb}, 6000);
 }
 
 // The broker restarts (same data, ports, credentials) while a gateway consumes: it reconnects,
