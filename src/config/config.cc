@@ -1,4 +1,5 @@
 #include "sentinel_gateway/config.h"
+#include "sentinel_gateway/secret.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -649,9 +650,7 @@ std::string Redacted(const GatewayConfig& c) {
   kv("max_batch_bytes", SizeText(c.kafka.max_batch_bytes));
   o += "\n[kafka.librdkafka]\n";
   for (const auto& [key, value] : c.kafka.librdkafka) {
-    bool secret = key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-                  key.find("jaas") != std::string::npos;
-    o += fmt::format("{} = {}\n", Quote(key), secret ? Quote("<redacted: inline>") : Quote(value));
+    o += fmt::format("{} = {}\n", Quote(key), IsSecretKey(key) ? Quote("<redacted: inline>") : Quote(value));
   }
   o += "\n[spool]\n";
   str("path", c.spool.path);

@@ -83,7 +83,9 @@ int Run(const std::string& config_path) {
   return kExitOk;
 }
 
-int CheckConfig(const std::string& path) {
+// quiet: validate only (the unit's ExecStartPre), so the journal does not get the whole
+// configuration on every start; warnings and errors still go to stderr.
+int CheckConfig(const std::string& path, bool quiet) {
   sg::config::GatewayConfig config;
   if (int rc = LoadConfig(path, &config); rc != kExitOk) return rc;
   for (const std::string& w : config.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
@@ -93,7 +95,7 @@ int CheckConfig(const std::string& path) {
     std::fprintf(stderr, "sentinel-gateway: %s: %s\n", path.c_str(), s.message().c_str());
     return kExitConfig;
   }
-  std::fputs(sg::config::Redacted(config).c_str(), stdout);
+  if (!quiet) std::fputs(sg::config::Redacted(config).c_str(), stdout);
   return kExitOk;
 }
 
@@ -171,6 +173,8 @@ int main(int argc, char** argv) {
 
   auto* check = app.add_subcommand("check-config", "Validate a configuration and print it with secrets redacted.");
   check->add_option("--config,-c", config_path, "configuration file (TOML)")->required();
+  bool check_quiet = false;
+  check->add_flag("--quiet,-q", check_quiet, "validate only: print nothing but warnings and errors");
 
   std::string import_input, import_output;
   auto* import = app.add_subcommand("import-citrix", "Turn the Logstash file Citrix Analytics prepares into a gateway configuration.");
@@ -192,7 +196,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitConfig;
   }
   if (*run) return Run(config_path);
-  if (*check) return CheckConfig(config_path);
+  if (*check) return CheckConfig(config_path, check_quiet);
   if (*import) return ImportCitrix(import_input, import_output);
   if (*demo) return sg::RunDemo(demo_options);
   return kExitConfig;

@@ -3,6 +3,7 @@
 // durable. Rebalance, error and commit callbacks run on the same thread (the main queue is
 // forwarded to the consumer queue), so the batch in hand needs no lock.
 #include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/secret.h"
 
 #include <algorithm>
 #include <cctype>
@@ -33,12 +34,6 @@ int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-bool IsSecretKey(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key.find("sasl.oauthbearer.config") != std::string::npos || key == "ssl.key.pem" ||
-         key == "ssl_key";
 }
 
 std::string Lower(std::string s) {

@@ -143,6 +143,14 @@ TEST_F(GatewayE2eTest, CheckConfigRedactsSecretsAndNamesBadKeys) {
   EXPECT_EQ(check.Wait(seconds(10)), 0);
   EXPECT_EQ(out.find("very-secret-client-secret"), std::string::npos) << out;
   EXPECT_NE(out.find("client_secret = \"<redacted: inline>\""), std::string::npos) << out;
+  // --quiet (the unit's ExecStartPre): the same validation, nothing printed on success.
+  Subprocess quiet;
+  ASSERT_TRUE(quiet.Start({BinDir() + "/sentinel-gateway", "check-config", "--quiet", "--config", config},
+                          dir_ + "/quiet.log"));
+  std::string quiet_out;
+  while (quiet.ReadLine(&line, seconds(10))) quiet_out += line + "\n";
+  EXPECT_EQ(quiet.Wait(seconds(10)), 0);
+  EXPECT_EQ(quiet_out.find("[kafka]"), std::string::npos) << quiet_out;
   std::ofstream(config, std::ios::app) << "\n[delivery]\nlinger = 5\n";
   Subprocess bad;
   ASSERT_TRUE(bad.Start({BinDir() + "/sentinel-gateway", "check-config", "--config", config}, dir_ + "/bad.log"));
@@ -151,6 +159,10 @@ TEST_F(GatewayE2eTest, CheckConfigRedactsSecretsAndNamesBadKeys) {
   std::string err((std::istreambuf_iterator<char>(log)), {});
   EXPECT_NE(err.find(config + ":"), std::string::npos) << err;
   EXPECT_NE(err.find(": delivery.linger: must be a duration"), std::string::npos) << err;
+  Subprocess bad_quiet;
+  ASSERT_TRUE(bad_quiet.Start({BinDir() + "/sentinel-gateway", "check-config", "-q", "--config", config},
+                              dir_ + "/bad-quiet.log"));
+  EXPECT_EQ(bad_quiet.Wait(seconds(10)), 2) << "--quiet still refuses a bad configuration";
 }
 
 }  // namespace
