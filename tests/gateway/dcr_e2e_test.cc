@@ -84,6 +84,14 @@ class DcrE2eTest : public E2eFixture {
                ? d["Custom-CitrixAnalytics_indicatorSummary_V1"].value("undeclared_keys", uint64_t{0})
                : 0;
   }
+  int CheckAzure(const std::string& config, std::string* out) {
+    Subprocess check;
+    EXPECT_TRUE(check.Start({BinDir() + "/sentinel-gateway", "check-azure", "--config", config},
+                            dir_ + "/check-azure.log"));
+    std::string line;
+    while (check.ReadLine(&line, seconds(30))) *out += line + "\n";
+    return check.Wait(seconds(30));
+  }
 };
 
 // The DCR as deployed lacks indicator_name: the gateway, reading it back, moves the field into
@@ -153,6 +161,35 @@ TEST_F(DcrE2eTest, RefusedReadFallsBackToTheBuiltinSchemaOnceAndLosesNoEvent) {
   EXPECT_EQ(Count(log, "cannot read the deployed DCR"), 1u) << log;
   EXPECT_NE(log.find("AuthorizationFailed"), std::string::npos) << log;
   EXPECT_EQ(Count(log, "emu."), 0u) << "no token in the log";
+}
+
+// check-azure: 0 against the project's DCR; non-zero against the DCR Citrix publishes for its push
+// connector, naming the fields it would drop. It posts nothing.
+TEST_F(DcrE2eTest, CheckAzureExitsZeroOnOurDcrAndNonZeroOnThePublishedCcfDcr) {
+  bootstrap_ = "127.0.0.1:9";  // not contacted
+  StartEmulator({"--schema", std::string(SG_SOURCE_DIR) + "/config/azure/citrix-analytics-streams.json",
+                 "--dcr-resource-id", kDcrId, "--dcr-id", "dcr-e2e"});
+  std::string ours;
+  EXPECT_EQ(CheckAzure(ConfigReadingTheDcr(), &ours), 0) << ours;
+  EXPECT_NE(ours.find("token: ok"), std::string::npos) << ours;
+  EXPECT_NE(ours.find("ok: nothing would be lost"), std::string::npos) << ours;
+  StopEmulator();
+
+  StartEmulator({"--schema", std::string(SG_SOURCE_DIR) + "/tests/azure/testdata/ccf-CitrixAnalytics_DCR.json",
+                 "--dcr-resource-id", kDcrId, "--dcr-id", "dcr-e2e"});
+  std::string ccf;
+  EXPECT_EQ(CheckAzure(ConfigReadingTheDcr(), &ccf), 1) << ccf;
+  EXPECT_NE(ccf.find("indicator_vector_id (not declared)"), std::string::npos) << ccf;
+  EXPECT_NE(ccf.find("data_usage_bytes (not declared)"), std::string::npos) << ccf;
+  EXPECT_NE(ccf.find("Custom-CitrixAnalytics_other_V1\n  NOT DECLARED"), std::string::npos) << ccf;
+  EXPECT_NE(ccf.find("would lose data"), std::string::npos) << ccf;
+  EXPECT_EQ(EmulatorStats().value("rows_total", uint64_t{1}), 0u) << "check-azure posts nothing";
+
+  // A refused read cannot prove anything: non-zero, and it says why.
+  EmulatorFaults("POST", R"({"deny_dcr_read": true})");
+  std::string denied;
+  EXPECT_EQ(CheckAzure(ConfigReadingTheDcr(), &denied), 1) << denied;
+  EXPECT_NE(denied.find("403 AuthorizationFailed"), std::string::npos) << denied;
 }
 
 }  // namespace
