@@ -81,6 +81,11 @@ struct SentinelConfig {
   bool managed_identity = false;
   std::string imds_endpoint;
   std::string dcr_immutable_id;
+  // The DCR's ARM resource id (/subscriptions/../dataCollectionRules/NAME): when set, the gateway
+  // reads the deployed DCR back at start and every dcr_refresh, and shapes to its streams.
+  std::string dcr_resource_id;
+  std::string management_endpoint;  // Azure Resource Manager base URL; default from cloud
+  Millis dcr_refresh{3'600'000};
   bool gzip = true;
   std::string workspace_id;
   Secret shared_key;

@@ -35,6 +35,7 @@
 
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/deliver/schema_board.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/status.h"
 
@@ -64,6 +65,9 @@ struct DrainerOptions {
   // Makes the lane of a route that has events in the spool but no lane (events requeued into a
   // table the configuration of the start did not list). Unset: such events wait for a restart.
   std::function<Status(const std::string& route, RouteConfig* out)> route_config;
+  // Optional: schemas that replace a route's RouteConfig schema while the lanes run (the deployed
+  // DCR, read back periodically).
+  std::shared_ptr<SchemaBoard> schema_board;
   // Optional observer of every request (latency histogram for metrics). Called from workers.
   std::function<void(const std::string& route, int http_status, std::chrono::microseconds latency)>
       on_request;

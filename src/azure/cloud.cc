@@ -22,19 +22,27 @@ Status ParseCloud(std::string_view name, Cloud* cloud) {
   return Status::OK();
 }
 
+// Management hosts: Learn "Azure Government developer guide" / "Azure China developer guide"
+// (endpoint mappings), and ../shared/design/azure-apis.md, "Reading the deployed configuration back".
 CloudEndpoints EndpointsFor(Cloud cloud) {
   switch (cloud) {
     case Cloud::kUsGov:
       return {"https://login.microsoftonline.us", "https://monitor.azure.us/.default",
-              "https://monitor.azure.us/", ".ods.opinsights.azure.us"};
+              "https://monitor.azure.us/", ".ods.opinsights.azure.us",
+              "https://management.usgovcloudapi.net", "https://management.usgovcloudapi.net/.default",
+              "https://management.usgovcloudapi.net/"};
     case Cloud::kChina:
       return {"https://login.chinacloudapi.cn", "https://monitor.azure.cn/.default",
-              "https://monitor.azure.cn/", ".ods.opinsights.azure.cn"};
+              "https://monitor.azure.cn/", ".ods.opinsights.azure.cn",
+              "https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default",
+              "https://management.chinacloudapi.cn/"};
     case Cloud::kPublic:
       break;
   }
   return {"https://login.microsoftonline.com", "https://monitor.azure.com/.default",
-          "https://monitor.azure.com/", ".ods.opinsights.azure.com"};
+          "https://monitor.azure.com/", ".ods.opinsights.azure.com",
+          "https://management.azure.com", "https://management.azure.com/.default",
+          "https://management.azure.com/"};
 }
 
 }  // namespace sg::azure

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "sentinel_gateway/azure/dcr_reader.h"
 #include "toml_quote.h"
 #include <toml++/toml.h>
 
@@ -346,6 +347,17 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
   https(s.endpoint, "sentinel.endpoint");
   https(s.login_endpoint, "sentinel.login_endpoint");
   https(s.data_collector_endpoint, "sentinel.data_collector_endpoint");
+  https(s.management_endpoint, "sentinel.management_endpoint");
+  if (!s.dcr_resource_id.empty()) {
+    if (s.api != "logs_ingestion") {
+      r.Fail(line_of("sentinel"), "sentinel.dcr_resource_id", "is for logs_ingestion (a DCR is read back)");
+    } else if (!azure::IsDcrResourceId(s.dcr_resource_id)) {
+      r.Fail(line_of("sentinel"), "sentinel.dcr_resource_id",
+             "must be /subscriptions/{id}/resourceGroups/{group}/providers/Microsoft.Insights/"
+             "dataCollectionRules/{name}");
+    }
+  }
+  if (s.dcr_refresh < Millis(1000)) r.Fail(line_of("sentinel"), "sentinel.dcr_refresh", "must be at least 1s");
   if (s.api == "logs_ingestion") {
     if (s.endpoint.empty()) r.Fail(line_of("sentinel"), "sentinel.endpoint", "is required for logs_ingestion");
     if (s.dcr_immutable_id.empty()) {
@@ -516,7 +528,8 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   const toml::table* a = r.Section(root, "sentinel", "sentinel");
   r.Known(a, "sentinel", {"api", "cloud", "endpoint", "login_endpoint", "ca_file", "proxy", "tenant_id", "client_id",
                           "client_secret", "client_secret_file", "managed_identity", "imds_endpoint",
-                          "dcr_immutable_id", "gzip", "workspace_id", "shared_key", "shared_key_file",
+                          "dcr_immutable_id", "dcr_resource_id", "management_endpoint", "dcr_refresh",
+                          "gzip", "workspace_id", "shared_key", "shared_key_file",
                           "data_collector_endpoint", "azure_resource_id", "time_generated_field",
                           "connect_timeout", "request_timeout"});
   SentinelConfig& sc = c.sentinel;
@@ -532,6 +545,9 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Bool(a, "sentinel", "managed_identity", &sc.managed_identity);
   r.Str(a, "sentinel", "imds_endpoint", &sc.imds_endpoint);
   r.Str(a, "sentinel", "dcr_immutable_id", &sc.dcr_immutable_id);
+  r.Str(a, "sentinel", "dcr_resource_id", &sc.dcr_resource_id);
+  r.Str(a, "sentinel", "management_endpoint", &sc.management_endpoint);
+  r.Duration(a, "sentinel", "dcr_refresh", &sc.dcr_refresh);
   r.Bool(a, "sentinel", "gzip", &sc.gzip);
   r.Str(a, "sentinel", "workspace_id", &sc.workspace_id);
   r.SecretField(a, "sentinel", "shared_key", &sc.shared_key);
@@ -672,6 +688,9 @@ std::string Redacted(const GatewayConfig& c) {
   boolean("managed_identity", s.managed_identity);
   str("imds_endpoint", s.imds_endpoint);
   str("dcr_immutable_id", s.dcr_immutable_id);
+  str("dcr_resource_id", s.dcr_resource_id);
+  str("management_endpoint", s.management_endpoint);
+  kv("dcr_refresh", DurationText(s.dcr_refresh));
   boolean("gzip", s.gzip);
   str("workspace_id", s.workspace_id);
   kv("shared_key", SecretText(s.shared_key));

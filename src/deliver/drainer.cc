@@ -155,6 +155,8 @@ struct Drainer::Impl {
     size_t carry_bytes = 0;
     Clock::time_point carry_since{};
     bool read_error_logged = false;
+    uint64_t board_generation = 0;  // of the SchemaBoard entry in use
+    std::shared_ptr<const azure::StreamSchema> board_schema;
 
     while (!stopping.load()) {
       bool spool_empty = false;
@@ -171,6 +173,10 @@ struct Drainer::Impl {
         read_error_logged = false;
         spool_empty = events.empty();
         shape.now_s = NowMs() / 1000;
+        if (options.schema_board && options.schema_board->generation() != board_generation) {
+          board_schema = options.schema_board->Get(route, &board_generation);
+          shape.schema = board_schema ? board_schema.get() : lane.config.schema ? &*lane.config.schema : nullptr;
+        }
         for (auto& ev : events) {
           cursor = ev.seq;
           std::string row;

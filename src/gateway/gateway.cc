@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "dcr_watch.h"
 #include "request_histogram.h"
 #include "sentinel_gateway/control.h"
 #include "sentinel_gateway/deliver.h"
@@ -51,6 +52,10 @@ class GatewayImpl final : public Gateway {
     azure::AzureOptions aopts;
     s = BuildAzureOptions(config_, &aopts);
     if (!s.ok()) return s;
+    // The deployed DCR, when configured, is read before delivery starts: the first batch is shaped
+    // to it. A refused read only means the built-in schema (said once).
+    s = DcrWatch::Start(config_, aopts, &dopts, &dcr_watch_);
+    if (!s.ok()) return s;
     // Delivery of a backlog starts before consumption: a restart drains what the last run left.
     s = deliver::Drainer::Start(dopts, aopts, spool_.get(), &drainer_);
     if (!s.ok()) return s;
@@ -89,6 +94,7 @@ class GatewayImpl final : public Gateway {
     if (stopped_.exchange(true)) return Status::OK();
     Status first;
     if (control_ != nullptr) control_->Stop();  // no operator change may land while stages stop
+    if (dcr_watch_ != nullptr) dcr_watch_->Stop();
     if (ingest_ != nullptr) {
       Status s = ingest_->Stop();
       if (!s.ok()) first = s;
@@ -143,6 +149,7 @@ class GatewayImpl final : public Gateway {
   config::GatewayConfig config_;
   std::unique_ptr<Spool> spool_;
   std::unique_ptr<control::ControlServer> control_;
+  std::unique_ptr<DcrWatch> dcr_watch_;
   std::unique_ptr<deliver::Drainer> drainer_;
   std::unique_ptr<Ingest> ingest_;
   RequestHistogram histogram_;
@@ -277,6 +284,7 @@ std::string GatewayImpl::Metrics() {
     o += fmt::format("sg_token_renewals_total {}\n", drainer_->token_renewals());
   }
   histogram_.Render(&o);
+  if (dcr_watch_ != nullptr) dcr_watch_->RenderMetrics(&o);
 
   if (spool_ != nullptr) {
     SpoolStats st;

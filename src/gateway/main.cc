@@ -1,4 +1,4 @@
-// sentinel-gateway: the gateway program (run, check-config, demo, import-citrix).
+// sentinel-gateway: the gateway program (run, check-config, check-azure, demo, import-citrix).
 //
 // Exit codes: 0 success (a clean stop after SIGTERM/SIGINT included); 1 runtime error; 2 usage or
 // configuration error; 3 the spool cannot be used (in use by another process, newer format,
@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "check_azure.h"
 #include "demo.h"
 #include "logging.h"
 #include "version.h"
@@ -99,6 +100,12 @@ int CheckConfig(const std::string& path, bool quiet) {
   return kExitOk;
 }
 
+int CheckAzureCommand(const std::string& path) {
+  sg::config::GatewayConfig config;
+  if (int rc = LoadConfig(path, &config); rc != kExitOk) return rc;
+  return sg::CheckAzure(config, stdout);
+}
+
 int ImportCitrix(const std::string& input, const std::string& output) {
   std::ifstream in(input);
   if (!in) {
@@ -176,6 +183,12 @@ int main(int argc, char** argv) {
   bool check_quiet = false;
   check->add_flag("--quiet,-q", check_quiet, "validate only: print nothing but warnings and errors");
 
+  auto* check_azure = app.add_subcommand(
+      "check-azure",
+      "Get a token, read the deployed DCR back and print per table which Citrix fields land, go to "
+      "AdditionalFields or would be lost (posts nothing; exit 0 only when nothing would be lost).");
+  check_azure->add_option("--config,-c", config_path, "configuration file (TOML)")->required();
+
   std::string import_input, import_output;
   auto* import = app.add_subcommand("import-citrix", "Turn the Logstash file Citrix Analytics prepares into a gateway configuration.");
   import->add_option("FILE", import_input, "the Logstash pipeline from Citrix Analytics")->required();
@@ -197,6 +210,7 @@ int main(int argc, char** argv) {
   }
   if (*run) return Run(config_path);
   if (*check) return CheckConfig(config_path, check_quiet);
+  if (*check_azure) return CheckAzureCommand(config_path);
   if (*import) return ImportCitrix(import_input, import_output);
   if (*demo) return sg::RunDemo(demo_options);
   return kExitConfig;

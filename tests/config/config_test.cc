@@ -118,6 +118,30 @@ TEST(ConfigTest, BuiltinSchemasDefaultOnAndCanBeTurnedOff) {
   EXPECT_NE(Redacted(c).find("builtin_schemas = false"), std::string::npos);
 }
 
+TEST(ConfigTest, DcrResourceIdIsValidatedAndRoundTrips) {
+  GatewayConfig c;
+  ASSERT_TRUE(ParseText(kValid, &c).ok());
+  EXPECT_TRUE(c.sentinel.dcr_resource_id.empty());
+  EXPECT_EQ(c.sentinel.dcr_refresh, Millis(3'600'000));
+  const std::string id =
+      "/subscriptions/s1/resourceGroups/g/providers/Microsoft.Insights/dataCollectionRules/citrix";
+  const std::string with = Replace(kValid, "dcr_immutable_id = \"dcr-0123\"",
+                                   "dcr_immutable_id = \"dcr-0123\"\ndcr_resource_id = \"" + id +
+                                       "\"\nmanagement_endpoint = \"https://arm.example\"\ndcr_refresh = \"10m\"");
+  Status s = ParseText(with, &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.sentinel.dcr_resource_id, id);
+  EXPECT_EQ(c.sentinel.management_endpoint, "https://arm.example");
+  EXPECT_EQ(c.sentinel.dcr_refresh, Millis(600'000));
+  GatewayConfig again;
+  ASSERT_TRUE(ParseText(Redacted(c), &again).ok());
+  EXPECT_EQ(again.sentinel.dcr_resource_id, id);
+  s = ParseText(Replace(with, id, "dcr-0123"), &c);
+  EXPECT_NE(s.message().find("sentinel.dcr_resource_id: must be /subscriptions/"), std::string::npos) << s.ToString();
+  s = ParseText(Replace(with, "https://arm.example", "http://arm.example"), &c);
+  EXPECT_NE(s.message().find("sentinel.management_endpoint"), std::string::npos) << s.ToString();
+}
+
 TEST(ConfigTest, UnknownKeyNamesFileLineAndKey) {
   GatewayConfig c;
   Status s = ParseText(Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\npasword = \"x\""), &c);

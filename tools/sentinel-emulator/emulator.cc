@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <vector>
 #include <mutex>
 #include <random>
@@ -92,7 +94,40 @@ struct Faults {
   int64_t hang_seconds = 30;
   int64_t close = 0;
   double close_rate = 0;
+  // The identity lacks Reader on the DCR: the management read answers 403 AuthorizationFailed.
+  bool deny_dcr_read = false;
 };
+
+// A token as Entra issued it: bound to the audience (resource) it was asked for. Source: Learn
+// "Microsoft identity platform access tokens", the aud claim ("the intended recipient of the
+// token ... Your API must validate this value and reject the token if the value doesn't match",
+// https://learn.microsoft.com/entra/identity-platform/access-tokens), and "Scopes and
+// permissions", the .default scope (https://learn.microsoft.com/entra/identity-platform/scopes-oidc).
+struct IssuedToken {
+  Clock::time_point expires;
+  std::string audience;  // e.g. https://monitor.azure.com (no trailing slash)
+};
+
+// The audience of a client-credentials scope ("https://monitor.azure.com//.default" as well as
+// ".../.default") or of a managed-identity resource ("https://management.azure.com/").
+std::string AudienceOf(std::string s) {
+  const std::string suffix = "/.default";
+  if (s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    s.resize(s.size() - suffix.size());
+  }
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s;
+}
+
+bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+// Azure Monitor's ingestion audience in any cloud (monitor.azure.com, .us, .cn).
+bool IsIngestionAudience(const std::string& aud) { return StartsWith(aud, "https://monitor.azure."); }
+// Azure Resource Manager's audience in any cloud.
+bool IsManagementAudience(const std::string& aud) {
+  return aud == "https://management.azure.com" || aud == "https://management.core.windows.net" ||
+         aud == "https://management.usgovcloudapi.net" || aud == "https://management.chinacloudapi.cn";
+}
 
 struct RateState {
   Clock::time_point window_start{};
@@ -155,6 +190,41 @@ struct Answer {
   int64_t retry_after_s = -1;
 };
 
+// The DCR resource the management read answers with, from --schema: a DCR resource as deployed
+// (the published CCF DCR), an ARM template holding one, or bare stream declarations (ours).
+Status LoadDcrResource(const EmulatorOptions& o, json* out) {
+  std::ifstream in(o.schema_file);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json doc = json::parse(ss.str(), nullptr, false);
+  if (doc.is_discarded()) return Status::InvalidArgument(o.schema_file + " is not JSON");
+  json props = json::object();
+  if (doc.contains("properties") && doc["properties"].is_object()) {
+    props = doc["properties"];
+  } else if (doc.contains("resources") && doc["resources"].is_array()) {
+    for (const auto& r : doc["resources"]) {
+      if (r.is_object() && r.value("type", "") == "Microsoft.Insights/dataCollectionRules" &&
+          r.contains("properties")) {
+        props = r["properties"];
+      }
+    }
+  } else if (doc.contains("streamDeclarations")) {
+    props["streamDeclarations"] = doc["streamDeclarations"];
+  } else {
+    props["streamDeclarations"] = doc;
+  }
+  const std::string name = o.dcr_resource_id.substr(o.dcr_resource_id.rfind('/') + 1);
+  props["immutableId"] = o.dcr_id.empty() ? "dcr-00000000000000000000000000000000" : o.dcr_id;
+  props["provisioningState"] = "Succeeded";
+  *out = json{{"id", o.dcr_resource_id},
+              {"name", name},
+              {"type", "Microsoft.Insights/dataCollectionRules"},
+              {"location", "eastus"},
+              {"kind", "Direct"},
+              {"properties", props}};
+  return Status::OK();
+}
+
 }  // namespace
 
 struct Emulator::Impl {
@@ -171,7 +241,8 @@ struct Emulator::Impl {
   uint64_t fault_generation = 0;
   Faults faults;
   int64_t token_lifetime_s = 3600;
-  std::map<std::string, Clock::time_point> tokens;
+  std::map<std::string, IssuedToken> tokens;
+  nlohmann::json dcr;  // the DCR resource the management read returns; null without --schema
   std::map<std::string, RateState> rates;
   std::map<std::string, Clock::time_point> connection_deadlines;  // "addr:port" -> Retry-After end
   std::map<std::string, Clock::time_point> last_answer;  // "addr:port" -> when its last answer left
@@ -433,7 +504,7 @@ struct Emulator::Impl {
         CRYPTO_memcmp(secret.data(), options.client_secret.data(), secret.size()) != 0) {
       return fail(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
     }
-    IssueToken(res, false);
+    IssueToken(res, false, AudienceOf(scope));
   }
 
   void Imds(const httplib::Request& req, httplib::Response& res) {
@@ -454,26 +525,26 @@ struct Emulator::Impl {
                       "application/json");
       return;
     }
-    IssueToken(res, true);
+    IssueToken(res, true, AudienceOf(req.get_param_value("resource")));
   }
 
-  void IssueToken(httplib::Response& res, bool imds) {
+  void IssueToken(httplib::Response& res, bool imds, const std::string& audience) {
     std::string token = "emu." + RandomHex(24);
     int64_t lifetime;
     {
       std::lock_guard<std::mutex> lock(mu);
       Clock::time_point now = Clock::now();
       for (auto it = tokens.begin(); it != tokens.end();) {
-        it = (it->second + std::chrono::minutes(10) < now) ? tokens.erase(it) : std::next(it);
+        it = (it->second.expires + std::chrono::minutes(10) < now) ? tokens.erase(it) : std::next(it);
       }
       lifetime = token_lifetime_s;
-      tokens[token] = now + std::chrono::seconds(lifetime);
+      tokens[token] = IssuedToken{now + std::chrono::seconds(lifetime), audience};
       ++tokens_issued;
     }
     json body = {{"token_type", "Bearer"}, {"access_token", token}};
     if (imds) {
       body["expires_in"] = std::to_string(lifetime);
-      body["resource"] = "https://monitor.azure.com/";
+      body["resource"] = audience + "/";
     } else {
       body["expires_in"] = lifetime;
       body["ext_expires_in"] = lifetime;
@@ -506,8 +577,17 @@ struct Emulator::Impl {
       if (it == tokens.end()) {
         return reply({401, "InvalidAuthenticationToken", "The access token is invalid.", -1});
       }
-      if (Clock::now() >= it->second) {
+      if (Clock::now() >= it->second.expires) {
         return reply({401, "TokenExpired", "The access token has expired.", -1});
+      }
+      // A token is good only for the audience it was asked for (IssuedToken): one for the
+      // management scope is refused here, as the Logs Ingestion endpoint refuses it (401
+      // InvalidAudience; Learn "Logs Ingestion API in Azure Monitor", the token's scope
+      // https://monitor.azure.com/.default).
+      if (!IsIngestionAudience(it->second.audience)) {
+        return reply({401, "InvalidAudience",
+                      "The access token was issued for audience " + it->second.audience +
+                          ", not for Azure Monitor ingestion (https://monitor.azure.com).", -1});
       }
     }
     if (!options.dcr_id.empty() && dcr != options.dcr_id) {
@@ -718,6 +798,81 @@ struct Emulator::Impl {
     res.status = 200;
   }
 
+  // The management-plane read of the DCR: GET {dcrResourceId}?api-version=2023-03-11 on Azure
+  // Resource Manager. Source: Learn "Data Collection Rules - Get" (REST,
+  // https://learn.microsoft.com/rest/api/monitor/data-collection-rules/get?view=rest-monitor-2023-03-11):
+  // 200 with the DataCollectionRuleResource (id, name, type, location, properties with
+  // immutableId, endpoints.logsIngestion, streamDeclarations, dataFlows). ARM's errors come as
+  // {"error": {"code", "message"}}: 401 InvalidAuthenticationToken / ExpiredAuthenticationToken /
+  // InvalidAuthenticationTokenAudience for a token of another audience (Learn "Microsoft identity
+  // platform access tokens", aud), 403 AuthorizationFailed without Reader or
+  // Microsoft.Insights/dataCollectionRules/read (Learn "Troubleshoot Azure RBAC",
+  // https://learn.microsoft.com/azure/role-based-access-control/troubleshooting), 404
+  // ResourceNotFound, 400 for a missing or unsupported api-version (Learn "Azure Resource Manager
+  // REST API reference", api-version is required).
+  void ReadDcr(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, false, false)) return;
+    auto reply = [&](Answer a) {
+      res.status = a.status;
+      res.set_content(json{{"error", {{"code", a.code}, {"message", a.message}}}}.dump(),
+                      "application/json");
+    };
+    const std::string id = req.matches[1];
+    if (!req.has_param("api-version")) {
+      return reply({400, "MissingApiVersionParameter",
+                    "The api-version query parameter (?api-version=) is required for all requests.", -1});
+    }
+    // The versions the REST reference lists for dataCollectionRules (2021-04-01 .. 2024-03-11).
+    static const std::set<std::string> kVersions = {"2021-04-01", "2021-09-01-preview", "2022-06-01",
+                                                    "2023-03-11", "2024-03-11"};
+    const std::string version = req.get_param_value("api-version");
+    if (kVersions.count(version) == 0) {
+      return reply({400, "NoRegisteredProviderFound",
+                    "No registered resource provider found for API version '" + version +
+                        "' and type 'dataCollectionRules'.", -1});
+    }
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) != 0) {
+      return reply({401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.", -1});
+    }
+    bool deny;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = tokens.find(auth.substr(7));
+      if (it == tokens.end()) {
+        return reply({401, "InvalidAuthenticationToken", "The access token is invalid.", -1});
+      }
+      if (Clock::now() >= it->second.expires) {
+        return reply({401, "ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time.", -1});
+      }
+      if (!IsManagementAudience(it->second.audience)) {
+        return reply({401, "InvalidAuthenticationTokenAudience",
+                      "The access token has been obtained for wrong audience or resource '" +
+                          it->second.audience +
+                          "'. It should exactly match with one of the allowed audiences "
+                          "'https://management.core.windows.net/','https://management.azure.com/'.", -1});
+      }
+      deny = faults.deny_dcr_read;
+    }
+    if (deny) {
+      return reply({403, "AuthorizationFailed",
+                    "The client '" + options.client_id + "' does not have authorization to perform action "
+                    "'Microsoft.Insights/dataCollectionRules/read' over scope '" + id +
+                        "' or the scope is invalid.", -1});
+    }
+    // Resource ids are case-insensitive in ARM.
+    auto lower = [](std::string v) {
+      for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      return v;
+    };
+    if (dcr.is_null() || lower(id) != lower(options.dcr_resource_id)) {
+      return reply({404, "ResourceNotFound", "The Resource '" + id + "' was not found.", -1});
+    }
+    json answer = dcr;
+    answer["properties"]["endpoints"]["logsIngestion"] = fmt::format("https://{}:{}", options.host, port);
+    res.set_content(answer.dump(), "application/json");
+  }
+
   json StatsJson() const {
     std::lock_guard<std::mutex> lock(mu);
     json by_status = json::object();
@@ -750,7 +905,7 @@ struct Emulator::Impl {
     static const std::set<std::string> kKnown = {
         "outage", "failure_rate", "failure_status", "failure_code", "latency_ms", "hang",
         "hang_rate", "hang_seconds", "close", "close_rate", "token_lifetime_s", "expire_tokens",
-        "refuse_field"};
+        "refuse_field", "deny_dcr_read"};
     for (const auto& [k, v] : j.items()) {
       if (!kKnown.count(k)) return Status::InvalidArgument("unknown fault " + k);
     }
@@ -774,6 +929,7 @@ struct Emulator::Impl {
       faults.failure_status = j.value("failure_status", faults.failure_status);
       faults.failure_code = j.value("failure_code", faults.failure_code);
       faults.refuse_field = j.value("refuse_field", faults.refuse_field);
+      faults.deny_dcr_read = j.value("deny_dcr_read", faults.deny_dcr_read);
       faults.latency_ms = j.value("latency_ms", faults.latency_ms);
       faults.hang = j.value("hang", faults.hang);
       faults.hang_rate = j.value("hang_rate", faults.hang_rate);
@@ -783,7 +939,7 @@ struct Emulator::Impl {
       token_lifetime_s = j.value("token_lifetime_s", token_lifetime_s);
       if (j.value("expire_tokens", false)) {
         Clock::time_point now = Clock::now();
-        for (auto& [t, exp] : tokens) exp = std::min(exp, now);
+        for (auto& [t, issued] : tokens) issued.expires = std::min(issued.expires, now);
       }
     } catch (const std::exception& e) {
       return Status::InvalidArgument(std::string("bad fault: ") + e.what());
@@ -818,6 +974,8 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
   }
   if (!options.schema_file.empty()) {
     s = azure::LoadStreamSchemas(options.schema_file, &d->schemas);
+    if (!s.ok()) return s;
+    s = LoadDcrResource(options, &d->dcr);
     if (!s.ok()) return s;
   }
   if (!options.record_file.empty()) {
@@ -863,6 +1021,10 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
                                 .dump(),
                             "application/json");
           });
+  // An ARM resource id: /subscriptions/{}/resourceGroups/{}/providers/{}/dataCollectionRules/{},
+  // eight segments matched loosely since ARM ids are case-insensitive (ReadDcr compares them).
+  svr.Get(abs + R"(((?:/[^/?]+){8}))",
+          [d](const httplib::Request& req, httplib::Response& res) { d->ReadDcr(req, res); });
   svr.Get(abs + "/metadata/identity/oauth2/token",
           [d](const httplib::Request& req, httplib::Response& res) { d->Imds(req, res); });
   svr.Post(abs + R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",

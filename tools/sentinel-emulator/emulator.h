@@ -2,7 +2,8 @@
 //
 // One port serves the Entra token endpoint (/{tenant}/oauth2/v2.0/token), a managed-identity
 // metadata endpoint (/metadata/identity/oauth2/token), the Logs Ingestion API
-// (/dataCollectionRules/{dcr}/streams/{stream}) and the Data Collector API (/api/logs), with the
+// (/dataCollectionRules/{dcr}/streams/{stream}), the Data Collector API (/api/logs) and the
+// management-plane read of the DCR it holds (GET {dcrResourceId}?api-version=...), with the
 // checks and answers Azure gives (see ../../../shared/design/azure-apis.md), plus a control
 // surface for tests: POST/DELETE /emulator/faults and GET /emulator/stats.
 // Every accepted row is recorded (JSON lines {"table":..,"row":..}) when a record file is set.
@@ -32,7 +33,13 @@ struct EmulatorOptions {
   std::string client_id = "00000000-0000-0000-0000-0000000000bb";
   std::string client_secret = "emulator-secret";
   std::string dcr_id;         // empty: any DCR id is accepted
-  std::string schema_file;    // optional stream declarations: unknown streams and type errors -> 400
+  // Optional DCR (a deployed resource, an ARM template holding one, or bare stream declarations):
+  // ingestion applies its streams as Azure does, and the management read returns it.
+  std::string schema_file;
+  // The resource id under which the management read serves that DCR.
+  std::string dcr_resource_id =
+      "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/sentinel/providers/"
+      "Microsoft.Insights/dataCollectionRules/citrix-analytics";
   int64_t token_lifetime_s = 3600;
   // Rate limits per DCR (and per workspace for the Data Collector API).
   bool rate_limits = true;

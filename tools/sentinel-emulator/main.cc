@@ -30,7 +30,10 @@ int main(int argc, char** argv) {
   app.add_option("--client-secret", o.client_secret, "Entra client secret");
   app.add_option("--dcr-id", o.dcr_id, "accept only this DCR immutable id (default: any)");
   app.add_option("--schema", o.schema_file,
-                 "DCR JSON with streamDeclarations: unknown streams and type mismatches get 400");
+                 "the DCR it holds (deployed resource, ARM template or streamDeclarations): applied to "
+                 "ingestion as Azure does, and served by the management read");
+  app.add_option("--dcr-resource-id", o.dcr_resource_id, "the DCR's ARM resource id (management read)")
+      ->capture_default_str();
   app.add_option("--token-lifetime", o.token_lifetime_s, "token lifetime in seconds")
       ->capture_default_str();
   app.add_flag("--no-rate-limits", no_rate_limits, "turn the per-DCR rate limits off");

@@ -16,6 +16,11 @@ struct CloudEndpoints {
   std::string scope;           // client-credentials scope, e.g. https://monitor.azure.com/.default
   std::string resource;        // managed identity resource, e.g. https://monitor.azure.com/
   std::string ods_suffix;      // Data Collector host suffix: .ods.opinsights.azure.com
+  // Azure Resource Manager (the management plane: reading the deployed DCR back). A token is
+  // bound to the audience it was asked for, so ARM needs its own (docs/AZURE.md, "Tokens").
+  std::string management_endpoint;  // e.g. https://management.azure.com
+  std::string management_scope;     // e.g. https://management.azure.com/.default
+  std::string management_resource;  // managed identity resource, e.g. https://management.azure.com/
 };
 
 // "public" (also "azurepubliccloud"), "usgov" ("azureusgovernment"), "china" ("azurechinacloud").
