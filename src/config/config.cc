@@ -196,6 +196,13 @@ class Reader {
     return (fs::path(base_dir_) / p).lexically_normal().string();
   }
 
+  // The value of environment variable `var` (the test's map, else the process's), or nullptr.
+  const char* Env(const std::string& var) const {
+    if (env_ == nullptr) return std::getenv(var.c_str());
+    auto it = env_->find(var);
+    return it != env_->end() ? it->second.c_str() : nullptr;
+  }
+
   bool inline_secret() const { return inline_secret_; }
   std::vector<std::string>& warnings() { return warnings_; }
 
@@ -224,13 +231,7 @@ class Reader {
       }
       out.append(in, i, start - i);
       std::string var = in.substr(start + 2, end - start - 2);
-      const char* value = nullptr;
-      if (env_ != nullptr) {
-        auto it = env_->find(var);
-        if (it != env_->end()) value = it->second.c_str();
-      } else {
-        value = std::getenv(var.c_str());
-      }
+      const char* value = Env(var);
       if (value == nullptr) {
         Fail(n, key, fmt::format("refers to environment variable {}, which is not set", var));
         return {};
@@ -519,7 +520,15 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   const toml::table* s = r.Section(root, "spool", "spool");
   r.Known(s, "spool", {"path", "max_bytes", "high_watermark", "low_watermark", "failed_max_bytes"});
   r.Path(s, "spool", "path", &c.spool.path);
-  if (s == nullptr || s->get("path") == nullptr) c.spool.path = r.Resolve(c.spool.path);
+  if (s == nullptr || s->get("path") == nullptr) {
+    // No path given: under systemd (StateDirectory=, which sets $STATE_DIRECTORY, the first of a
+    // colon-separated list) the spool lives in /var/lib/sentinel-gateway/spool; the configuration's
+    // own directory (/etc under the packaged unit) is read-only there (ProtectSystem=strict).
+    // Elsewhere "spool" beside the configuration file.
+    const char* state = r.Env("STATE_DIRECTORY");
+    std::string dir = state != nullptr ? std::string(state).substr(0, std::string(state).find(':')) : "";
+    c.spool.path = !dir.empty() && dir.front() == '/' ? (fs::path(dir) / "spool").string() : r.Resolve(c.spool.path);
+  }
   r.Size(s, "spool", "max_bytes", &c.spool.max_bytes);
   r.Double(s, "spool", "high_watermark", &c.spool.high_watermark);
   r.Double(s, "spool", "low_watermark", &c.spool.low_watermark);

@@ -378,6 +378,24 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+// Issue 13: without [spool] path, the packaged unit's StateDirectory= ($STATE_DIRECTORY) holds the
+// spool; the configuration's directory (/etc, read-only under ProtectSystem=strict) never does.
+TEST(ConfigTest, SpoolDefaultsToSystemdsStateDirectory) {
+  const std::string text = Replace(kValid, "path = \"/var/lib/sentinel-gateway/spool\"\n", "");
+  ASSERT_EQ(text.find("/var/lib/sentinel-gateway/spool"), std::string::npos) << "kValid sets no other path";
+  std::map<std::string, std::string> env = {{"KAFKA_PW", "p"}, {"CLIENT_SECRET", "s"},
+                                            {"STATE_DIRECTORY", "/var/lib/sentinel-gateway:/var/lib/other"}};
+  GatewayConfig c;
+  Status s = Parse(text, "gateway.toml", "/etc/sentinel-gateway", &c, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.spool.path, "/var/lib/sentinel-gateway/spool");
+  env.erase("STATE_DIRECTORY");
+  GatewayConfig beside;
+  s = Parse(text, "gateway.toml", "/etc/sentinel-gateway", &beside, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(beside.spool.path, "/etc/sentinel-gateway/spool");
+}
+
 TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
   const std::string path = std::string(SG_SOURCE_DIR) + "/config/gateway.example.toml";
   std::map<std::string, std::string> env = {{"CITRIX_KAFKA_PASSWORD", "p"}, {"SENTINEL_CLIENT_SECRET", "s"}};
