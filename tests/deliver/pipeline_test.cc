@@ -1,10 +1,14 @@
 // Integration tests: spool (RocksDB on disk) -> drainer -> emulator over HTTPS with certificate
 // verification against the emulator's own test CA, on 127.0.0.1 only.
 #include <fstream>
+#include <random>
+
+#include <fmt/format.h>
 
 #include <rocksdb/env.h>
 
 #include "../spool/full_disk_fs.h"
+#include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/stream_schema.h"
 #include "pipeline_fixture.h"
 
@@ -49,6 +53,64 @@ TEST_F(PipelineTest, LogsIngestionDeliversEveryEventExactlyOnceWithGzip) {
   EXPECT_EQ(emulator_->Stats()["early_retries"], 0);
   EXPECT_EQ(emulator_->Stats()["dropped"]["Custom-CitrixAnalytics_riskScoreChange_V1"]["time_generated_replaced"], 1500);
   EXPECT_EQ(c[kRiskRoute].time_replaced_events, 1500u);
+}
+
+// An event shaped like Citrix's, whose message is words drawn at random from a small vocabulary,
+// so that it compresses about as well as real text (not as a run of one letter would).
+// base: the event without its message (PipelineTest::Event(route, uid, 0)).
+std::string WordyEvent(const std::string& base, size_t size, std::mt19937* rng) {
+  static const char* kWords[] = {"user",   "download", "file",    "share",  "external", "risk",
+                                 "access", "session",  "citrix",  "app",    "endpoint", "policy",
+                                 "login",  "failed",   "volume",  "upload", "device",   "location",
+                                 "unusual", "time",    "exfil",   "score",  "alert",    "threat"};
+  json j = json::parse(base);
+  std::string text;
+  const size_t bare = j.dump().size();
+  while (text.size() + bare + 20 < size) {
+    text += kWords[(*rng)() % (sizeof(kWords) / sizeof(kWords[0]))];
+    text += ' ';
+    text += std::to_string((*rng)() % 100000);
+    text += ' ';
+  }
+  j["alert_message"] = text;
+  return j.dump();
+}
+
+// docs/AZURE.md, "Size limits": with gzip, Azure counts the compressed body against its 1 MiB,
+// and a decompressed body may hold 50 MiB. So a request carries more than 1 MiB of JSON, and
+// none goes out over 1 MiB compressed.
+TEST_F(PipelineTest, GzipRequestsCarryMoreThanAMebibyteOfJsonAndStayWithinTheCompressedCap) {
+  StartEmulator(EmulatorDefaults());
+  std::mt19937 rng(7);
+  const int n = 50'000;
+  Feed(kRiskRoute, 0, n, [&](int i) { return WordyEvent(Event(kRiskRoute, i, 0), 600, &rng); });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 50'000;
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  drainer_->Stop(1s);
+  ExpectExactlyOnce(kRiskRoute, n);
+  EXPECT_EQ(FailedEvents(), 0u);
+  json stats = emulator_->Stats();
+  const json& reqs = stats["accepted_requests"];
+  ASSERT_FALSE(reqs.empty());
+  uint64_t json_bytes = 0;
+  size_t over_a_mebibyte = 0;
+  for (const json& r : reqs) {
+    EXPECT_TRUE(r["gzip"].get<bool>());
+    EXPECT_LE(r["sent_bytes"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+    json_bytes += r["body_bytes"].get<uint64_t>();
+    if (r["body_bytes"].get<uint64_t>() > azure::kLogsIngestionMaxBody) ++over_a_mebibyte;
+  }
+  // The first requests go out before the route's compression ratio is known (1 MiB of JSON);
+  // the rest, but the last, carry more.
+  EXPECT_GE(over_a_mebibyte * 2, reqs.size()) << stats["accepted_requests"].dump();
+  EXPECT_LT(reqs.size() * 2, json_bytes / azure::kLogsIngestionMaxBody) << reqs.size();
+  EXPECT_LE(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+  EXPECT_GT(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody / 2);
+  EXPECT_EQ(stats["requests"].value("413", 0), 0);
 }
 
 TEST_F(PipelineTest, DataCollectorApiWithSharedKey) {
