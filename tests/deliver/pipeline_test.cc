@@ -113,6 +113,76 @@ TEST_F(PipelineTest, GzipRequestsCarryMoreThanAMebibyteOfJsonAndStayWithinTheCom
   EXPECT_EQ(stats["requests"].value("413", 0), 0);
 }
 
+// A batch sized by a ratio that no longer holds (well-compressing events, then random ones) is
+// split before it goes out: nothing is sent over the cap, everything is delivered.
+TEST_F(PipelineTest, AGzipBodyOverTheCapIsSplitBeforeItIsSent) {
+  StartEmulator(EmulatorDefaults());
+  std::mt19937 rng(11);
+  const int n = 24'000;
+  Feed(kRiskRoute, 0, n, [&](int i) {
+    if (i < 12'000) return Event(kRiskRoute, i, 400);
+    json j = json::parse(Event(kRiskRoute, i, 0));
+    std::string noise;
+    for (int k = 0; k < 150; ++k) noise += fmt::format("{:04x}", rng() & 0xffff);
+    j["alert_message"] = noise;
+    return j.dump();
+  });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 50'000;
+  d.concurrency = 1;  // one batch at a time: the ratio of the first ones sizes the next
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  drainer_->Stop(1s);
+  ExpectExactlyOnce(kRiskRoute, n);
+  json stats = emulator_->Stats();
+  EXPECT_LE(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+  EXPECT_EQ(stats["requests"].value("413", 0), 0);
+  EXPECT_GE(drainer_->Counters()[kRiskRoute].oversize_splits, 1u);
+}
+
+// An Azure (or a proxy before it) that answers 413 to a gzip body within the 1 MiB cap because
+// its JSON is larger (the emulator's refuse_inflated_above test device): the route falls back to
+// 1 MiB of JSON per request, says so once in a metric, and delivers everything; an event that is
+// too large even then is still isolated by bisection.
+TEST_F(PipelineTest, A413ToAGzipBodyWithinTheCapFallsBackToTheJsonCapAndDeliversEverything) {
+  StartEmulator(EmulatorDefaults());
+  // 900,000: below 1 MiB, so that one event of 950,000 bytes is refused even after the fallback.
+  ASSERT_TRUE(emulator_->SetFaults({{"refuse_inflated_above", 900'000}}).ok());
+  std::mt19937 rng(5);
+  const int n = 20'000;
+  const int big = 12'345;
+  Feed(kRiskRoute, 0, n, [&](int i) {
+    return WordyEvent(Event(kRiskRoute, i, 0), i == big ? 950'000 : 600, &rng);
+  });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute, kIndicatorRoute});
+  d.max_batch_events = 50'000;
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  drainer_->Stop(1s);
+  auto rec = Recorded()[kRiskRoute];
+  EXPECT_EQ(rec.size(), static_cast<size_t>(n - 1));
+  EXPECT_EQ(rec.count(big), 0u);
+  for (auto& [uid, count] : rec) EXPECT_EQ(count, 1) << uid;
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
+  ASSERT_EQ(failed.size(), 1u);
+  ASSERT_EQ(failed[0].events.size(), 1u);
+  EXPECT_EQ(json::parse(failed[0].events[0].payload)["uid"], big);
+  EXPECT_EQ(failed[0].why.http_status, 413);
+  json stats = emulator_->Stats();
+  EXPECT_GE(stats["requests"].value("413", 0), 1);
+  for (const json& r : stats["accepted_requests"]) EXPECT_LE(r["body_bytes"].get<uint64_t>(), 900'000u);
+  auto c = drainer_->Counters();
+  EXPECT_TRUE(c[kRiskRoute].json_cap_fallback);
+  EXPECT_FALSE(c[kIndicatorRoute].json_cap_fallback);  // only the route that got the 413
+  EXPECT_EQ(c[kRiskRoute].delivered_events, static_cast<uint64_t>(n - 1));
+  EXPECT_EQ(c[kRiskRoute].failed_events, 1u);
+}
+
 TEST_F(PipelineTest, DataCollectorApiWithSharedKey) {
   StartEmulator(EmulatorDefaults());
   const std::string route = "CitrixAnalytics_riskScoreChange_CL";
