@@ -196,12 +196,13 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json stats = emu->Stats();
   drainer->Stop(std::chrono::milliseconds(2000));
-  uint64_t delivered = 0, body_bytes = 0, throttled = 0, requests = 0;
+  uint64_t delivered = 0, body_bytes = 0, throttled = 0, requests = 0, splits = 0;
   for (auto& [r, c] : drainer->Counters()) {
     delivered += c.delivered_events;
     body_bytes += c.delivered_bytes;
     throttled += c.retries_throttled;
     requests += c.requests;
+    splits += c.oversize_splits;
   }
   uint64_t accepted = stats["bytes_accepted"].get<uint64_t>();
   std::printf("events=%lld size~%zu padding=%s routes=%d concurrency=%d batch_events=%zu gzip=%d "
@@ -223,11 +224,12 @@ int main(int argc, char** argv) {
   }
   const double n_acc = static_cast<double>(std::max<size_t>(1, accepted_list.size()));
   std::printf("requests: %llu sent (%.0f per million events), %zu accepted%s; per request: "
-              "%.0f events, %.0f bytes of JSON, %.0f bytes sent (largest %llu)\n",
+              "%.0f events, %.0f bytes of JSON, %.0f bytes sent (largest %llu); gzip bodies split "
+              "before sending: %llu\n",
               static_cast<unsigned long long>(requests), requests * 1e6 / std::max<uint64_t>(1, delivered),
               accepted_list.size(), accepted_list.size() >= 1000 ? " (the latest 1,000 below)" : "",
               delivered / std::max(1.0, static_cast<double>(requests)), json_bytes / n_acc, sent / n_acc,
-              static_cast<unsigned long long>(largest_sent));
+              static_cast<unsigned long long>(largest_sent), static_cast<unsigned long long>(splits));
   if (limits) {
     double limit_rate = limit_bytes_per_min / 60.0;
     std::printf("limits: %.1f MB/s accepted of %.1f MB/s allowed = %.1f%% of the DCR byte limit "
