@@ -4,6 +4,8 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <rocksdb/env.h>
 
@@ -160,9 +162,23 @@ TEST_F(PipelineTest, A413ToAGzipBodyWithinTheCapFallsBackToTheJsonCapAndDelivers
   az.gzip = true;
   auto d = FastRetries({kRiskRoute, kIndicatorRoute});
   d.max_batch_events = 50'000;
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", ring));
   StartDrainer(d, az);
-  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  const bool drained = WaitFor([&] { return Pending() == 0; }, 60s);
   drainer_->Stop(1s);
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(drained);
+  size_t fallback_lines = 0;
+  for (const std::string& line : ring->last_formatted()) {
+    if (line.find("sends at most") != std::string::npos) {
+      ++fallback_lines;
+      EXPECT_NE(line.find(kRiskRoute), std::string::npos) << line;
+      EXPECT_EQ(line.find(emu_options_.client_secret), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(fallback_lines, 1u);  // logged once, however many requests got the 413
   auto rec = Recorded()[kRiskRoute];
   EXPECT_EQ(rec.size(), static_cast<size_t>(n - 1));
   EXPECT_EQ(rec.count(big), 0u);
