@@ -174,8 +174,9 @@ class DataCollectorClient final : public IngestionClient {
   PostResult PostPrepared(const std::string& target, const std::string& body, bool gzipped) override {
     if (gzipped) {
       // The Data Collector API documents no Content-Encoding; the gateway never compresses for it.
+      // Held like a configuration error (loud, the events wait), never retried as a glitch.
       PostResult p;
-      p.outcome = Outcome::kRetryable;
+      p.outcome = Outcome::kAuth;
       p.error_text = "the Data Collector API takes no gzip body";
       return p;
     }

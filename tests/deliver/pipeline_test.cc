@@ -84,14 +84,15 @@ std::string WordyEvent(const std::string& base, size_t size, std::mt19937* rng) 
 TEST_F(PipelineTest, GzipRequestsCarryMoreThanAMebibyteOfJsonAndStayWithinTheCompressedCap) {
   StartEmulator(EmulatorDefaults());
   std::mt19937 rng(7);
-  const int n = 50'000;
+  const int n = 25'000;
   Feed(kRiskRoute, 0, n, [&](int i) { return WordyEvent(Event(kRiskRoute, i, 0), 600, &rng); });
   auto az = LogsIngestion();
   az.gzip = true;
   auto d = FastRetries({kRiskRoute});
   d.max_batch_events = 50'000;
+  d.linger = 2s;  // batches fill to their size, however slowly a sanitizer build reads the spool
   StartDrainer(d, az);
-  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 90s));
   drainer_->Stop(1s);
   ExpectExactlyOnce(kRiskRoute, n);
   EXPECT_EQ(FailedEvents(), 0u);
@@ -134,8 +135,9 @@ TEST_F(PipelineTest, AGzipBodyOverTheCapIsSplitBeforeItIsSent) {
   auto d = FastRetries({kRiskRoute});
   d.max_batch_events = 50'000;
   d.concurrency = 1;  // one batch at a time: the ratio of the first ones sizes the next
+  d.linger = 5s;      // batches fill to their size, however slowly a sanitizer build reads the spool
   StartDrainer(d, az);
-  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 90s));
   drainer_->Stop(1s);
   ExpectExactlyOnce(kRiskRoute, n);
   json stats = emulator_->Stats();
@@ -162,11 +164,12 @@ TEST_F(PipelineTest, A413ToAGzipBodyWithinTheCapFallsBackToTheJsonCapAndDelivers
   az.gzip = true;
   auto d = FastRetries({kRiskRoute, kIndicatorRoute});
   d.max_batch_events = 50'000;
+  d.linger = 2s;  // batches fill to their size, however slowly a sanitizer build reads the spool
   auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
   std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", ring));
   StartDrainer(d, az);
-  const bool drained = WaitFor([&] { return Pending() == 0; }, 60s);
+  const bool drained = WaitFor([&] { return Pending() == 0; }, 90s);
   drainer_->Stop(1s);
   spdlog::set_default_logger(previous);
   ASSERT_TRUE(drained);
