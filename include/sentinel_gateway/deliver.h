@@ -7,8 +7,13 @@
 //    Azure's answer and the Ack re-posts at most the requests in flight (the only duplicates).
 //    An ack or a move to the failed area that the spool refuses (disk full, a reopen) is retried
 //    in place until it succeeds or the drainer stops; the lane sends nothing more meanwhile.
-//  - Batches never exceed the API's limits (Logs Ingestion: 1 MiB uncompressed body; Data
-//    Collector: 30 MB, one Log-Type), nor the configured event count.
+//  - Request bodies never exceed the API's limits as Azure counts them, nor the configured event
+//    count: Logs Ingestion 1 MiB as sent (with gzip: compressed, and at most 50 MiB of JSON;
+//    batches are sized by the route's running compression ratio and each compressed body is
+//    checked before it is sent, split when over), Data Collector 30 MB of JSON, one Log-Type.
+//  - A 413 to a gzip body within the cap whose JSON was over it turns the route to the JSON cap
+//    (1 MiB of JSON per request, as Microsoft's SDKs send) for the rest of the process, logged
+//    once and counted; the refused batch is split until it fits and delivered.
 //  - Timeouts, connection and TLS errors, 408, 429 and 5xx are retried without limit by default,
 //    with exponential backoff and full jitter; a Retry-After (at most 10 minutes) is honoured
 //    by the lane that received it: no request of that route goes out before it elapses.
@@ -51,6 +56,7 @@ struct DrainerOptions {
   std::vector<RouteConfig> routes;
   // Batching. The API's own limit always applies on top of max_batch_bytes.
   size_t max_batch_events = 10'000;
+  // The cap of a request body as sent: compressed with gzip on the Logs Ingestion API.
   size_t max_batch_bytes = 1'048'576;
   std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
   std::chrono::milliseconds poll_interval{200};  // an idle lane looks at the spool this often
@@ -80,7 +86,13 @@ const char* RouteStateName(RouteState state);
 struct RouteCounters {
   uint64_t delivered_events = 0;
   uint64_t delivered_bytes = 0;    // request body bytes accepted (uncompressed)
+  uint64_t delivered_sent_bytes = 0;  // the same bodies as sent (compressed with gzip)
   uint64_t requests = 0;
+  // gzip bodies: batches split before sending because their compressed body was over the cap
+  // (the ratio estimate was too optimistic).
+  uint64_t oversize_splits = 0;
+  // Azure refused (413) a gzip body within the cap: the route now sends at most the cap in JSON.
+  bool json_cap_fallback = false;
   uint64_t retries_transport = 0;  // no HTTP answer
   uint64_t retries_throttled = 0;  // 429
   uint64_t retries_server = 0;     // 408, 5xx

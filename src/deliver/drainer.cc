@@ -4,12 +4,14 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "sentinel_gateway/azure/backoff.h"
+#include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/deliver/batch_builder.h"
@@ -67,6 +69,10 @@ struct Lane {
   std::string request_level_error;  // RefusalKey of it; empty: none known
   // No request on this route before this (a Retry-After it received); guarded by Impl::mu.
   Clock::time_point gate_until{};
+  // gzip bodies (guarded by cmu): the running compression ratio sizes the batches; after a 413 to
+  // a body within the compressed cap, the route keeps its JSON within that cap instead.
+  CompressionRatio ratio;
+  bool json_cap_fallback = false;
 };
 
 namespace {
@@ -82,7 +88,8 @@ struct Drainer::Impl {
   DrainerOptions options;
   azure::AzureOptions azure;
   Spool* spool = nullptr;
-  size_t max_body = 0;
+  size_t max_body = 0;      // the cap of a request body as sent (compressed when `compress`)
+  bool compress = false;    // Logs Ingestion with gzip: the drainer compresses, and sizes by it
   std::shared_ptr<azure::TokenProvider> tokens;
   mutable std::mutex lanes_mu;  // guards the list; a lane, once started, lives until Stop
   std::vector<std::unique_ptr<Lane>> lanes;
@@ -149,6 +156,7 @@ struct Drainer::Impl {
     shape.event_id_field = options.event_id_field;
     shape.schema = lane.config.schema ? &*lane.config.schema : nullptr;
     const size_t max_events = std::max<size_t>(1, options.max_batch_events);
+    size_t budget = JsonBudget(lane);
 
     uint64_t cursor = 0;
     std::deque<std::pair<PendingEvent, std::string>> carry;
@@ -160,10 +168,11 @@ struct Drainer::Impl {
 
     while (!stopping.load()) {
       bool spool_empty = false;
-      bool full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= max_body;
+      budget = JsonBudget(lane);
+      bool full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= budget;
       if (!full) {
         std::vector<PendingEvent> events;
-        Status s = spool->Read(route, cursor, max_events - carry.size(), max_body, &events);
+        Status s = spool->Read(route, cursor, max_events - carry.size(), budget, &events);
         if (!s.ok() && !s.IsNotFound()) {
           if (!read_error_logged) spdlog::error("route {}: spool read failed: {}", route, s.ToString());
           read_error_logged = true;
@@ -197,7 +206,10 @@ struct Drainer::Impl {
           carry_bytes += row.size();
           carry.emplace_back(std::move(ev), std::move(row));
         }
-        full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= max_body;
+        if (compress && !carry.empty() && MeasureRatioOnce(lane, carry)) {
+          budget = JsonBudget(lane);
+        }
+        full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= budget;
       }
       if (carry.empty()) {
         MarkIdleIfDone(lane);
@@ -211,7 +223,7 @@ struct Drainer::Impl {
         continue;
       }
       auto batch = std::make_shared<Batch>();
-      BatchBuilder builder(max_body, max_events);
+      BatchBuilder builder(budget, max_events);
       while (!carry.empty() && builder.CanAdd(carry.front().second.size())) {
         builder.Add(carry.front().second.size());
         carry_bytes -= carry.front().second.size();
@@ -225,6 +237,54 @@ struct Drainer::Impl {
     std::lock_guard<std::mutex> lock(lane.qmu);
     lane.closed = true;
     lane.qcv.notify_all();
+  }
+
+  // JSON bytes the next batch may hold. Uncompressed bodies: the cap itself. gzip bodies: as much
+  // as the route's compression ratio lets fit within the cap, at most 50 MiB (docs/AZURE.md, "Size
+  // limits and api-version"), or the cap itself once Azure refused a body within it (413 fallback).
+  size_t JsonBudget(Lane& lane) {
+    if (!compress) return max_body;
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    if (lane.json_cap_fallback) return max_body;
+    return lane.ratio.Budget(max_body, azure::kLogsIngestionMaxInflatedBody);
+  }
+
+  // The route's first rows, before any body was compressed: one sample of them (about 256 KiB,
+  // eight times gzip's window) gives the ratio, so that even the first batches are sized by it
+  // rather than all being 1 MiB of JSON. True when it measured.
+  bool MeasureRatioOnce(Lane& lane, const std::deque<std::pair<PendingEvent, std::string>>& carry) {
+    {
+      std::lock_guard<std::mutex> lock(lane.cmu);
+      if (lane.ratio.measured()) return false;
+    }
+    std::vector<std::string_view> rows;
+    size_t bytes = 0;
+    for (const auto& [ev, row] : carry) {
+      if (bytes >= 256 * 1024) break;
+      rows.push_back(row);
+      bytes += row.size() + 1;
+    }
+    std::string zipped;
+    if (!azure::GzipCompress(JoinRows(rows, 0, rows.size()), &zipped).ok()) return false;
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    lane.ratio.Observe(bytes + 1, zipped.size());
+    return true;
+  }
+
+  // Azure answered 413 to a gzip body within the compressed cap whose JSON was over it: this
+  // Azure (or a proxy before it) counts the decompressed size. From now on the route keeps its
+  // JSON within the cap, as Microsoft's SDKs do; logged once, counted.
+  void FallBackToJsonCap(Lane& lane, const PostResult& r, size_t sent, size_t json) {
+    {
+      std::lock_guard<std::mutex> lock(lane.cmu);
+      if (lane.json_cap_fallback) return;
+      lane.json_cap_fallback = true;
+      lane.counters.json_cap_fallback = true;
+    }
+    spdlog::warn("route {}: Azure refused a gzip body of {} bytes ({} bytes of JSON) as too large "
+                 "({}), though within the {}-byte cap on the body as sent; from now on this route "
+                 "sends at most {} bytes of JSON per request",
+                 lane.config.route, sent, json, r.Describe(), max_body, max_body);
   }
 
   // Nothing read, queued or in flight: a delivering lane is idle (no log line for this change).
@@ -364,8 +424,49 @@ struct Drainer::Impl {
   void Deliver(Lane& lane, azure::IngestionClient& client, std::mt19937_64& rng, Batch& batch) {
     PostResult last_refusal;  // the latest 400/413 answer: the failed area's error text
     PostResult prev_refusal;  // the one before: the other half of a split
+    // A range that cannot go out as it is (its gzip body over the cap: the ratio estimate was too
+    // optimistic; or JSON over the cap after a 413 fallback) is split like a refused one, without
+    // a request. A single event always fits: its JSON is within the cap (Reader).
+    auto split_unsent = [&](const char* why) {
+      prev_refusal = std::move(last_refusal);
+      last_refusal = PostResult();
+      last_refusal.http_status = 413;
+      last_refusal.outcome = Outcome::kPermanent;
+      last_refusal.error_text = why;
+      return RangeResult::kRefused;
+    };
     auto post = [&](size_t begin, size_t end) -> RangeResult {
       std::string body = JoinRows(batch.rows, begin, end);
+      std::string zipped;
+      bool gzipped = false;
+      if (compress) {
+        bool fallback;
+        {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          fallback = lane.json_cap_fallback;
+        }
+        if (fallback && body.size() > max_body && end - begin > 1) {
+          return split_unsent("JSON over the cap after the 413 fallback");
+        }
+        Status zs = azure::GzipCompress(body, &zipped);
+        if (zs.ok()) {
+          std::lock_guard<std::mutex> lock(lane.cmu);
+          lane.ratio.Observe(body.size(), zipped.size());
+        }
+        if (zs.ok() && zipped.size() <= max_body) {
+          gzipped = true;
+        } else if (body.size() > max_body && end - begin > 1) {
+          {
+            std::lock_guard<std::mutex> lock(lane.cmu);
+            ++lane.counters.oversize_splits;
+          }
+          return split_unsent("gzip body over the cap");
+        }
+        // Else the JSON itself is within the cap (one event, or gzip failed): sent uncompressed,
+        // which Content-Encoding being optional allows.
+        if (!gzipped) zipped.clear();
+      }
+      const std::string& payload = gzipped ? zipped : body;
       int attempts = 0;
       while (true) {
         if (stopping.load()) return RangeResult::kStop;
@@ -377,7 +478,8 @@ struct Drainer::Impl {
           ++lane.counters.requests;
         }
         Clock::time_point t0 = Clock::now();
-        PostResult r = client.Post(lane.config.target, body);
+        PostResult r = compress ? client.PostPrepared(lane.config.target, payload, gzipped)
+                                : client.Post(lane.config.target, body);
         auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0);
         {
           std::lock_guard<std::mutex> lock(lane.cmu);
@@ -395,6 +497,7 @@ struct Drainer::Impl {
             std::lock_guard<std::mutex> lock(lane.cmu);
             lane.counters.delivered_events += end - begin;
             lane.counters.delivered_bytes += body.size();
+            lane.counters.delivered_sent_bytes += compress ? payload.size() : body.size();
           }
           {
             std::lock_guard<std::mutex> lock(lane.cmu);
@@ -404,13 +507,24 @@ struct Drainer::Impl {
           return RangeResult::kAccepted;
         }
         if (r.outcome == Outcome::kPermanent) {
-          std::lock_guard<std::mutex> lock(lane.cmu);
-          if (r.http_status == 400 && lane.request_level_error == RefusalKey(r)) {
-            r.outcome = Outcome::kAuth;  // known to be request-level: hold the route, retry below
-          } else {
-            ++lane.counters.refused_requests;
+          bool refused = true;
+          {
+            std::lock_guard<std::mutex> lock(lane.cmu);
+            if (r.http_status == 400 && lane.request_level_error == RefusalKey(r)) {
+              r.outcome = Outcome::kAuth;  // known to be request-level: hold the route, retry below
+              refused = false;
+            } else {
+              ++lane.counters.refused_requests;
+            }
+          }
+          if (refused) {
             prev_refusal = std::move(last_refusal);
             last_refusal = r;
+            // Within the cap as sent, refused for the size of its JSON: fall back, and let the
+            // split go on until the JSON fits; genuinely oversized events are isolated after that.
+            if (r.http_status == 413 && gzipped && body.size() > max_body) {
+              FallBackToJsonCap(lane, r, payload.size(), body.size());
+            }
             return RangeResult::kRefused;
           }
         }
@@ -489,6 +603,7 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
   size_t api_limit = az.api == azure::Api::kLogsIngestion ? azure::kLogsIngestionMaxBody
                                                           : azure::kDataCollectorMaxBody;
   impl->max_body = std::min(api_limit, std::max<size_t>(options.max_batch_bytes, 64));
+  impl->compress = az.api == azure::Api::kLogsIngestion && az.gzip;
   Status s = azure::NewTokenProvider(az, &impl->tokens, &impl->cancel);
   if (!s.ok()) return s;
   // Validate the client options once, so a bad setting fails Start rather than every worker.

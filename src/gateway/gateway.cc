@@ -219,7 +219,7 @@ std::string GatewayImpl::Metrics() {
     static const Family kFamilies[] = {
         {"sg_events_delivered_total", "counter", "Events accepted by Azure, per route.",
          [](const deliver::RouteCounters& c) { return c.delivered_events; }},
-        {"sg_bytes_delivered_total", "counter", "Request body bytes accepted by Azure, per route.",
+        {"sg_bytes_delivered_total", "counter", "Request body bytes (JSON) accepted by Azure, per route.",
          [](const deliver::RouteCounters& c) { return c.delivered_bytes; }},
         {"sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.",
          [](const deliver::RouteCounters& c) { return c.failed_events; }},
@@ -229,6 +229,16 @@ std::string GatewayImpl::Metrics() {
          "Events whose TimeGenerated Azure replaces by the arrival time (more than 2 days old or 1 day "
          "ahead); their true time is in the timestamp column, per route.",
          [](const deliver::RouteCounters& c) { return c.time_replaced_events; }},
+        {"sg_bytes_sent_total", "counter",
+         "Request body bytes accepted by Azure as sent (compressed with gzip), per route.",
+         [](const deliver::RouteCounters& c) { return c.delivered_sent_bytes; }},
+        {"sg_oversize_splits_total", "counter",
+         "gzip batches split before sending because their compressed body was over the cap, per route.",
+         [](const deliver::RouteCounters& c) { return c.oversize_splits; }},
+        {"sg_json_cap_fallback", "gauge",
+         "1 when Azure refused (413) a gzip body within the 1 MiB cap, so the route sends at most "
+         "1 MiB of JSON per request from then on, per route.",
+         [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(c.json_cap_fallback ? 1 : 0); }},
         {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
     };

@@ -334,6 +334,38 @@ TEST_F(AzureFaithfulTest, TheSizeCapIsOnTheBodyAsSentAndGzipCarriesMore) {
       << r.error_text;
 }
 
+// The emulator's refuse_inflated_above test device (not Azure behaviour): a gzip body within the
+// cap as sent is refused for its decompressed size, worded as Azure's 413; uncompressed bodies
+// and smaller ones pass, and the stats give the size of each accepted body as sent and inflated.
+TEST_F(AzureFaithfulTest, TheInflatedSizeTestDeviceRefusesLargeGzipBodiesOnly) {
+  Start();
+  ASSERT_TRUE(emu_->SetFaults({{"refuse_inflated_above", 100'000}}).ok());
+  auto a = Li();
+  a.gzip = true;
+  auto c = Client(a);
+  json rows = json::array();
+  for (int i = 0; i < 200; ++i) rows.push_back({{"a", std::string(1000, 'x')}, {"i", i}});
+  const std::string body = rows.dump();
+  PostResult r = c->Post("Custom-T_V1", body);
+  EXPECT_EQ(r.http_status, 413);
+  EXPECT_EQ(r.error_code, "ContentLengthLimitExceeded");
+  EXPECT_NE(r.error_text.find("Provided content length: " + std::to_string(body.size())), std::string::npos)
+      << r.error_text;
+  json small = json::array({{{"a", 1}}});
+  EXPECT_EQ(c->Post("Custom-T_V1", small.dump()).http_status, 204);
+  a.gzip = false;
+  EXPECT_EQ(Client(a)->Post("Custom-T_V1", body).http_status, 204);  // uncompressed: not the device's
+  json stats = emu_->Stats();
+  ASSERT_EQ(stats["accepted_requests"].size(), 2u);
+  EXPECT_EQ(stats["accepted_requests"][0]["gzip"], true);
+  EXPECT_EQ(stats["accepted_requests"][1]["gzip"], false);
+  EXPECT_EQ(stats["accepted_requests"][1]["sent_bytes"], body.size());
+  EXPECT_EQ(stats["accepted_requests"][1]["body_bytes"], body.size());
+  EXPECT_EQ(stats["accepted_requests"][1]["rows"], 200);
+  EXPECT_EQ(stats["largest_body_inflated"], body.size());
+  EXPECT_FALSE(emu_->SetFaults({{"refuse_inflated_above", "lots"}}).ok());  // bad value: refused
+}
+
 TEST_F(AzureFaithfulTest, PreviewApiVersionAndAbsoluteFormTargetsAreAccepted) {
   Start();
   const std::string token = Token();

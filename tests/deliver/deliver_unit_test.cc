@@ -227,6 +227,37 @@ TEST(BatchBuilderTest, FillsExactlyToTheLogsIngestionLimit) {
   EXPECT_EQ(JoinRows(rows, 0, n).size(), b.body_bytes());
 }
 
+TEST(CompressionRatioTest, UnmeasuredBudgetIsTheCapItself) {
+  CompressionRatio r;
+  EXPECT_FALSE(r.measured());
+  EXPECT_EQ(r.Budget(1'048'576, 50u << 20), 1'048'576u);
+  EXPECT_EQ(r.Budget(1'048'576, 1000), 1000u);  // the JSON cap still applies
+}
+
+TEST(CompressionRatioTest, BudgetAimsBelowTheCapAtTheRunningRatio) {
+  CompressionRatio r;
+  r.Observe(1'000'000, 100'000);  // 0.1
+  EXPECT_DOUBLE_EQ(r.ratio(), 0.1);
+  const size_t b = r.Budget(1'048'576, 50u << 20);
+  EXPECT_EQ(b, static_cast<size_t>(CompressionRatio::kFill * 1'048'576 / 0.1));
+  // A worse ratio shrinks the budget, weighted: one body does not swing it all the way.
+  r.Observe(1'000'000, 500'000);
+  EXPECT_GT(r.ratio(), 0.1);
+  EXPECT_LT(r.ratio(), 0.5);
+  EXPECT_LT(r.Budget(1'048'576, 50u << 20), b);
+}
+
+TEST(CompressionRatioTest, BudgetStaysBetweenTheCapAndTheJsonCap) {
+  CompressionRatio r;
+  r.Observe(100'000'000, 1'000);  // compresses extremely well
+  EXPECT_EQ(r.Budget(1'048'576, 50u << 20), 50u << 20);
+  CompressionRatio worse;
+  worse.Observe(1000, 1100);  // gzip made it larger: never below the cap itself
+  EXPECT_EQ(worse.Budget(1'048'576, 50u << 20), 1'048'576u);
+  worse.Observe(0, 10);  // nothing measured: ignored
+  EXPECT_DOUBLE_EQ(worse.ratio(), 1.0);
+}
+
 TEST(BatchBuilderTest, ExactBoundaryByteCounts) {
   // One row whose body is exactly the limit fits; one byte more does not.
   BatchBuilder b(100, 10);

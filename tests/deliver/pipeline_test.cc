@@ -1,10 +1,16 @@
 // Integration tests: spool (RocksDB on disk) -> drainer -> emulator over HTTPS with certificate
 // verification against the emulator's own test CA, on 127.0.0.1 only.
 #include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <rocksdb/env.h>
 
 #include "../spool/full_disk_fs.h"
+#include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/stream_schema.h"
 #include "pipeline_fixture.h"
 
@@ -49,6 +55,151 @@ TEST_F(PipelineTest, LogsIngestionDeliversEveryEventExactlyOnceWithGzip) {
   EXPECT_EQ(emulator_->Stats()["early_retries"], 0);
   EXPECT_EQ(emulator_->Stats()["dropped"]["Custom-CitrixAnalytics_riskScoreChange_V1"]["time_generated_replaced"], 1500);
   EXPECT_EQ(c[kRiskRoute].time_replaced_events, 1500u);
+}
+
+// An event shaped like Citrix's, whose message is words drawn at random from a small vocabulary,
+// so that it compresses about as well as real text (not as a run of one letter would).
+// base: the event without its message (PipelineTest::Event(route, uid, 0)).
+std::string WordyEvent(const std::string& base, size_t size, std::mt19937* rng) {
+  static const char* kWords[] = {"user",   "download", "file",    "share",  "external", "risk",
+                                 "access", "session",  "citrix",  "app",    "endpoint", "policy",
+                                 "login",  "failed",   "volume",  "upload", "device",   "location",
+                                 "unusual", "time",    "exfil",   "score",  "alert",    "threat"};
+  json j = json::parse(base);
+  std::string text;
+  const size_t bare = j.dump().size();
+  while (text.size() + bare + 20 < size) {
+    text += kWords[(*rng)() % (sizeof(kWords) / sizeof(kWords[0]))];
+    text += ' ';
+    text += std::to_string((*rng)() % 100000);
+    text += ' ';
+  }
+  j["alert_message"] = text;
+  return j.dump();
+}
+
+// docs/AZURE.md, "Size limits": with gzip, Azure counts the compressed body against its 1 MiB,
+// and a decompressed body may hold 50 MiB. So a request carries more than 1 MiB of JSON, and
+// none goes out over 1 MiB compressed.
+TEST_F(PipelineTest, GzipRequestsCarryMoreThanAMebibyteOfJsonAndStayWithinTheCompressedCap) {
+  StartEmulator(EmulatorDefaults());
+  std::mt19937 rng(7);
+  const int n = 25'000;
+  Feed(kRiskRoute, 0, n, [&](int i) { return WordyEvent(Event(kRiskRoute, i, 0), 600, &rng); });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 50'000;
+  d.linger = 2s;  // batches fill to their size, however slowly a sanitizer build reads the spool
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 90s));
+  drainer_->Stop(1s);
+  ExpectExactlyOnce(kRiskRoute, n);
+  EXPECT_EQ(FailedEvents(), 0u);
+  json stats = emulator_->Stats();
+  const json& reqs = stats["accepted_requests"];
+  ASSERT_FALSE(reqs.empty());
+  uint64_t json_bytes = 0;
+  size_t over_a_mebibyte = 0;
+  for (const json& r : reqs) {
+    EXPECT_TRUE(r["gzip"].get<bool>());
+    EXPECT_LE(r["sent_bytes"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+    json_bytes += r["body_bytes"].get<uint64_t>();
+    if (r["body_bytes"].get<uint64_t>() > azure::kLogsIngestionMaxBody) ++over_a_mebibyte;
+  }
+  // The first requests go out before the route's compression ratio is known (1 MiB of JSON);
+  // the rest, but the last, carry more.
+  EXPECT_GE(over_a_mebibyte * 2, reqs.size()) << stats["accepted_requests"].dump();
+  EXPECT_LT(reqs.size() * 2, json_bytes / azure::kLogsIngestionMaxBody) << reqs.size();
+  EXPECT_LE(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+  EXPECT_GT(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody / 2);
+  EXPECT_EQ(stats["requests"].value("413", 0), 0);
+}
+
+// A batch sized by a ratio that no longer holds (well-compressing events, then random ones) is
+// split before it goes out: nothing is sent over the cap, everything is delivered.
+TEST_F(PipelineTest, AGzipBodyOverTheCapIsSplitBeforeItIsSent) {
+  StartEmulator(EmulatorDefaults());
+  std::mt19937 rng(11);
+  const int n = 24'000;
+  Feed(kRiskRoute, 0, n, [&](int i) {
+    if (i < 12'000) return Event(kRiskRoute, i, 400);
+    json j = json::parse(Event(kRiskRoute, i, 0));
+    std::string noise;
+    for (int k = 0; k < 150; ++k) noise += fmt::format("{:04x}", rng() & 0xffff);
+    j["alert_message"] = noise;
+    return j.dump();
+  });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute});
+  d.max_batch_events = 50'000;
+  d.concurrency = 1;  // one batch at a time: the ratio of the first ones sizes the next
+  d.linger = 5s;      // batches fill to their size, however slowly a sanitizer build reads the spool
+  StartDrainer(d, az);
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 90s));
+  drainer_->Stop(1s);
+  ExpectExactlyOnce(kRiskRoute, n);
+  json stats = emulator_->Stats();
+  EXPECT_LE(stats["largest_body_sent"].get<uint64_t>(), azure::kLogsIngestionMaxBody);
+  EXPECT_EQ(stats["requests"].value("413", 0), 0);
+  EXPECT_GE(drainer_->Counters()[kRiskRoute].oversize_splits, 1u);
+}
+
+// An Azure (or a proxy before it) that answers 413 to a gzip body within the 1 MiB cap because
+// its JSON is larger (the emulator's refuse_inflated_above test device): the route falls back to
+// 1 MiB of JSON per request, says so once in a metric, and delivers everything; an event that is
+// too large even then is still isolated by bisection.
+TEST_F(PipelineTest, A413ToAGzipBodyWithinTheCapFallsBackToTheJsonCapAndDeliversEverything) {
+  StartEmulator(EmulatorDefaults());
+  // 900,000: below 1 MiB, so that one event of 950,000 bytes is refused even after the fallback.
+  ASSERT_TRUE(emulator_->SetFaults({{"refuse_inflated_above", 900'000}}).ok());
+  std::mt19937 rng(5);
+  const int n = 20'000;
+  const int big = 12'345;
+  Feed(kRiskRoute, 0, n, [&](int i) {
+    return WordyEvent(Event(kRiskRoute, i, 0), i == big ? 950'000 : 600, &rng);
+  });
+  auto az = LogsIngestion();
+  az.gzip = true;
+  auto d = FastRetries({kRiskRoute, kIndicatorRoute});
+  d.max_batch_events = 50'000;
+  d.linger = 2s;  // batches fill to their size, however slowly a sanitizer build reads the spool
+  auto ring = std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(10000);
+  std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", ring));
+  StartDrainer(d, az);
+  const bool drained = WaitFor([&] { return Pending() == 0; }, 90s);
+  drainer_->Stop(1s);
+  spdlog::set_default_logger(previous);
+  ASSERT_TRUE(drained);
+  size_t fallback_lines = 0;
+  for (const std::string& line : ring->last_formatted()) {
+    if (line.find("sends at most") != std::string::npos) {
+      ++fallback_lines;
+      EXPECT_NE(line.find(kRiskRoute), std::string::npos) << line;
+      EXPECT_EQ(line.find(emu_options_.client_secret), std::string::npos) << line;
+    }
+  }
+  EXPECT_EQ(fallback_lines, 1u);  // logged once, however many requests got the 413
+  auto rec = Recorded()[kRiskRoute];
+  EXPECT_EQ(rec.size(), static_cast<size_t>(n - 1));
+  EXPECT_EQ(rec.count(big), 0u);
+  for (auto& [uid, count] : rec) EXPECT_EQ(count, 1) << uid;
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
+  ASSERT_EQ(failed.size(), 1u);
+  ASSERT_EQ(failed[0].events.size(), 1u);
+  EXPECT_EQ(json::parse(failed[0].events[0].payload)["uid"], big);
+  EXPECT_EQ(failed[0].why.http_status, 413);
+  json stats = emulator_->Stats();
+  EXPECT_GE(stats["requests"].value("413", 0), 1);
+  for (const json& r : stats["accepted_requests"]) EXPECT_LE(r["body_bytes"].get<uint64_t>(), 900'000u);
+  auto c = drainer_->Counters();
+  EXPECT_TRUE(c[kRiskRoute].json_cap_fallback);
+  EXPECT_FALSE(c[kIndicatorRoute].json_cap_fallback);  // only the route that got the 413
+  EXPECT_EQ(c[kRiskRoute].delivered_events, static_cast<uint64_t>(n - 1));
+  EXPECT_EQ(c[kRiskRoute].failed_events, 1u);
 }
 
 TEST_F(PipelineTest, DataCollectorApiWithSharedKey) {

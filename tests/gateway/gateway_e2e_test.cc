@@ -99,6 +99,10 @@ TEST_F(GatewayE2eTest, MetricsHealthAndReadinessExplainAnAuthProblem) {
   EXPECT_EQ(MetricValue(body, "sg_events_consumed_total"), 100u);
   EXPECT_NE(body.find("sg_spool_pending_events{route=\""), std::string::npos);
   EXPECT_NE(body.find("sg_retries_total{route=\""), std::string::npos);
+  // Batching by the size Azure counts: bodies as sent, splits before sending, the 413 fallback.
+  EXPECT_NE(body.find("sg_bytes_sent_total{route=\""), std::string::npos);
+  EXPECT_NE(body.find("sg_oversize_splits_total{route=\""), std::string::npos);
+  EXPECT_NE(body.find("sg_json_cap_fallback{route=\""), std::string::npos);
   EXPECT_NE(body.find("sg_request_duration_seconds_bucket{route=\""), std::string::npos)
       << "the refused requests are in the latency histogram: " << body;
   EXPECT_NE(body.find("sg_spool_oldest_event_age_seconds{route=\""), std::string::npos);

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -84,6 +85,12 @@ struct Faults {
   // A test device, not an Azure behaviour: a request holding a row with this top-level key is
   // refused as bad data (400 InvalidDataFormat), so that tests can exercise row-level refusals.
   std::string refuse_field;
+  // A test device, not an Azure behaviour: a gzip body whose decompressed size exceeds this many
+  // bytes (0: off) is answered 413 as if Azure counted the decompressed body against its 1 MiB cap,
+  // the reading Microsoft's SDKs chunk by, so that tests can exercise the gateway's fallback to
+  // that cap. Azure counts the body as sent (Learn "Azure Monitor service limits", Logs Ingestion
+  // API; Azure/azure-sdk-for-python issue 27436).
+  int64_t refuse_inflated_above = 0;
   Clock::time_point outage_until{};
   int64_t outage_retry_after_s = -1;
   double failure_rate = 0;
@@ -254,6 +261,10 @@ struct Emulator::Impl {
   std::map<int, uint64_t> requests_by_status;
   uint64_t early_retries = 0;
   uint64_t bytes_accepted = 0;
+  // The latest accepted Logs Ingestion requests: body size as sent, decompressed size, rows.
+  std::deque<json> accepted_requests;
+  uint64_t largest_sent = 0;      // the largest accepted Logs Ingestion body as sent
+  uint64_t largest_inflated = 0;  // ... and the largest decompressed one
   uint64_t tokens_issued = 0;
   uint64_t requests_total = 0;
   uint64_t closed_connections = 0;
@@ -406,6 +417,16 @@ struct Emulator::Impl {
     ++r.requests;
     r.bytes += bytes;
     return std::nullopt;
+  }
+
+  // Sizes of an accepted Logs Ingestion request, for tests and benchmarks that check batching.
+  void NoteAccepted(const std::string& stream, size_t sent, size_t inflated, size_t n, bool gzip) {
+    std::lock_guard<std::mutex> lock(mu);
+    largest_sent = std::max<uint64_t>(largest_sent, sent);
+    largest_inflated = std::max<uint64_t>(largest_inflated, inflated);
+    accepted_requests.push_back(
+        {{"stream", stream}, {"sent_bytes", sent}, {"body_bytes", inflated}, {"rows", n}, {"gzip", gzip}});
+    if (accepted_requests.size() > 1000) accepted_requests.pop_front();
   }
 
   void Count(const std::string& table, size_t n, size_t body_bytes) {
@@ -639,6 +660,18 @@ struct Emulator::Impl {
       return reply({413, "ContentLengthLimitExceeded",
                     "The decompressed body exceeds 52428800 bytes (50 MB).", -1});
     }
+    const bool gzipped = enc == "gzip";
+    int64_t inflated_cap;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      inflated_cap = faults.refuse_inflated_above;
+    }
+    if (gzipped && inflated_cap > 0 && body->size() > static_cast<size_t>(inflated_cap)) {
+      // The test device of Faults::refuse_inflated_above, worded as Azure's 413.
+      return reply({413, "ContentLengthLimitExceeded",
+                    "Maximum allowed content length: 1048576 bytes (1 MB). Provided content "
+                    "length: " + std::to_string(body->size()) + " bytes", -1});
+    }
     if (auto limited = CheckRate("dcr:" + dcr, body->size(), Conn(req))) return reply(*limited);
     if (stream.rfind("Custom-", 0) != 0 && stream.rfind("Microsoft-", 0) != 0) {
       return reply({400, "InvalidStream", "Stream " + stream + " is not declared in the DCR.", -1});
@@ -657,6 +690,7 @@ struct Emulator::Impl {
         return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
       }
       Count(TableForStream(stream), counter.rows(), body->size());
+      NoteAccepted(stream, sent, body->size(), counter.rows(), gzipped);
       res.status = 204;
       return;
     }
@@ -718,6 +752,7 @@ struct Emulator::Impl {
       }
     }
     CountDropped(stream, drops);
+    NoteAccepted(stream, sent, body->size(), array.size(), gzipped);
     Record(TableForStream(stream), array, body->size());
     res.status = 204;
   }
@@ -894,6 +929,9 @@ struct Emulator::Impl {
                 {"requests_total", requests_total},
                 {"early_retries", early_retries},
                 {"bytes_accepted", bytes_accepted},
+                {"accepted_requests", accepted_requests.empty() ? json::array() : json(accepted_requests)},
+                {"largest_body_sent", largest_sent},
+                {"largest_body_inflated", largest_inflated},
                 {"tokens_issued", tokens_issued},
                 {"closed_connections", closed_connections},
                 {"hung_requests", hung_requests}};
@@ -905,7 +943,7 @@ struct Emulator::Impl {
     static const std::set<std::string> kKnown = {
         "outage", "failure_rate", "failure_status", "failure_code", "latency_ms", "hang",
         "hang_rate", "hang_seconds", "close", "close_rate", "token_lifetime_s", "expire_tokens",
-        "refuse_field", "deny_dcr_read"};
+        "refuse_field", "deny_dcr_read", "refuse_inflated_above"};
     for (const auto& [k, v] : j.items()) {
       if (!kKnown.count(k)) return Status::InvalidArgument("unknown fault " + k);
     }
@@ -930,6 +968,7 @@ struct Emulator::Impl {
       faults.failure_code = j.value("failure_code", faults.failure_code);
       faults.refuse_field = j.value("refuse_field", faults.refuse_field);
       faults.deny_dcr_read = j.value("deny_dcr_read", faults.deny_dcr_read);
+      faults.refuse_inflated_above = j.value("refuse_inflated_above", faults.refuse_inflated_above);
       faults.latency_ms = j.value("latency_ms", faults.latency_ms);
       faults.hang = j.value("hang", faults.hang);
       faults.hang_rate = j.value("hang_rate", faults.hang_rate);

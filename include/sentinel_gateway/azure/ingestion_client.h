@@ -18,16 +18,26 @@
 
 namespace sg::azure {
 
-// Logs Ingestion API: a request body is at most 1 MiB, compressed or not.
+// Logs Ingestion API: a request body is at most 1 MiB as sent: compressed when Content-Encoding
+// is gzip (docs/AZURE.md, "Size limits and api-version").
 inline constexpr size_t kLogsIngestionMaxBody = 1'048'576;
-// Data Collector API: at most 30 MB per post.
-inline constexpr size_t kDataCollectorMaxBody = 30 * 1024 * 1024;
+// Logs Ingestion API: a gzip body decompresses to at most 50 MiB (docs/AZURE.md, "Size limits and
+// api-version").
+inline constexpr size_t kLogsIngestionMaxInflatedBody = 50 * 1024 * 1024;
+// Data Collector API: at most 30 MB per post, read strictly as 30,000,000 bytes (it takes no gzip;
+// docs/AZURE.md, "Size limits and api-version").
+inline constexpr size_t kDataCollectorMaxBody = 30'000'000;
 
 class IngestionClient {
  public:
   virtual ~IngestionClient() = default;
-  // body: a UTF-8 JSON array of objects, uncompressed.
+  // body: a UTF-8 JSON array of objects, uncompressed; compressed here when the options say gzip.
   virtual PostResult Post(const std::string& target, const std::string& body) = 0;
+  // Sends `payload` exactly as given: a JSON array, or one the caller gzip-compressed (gzipped:
+  // Content-Encoding: gzip; Logs Ingestion API only), so that the caller knows the size of the
+  // body as sent before it goes out.
+  virtual PostResult PostPrepared(const std::string& target, const std::string& payload,
+                                  bool gzipped) = 0;
   virtual Api api() const = 0;
   virtual size_t max_body_bytes() const = 0;
 };

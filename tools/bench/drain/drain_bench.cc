@@ -5,10 +5,13 @@
 // endpoint) and times how long it takes to empty the spool. Reports events/s and MB/s with the
 // emulator's rate limits off; with --limits it runs for --seconds against the per-DCR byte limit
 // (2 GB/min by default, scaled to --window) and reports the share of that limit achieved.
+// Always reports requests per million events and the body bytes per request, as JSON and as
+// sent (compressed with --gzip), from the emulator's record of accepted requests.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -36,6 +39,7 @@ int main(int argc, char** argv) {
   double seconds = 30;
   uint64_t limit_bytes_per_min = 2'000'000'000ull;
   std::string dir;
+  std::string padding = "repeat";
   CLI::App app{"Drain throughput: spool -> drainer -> sentinel-emulator over HTTPS"};
   app.add_option("--events", events, "events to spool and drain")->capture_default_str();
   app.add_option("--size", size, "approximate event size in bytes")->capture_default_str();
@@ -57,6 +61,11 @@ int main(int argc, char** argv) {
                  "with --schema: the stream whose built-in schema shapes the events (default: the "
                  "events' own; indicatorSummary's lacks app_url, the padding, which then goes to "
                  "AdditionalFields too)")
+      ->capture_default_str();
+  app.add_option("--padding", padding,
+                 "what fills app_url up to --size: 'repeat' (one letter: compresses far better than "
+                 "real events) or 'words' (URL-like words and numbers drawn at random)")
+      ->check(CLI::IsMember({"repeat", "words"}))
       ->capture_default_str();
   app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
   CLI11_PARSE(app, argc, argv);
@@ -97,6 +106,10 @@ int main(int argc, char** argv) {
   // Fill.
   auto fill_start = Clock::now();
   uint64_t payload_bytes = 0;
+  std::mt19937 rng(42);
+  static const char* kWords[] = {"share",  "files", "download", "sales",  "q3",      "report",
+                                 "users",  "docs",  "project",  "backup", "archive", "finance",
+                                 "images", "hr",    "drive",    "export", "data",    "team"};
   for (int64_t i = 0; i < events;) {
     sg::AppendBatch b;
     for (int k = 0; k < 1000 && i < events; ++k, ++i) {
@@ -109,7 +122,17 @@ int main(int argc, char** argv) {
                           {"seq", i},
                           {"indicator_vector", {{"name", "Insider Threat - Files"}, {"id", "6"}}}};
       std::string p = j.dump();
-      if (p.size() < size) j["app_url"] = std::string(size - p.size() - 12, 'u');
+      if (p.size() < size && padding == "repeat") {
+        j["app_url"] = std::string(size - p.size() - 12, 'u');
+      } else if (p.size() < size) {
+        std::string url = "https://sharefile.example.com";
+        while (url.size() + p.size() + 12 < size) {
+          url += '/';
+          url += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+          url += std::to_string(rng() % 10000);
+        }
+        j["app_url"] = url;
+      }
       sg::NewEvent e;
       e.route = route_names[static_cast<size_t>(i % routes)];
       e.payload = j.dump();
@@ -173,20 +196,40 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json stats = emu->Stats();
   drainer->Stop(std::chrono::milliseconds(2000));
-  uint64_t delivered = 0, body_bytes = 0, throttled = 0;
+  uint64_t delivered = 0, body_bytes = 0, throttled = 0, requests = 0, splits = 0;
   for (auto& [r, c] : drainer->Counters()) {
     delivered += c.delivered_events;
     body_bytes += c.delivered_bytes;
     throttled += c.retries_throttled;
+    requests += c.requests;
+    splits += c.oversize_splits;
   }
   uint64_t accepted = stats["bytes_accepted"].get<uint64_t>();
-  std::printf("events=%lld size~%zu routes=%d concurrency=%d batch_events=%zu gzip=%d limits=%d\n",
-              static_cast<long long>(events), size, routes, concurrency, batch_events, gzip, limits);
+  std::printf("events=%lld size~%zu padding=%s routes=%d concurrency=%d batch_events=%zu gzip=%d "
+              "limits=%d schema=%d\n",
+              static_cast<long long>(events), size, padding.c_str(), routes, concurrency, batch_events,
+              gzip, limits, schema);
   std::printf("fill: %.2f s (%.0f events/s)\n", fill_s, events / fill_s);
   std::printf("drain: delivered=%llu in %.2f s -> %.0f events/s, %.1f MB/s payload, %.1f MB/s body\n",
               static_cast<unsigned long long>(delivered), elapsed, delivered / elapsed,
               payload_bytes * (static_cast<double>(delivered) / events) / elapsed / 1e6,
               body_bytes / elapsed / 1e6);
+  // From the emulator: the latest 1,000 accepted requests (all of them in a short run).
+  uint64_t sent = 0, json_bytes = 0, largest_sent = 0;
+  const auto& accepted_list = stats["accepted_requests"];
+  for (const auto& r : accepted_list) {
+    sent += r["sent_bytes"].get<uint64_t>();
+    json_bytes += r["body_bytes"].get<uint64_t>();
+    largest_sent = std::max(largest_sent, r["sent_bytes"].get<uint64_t>());
+  }
+  const double n_acc = static_cast<double>(std::max<size_t>(1, accepted_list.size()));
+  std::printf("requests: %llu sent (%.0f per million events), %zu accepted%s; per request: "
+              "%.0f events, %.0f bytes of JSON, %.0f bytes sent (largest %llu); gzip bodies split "
+              "before sending: %llu\n",
+              static_cast<unsigned long long>(requests), requests * 1e6 / std::max<uint64_t>(1, delivered),
+              accepted_list.size(), accepted_list.size() >= 1000 ? " (the latest 1,000 below)" : "",
+              delivered / std::max(1.0, static_cast<double>(requests)), json_bytes / n_acc, sent / n_acc,
+              static_cast<unsigned long long>(largest_sent), static_cast<unsigned long long>(splits));
   if (limits) {
     double limit_rate = limit_bytes_per_min / 60.0;
     std::printf("limits: %.1f MB/s accepted of %.1f MB/s allowed = %.1f%% of the DCR byte limit "
