@@ -251,6 +251,7 @@ Status IngestImpl::Init() {
   }
   // Errors, logs and commit results are served by the consumer poll on our thread.
   rd_kafka_poll_set_consumer(rk_);
+  if (opts_.TEST_on_consumer_created) opts_.TEST_on_consumer_created(rk_);
   return Status::OK();
 }
 
