@@ -353,6 +353,12 @@ void IngestMockTest::ExpectFatalErrorRecovered(const std::function<void(rd_kafka
   Produce(1000, 1100);  // a commit for the broker to refuse
   ASSERT_TRUE(WaitFor([&] { return a->stats().last_error.find("fenced") != std::string::npos; }, 30s))
       << a->stats().last_error;
+  // A works again: it holds every partition and the group's offsets cover what its spool holds
+  // (else B, joining next, would read again what A spooled but could not commit).
+  ASSERT_TRUE(WaitFor(
+      [&] { return CaughtUp(a.get(), sa.get(), 1100) && CommittedSum("g") == 1100; }, 60s))
+      << "spooled " << PendingCount(sa.get()) << ", committed " << CommittedSum("g") << ", assigned "
+      << a->stats().assigned_partitions << ", " << a->stats().last_error;
   auto b = StartIngest(Options("g"), sb.get());
   ASSERT_TRUE(WaitFor(
       [&] {
