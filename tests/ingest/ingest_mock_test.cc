@@ -339,6 +339,9 @@ void IngestMockTest::ExpectFatalErrorRecovered(const std::function<void(rd_kafka
   std::mutex mu;
   rd_kafka_t* consumer = nullptr;
   IngestOptions o = Options("g");
+  // A static member, as the gateway is by default: librdkafka heeds its own fatal error only for
+  // one (rd_kafka_fatal_error_code(), rdkafka_int.h); a dynamic consumer carries on regardless.
+  o.group_instance_id = "gateway-a";
   o.TEST_on_consumer_created = [&](void* rk) {
     std::lock_guard<std::mutex> l(mu);
     if (consumer == nullptr) consumer = static_cast<rd_kafka_t*>(rk);
