@@ -46,8 +46,8 @@ struct KafkaConfig {
   Millis max_poll_interval{300'000};
   std::string assignment_strategy = "cooperative-sticky";
   // Static membership (KIP-345, group.instance.id): a gateway that restarts within the session
-  // timeout takes its partitions back at once, without a rebalance. Default (key absent):
-  // Static membership: "" (the default) off; "auto" DefaultGroupInstanceId(host name, spool path).
+  // timeout takes its partitions back at once, without a rebalance. Key absent or "auto" (the
+  // default): DefaultGroupInstanceId(host name, spool path); "": off; any other value as given.
   std::string group_instance_id;
   bool group_instance_id_derived = false;  // true: the default above, not the file's
   Millis commit_interval{1'000};

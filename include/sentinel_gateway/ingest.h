@@ -86,6 +86,9 @@ struct IngestOptions {
   // gateway wakes the drainer with it), on the thread that appended: the consumer thread or its
   // append task. Must be quick and thread-safe, and must not call into Ingest.
   std::function<void()> on_spooled;
+  // Tests only: called with each librdkafka consumer handle (an rd_kafka_t*) once it exists, so a
+  // test can raise an error on it (rd_kafka_test_fatal_error). Never set by the gateway.
+  std::function<void(void* consumer)> TEST_on_consumer_created;
 };
 
 struct IngestStats {
@@ -105,6 +108,7 @@ struct IngestStats {
   uint64_t offset_reset_skipped = 0;  // messages those resets skipped (deleted, or passed by "latest")
   uint64_t rebalances = 0;        // assignment changes
   uint64_t partitions_lost = 0;   // partitions taken away without a revoke (no commit possible)
+  uint64_t consumer_restarts = 0;  // consumers destroyed and created again after a fatal error
   uint64_t pauses = 0;            // times consumption was paused for backpressure or failures
   bool paused = false;            // consumption paused right now
   int assigned_partitions = 0;

@@ -603,11 +603,11 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Str(d, "delivery", "event_id_field", &c.delivery.event_id_field);
   r.Duration(d, "delivery", "shutdown_grace", &c.delivery.shutdown_grace);
 
-  // [kafka] group_instance_id: off unless set. "auto" derives it from the host name and the spool
-  // path (read above). Not on by default: librdkafka treats a fenced static member as fatal
-  // (FENCED_INSTANCE_ID), and after a broker restart the gateway was fenced by its own rejoin and
-  // stopped consuming (ChaosTest.KafkaBrokerRestartWhileConsuming); ingest does not yet recreate
-  // its consumer after a fatal error.
+  // [kafka] group_instance_id: static membership by default, so a restarted gateway takes its
+  // partitions back at once. Absent or "auto": derived from the host name and the spool path (read
+  // above); "" turns it off; anything else is used as given. A fenced static member is fatal in
+  // librdkafka; ingest recreates its consumer then (docs/librdkafka.md).
+  c.kafka.group_instance_id = "auto";
   r.Str(k, "kafka", "group_instance_id", &c.kafka.group_instance_id);
   if (c.kafka.group_instance_id == "auto") {
     char host[256] = {0};

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <future>
 #include <map>
@@ -29,6 +30,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using TopicPartition = std::pair<std::string, int32_t>;
+
+// Waits before recreating a consumer after a fatal error, when such errors repeat.
+constexpr int kConsumerRestartInitialMs = 500;
+constexpr int kConsumerRestartMaxMs = 30000;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -103,6 +108,10 @@ class IngestImpl final : public Ingest {
   }
 
   Status SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
+  Status NewConsumer();
+  Status Subscribe();
+  bool Fatal() const { return rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR; }
+  void RecreateConsumer();
   void Run();
   void CollectBatch();
   void HandleMessage(rd_kafka_message_t* m);
@@ -122,7 +131,7 @@ class IngestImpl final : public Ingest {
   void CommitSync();
   void UpdateLag();
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
-  void SetStartOffsets(rd_kafka_topic_partition_list_t* parts);
+  void SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::map<TopicPartition, int64_t>* ahead);
   int64_t RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi);
   // Logs and counts messages from `position` up to `resumed_at` that were never spooled, of which
   // those below `lo` were deleted by retention.
@@ -178,7 +187,14 @@ class IngestImpl final : public Ingest {
   int backoff_ms_ = 0;
   Status last_append_status_;
 
+  // Consumer restarts after fatal errors: the wait before the next one (doubling while they come
+  // quickly one after the other) and when the last one was.
+  int restart_backoff_ms_ = 0;
+  Clock::time_point last_restart_{};
+  bool restarted_ = false;  // the new consumer has not been assigned partitions yet
+
   mutable std::mutex mu_;
+  std::condition_variable stop_cv_;  // with mu_: Stop() wakes a restart's backoff
   IngestStats stats_;
   std::string failing_reason_;  // guarded by mu_
   std::string kafka_error_;     // guarded by mu_; cleared when messages flow again
@@ -213,7 +229,12 @@ Status IngestImpl::Init() {
   Status s = EventRouter::Create(opts_.routes, &router_);
   if (!s.ok()) return s;
   classifier_ = std::make_unique<EventClassifier>(opts_.classifier, router_.get());
+  return NewConsumer();
+}
 
+Status IngestImpl::NewConsumer() {
+  const std::string proto = Lower(opts_.security_protocol);
+  const bool sasl = proto.rfind("sasl", 0) == 0;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   std::vector<std::pair<std::string, std::string>> props = {
       {"bootstrap.servers", opts_.brokers},
@@ -240,7 +261,7 @@ Status IngestImpl::Init() {
   if (!opts_.group_instance_id.empty()) props.emplace_back("group.instance.id", opts_.group_instance_id);
   for (const auto& [k, v] : opts_.librdkafka) props.emplace_back(k, v);
   for (const auto& [k, v] : props) {
-    s = SetConf(conf, k, v);
+    Status s = SetConf(conf, k, v);
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
       return s;
@@ -253,18 +274,19 @@ Status IngestImpl::Init() {
   rd_kafka_conf_set_log_cb(conf, &IngestImpl::LogCb);
 
   char errstr[512];
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (rk_ == nullptr) {
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  if (rk == nullptr) {
     rd_kafka_conf_destroy(conf);
     return Status::InvalidArgument(fmt::format("kafka: cannot create the consumer: {}", errstr));
   }
   // Errors, logs and commit results are served by the consumer poll on our thread.
-  rd_kafka_poll_set_consumer(rk_);
+  rd_kafka_poll_set_consumer(rk);
+  rk_ = rk;
+  if (opts_.TEST_on_consumer_created) opts_.TEST_on_consumer_created(rk_);
   return Status::OK();
 }
 
-Status IngestImpl::Start() {
-  if (started_) return Status::InvalidArgument("ingest: already started");
+Status IngestImpl::Subscribe() {
   rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(opts_.topics.size()));
   for (const std::string& t : opts_.topics) {
     rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
@@ -274,6 +296,13 @@ Status IngestImpl::Start() {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::InvalidArgument(fmt::format("kafka: cannot subscribe: {}", rd_kafka_err2str(err)));
   }
+  return Status::OK();
+}
+
+Status IngestImpl::Start() {
+  if (started_) return Status::InvalidArgument("ingest: already started");
+  Status s = Subscribe();
+  if (!s.ok()) return s;
   started_ = true;
   thread_ = std::thread([this] { Run(); });
   spdlog::info("ingest: consuming {} as group {}", fmt::join(opts_.topics, ","), opts_.group_id);
@@ -283,7 +312,11 @@ Status IngestImpl::Start() {
 Status IngestImpl::Stop() {
   if (!started_ || stopped_) return last_append_status_;
   stopped_ = true;
-  stop_ = true;
+  {
+    std::lock_guard<std::mutex> l(mu_);  // wakes a consumer restart's backoff
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   return last_append_status_;
 }
@@ -338,11 +371,17 @@ void IngestImpl::Run() {
     if (failing_) {
       ServeFor(backoff_ms_);
       if (stop_) break;
-      TryAppend();
+      if (!Fatal()) TryAppend();
     } else {
       CollectBatch();  // while the previous batch is being appended
       WaitInflight();
-      if (!failing_ && cur_.msgs > 0) Launch();
+      if (!failing_ && cur_.msgs > 0 && !Fatal()) Launch();
+    }
+    if (Fatal()) {
+      RecreateConsumer();
+      if (rk_ == nullptr) break;  // stopped during the restart's backoff
+      next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+      continue;
     }
     UpdatePause();
     if (Clock::now() >= next_commit) {
@@ -354,6 +393,10 @@ void IngestImpl::Run() {
 
   // Shutdown: spool the batches in hand (bounded), commit, leave the group.
   closing_ = true;
+  if (rk_ == nullptr) {  // stopped while a consumer restart waited: nothing in hand, no group
+    spdlog::info("ingest: stopped");
+    return;
+  }
   WaitInflight();
   const auto deadline = Clock::now() + std::chrono::milliseconds(opts_.close_timeout_ms);
   while (cur_.msgs > 0 && !TryAppend() && Clock::now() < deadline) {
@@ -374,6 +417,83 @@ void IngestImpl::Run() {
   spdlog::info("ingest: stopped");
 }
 
+void IngestImpl::RecreateConsumer() {
+  // A fatal error leaves a librdkafka consumer unusable for good: it commits nothing (__FATAL),
+  // joins no group, and rd_kafka_consumer_close() refuses it (rdkafka.c, rdkafka_cgrp.c). The
+  // only way on is a new handle with the same configuration.
+  char reason[512] = {0};
+  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_, reason, sizeof(reason));
+  std::string msg = fmt::format("kafka: fatal consumer error {}: {}; consumer recreated", rd_kafka_err2name(err), reason);
+  spdlog::error("ingest: {}", msg);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    ++stats_.consumer_restarts;
+    kafka_error_ = msg;  // unhealthy until messages flow through the new consumer
+    stats_.last_error = std::move(msg);
+    stats_.last_error_ms = NowMs();
+    stats_.assigned_partitions = 0;
+    stats_.lag = -1;
+    stats_.partition_lag.clear();
+  }
+  // The append in flight finishes: whatever it wrote, the spool records its offsets with it. The
+  // batch in hand is not in the spool and its offsets were never stored: it is dropped, and the
+  // new consumer reads it again from max(committed, spooled + 1), like any unspooled message.
+  // (Appending it instead could spool twice what a member that fenced this one consumes.)
+  WaitInflight();
+  if (cur_.msgs > 0) {
+    spdlog::warn("ingest: {} messages not spooled before the fatal error are left to be consumed again", cur_.msgs);
+    ClearBatch();
+  }
+  ClearFailure();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    failing_reason_.clear();
+  }
+  assigned_.clear();
+  spooled_high_.clear();
+  start_offset_.clear();
+  next_offset_.clear();
+  paused_ends_.clear();
+  rewind_pending_.clear();
+  paused_ = false;  // a new handle has nothing paused; UpdatePause and assignment set it again
+
+  // No consumer close: it would commit and leave the group through a handle that can do neither,
+  // and it waits for rebalance callbacks nobody serves here. librdkafka skips it by itself only
+  // for a static member (rd_kafka_fatal_error_code() ignores the error of a dynamic consumer,
+  // rdkafka_int.h), and a plain rd_kafka_destroy() of a dynamic one hung in the close.
+  rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  rk_ = nullptr;
+
+  // Backoff: none for a first restart, then doubling while restarts follow one another (two
+  // gateways given the same group_instance_id fence each other in turn).
+  const auto now = Clock::now();
+  if (last_restart_ != Clock::time_point{} &&
+      now - last_restart_ < std::chrono::milliseconds(2 * kConsumerRestartMaxMs)) {
+    restart_backoff_ms_ = std::min(std::max(restart_backoff_ms_ * 2, kConsumerRestartInitialMs), kConsumerRestartMaxMs);
+  } else {
+    restart_backoff_ms_ = 0;
+  }
+  while (true) {
+    if (restart_backoff_ms_ > 0) {
+      std::unique_lock<std::mutex> l(mu_);
+      stop_cv_.wait_for(l, std::chrono::milliseconds(restart_backoff_ms_), [this] { return stop_.load(); });
+    }
+    if (stop_) return;
+    Status s = NewConsumer();
+    if (s.ok()) s = Subscribe();
+    if (s.ok()) break;
+    // The same configuration created a consumer before: a failure here is transient (memory,
+    // threads). Keep trying; health says why.
+    spdlog::error("ingest: cannot recreate the Kafka consumer: {}", s.ToString());
+    RecordError(s.ToString());
+    if (rk_ != nullptr) rd_kafka_destroy(rk_), rk_ = nullptr;
+    restart_backoff_ms_ = std::min(std::max(restart_backoff_ms_ * 2, kConsumerRestartInitialMs), kConsumerRestartMaxMs);
+  }
+  last_restart_ = Clock::now();
+  restarted_ = true;
+  spdlog::info("ingest: new Kafka consumer subscribed to {} as group {}", fmt::join(opts_.topics, ","), opts_.group_id);
+}
+
 void IngestImpl::CollectBatch() {
   int timeout = opts_.poll_timeout_ms;
   while (!stop_ && cur_.msgs < opts_.max_batch_messages && cur_.bytes < opts_.max_batch_bytes) {
@@ -386,7 +506,8 @@ void IngestImpl::CollectBatch() {
 
 void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    // __FATAL: the consumer is unusable; Run() recreates it (RecreateConsumer says why).
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR__FATAL) {
       std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
       spdlog::warn("ingest: {}", msg);
       {
@@ -721,7 +842,7 @@ void IngestImpl::UpdateLag() {
   stats_.assigned_partitions = cnt;
 }
 
-void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
+void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::map<TopicPartition, int64_t>* ahead) {
   if (parts->cnt == 0) return;
   std::vector<int64_t> spooled(parts->cnt, -1);
   for (int i = 0; i < parts->cnt; ++i) {
@@ -761,6 +882,12 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts) {
         }
       }
       parts->elems[i].offset = start;
+      // The spool holds more than the group committed (a commit refused, e.g. by a fatal error,
+      // or a crash before it): commit the spool's offset too, or the partition's next owner in
+      // another gateway would read those messages again.
+      if (spooled[i] >= 0 && start == spooled[i] + 1 && start > c) {
+        (*ahead)[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
+      }
     }
     start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
     if (start >= 0) next_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
@@ -833,7 +960,8 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     if (!cooperative) {  // eager: the whole assignment
       spooled_high_.clear(), start_offset_.clear(), next_offset_.clear();
     }
-    SetStartOffsets(parts);
+    std::map<TopicPartition, int64_t> ahead;
+    SetStartOffsets(parts, &ahead);
     if (cooperative) {
       if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
         RecordError(fmt::format("kafka: incremental assign failed: {}", rd_kafka_error_string(e)));
@@ -843,6 +971,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
       rd_kafka_assign(rk, parts);
       assigned_.clear();
     }
+    if (!ahead.empty()) StoreOffsets(ahead);  // assigned now: the next commit carries them
     for (int i = 0; i < parts->cnt; ++i) assigned_.emplace(parts->elems[i].topic, parts->elems[i].partition);
     // librdkafka keeps an application pause across unassign and assign (librdkafka issue 1849):
     // a partition paused before it was revoked would come back paused after a resume of the
@@ -856,6 +985,11 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     }
     spdlog::info("ingest: assigned {} partitions ({}), {} in total", parts->cnt,
                  cooperative ? "cooperative" : "eager", assigned_.size());
+    if (restarted_) {  // the recreated consumer is back in its group: the fatal error is over
+      restarted_ = false;
+      std::lock_guard<std::mutex> l(mu_);
+      kafka_error_.clear();
+    }
   } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
     std::set<TopicPartition> revoked;
     for (int i = 0; i < parts->cnt; ++i) revoked.emplace(parts->elems[i].topic, parts->elems[i].partition);

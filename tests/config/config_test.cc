@@ -70,15 +70,17 @@ TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
 }
 
-// Static membership: off by default; "auto" gives one group.instance.id per host and spool, the
-// same on every load.
+// Static membership: on by default with one group.instance.id per host and spool, the same on
+// every load ("auto" says the same); "" turns it off; an explicit id is used as given.
 TEST(ConfigTest, GroupInstanceIdDerivedFromHostAndSpoolUnlessSet) {
   GatewayConfig a, b, other, set, off, dflt;
   const std::string with_auto =
       Replace(kValid, "group_id = \"acme_group\"", "group_id = \"acme_group\"\ngroup_instance_id = \"auto\"");
   ASSERT_TRUE(ParseText(kValid, &dflt).ok());
-  EXPECT_EQ(dflt.kafka.group_instance_id, "") << "static membership is opt-in";
+  EXPECT_TRUE(dflt.kafka.group_instance_id_derived) << "static membership is the default";
+  EXPECT_EQ(dflt.kafka.group_instance_id.rfind("sentinel-gateway-", 0), 0u) << dflt.kafka.group_instance_id;
   ASSERT_TRUE(ParseText(with_auto, &a).ok());
+  EXPECT_EQ(dflt.kafka.group_instance_id, a.kafka.group_instance_id);
   ASSERT_TRUE(ParseText(with_auto, &b).ok());
   ASSERT_TRUE(ParseText(Replace(with_auto, "/var/lib/sentinel-gateway/spool", "/var/lib/sentinel-gateway/spool2"),
                         &other).ok());

@@ -16,6 +16,7 @@
 
 #include "../spool/spool_test_util.h"
 #include "kafka_test_util.h"
+#include "sentinel_gateway/config.h"
 #include "sentinel_gateway/ingest.h"
 #include "sentinel_gateway/spool.h"
 
@@ -148,7 +149,9 @@ TEST_F(IngestBrokerTest, SaslSslScramConsumesEverythingIntoTheSpool) {
 }
 
 // Two gateways (cooperative-sticky) in one group while events flow: the second joins mid-stream,
-// later leaves; together their spools hold every event exactly once.
+// later leaves; together their spools hold every event exactly once. Each is a static member with
+// its own id, as the gateway's default derives one per spool: a static member that stops does not
+// leave the group (KIP-345), so A takes B's partitions once B's session times out.
 TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   const std::string topic = "citrix-scale";
   Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
@@ -162,9 +165,14 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   IngestOptions o = Options("scale");
   o.topics = {topic};
   o.max_batch_messages = 200;  // small batches: the rebalance lands mid-stream
+  o.session_timeout_ms = 10000;
+  IngestOptions ob = o;
+  o.group_instance_id = config::DefaultGroupInstanceId("edge", local_.Sub("a"));
+  ob.group_instance_id = config::DefaultGroupInstanceId("edge", local_.Sub("b"));
+  ASSERT_NE(o.group_instance_id, ob.group_instance_id);
   std::unique_ptr<Ingest> a, b;
   ASSERT_TRUE(Ingest::Create(o, sa.get(), &a).ok());
-  ASSERT_TRUE(Ingest::Create(o, sb.get(), &b).ok());
+  ASSERT_TRUE(Ingest::Create(ob, sb.get(), &b).ok());
   ASSERT_TRUE(a->Start().ok());
   ASSERT_TRUE(WaitFor([&] { return a->stats().spooled > 0; }, 60s)) << a->stats().last_error;
   ASSERT_TRUE(b->Start().ok());

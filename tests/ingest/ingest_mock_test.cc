@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -129,6 +131,8 @@ class IngestMockTest : public ::testing::Test {
     for (int64_t c : Committed(group)) sum += std::max<int64_t>(c, 0);
     return sum;
   }
+
+  void ExpectFatalErrorRecovered(const std::function<void(rd_kafka_t*)>& raise);
 
   TempDir tmp_;
   MockCluster mc_;
@@ -320,6 +324,86 @@ TEST_F(IngestMockTest, BrokersDownAndUpLoseNothing) {
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 2000);
+}
+
+// A fatal librdkafka error (for a static member fenced by its own rejoin after a broker restart:
+// FENCED_INSTANCE_ID on a commit, rdkafka_request.c) spoils the consumer for good: librdkafka
+// answers every later rebalance of it with an empty assignment and no rebalance callback
+// (rdkafka_cgrp.c), which is how the gateway stopped consuming in the chaos suite's broker restart.
+// Ingest destroys it and creates a new one; what the old one had consumed but not spooled is
+// consumed again, what it spooled is not (the spool's offsets decide where to resume). `raise`
+// makes the error happen, given A's first consumer handle; then B joins the group (a rebalance).
+void IngestMockTest::ExpectFatalErrorRecovered(const std::function<void(rd_kafka_t*)>& raise) {
+  auto sa = OpenSpool("a");
+  auto sb = OpenSpool("b");
+  std::mutex mu;
+  rd_kafka_t* consumer = nullptr;
+  IngestOptions o = Options("g");
+  // A static member, as the gateway is by default: librdkafka heeds its own fatal error only for
+  // one (rd_kafka_fatal_error_code(), rdkafka_int.h); a dynamic consumer carries on regardless.
+  o.group_instance_id = "gateway-a";
+  o.TEST_on_consumer_created = [&](void* rk) {
+    std::lock_guard<std::mutex> l(mu);
+    if (consumer == nullptr) consumer = static_cast<rd_kafka_t*>(rk);
+  };
+  Produce(0, 1000);
+  auto a = StartIngest(o, sa.get());
+  ASSERT_TRUE(WaitFor([&] { return CaughtUp(a.get(), sa.get(), 1000) && CommittedSum("g") == 1000; }, 30s));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    raise(consumer);
+  }
+  Produce(1000, 1100);  // a commit for the broker to refuse
+  ASSERT_TRUE(WaitFor([&] { return a->stats().last_error.find("fenced") != std::string::npos; }, 30s))
+      << a->stats().last_error;
+  // A works again: it holds every partition and the group's offsets cover what its spool holds
+  // (else B, joining next, would read again what A spooled but could not commit).
+  ASSERT_TRUE(WaitFor(
+      [&] { return CaughtUp(a.get(), sa.get(), 1100) && CommittedSum("g") == 1100; }, 60s))
+      << "spooled " << PendingCount(sa.get()) << ", committed " << CommittedSum("g") << ", assigned "
+      << a->stats().assigned_partitions << ", " << a->stats().last_error;
+  auto b = StartIngest(Options("g"), sb.get());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        return na > 0 && nb > 0 && na + nb == kPartitions;
+      },
+      60s))
+      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
+  Produce(1100, 2000);
+  // Consumed, spooled and committed by consumers that work, A's share too.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return a->stats().lag == 0 && b->stats().lag == 0 && PendingCount(sa.get()) + PendingCount(sb.get()) == 2000 &&
+               CommittedSum("g") == 2000;
+      },
+      60s))
+      << "spooled " << PendingCount(sa.get()) << " + " << PendingCount(sb.get()) << ", committed "
+      << CommittedSum("g") << ", " << a->stats().last_error;
+  EXPECT_EQ(a->stats().consumer_restarts, 1u);
+  EXPECT_NE(a->stats().last_error.find("FENCED_INSTANCE_ID"), std::string::npos) << a->stats().last_error;
+  EXPECT_TRUE(a->health().healthy) << a->health().reason;
+  ASSERT_TRUE(b->Stop().ok());
+  ASSERT_TRUE(a->Stop().ok());
+  SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
+  ExpectExactlyOnce({&ca, &cb}, 2000);
+  EXPECT_TRUE(ca.failed.empty());
+}
+
+// rd_kafka_test_fatal_error raises the error as librdkafka's own fatal paths do
+// (rd_kafka_set_fatal_error, rdkafka.c): for a consumer, a __FATAL consumer error.
+TEST_F(IngestMockTest, FatalConsumerErrorRecreatesTheConsumer) {
+  ExpectFatalErrorRecovered([](rd_kafka_t* rk) {
+    ASSERT_EQ(rd_kafka_test_fatal_error(rk, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID, "fenced by the test"),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  });
+}
+
+// The incident's own path: the broker answers an offset commit FENCED_INSTANCE_ID.
+TEST_F(IngestMockTest, FencedOffsetCommitRecreatesTheConsumer) {
+  ExpectFatalErrorRecovered([this](rd_kafka_t*) {
+    rd_kafka_mock_push_request_errors(mc_.get(), kApiOffsetCommit, 1, RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID);
+  });
 }
 
 // Fetch errors are retried; commits that all fail leave the group without committed offsets, and
