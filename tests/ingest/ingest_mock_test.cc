@@ -48,13 +48,22 @@ void DrainAll(Spool* spool, std::map<int64_t, int>* drained) {
 }
 
 // Drains what is left in `a` into `drained`, then checks seqs [0, n) each once across what was
-// drained from `a` and what `b` holds.
-void ExpectDrainedAndSpooledOnce(Spool* a, std::map<int64_t, int>* drained, Spool* b, int64_t n) {
+// drained from `a` and what `b` holds. A member that lost partitions (its session expired: under
+// tools/load-test.sh a 4.5 s session can) could not commit what it had spooled, so their next
+// owner reads it again: then every seq must be there at least once (Kafka's at-least-once across
+// members; each spool alone still holds each seq once).
+void ExpectDrainedAndSpooledOnce(Spool* a, std::map<int64_t, int>* drained, Spool* b, int64_t n,
+                                 uint64_t partitions_lost = 0) {
   DrainAll(a, drained);
   SpoolContents cb = ReadSpool(b);
   SpoolContents ca;
   ca.pending_by_seq = *drained;
-  ExpectExactlyOnce({&ca, &cb}, n);
+  for (const SpoolContents* c : {&ca, &cb}) {
+    for (const auto& [seq, k] : c->pending_by_seq) EXPECT_EQ(k, 1) << "seq " << seq << " twice in one spool";
+  }
+  if (partitions_lost > 0) std::printf("%llu partitions lost: duplicates across the two spools allowed\n",
+                                       static_cast<unsigned long long>(partitions_lost));
+  ExpectExactlyOnce({&ca, &cb}, n, partitions_lost > 0);
 }
 
 class IngestMockTest : public ::testing::Test {
@@ -868,7 +877,8 @@ TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
       << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: "
       << a->health().reason << " assigned " << a->stats().assigned_partitions << " lag " << a->stats().lag;
   ASSERT_TRUE(a->Stop().ok());
-  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500,
+                              a->stats().partitions_lost + b->stats().partitions_lost);
 }
 
 // Issue 12, item 2: an append fails (spool full), a rebalance takes the partitions of the held
@@ -905,7 +915,8 @@ TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
       << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: " << a->health().reason;
   EXPECT_TRUE(a->health().healthy) << a->health().reason;
   ASSERT_TRUE(a->Stop().ok());
-  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500,
+                              a->stats().partitions_lost + b->stats().partitions_lost);
 }
 
 // Issue 12, item 1: partitions paused by backpressure are revoked, the spool drains below its
@@ -950,7 +961,8 @@ TEST_P(IngestWedgeTest, PartitionsPausedByBackpressureResumeAfterTheyMoveBack) {
       << ", paused " << a->stats().paused;
   EXPECT_EQ(a->stats().pauses, 1u) << "a later pause and resume may have masked the partitions left paused";
   ASSERT_TRUE(a->Stop().ok());
-  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 1100);
+  ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 1100,
+                              a->stats().partitions_lost + b->stats().partitions_lost);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, IngestWedgeTest, ::testing::Values("cooperative-sticky", "range"),
