@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sentinel_gateway/azure/ingestion_client.h"
+
 namespace sg::azure {
 
 bool IsDcrResourceId(const std::string& id) {
@@ -63,26 +65,9 @@ Status DcrReader::Create(const AzureOptions& o, const std::string& management_en
   mgmt.scope = cloud.management_scope;
   mgmt.resource = cloud.management_resource;
   r->scope_ = o.managed_identity ? mgmt.resource : mgmt.scope;
-  TokenProviderOptions t;
-  t.managed_identity = mgmt.managed_identity;
-  t.login_endpoint = mgmt.login_endpoint.empty() ? cloud.login_endpoint : mgmt.login_endpoint;
-  while (!t.login_endpoint.empty() && t.login_endpoint.back() == '/') t.login_endpoint.pop_back();
-  t.tenant_id = mgmt.tenant_id;
-  t.client_id = mgmt.client_id;
-  t.client_secret = mgmt.client_secret;
-  t.scope = mgmt.scope;
-  if (!mgmt.imds_url.empty()) t.imds_url = mgmt.imds_url;
-  t.resource = mgmt.resource;
-  HttpClientOptions h;
-  h.ca_file = o.ca_file;
-  h.proxy = o.proxy;
-  h.connect_timeout = o.connect_timeout;
-  h.request_timeout = o.request_timeout;
-  h.cancel = cancel;
-  t.http = h;
-  Status s = TokenProvider::Create(t, &r->tokens_);
+  Status s = NewTokenProvider(mgmt, &r->tokens_, cancel);
   if (!s.ok()) return s;
-  s = HttpClient::Create(h, &r->http_);
+  s = HttpClient::Create(HttpOptionsFor(o, cancel), &r->http_);
   if (!s.ok()) return s;
   *out = std::move(r);
   return Status::OK();

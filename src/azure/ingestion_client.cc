@@ -14,16 +14,6 @@
 namespace sg::azure {
 namespace {
 
-HttpClientOptions HttpOptions(const AzureOptions& o, const std::atomic<bool>* cancel) {
-  HttpClientOptions h;
-  h.ca_file = o.ca_file;
-  h.proxy = o.proxy;
-  h.connect_timeout = o.connect_timeout;
-  h.request_timeout = o.request_timeout;
-  h.cancel = cancel;
-  return h;
-}
-
 std::string NewRequestId() {
   unsigned char b[16];
   RAND_bytes(b, sizeof(b));
@@ -223,6 +213,16 @@ class DataCollectorClient final : public IngestionClient {
 
 }  // namespace
 
+HttpClientOptions HttpOptionsFor(const AzureOptions& o, const std::atomic<bool>* cancel) {
+  HttpClientOptions h;
+  h.ca_file = o.ca_file;
+  h.proxy = o.proxy;
+  h.connect_timeout = o.connect_timeout;
+  h.request_timeout = o.request_timeout;
+  h.cancel = cancel;
+  return h;
+}
+
 Status NewTokenProvider(const AzureOptions& o, std::shared_ptr<TokenProvider>* out,
                         const std::atomic<bool>* cancel) {
   out->reset();
@@ -237,7 +237,7 @@ Status NewTokenProvider(const AzureOptions& o, std::shared_ptr<TokenProvider>* o
   t.scope = o.scope.empty() ? cloud.scope : o.scope;
   if (!o.imds_url.empty()) t.imds_url = o.imds_url;
   t.resource = o.resource.empty() ? cloud.resource : o.resource;
-  t.http = HttpOptions(o, cancel);
+  t.http = HttpOptionsFor(o, cancel);
   return TokenProvider::Create(t, out);
 }
 
@@ -255,7 +255,7 @@ Status NewIngestionClient(const AzureOptions& o, std::shared_ptr<TokenProvider> 
       return Status::InvalidArgument("shared_key is missing or not valid base64");
     }
   }
-  Status s = HttpClient::Create(HttpOptions(o, cancel), &http);
+  Status s = HttpClient::Create(HttpOptionsFor(o, cancel), &http);
   if (!s.ok()) return s;
   if (o.api == Api::kLogsIngestion) {
     out->reset(new LogsIngestionClient(o, std::move(tokens), std::move(http)));

@@ -45,6 +45,8 @@ class IngestionClient {
 // Shared by the clients of one gateway: the token cache for the Logs Ingestion API (null for the
 // Data Collector API). Validates the options (InvalidArgument names the missing setting).
 // cancel: optional flag that aborts a running token request (shutdown).
+// The HTTP client settings of every Azure call (CA, proxy, timeouts) from the configuration.
+HttpClientOptions HttpOptionsFor(const AzureOptions& options, const std::atomic<bool>* cancel);
 Status NewTokenProvider(const AzureOptions& options, std::shared_ptr<TokenProvider>* out,
                         const std::atomic<bool>* cancel = nullptr);
 
