@@ -242,24 +242,12 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 90s)) << a->stats().last_error;
   // Let A's commits cover what its spool holds, so that B starts after it (what two spools hold
   // twice would be a duplicate, which this test counts).
-  auto committed_sum = [&] {
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", facts_["plaintext"].c_str(), errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "group.id", "full", errstr, sizeof(errstr));
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, topic.c_str(), p);
-    int64_t sum = -1;
-    if (rd_kafka_committed(rk, l, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      sum = 0;
-      for (int p = 0; p < kPartitions; ++p) sum += std::max<int64_t>(l->elems[p].offset, 0);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(rk);
-    return sum;
-  };
-  ASSERT_TRUE(WaitFor([&] { return committed_sum() == static_cast<int64_t>(PendingCount(sa.get())); }, 30s));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return CommittedSum(facts_["plaintext"], "full", topic, kPartitions) ==
+               static_cast<int64_t>(PendingCount(sa.get()));
+      },
+      30s));
   ASSERT_TRUE(b->Start().ok());
   const auto joined = std::chrono::steady_clock::now();
   ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0; }, 15s))

@@ -118,27 +118,11 @@ class IngestMockTest : public ::testing::Test {
 
   // Committed offsets of the group, per partition (-1001 when none).
   std::vector<int64_t> Committed(const std::string& group) {
-    char errstr[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", mc_.bootstraps().c_str(), errstr, sizeof(errstr));
-    rd_kafka_conf_set(conf, "group.id", group.c_str(), errstr, sizeof(errstr));
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, kTopic, p);
-    rd_kafka_resp_err_t err = rd_kafka_committed(rk, l, 10000);
-    EXPECT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
-    std::vector<int64_t> out;
-    for (int p = 0; p < kPartitions; ++p) out.push_back(l->elems[p].offset);
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return out;
+    return CommittedOffsets(mc_.bootstraps(), group, kTopic, kPartitions);
   }
 
   int64_t CommittedSum(const std::string& group) {
-    int64_t sum = 0;
-    for (int64_t c : Committed(group)) sum += std::max<int64_t>(c, 0);
-    return sum;
+    return testing::CommittedSum(mc_.bootstraps(), group, kTopic, kPartitions);
   }
 
   void ExpectFatalErrorRecovered(const std::function<void(rd_kafka_t*)>& raise);

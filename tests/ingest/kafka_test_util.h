@@ -3,6 +3,7 @@
 // condition poller with a deadline (no sleeps standing in for synchronisation).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -150,6 +151,34 @@ inline SpoolContents ReadSpool(Spool* spool) {
 }
 
 // Pending events in the spool (from its counters).
+// Committed offsets of `group` on partitions [0, partitions) of `topic` (-1001 when none).
+inline std::vector<int64_t> CommittedOffsets(const std::string& bootstraps, const std::string& group,
+                                             const std::string& topic, int partitions) {
+  char errstr[256];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps.c_str(), errstr, sizeof(errstr));
+  rd_kafka_conf_set(conf, "group.id", group.c_str(), errstr, sizeof(errstr));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+  rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) rd_kafka_topic_partition_list_add(l, topic.c_str(), p);
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk, l, 10000);
+  EXPECT_EQ(err, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(err);
+  std::vector<int64_t> out;
+  for (int p = 0; p < partitions; ++p) out.push_back(l->elems[p].offset);
+  rd_kafka_topic_partition_list_destroy(l);
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
+// The sum of the committed offsets (partitions without one count 0).
+inline int64_t CommittedSum(const std::string& bootstraps, const std::string& group, const std::string& topic,
+                            int partitions) {
+  int64_t sum = 0;
+  for (int64_t c : CommittedOffsets(bootstraps, group, topic, partitions)) sum += std::max<int64_t>(c, 0);
+  return sum;
+}
+
 inline uint64_t PendingCount(Spool* spool) {
   SpoolStats st;
   if (!spool->Stats(&st).ok()) return 0;

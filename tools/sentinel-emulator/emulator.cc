@@ -101,7 +101,8 @@ struct Faults {
   int64_t hang_seconds = 30;
   int64_t close = 0;
   double close_rate = 0;
-  // The identity lacks Reader on the DCR: the management read answers 403 AuthorizationFailed.
+  // A test device standing for an identity without Reader on the DCR: the management read then
+  // answers 403 AuthorizationFailed as ARM does (Learn "Troubleshoot Azure RBAC", see ReadDcr).
   bool deny_dcr_read = false;
 };
 
@@ -419,7 +420,8 @@ struct Emulator::Impl {
     return std::nullopt;
   }
 
-  // Sizes of an accepted Logs Ingestion request, for tests and benchmarks that check batching.
+  // Sizes of an accepted Logs Ingestion request, for tests and benchmarks that check batching
+  // (the emulator's own record, not an Azure behaviour).
   void NoteAccepted(const std::string& stream, size_t sent, size_t inflated, size_t n, bool gzip) {
     std::lock_guard<std::mutex> lock(mu);
     largest_sent = std::max<uint64_t>(largest_sent, sent);
