@@ -15,6 +15,7 @@
 
 #include "protocol.h"
 #include "sentinel_gateway/control.h"
+#include "sentinel_gateway/thread_name.h"
 #include "unix_socket.h"
 
 namespace sg::control {
@@ -93,7 +94,10 @@ Status ServerImpl::Init() {
   }
   wake_read_ = net::Fd(pipe_fds[0]);
   wake_write_ = net::Fd(pipe_fds[1]);
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sg-control");
+    Run();
+  });
   return Status::OK();
 }
 

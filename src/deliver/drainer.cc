@@ -17,6 +17,7 @@
 #include "sentinel_gateway/deliver/batch_builder.h"
 #include "sentinel_gateway/deliver/bisect.h"
 #include "sentinel_gateway/deliver/shaper.h"
+#include "sentinel_gateway/thread_name.h"
 
 namespace sg::deliver {
 
@@ -99,9 +100,15 @@ struct Drainer::Impl {
     lanes.push_back(std::move(lane));
     for (int i = 0; i < options.concurrency; ++i) {
       ++running_workers;
-      l->workers.emplace_back([this, l] { Worker(*l); });
+      l->workers.emplace_back([this, l] {
+        NameThisThread("sg-drain-send");  // shaping is the reader's; gzip and HTTPS are here
+        Worker(*l);
+      });
     }
-    l->reader = std::thread([this, l] { Reader(*l); });
+    l->reader = std::thread([this, l] {
+      NameThisThread("sg-drain-read");  // spool reads and shaping
+      Reader(*l);
+    });
   }
 
   std::atomic<bool> stopping{false};  // no new batches, no new attempts

@@ -14,6 +14,7 @@
 #include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/azure/dcr_coverage.h"
 #include "sentinel_gateway/azure/dcr_reader.h"
+#include "sentinel_gateway/thread_name.h"
 
 namespace sg {
 
@@ -138,7 +139,10 @@ Status DcrWatch::Start(const config::GatewayConfig& c, const azure::AzureOptions
   dopts->schema_board = impl->board;
   impl->ReadOnce();
   Impl* d = impl.get();
-  impl->thread = std::thread([d] { d->Loop(); });
+  impl->thread = std::thread([d] {
+    NameThisThread("sg-dcr-watch");
+    d->Loop();
+  });
   out->reset(new DcrWatch(std::move(impl)));
   return Status::OK();
 }

@@ -16,6 +16,7 @@
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/ingest.h"
 #include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/thread_name.h"
 #include "wiring.h"
 
 namespace sg {
@@ -141,7 +142,10 @@ class GatewayImpl final : public Gateway {
     }
     if (port <= 0) return Status::IOError(fmt::format("metrics: cannot listen on {}", listen));
     metrics_address_ = fmt::format("{}:{}", host, port);
-    http_thread_ = std::thread([this] { http_->listen_after_bind(); });
+    http_thread_ = std::thread([this] {
+      NameThisThread("sg-metrics");
+      http_->listen_after_bind();
+    });
     spdlog::info("gateway: metrics on http://{}/metrics, health on /healthz and /readyz", metrics_address_);
     return Status::OK();
   }

@@ -24,6 +24,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/thread_name.h"
 
 namespace sg {
 namespace {
@@ -304,7 +305,10 @@ Status IngestImpl::Start() {
   Status s = Subscribe();
   if (!s.ok()) return s;
   started_ = true;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sg-ingest");  // polls librdkafka and classifies
+    Run();
+  });
   spdlog::info("ingest: consuming {} as group {}", fmt::join(opts_.topics, ","), opts_.group_id);
   return Status::OK();
 }
@@ -652,7 +656,10 @@ bool IngestImpl::TryAppend() {
 void IngestImpl::Launch() {
   std::swap(cur_, inflight_batch_);  // inflight_batch_ was empty
   cur_.Clear();
-  inflight_ = std::async(std::launch::async, [this] { return AppendTimed(&inflight_batch_); });
+  inflight_ = std::async(std::launch::async, [this] {
+    NameThisThread("sg-spool-append");  // the spool's write and fsync
+    return AppendTimed(&inflight_batch_);
+  });
 }
 
 void IngestImpl::WaitInflight() {

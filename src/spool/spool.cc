@@ -34,6 +34,7 @@
 #include "pid_lock.h"
 #include "rocksdb_log.h"
 #include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/thread_name.h"
 
 namespace sg {
 namespace {
@@ -1171,7 +1172,10 @@ class ReopeningSpool final : public Spool {
     if (!s.ok()) return s;
     s = OpenInner();
     if (!s.ok()) return s;
-    bg_ = std::thread([this] { Maintain(); });
+    bg_ = std::thread([this] {
+      NameThisThread("sg-spool-maint");
+      Maintain();
+    });
     return Status::OK();
   }
 
