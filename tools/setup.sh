@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  librdkafka-dev librocksdb-dev libcurl4-openssl-dev libssl-dev zlib1g-dev
+  librdkafka-dev librocksdb-dev libcurl4-openssl-dev libssl-dev zlib1g-dev libdeflate-dev
   libfmt-dev libspdlog-dev libtomlplusplus-dev nlohmann-json3-dev libcli11-dev
   libcpp-httplib-dev libgtest-dev
   clang libclang-rt-14-dev kafkacat openssl

@@ -9,6 +9,10 @@
 
 namespace sg::azure {
 
+// The level request bodies are compressed at (libdeflate's scale, 1 to 12).
+inline constexpr int kGzipLevel = 1;
+
+// A gzip member (RFC 1952) of `data`, whole, into *out.
 Status GzipCompress(std::string_view data, std::string* out);
 
 // Fails with InvalidArgument on bad input, and when the output would exceed max_output bytes
