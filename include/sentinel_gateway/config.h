@@ -117,6 +117,7 @@ struct DeliveryConfig {
   int concurrency = 4;
   Millis backoff_initial{1'000};
   Millis backoff_cap{300'000};
+  Millis probe_interval{2'000};  // one request this often while a table backs off; 0: off
   int max_attempts = 0;
   std::string event_id_field;
   Millis shutdown_grace{10'000};

@@ -65,6 +65,11 @@ struct DrainerOptions {
   std::chrono::milliseconds backoff_initial{1'000};
   std::chrono::milliseconds backoff_cap{300'000};
   int max_attempts = 0;  // 0: retry retryable errors forever; else fail the batch after this many
+  // While a route backs off after timeouts, 408, 429 or 5xx, one request (a probe) goes out this
+  // often, so delivery resumes within about this long of Azure's return rather than after the
+  // rest of a backoff that grew during the outage; a probe's success wakes the route's workers.
+  // Retry-After still holds. 0: off (each retry waits out its own backoff).
+  std::chrono::milliseconds probe_interval{2'000};
   // Shaping.
   std::string event_id_field;        // e.g. "sg_event_id"; empty: off
   std::string timestamp_field = "timestamp";

@@ -592,13 +592,14 @@ Status Parse(const std::string& text, const std::string& name, const std::string
 
   const toml::table* d = r.Section(root, "delivery", "delivery");
   r.Known(d, "delivery", {"max_batch_events", "max_batch_bytes", "linger", "concurrency", "backoff_initial",
-                          "backoff_cap", "max_attempts", "event_id_field", "shutdown_grace"});
+                          "backoff_cap", "probe_interval", "max_attempts", "event_id_field", "shutdown_grace"});
   r.Integer(d, "delivery", "max_batch_events", &c.delivery.max_batch_events, 1, 1'000'000);
   r.Size(d, "delivery", "max_batch_bytes", &c.delivery.max_batch_bytes);
   r.Duration(d, "delivery", "linger", &c.delivery.linger);
   r.Integer(d, "delivery", "concurrency", &c.delivery.concurrency, 1, 64);
   r.Duration(d, "delivery", "backoff_initial", &c.delivery.backoff_initial);
   r.Duration(d, "delivery", "backoff_cap", &c.delivery.backoff_cap);
+  r.Duration(d, "delivery", "probe_interval", &c.delivery.probe_interval);
   r.Integer(d, "delivery", "max_attempts", &c.delivery.max_attempts, 0, 1'000'000);
   r.Str(d, "delivery", "event_id_field", &c.delivery.event_id_field);
   r.Duration(d, "delivery", "shutdown_grace", &c.delivery.shutdown_grace);
@@ -726,6 +727,7 @@ std::string Redacted(const GatewayConfig& c) {
   kv("concurrency", std::to_string(d.concurrency));
   kv("backoff_initial", DurationText(d.backoff_initial));
   kv("backoff_cap", DurationText(d.backoff_cap));
+  kv("probe_interval", DurationText(d.probe_interval));
   kv("max_attempts", std::to_string(d.max_attempts));
   str("event_id_field", d.event_id_field);
   kv("shutdown_grace", DurationText(d.shutdown_grace));

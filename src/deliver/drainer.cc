@@ -70,6 +70,10 @@ struct Lane {
   std::string request_level_error;  // RefusalKey of it; empty: none known
   // No request on this route before this (a Retry-After it received); guarded by Impl::mu.
   Clock::time_point gate_until{};
+  // Backoff probes (guarded by Impl::mu): the next time a backing-off worker may try early, and
+  // the requests that succeeded, whose change wakes the route's sleeping workers.
+  Clock::time_point next_probe{};
+  uint64_t successes = 0;
   // gzip bodies (guarded by cmu): the running compression ratio sizes the batches; after a 413 to
   // a body within the compressed cap, the route keeps its JSON within that cap instead.
   CompressionRatio ratio;
@@ -511,6 +515,11 @@ struct Drainer::Impl {
             lane.request_level_error.clear();
           }
           SetState(lane, RouteState::kDelivering, "");
+          {
+            std::lock_guard<std::mutex> lock(mu);
+            ++lane.successes;  // Azure answers: workers backing off on this route try again now
+          }
+          cv.notify_all();
           return RangeResult::kAccepted;
         }
         if (r.outcome == Outcome::kPermanent) {
@@ -563,7 +572,7 @@ struct Drainer::Impl {
           std::lock_guard<std::mutex> lock(mu);
           lane.gate_until = std::max(lane.gate_until, Clock::now() + *r.retry_after);
         }
-        if (!SleepUntil(Clock::now() + delay, false)) return RangeResult::kStop;
+        if (!BackOff(lane, Clock::now() + delay, r.outcome == Outcome::kRetryable)) return RangeResult::kStop;
       }
     };
     auto reject = [&](size_t i) {
@@ -583,6 +592,31 @@ struct Drainer::Impl {
       return true;
     };
     Bisect(0, batch.events.size(), post, reject, alike);
+  }
+
+  // Sleeps out a retry's backoff until `until`. While the route backs off, one worker at a time
+  // cuts its sleep short every probe_interval to try again (a probe), and a success on the route
+  // wakes every sleeper: delivery resumes within about probe_interval of Azure's return instead
+  // of after the rest of a backoff that grew during the outage. Retry-After still holds: the
+  // gate is waited for before any request, probe or not. Only timeouts, 408, 429 and 5xx probe
+  // (`may_probe`): a wrong secret would otherwise ask Entra ID for a token every interval.
+  // False when stopping.
+  bool BackOff(Lane& lane, Clock::time_point until, bool may_probe) {
+    const bool probing = may_probe && options.probe_interval.count() > 0;
+    std::unique_lock<std::mutex> lock(mu);
+    const uint64_t seen = lane.successes;
+    if (probing && lane.next_probe < Clock::now()) lane.next_probe = Clock::now() + options.probe_interval;
+    while (true) {
+      if (stopping.load()) return false;
+      if (lane.successes != seen) return true;
+      const Clock::time_point now = Clock::now();
+      if (now >= until) return true;
+      if (probing && now >= lane.next_probe) {
+        lane.next_probe = now + options.probe_interval;  // this worker is the probe
+        return true;
+      }
+      cv.wait_until(lock, probing ? std::min(until, lane.next_probe) : until);
+    }
   }
 
   void WaitForGate(Lane& lane) {

@@ -140,6 +140,7 @@ Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std
   o->concurrency = d.concurrency;
   o->backoff_initial = d.backoff_initial;
   o->backoff_cap = d.backoff_cap;
+  o->probe_interval = d.probe_interval;
   o->max_attempts = d.max_attempts;
   o->event_id_field = d.event_id_field;
   return Status::OK();

@@ -418,6 +418,7 @@ TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
   EXPECT_EQ(c.spool.max_bytes, defaults.spool.max_bytes);
   EXPECT_EQ(c.delivery.linger, defaults.delivery.linger);
   EXPECT_EQ(c.delivery.backoff_cap, defaults.delivery.backoff_cap);
+  EXPECT_EQ(c.delivery.probe_interval, defaults.delivery.probe_interval);
   EXPECT_EQ(c.delivery.max_batch_bytes, defaults.delivery.max_batch_bytes);
   EXPECT_EQ(c.kafka.session_timeout, defaults.kafka.session_timeout);
   EXPECT_EQ(c.metrics.listen, defaults.metrics.listen);
