@@ -3,7 +3,6 @@
 #include <cctype>
 #include <map>
 #include <memory>
-#include <regex>
 #include <set>
 
 #include <fmt/format.h>
@@ -30,6 +29,145 @@ struct Setting {
   std::string name;
   Value value;
 };
+
+// sasl_jaas_config as Kafka reads it (org.apache.kafka.common.security.JaasConfig): exactly one
+// login module, `Class flag key=value ... ;`, split into tokens by java.io.StreamTokenizer with
+// Kafka's settings: ' and " quote (a quoted string ends at its quote or at the end of the line;
+// backslash escapes as in Java), `//` and `/* */` comments, bare words as values (letters, digits,
+// '.', '-', '_', '$'; a value that starts with a digit is a number, which Kafka refuses).
+// `why` never quotes a value: the password is one.
+class JaasReader {
+ public:
+  explicit JaasReader(const std::string& text) : s_(text) {}
+
+  bool Parse(std::map<std::string, std::string>* options, std::string* why) {
+    Next();
+    if (kind_ != Kind::kWord) return Fail("no login module", why);
+    Next();
+    if (kind_ != Kind::kWord) return Fail("no control flag after the login module", why);
+    std::string flag = text_;
+    for (char& c : flag) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (flag != "required" && flag != "requisite" && flag != "sufficient" && flag != "optional") {
+      return Fail("the control flag must be required, requisite, sufficient or optional", why);
+    }
+    while (Next(), kind_ != Kind::kEnd && !(kind_ == Kind::kChar && text_ == ";")) {
+      if (kind_ != Kind::kWord) return Fail("an option name is missing", why);
+      std::string key = text_;
+      Next();
+      if (kind_ != Kind::kChar || text_ != "=") return Fail("option " + key + " has no '='", why);
+      Next();
+      if (kind_ != Kind::kWord && kind_ != Kind::kQuoted) return Fail("option " + key + " has no value", why);
+      (*options)[key] = text_;
+    }
+    if (kind_ != Kind::kChar || text_ != ";") return Fail("the login module is not ended by ';'", why);
+    Next();
+    if (kind_ != Kind::kEnd) return Fail("more than one login module (Kafka takes one)", why);
+    return true;
+  }
+
+ private:
+  enum class Kind { kWord, kQuoted, kNumber, kChar, kEnd };
+
+  static bool Fail(const std::string& what, std::string* why) {
+    *why = what;
+    return false;
+  }
+  static bool WordStart(unsigned char c) { return std::isalpha(c) || c >= 128 || c == '_' || c == '$'; }
+  static bool WordPart(unsigned char c) { return WordStart(c) || std::isdigit(c) || c == '.' || c == '-'; }
+
+  void Next() {
+    text_.clear();
+    while (pos_ < s_.size()) {
+      unsigned char c = static_cast<unsigned char>(s_[pos_]);
+      if (c <= ' ') {
+        ++pos_;
+      } else if (s_.compare(pos_, 2, "//") == 0) {
+        while (pos_ < s_.size() && s_[pos_] != '\n' && s_[pos_] != '\r') ++pos_;
+      } else if (s_.compare(pos_, 2, "/*") == 0) {
+        size_t end = s_.find("*/", pos_ + 2);
+        pos_ = end == std::string::npos ? s_.size() : end + 2;
+      } else {
+        break;
+      }
+    }
+    if (pos_ >= s_.size()) {
+      kind_ = Kind::kEnd;
+      return;
+    }
+    unsigned char c = static_cast<unsigned char>(s_[pos_]);
+    if (c == '\'' || c == '"') {
+      kind_ = Kind::kQuoted;
+      Quoted(static_cast<char>(c));
+    } else if (std::isdigit(c) || c == '.' || c == '-') {
+      kind_ = Kind::kNumber;
+      while (pos_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[pos_])) || s_[pos_] == '.')) ++pos_;
+    } else if (WordStart(c)) {
+      kind_ = Kind::kWord;
+      while (pos_ < s_.size() && WordPart(static_cast<unsigned char>(s_[pos_]))) text_.push_back(s_[pos_++]);
+    } else {
+      kind_ = Kind::kChar;
+      text_.push_back(s_[pos_++]);
+    }
+  }
+
+  void Quoted(char q) {
+    ++pos_;
+    while (pos_ < s_.size() && s_[pos_] != q && s_[pos_] != '\n' && s_[pos_] != '\r') {
+      char c = s_[pos_++];
+      if (c != '\\' || pos_ >= s_.size()) {
+        text_.push_back(c);
+        continue;
+      }
+      char e = s_[pos_++];
+      switch (e) {
+        case 'a': text_.push_back('\a'); break;
+        case 'b': text_.push_back('\b'); break;
+        case 'f': text_.push_back('\f'); break;
+        case 'n': text_.push_back('\n'); break;
+        case 'r': text_.push_back('\r'); break;
+        case 't': text_.push_back('\t'); break;
+        case 'v': text_.push_back('\v'); break;
+        default:
+          if (e >= '0' && e <= '7') {  // up to three octal digits, at most \377
+            int v = e - '0';
+            const int max_digits = e <= '3' ? 3 : 2;
+            for (int i = 1; i < max_digits && pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '7'; ++i) {
+              v = v * 8 + (s_[pos_++] - '0');
+            }
+            text_.push_back(static_cast<char>(v));
+          } else {
+            text_.push_back(e);
+          }
+      }
+    }
+    if (pos_ < s_.size() && s_[pos_] == q) ++pos_;  // a line end also ends it, as in Java
+  }
+
+  const std::string& s_;
+  size_t pos_ = 0;
+  Kind kind_ = Kind::kEnd;
+  std::string text_;
+};
+
+// A string's escapes as Logstash reads them with `config.support_escapes: true`: \n \r \t \\ \" \'.
+std::string LogstashUnescape(const std::string& in) {
+  std::string out;
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '\\' || i + 1 >= in.size()) {
+      out.push_back(in[i]);
+      continue;
+    }
+    switch (in[i + 1]) {
+      case 'n': out.push_back('\n'); break;
+      case 'r': out.push_back('\r'); break;
+      case 't': out.push_back('\t'); break;
+      case '\\': case '"': case '\'': out.push_back(in[i + 1]); break;
+      default: out.push_back(in[i]); out.push_back(in[i + 1]);
+    }
+    ++i;
+  }
+  return out;
+}
 
 // Recursive descent over Logstash's configuration syntax: `name { ... }` blocks, `key => value`
 // settings, quoted strings, arrays, hashes and `#` comments. Conditionals are not needed for the
@@ -114,21 +252,17 @@ class Parser {
     return s_.substr(start, pos_ - start);
   }
 
+  // A quoted string as Logstash reads it by default (its grammar's double_quoted_string and
+  // single_quoted_string, with `config.support_escapes: false`, logstash.yml's default): a
+  // backslash before the string's own quote keeps it from ending the string, and every character
+  // stays in the value as written, so a JAAS line's own escapes reach the JAAS parser intact.
   Status Quoted(std::string* out) {
     char q = s_[pos_++];
     while (pos_ < s_.size() && s_[pos_] != q) {
       char c = s_[pos_++];
       if (c == '\n') ++line_;
-      if (c == '\\' && pos_ < s_.size()) {
-        char n = s_[pos_++];
-        switch (n) {
-          case 'n': out->push_back('\n'); break;
-          case 't': out->push_back('\t'); break;
-          default: out->push_back(n);
-        }
-        continue;
-      }
       out->push_back(c);
+      if (c == '\\' && pos_ < s_.size() && s_[pos_] == q) out->push_back(s_[pos_++]);
     }
     if (pos_ >= s_.size()) return Error("unterminated string");
     ++pos_;
@@ -232,12 +366,22 @@ Status ImportCitrixLogstash(const std::string& text, const std::string& name, co
   std::string username, password;
   std::string jaas = get("sasl_jaas_config");
   if (!jaas.empty()) {
-    std::smatch m;
-    if (std::regex_search(jaas, m, std::regex(R"re(username\s*=\s*"([^"]*)")re"))) username = m[1];
-    if (std::regex_search(jaas, m, std::regex(R"re(password\s*=\s*"([^"]*)")re"))) password = m[1];
+    std::map<std::string, std::string> options;
+    std::string why;
+    if (!JaasReader(jaas).Parse(&options, &why)) {
+      // A pipeline run with `config.support_escapes: true` has Logstash turn \" into " first.
+      std::string unescaped = LogstashUnescape(jaas), ignored;
+      options.clear();
+      if (unescaped == jaas || !JaasReader(unescaped).Parse(&options, &ignored)) {
+        return Status::InvalidArgument(
+            fmt::format("{}:{}: sasl_jaas_config: {}", name, line("sasl_jaas_config"), why));
+      }
+    }
+    username = options["username"];
+    password = options["password"];
     if (username.empty() || password.empty()) {
-      return Status::InvalidArgument(fmt::format(
-          "{}:{}: sasl_jaas_config has no username=\"...\" and password=\"...\"", name, line("sasl_jaas_config")));
+      return Status::InvalidArgument(fmt::format("{}:{}: sasl_jaas_config has no username=... and password=...",
+                                                 name, line("sasl_jaas_config")));
     }
   }
   std::string protocol = get("security_protocol");

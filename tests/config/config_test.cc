@@ -357,6 +357,52 @@ TEST(CitrixImportTest, PemTruststoreIsUsedDirectly) {
   EXPECT_EQ(imp.password, "eu-pass");
 }
 
+// sasl_jaas_config as Java's JAAS parser reads it (Kafka's JaasConfig: a StreamTokenizer whose
+// quote characters are ' and ", with backslash escapes, `//` and `/* */` comments, and bare words
+// as values). Logstash's own documentation writes single quotes inside a double-quoted string.
+TEST(CitrixImportTest, JaasLineInEveryQuotingJavaAccepts) {
+  auto pipeline = [](const std::string& logstash_value) {
+    return "input { kafka {\n bootstrap_servers => \"b:9094\"\n topics => [\"t\"]\n sasl_mechanism => \"SCRAM-SHA-256\"\n"
+           " sasl_jaas_config => " + logstash_value + "\n} }\n";
+  };
+  struct Case {
+    std::string value, user, password;
+  } cases[] = {
+      // Logstash's documentation: single quotes inside a double-quoted string.
+      {R"("org.apache.kafka.common.security.scram.ScramLoginModule required username='auser'  password='apassword';")",
+       "auser", "apassword"},
+      // Double quotes inside single quotes (what Citrix's file has).
+      {R"('org.apache.kafka.common.security.scram.ScramLoginModule required username="u1" password="p1";')", "u1", "p1"},
+      // Bare words, no spaces around `=`, a comment, and the other order.
+      {R"('org.apache.kafka.common.security.scram.ScramLoginModule required /* c */ password=pw_2 username=user-2;')",
+       "user-2", "pw_2"},
+      // Escapes inside a quoted value, a quote of the other kind inside, and spaces.
+      // (Logstash keeps backslashes as written: config.support_escapes is off by default.)
+      {R"('org.apache.kafka.common.security.scram.ScramLoginModule required username="u 3" password="a\"b\'c\\d";')",
+       "u 3", R"(a"b'c\d)"},
+  };
+  for (const auto& c : cases) {
+    CitrixImport imp;
+    Status s = ImportCitrixLogstash(pipeline(c.value), "jaas.conf", "password_file = \"p\"", &imp);
+    ASSERT_TRUE(s.ok()) << c.value << ": " << s.ToString();
+    EXPECT_EQ(imp.password, c.password) << c.value;
+    EXPECT_NE(imp.toml.find("username = \"" + c.user + "\""), std::string::npos) << c.value << "\n" << imp.toml;
+  }
+  // What Java refuses is refused, by line, without the secret.
+  for (const std::string bad : {
+           R"("org.apache.kafka.common.security.scram.ScramLoginModule required username='u' password='s3cret'")",
+           R"("org.apache.kafka.common.security.scram.ScramLoginModule username='u' password='s3cret';")",
+           R"("org.apache.kafka.common.security.scram.ScramLoginModule required username='u' password=;")",
+           R"("org.apache.kafka.common.security.scram.ScramLoginModule required username='u' password='s3cret;")",
+           R"("org.apache.kafka.common.security.scram.ScramLoginModule required username='u';")"}) {
+    CitrixImport imp;
+    Status s = ImportCitrixLogstash(pipeline(bad), "jaas.conf", "", &imp);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("jaas.conf:5: sasl_jaas_config"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("s3cret"), std::string::npos) << s.message();
+  }
+}
+
 TEST(CitrixImportTest, BrokenPipelinesGiveLineNumbers) {
   CitrixImport imp;
   Status s = ImportCitrixLogstash("input {\n kafka {\n topics => [\"t\"]\n }\n}\n", "x.conf", "", &imp);
