@@ -318,10 +318,127 @@ std::string Text(const Value& v) {
   return joined;
 }
 
+// Logstash writes ${VAR} (environment or keystore) where a value should not be in the file; the
+// gateway reads the same form from its environment, so such a value is kept as a reference.
+bool IsVariable(const std::string& v) { return v.size() > 3 && v.starts_with("${") && v.ends_with("}"); }
+
+// The [sentinel] section from the pipeline's Microsoft Sentinel output, if it has one; else an
+// empty Logs Ingestion section to complete. Secrets go to *client_secret / *shared_key (for the
+// caller's 0600 files) and the TOML refers to them through `refs`; a ${VAR} stays a reference.
+Status ImportSentinelOutput(const std::vector<Setting>& top, const std::string& name, const ImportSecretRefs& refs,
+                            std::string* t, std::string* client_secret, std::string* shared_key,
+                            std::vector<std::string>* notes) {
+  // The DCR-based plugin under its current name and the earlier ones (Microsoft Learn, "Stream
+  // logs to Microsoft Sentinel with Logstash and DCR-based API"), and the legacy Data Collector
+  // plugin ("Use Logstash to stream logs with HTTP Data Collection API (legacy)").
+  static const std::set<std::string> kDcrPlugins = {"microsoft-sentinel-log-analytics-logstash-output-plugin",
+                                                    "microsoft-sentinel-logstash-output-plugin",
+                                                    "microsoft-sentinel-logstash-output"};
+  static const std::string kLegacyPlugin = "microsoft-logstash-output-azure-loganalytics";
+  const Value* dcr = nullptr;
+  const Value* legacy = nullptr;
+  for (const auto& [section, v] : top) {
+    if (section != "output" || v.kind != Value::Kind::kHash) continue;
+    for (const auto& [plugin, pv] : v.hash) {
+      if (pv.kind != Value::Kind::kHash) continue;
+      const Value** slot = kDcrPlugins.count(plugin) ? &dcr : plugin == kLegacyPlugin ? &legacy : nullptr;
+      if (slot == nullptr) {
+        notes->push_back(fmt::format("Ignored Logstash output '{}' (line {}).", plugin, pv.line));
+        continue;
+      }
+      if (dcr != nullptr || legacy != nullptr) {
+        return Status::InvalidArgument(fmt::format(
+            "{}:{}: more than one Microsoft Sentinel output; the gateway takes one (keep the one to migrate)", name, pv.line));
+      }
+      *slot = &pv;
+    }
+  }
+  const Value* o = dcr != nullptr ? dcr : legacy;
+  std::map<std::string, const Value*> k;
+  if (o != nullptr) {
+    for (const auto& [key, v] : o->hash) k[key] = &v;
+  }
+  auto get = [&](const char* key) { return k.count(key) ? Text(*k[key]) : std::string(); };
+  auto secret_line = [&](const std::string& value, const std::string& key, const std::string& ref, std::string* out) {
+    if (value.empty()) return ref;
+    if (IsVariable(value)) return key + " = " + Quote(value);
+    *out = value;
+    return ref;
+  };
+  std::set<std::string> used;
+  auto take = [&](const char* key) {
+    used.insert(key);
+    return get(key);
+  };
+  if (legacy != nullptr) {
+    *t += "\n[sentinel]\n# From the pipeline's " + kLegacyPlugin + " output (line " + std::to_string(legacy->line) +
+          "):\n# the Data Collector API, which Microsoft retired in September 2026. Move to the Logs Ingestion\n"
+          "# API (api = \"logs_ingestion\", config/azure/) while its tables still take data.\n";
+    *t += "api = \"data_collector\"\n";
+    *t += "workspace_id = " + Quote(take("workspace_id")) + "\n";
+    *t += secret_line(take("workspace_key"), "shared_key", refs.shared_key, shared_key) + "\n";
+    const std::string table = take("custom_log_table_name");
+    if (!table.empty()) {
+      notes->push_back(fmt::format(
+          "The pipeline wrote every event to the Log-Type '{}' (line {}); the gateway writes each event type to the "
+          "legacy Citrix Analytics tables (CitrixAnalytics_userProfile_CL etc., [routes] layout = \"legacy\"); "
+          "map them back under [routes.targets] if your queries read '{}_CL'.",
+          table, k["custom_log_table_name"]->line, table));
+    }
+  } else {
+    *t += "\n[sentinel]\n";
+    if (dcr != nullptr) {
+      *t += "# From the pipeline's Microsoft Sentinel output (line " + std::to_string(dcr->line) + ").\n";
+    } else {
+      *t += "# Logs Ingestion API (recommended): a DCE or DCR ingestion endpoint, the DCR's immutable id and an\n"
+            "# Entra ID app with \"Monitoring Metrics Publisher\" on the DCR. See config/azure/ for templates.\n";
+    }
+    *t += "api = \"logs_ingestion\"\n";
+    std::string endpoint = take("data_collection_endpoint");
+    *t += "endpoint = " + Quote(endpoint) + (endpoint.empty() ? "           # e.g. \"https://my-dce-abcd.eastus-1.ingest.monitor.azure.com\"" : "") + "\n";
+    std::string dcr_id = take("dcr_immutable_id");
+    *t += "dcr_immutable_id = " + Quote(dcr_id) + (dcr_id.empty() ? "   # e.g. \"dcr-00000000000000000000000000000000\"" : "") + "\n";
+    const std::string cloud = take("azure_cloud");
+    if (cloud == "AzureUSGovernment" || cloud == "AzureChinaCloud") {
+      *t += std::string("cloud = \"") + (cloud == "AzureChinaCloud" ? "china" : "usgov") + "\"\n";
+    }
+    if (take("managed_identity") == "true") {
+      *t += "managed_identity = true\n";
+    } else {
+      *t += "tenant_id = " + Quote(take("tenant_id")) + "\n";
+      *t += "client_id = " + Quote(take("client_app_Id")) + "\n";
+      *t += secret_line(take("client_app_secret"), "client_secret", refs.client_secret, client_secret) + "\n";
+    }
+    const std::string stream = take("dcr_stream_name");
+    if (!stream.empty()) {
+      notes->push_back(fmt::format(
+          "The pipeline sent every event to the stream '{}' (line {}); the gateway sends each event type to its own "
+          "Citrix Analytics stream and table (config/azure/ deploys them); name other streams per table under "
+          "[routes.targets].",
+          stream, k["dcr_stream_name"]->line));
+    }
+  }
+  const std::string proxy = take("proxy");
+  if (!proxy.empty()) *t += "proxy = " + Quote(proxy) + "\n";
+  for (const auto& [key, v] : k) {
+    if (!used.count(key)) notes->push_back(fmt::format("Ignored Sentinel output setting '{}' (line {}).", key, v->line));
+  }
+  if (o == nullptr) notes->push_back("The pipeline has no Microsoft Sentinel output: complete the [sentinel] section.");
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ImportCitrixLogstash(const std::string& text, const std::string& name, const std::string& password_ref,
                             CitrixImport* out) {
+  ImportSecretRefs refs;
+  refs.password = password_ref;
+  return ImportCitrixLogstash(text, name, refs, out);
+}
+
+Status ImportCitrixLogstash(const std::string& text, const std::string& name, const ImportSecretRefs& refs,
+                            CitrixImport* out) {
+  const std::string& password_ref = refs.password;
   // TOML files must be UTF-8.
   if (size_t bad = FindInvalidUtf8(text); bad != std::string::npos) {
     return Status::InvalidArgument(fmt::format("{}: not UTF-8 text (byte {})", name, bad));
@@ -411,7 +528,7 @@ Status ImportCitrixLogstash(const std::string& text, const std::string& name, co
 
   std::string t;
   t += fmt::format("# sentinel-gateway configuration imported from {}\n", name);
-  t += "# Complete the [sentinel] section, then run: sentinel-gateway check-config --config <this file>\n\n";
+  t += "# Then run: sentinel-gateway check-config --config <this file> (it names anything left to complete)\n\n";
   t += "[kafka]\n";
   t += "brokers = " + Quote(brokers) + "\n";
   t += "topic = [";
@@ -440,17 +557,10 @@ Status ImportCitrixLogstash(const std::string& text, const std::string& name, co
 [spool]
 path = "spool"
 max_bytes = "20GiB"
-
-[sentinel]
-# Logs Ingestion API (recommended): a DCE or DCR ingestion endpoint, the DCR's immutable id and an
-# Entra ID app with "Monitoring Metrics Publisher" on the DCR. See config/azure/ for templates.
-api = "logs_ingestion"
-endpoint = ""           # e.g. "https://my-dce-abcd.eastus-1.ingest.monitor.azure.com"
-dcr_immutable_id = ""   # e.g. "dcr-00000000000000000000000000000000"
-tenant_id = ""
-client_id = ""
-client_secret = "${SENTINEL_CLIENT_SECRET}"
 )";
+  std::string client_secret, shared_key;
+  s = ImportSentinelOutput(top, name, refs, &t, &client_secret, &shared_key, &r.notes);
+  if (!s.ok()) return s;
   static const std::set<std::string> kMapped = {
       "bootstrap_servers", "topics", "group_id", "security_protocol", "sasl_mechanism", "sasl_jaas_config",
       "ssl_truststore_location", "ssl_truststore_type", "ssl_truststore_password", "auto_offset_reset",
@@ -459,12 +569,15 @@ client_secret = "${SENTINEL_CLIENT_SECRET}"
     if (!kMapped.count(key)) r.notes.push_back(fmt::format("Ignored kafka input setting '{}' (line {}).", key, v.line));
   }
   for (const auto& [section, v] : top) {
-    if (section == "filter" || section == "output") {
-      r.notes.push_back(fmt::format("The Logstash {} section (line {}) is replaced by the gateway's [sentinel] and [routes] sections.", section, v.line));
+    if (section == "filter") {
+      r.notes.push_back(fmt::format("The Logstash filter section (line {}) is not imported: the gateway shapes rows to "
+                                    "the DCR's streams itself ([routes]).", v.line));
     }
   }
   r.toml = std::move(t);
   r.password = std::move(password);
+  r.client_secret = std::move(client_secret);
+  r.shared_key = std::move(shared_key);
   *out = std::move(r);
   return Status::OK();
 }

@@ -114,35 +114,58 @@ int ImportCitrix(const std::string& input, const std::string& output) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string password_file = "citrix-kafka.password";
-  std::string ref = output.empty() ? "password = \"${CITRIX_KAFKA_PASSWORD}\""
-                                   : fmt::format("password_file = \"{}\"", password_file);
+  // Secrets found in the pipeline: beside the configuration in 0600 files with -o, else named
+  // environment variables (the configuration's ${VAR} form).
+  struct SecretFile {
+    const char* file;
+    const char* env;
+    const char* what;
+    std::string sg::config::CitrixImport::*value;
+  };
+  const SecretFile kSecrets[] = {
+      {"citrix-kafka.password", "CITRIX_KAFKA_PASSWORD", "The SASL password (from sasl_jaas_config)",
+       &sg::config::CitrixImport::password},
+      {"sentinel-client.secret", "SENTINEL_CLIENT_SECRET", "The Entra ID app's secret (client_app_secret)",
+       &sg::config::CitrixImport::client_secret},
+      {"sentinel-shared.key", "SENTINEL_SHARED_KEY", "The workspace key (workspace_key)",
+       &sg::config::CitrixImport::shared_key},
+  };
+  sg::config::ImportSecretRefs refs;
+  std::string* ref_of[] = {&refs.password, &refs.client_secret, &refs.shared_key};
+  const char* keys[] = {"password", "client_secret", "shared_key"};
+  for (size_t i = 0; i < 3; ++i) {
+    *ref_of[i] = output.empty() ? fmt::format("{} = \"${{{}}}\"", keys[i], kSecrets[i].env)
+                                : fmt::format("{}_file = \"{}\"", keys[i], kSecrets[i].file);
+  }
   sg::config::CitrixImport imp;
-  sg::Status s = sg::config::ImportCitrixLogstash(ss.str(), input, ref, &imp);
+  sg::Status s = sg::config::ImportCitrixLogstash(ss.str(), input, refs, &imp);
   if (!s.ok()) {
     std::fprintf(stderr, "sentinel-gateway: %s\n", s.message().c_str());
     return kExitConfig;
   }
   if (output.empty()) {
     std::fputs(imp.toml.c_str(), stdout);
-    if (!imp.password.empty()) {
-      imp.notes.insert(imp.notes.begin(),
-                       "Export the SASL password (from sasl_jaas_config) as CITRIX_KAFKA_PASSWORD, or use -o to "
-                       "store it in a 0600 file beside the configuration.");
+    for (const SecretFile& f : kSecrets) {
+      if ((imp.*f.value).empty()) continue;
+      imp.notes.insert(imp.notes.begin(), fmt::format("{}: export it as {}, or use -o to store it in a 0600 file "
+                                                      "beside the configuration.", f.what, f.env));
     }
   } else {
     std::filesystem::path out(output);
     std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
-    if (!imp.password.empty()) {
-      std::string pw_path = (dir / password_file).string();
+    for (const SecretFile& f : kSecrets) {
+      const std::string& value = imp.*f.value;
+      if (value.empty()) continue;
+      std::string path = (dir / f.file).string();
       ::umask(077);
-      std::ofstream pw(pw_path, std::ios::trunc);
-      pw << imp.password << "\n";
-      if (!pw || ::chmod(pw_path.c_str(), 0600) != 0) {
-        std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", pw_path.c_str());
+      std::ofstream file(path, std::ios::trunc);
+      file << value << "\n";
+      file.close();
+      if (!file || ::chmod(path.c_str(), 0600) != 0) {
+        std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", path.c_str());
         return kExitError;
       }
-      imp.notes.insert(imp.notes.begin(), fmt::format("The SASL password is in {} (mode 0600).", pw_path));
+      imp.notes.insert(imp.notes.begin(), fmt::format("{} is in {} (mode 0600).", f.what, path));
     }
     std::ofstream o(output, std::ios::trunc);
     o << imp.toml;

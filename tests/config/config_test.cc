@@ -324,21 +324,21 @@ TEST(CitrixImportTest, JksPipelineBecomesAGatewayConfig) {
   EXPECT_EQ(notes.find("changeit-truststore"), std::string::npos) << notes;
   EXPECT_NE(notes.find("keytool -list -rfc -keystore /etc/logstash/ssl/truststore.jks -storetype JKS"), std::string::npos) << notes;
   EXPECT_NE(notes.find("decorate_events"), std::string::npos) << notes;
-  EXPECT_NE(notes.find("output section"), std::string::npos) << notes;
-  // The result parses as a gateway configuration whose only gaps are the Azure side.
+  EXPECT_NE(notes.find("Log-Type 'CitrixAnalytics'"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("filter section"), std::string::npos) << notes;
+  // The legacy output became the [sentinel] section: workspace id, and the key kept out of the TOML.
+  EXPECT_EQ(imp.shared_key, "c2hhcmVkLWtleQ==");
+  EXPECT_EQ(imp.toml.find("c2hhcmVkLWtleQ=="), std::string::npos) << "the workspace key stays out of the TOML";
+  // The result is a complete gateway configuration: check-config accepts it as it is.
   std::string dir = ::testing::TempDir();
   { std::ofstream(dir + "/citrix-kafka.password") << imp.password; }
   GatewayConfig c;
-  std::map<std::string, std::string> env = {{"SENTINEL_CLIENT_SECRET", "x"}};
+  std::map<std::string, std::string> env = {{"SENTINEL_SHARED_KEY", imp.shared_key}};
   s = Parse(imp.toml, "imported.toml", dir, &c, &env);
-  EXPECT_NE(s.message().find("sentinel.endpoint: is required"), std::string::npos) << s.message();
-  std::string completed = imp.toml;
-  completed.replace(completed.find("endpoint = \"\""), 13, "endpoint = \"https://dce.example\"");
-  completed.replace(completed.find("dcr_immutable_id = \"\""), 21, "dcr_immutable_id = \"dcr-1\"");
-  completed.replace(completed.find("tenant_id = \"\""), 14, "tenant_id = \"t\"");
-  completed.replace(completed.find("client_id = \"\""), 14, "client_id = \"c\"");
-  s = Parse(completed, "imported.toml", dir, &c, &env);
-  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << imp.toml;
+  EXPECT_EQ(c.sentinel.api, "data_collector");
+  EXPECT_EQ(c.sentinel.workspace_id, "11111111-2222-3333-4444-555555555555");
+  EXPECT_EQ(c.sentinel.shared_key.value, "c2hhcmVkLWtleQ==");
   EXPECT_EQ(c.kafka.brokers, "casnb-0.citrix.com:9094,casnb-1.citrix.com:9094,casnb-2.citrix.com:9094");
   EXPECT_EQ(c.kafka.topics, std::vector<std::string>{"acmecorpxyz_default"});
   EXPECT_EQ(c.kafka.group_id, "acmecorpxyz_default_group");
@@ -346,6 +346,73 @@ TEST(CitrixImportTest, JksPipelineBecomesAGatewayConfig) {
   EXPECT_EQ(c.kafka.password.value, "S3cr3t-Pa55");
   EXPECT_EQ(c.kafka.ca_file, (std::filesystem::path(dir) / "citrix-ca.pem").lexically_normal().string());
   std::remove((dir + "/citrix-kafka.password").c_str());
+}
+
+// The DCR-based Sentinel output of the pipeline being replaced becomes the Logs Ingestion side:
+// tenant, app, secret (to the caller's 0600 file), endpoint and DCR, so check-config accepts it.
+TEST(CitrixImportTest, DcrSentinelOutputBecomesTheLogsIngestionSection) {
+  const std::string input = R"(input { kafka {
+  bootstrap_servers => "casnb-0.citrix.com:9094"
+  topics => ["t"]
+  group_id => "g"
+  sasl_jaas_config => "org.apache.kafka.common.security.scram.ScramLoginModule required username='u' password='p';"
+  ssl_truststore_location => "/etc/citrix/ca.pem"
+} }
+output {
+  microsoft-sentinel-log-analytics-logstash-output-plugin {
+    client_app_Id => "00000000-0000-0000-0000-0000000000bb"
+    client_app_secret => "app-s3cret"
+    tenant_id => "00000000-0000-0000-0000-0000000000aa"
+    data_collection_endpoint => "https://my-dce-abcd.eastus-1.ingest.monitor.azure.com"
+    dcr_immutable_id => "dcr-0123456789abcdef0123456789abcdef"
+    dcr_stream_name => "Custom-CitrixAnalytics_CL"
+    create_sample_file => false
+  }
+}
+)";
+  ImportSecretRefs refs;
+  refs.password = "password_file = \"citrix-kafka.password\"";
+  refs.client_secret = "client_secret_file = \"sentinel-client.secret\"";
+  CitrixImport imp;
+  Status s = ImportCitrixLogstash(input, "dcr.conf", refs, &imp);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(imp.client_secret, "app-s3cret");
+  EXPECT_EQ(imp.toml.find("app-s3cret"), std::string::npos) << imp.toml;
+  std::string notes;
+  for (const auto& n : imp.notes) notes += n + "\n";
+  EXPECT_NE(notes.find("stream 'Custom-CitrixAnalytics_CL' (line 15)"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("Ignored Sentinel output setting 'create_sample_file' (line 16)"), std::string::npos) << notes;
+  std::string dir = ::testing::TempDir() + "/dcr-import";
+  std::filesystem::create_directories(dir);
+  { std::ofstream(dir + "/citrix-kafka.password") << imp.password << "\n"; }
+  { std::ofstream(dir + "/sentinel-client.secret") << imp.client_secret << "\n"; }
+  GatewayConfig c;
+  std::map<std::string, std::string> env;
+  s = Parse(imp.toml, "imported.toml", dir, &c, &env);
+  ASSERT_TRUE(s.ok()) << s.ToString() << "\n" << imp.toml;
+  EXPECT_EQ(c.sentinel.api, "logs_ingestion");
+  EXPECT_EQ(c.sentinel.endpoint, "https://my-dce-abcd.eastus-1.ingest.monitor.azure.com");
+  EXPECT_EQ(c.sentinel.dcr_immutable_id, "dcr-0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(c.sentinel.tenant_id, "00000000-0000-0000-0000-0000000000aa");
+  EXPECT_EQ(c.sentinel.client_id, "00000000-0000-0000-0000-0000000000bb");
+  EXPECT_EQ(c.sentinel.client_secret.value, "app-s3cret");
+  std::filesystem::remove_all(dir);
+
+  // A secret Logstash read from its environment or keystore stays a reference; a managed
+  // identity needs no app; two Sentinel outputs are one too many.
+  std::string variable = input;
+  variable.replace(variable.find("\"app-s3cret\""), 12, "\"${APP_SECRET}\"");
+  ASSERT_TRUE(ImportCitrixLogstash(variable, "dcr.conf", refs, &imp).ok());
+  EXPECT_TRUE(imp.client_secret.empty());
+  EXPECT_NE(imp.toml.find("client_secret = \"${APP_SECRET}\""), std::string::npos) << imp.toml;
+  std::string mi = input;
+  mi.replace(mi.find("create_sample_file => false"), 27, "managed_identity => true");
+  ASSERT_TRUE(ImportCitrixLogstash(mi, "dcr.conf", refs, &imp).ok());
+  EXPECT_NE(imp.toml.find("managed_identity = true"), std::string::npos) << imp.toml;
+  EXPECT_EQ(imp.toml.find("client_id"), std::string::npos) << imp.toml;
+  std::string two = input + "output { microsoft-logstash-output-azure-loganalytics { workspace_id => \"w\" } }\n";
+  s = ImportCitrixLogstash(two, "dcr.conf", refs, &imp);
+  EXPECT_NE(s.message().find("dcr.conf:19: more than one Microsoft Sentinel output"), std::string::npos) << s.message();
 }
 
 TEST(CitrixImportTest, PemTruststoreIsUsedDirectly) {
