@@ -67,6 +67,14 @@ int main(int argc, char** argv) {
                  "real events) or 'words' (URL-like words and numbers drawn at random)")
       ->check(CLI::IsMember({"repeat", "words"}))
       ->capture_default_str();
+  double outage_s = 0;
+  int64_t probe_ms = -1;
+  app.add_option("--outage", outage_s,
+                 "Azure answers 503 to every request for this many seconds from the drainer's start, "
+                 "with the gateway's default backoff (1 s growing to 5 min): reports the time from "
+                 "Azure's return to the first delivery and to the last")
+      ->capture_default_str();
+  app.add_option("--probe-interval-ms", probe_ms, "the drainer's probe_interval (default: the gateway's; 0: off)");
   app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -173,6 +181,8 @@ int main(int argc, char** argv) {
   d.concurrency = concurrency;
   d.max_batch_events = batch_events;
   d.linger = std::chrono::milliseconds(50);
+  if (probe_ms >= 0) d.probe_interval = std::chrono::milliseconds(probe_ms);
+  if (outage_s > 0 && !emu->SetFaults({{"outage", {{"status", 503}, {"seconds", outage_s}}}}).ok()) return 1;
 
   auto pending = [&] {
     sg::SpoolStats st;
@@ -190,9 +200,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  const auto azure_back = t0 + std::chrono::milliseconds(static_cast<int64_t>(outage_s * 1000));
+  double first_after_return = -1;
   while (pending() > 0 && (!limits || Clock::now() < deadline)) {
+    if (outage_s > 0 && first_after_return < 0 && pending() < static_cast<uint64_t>(events)) {
+      first_after_return = std::chrono::duration<double>(Clock::now() - azure_back).count();
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
+  const double all_after_return = std::chrono::duration<double>(Clock::now() - azure_back).count();
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json stats = emu->Stats();
   drainer->Stop(std::chrono::milliseconds(2000));
@@ -230,6 +246,10 @@ int main(int argc, char** argv) {
               accepted_list.size(), accepted_list.size() >= 1000 ? " (the latest 1,000 below)" : "",
               delivered / std::max(1.0, static_cast<double>(requests)), json_bytes / n_acc, sent / n_acc,
               static_cast<unsigned long long>(largest_sent), static_cast<unsigned long long>(splits));
+  if (outage_s > 0) {
+    std::printf("outage: %.0f s of 503; after Azure's return: first events delivered in %.2f s, all %lld in %.2f s\n",
+                outage_s, first_after_return, static_cast<long long>(events), all_after_return);
+  }
   if (limits) {
     double limit_rate = limit_bytes_per_min / 60.0;
     std::printf("limits: %.1f MB/s accepted of %.1f MB/s allowed = %.1f%% of the DCR byte limit "
