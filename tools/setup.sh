@@ -19,6 +19,7 @@ packages=(
   clang libclang-rt-14-dev kafkacat openssl
   dpkg-dev libsasl2-dev liblz4-dev libzstd-dev
   openjdk-17-jdk-headless maven
+  prometheus  # promtool: the monitoring rules' checks and unit tests (tests/monitoring)
 )
 
 missing=()
