@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds and runs the gateway's demo (arguments are passed to `sentinel-gateway demo`).
+# Sets up, builds and runs the gateway's demo (arguments are passed to `sentinel-gateway-demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh
-exec build/bin/sentinel-gateway demo "$@"
+exec build/bin/sentinel-gateway-demo "$@"

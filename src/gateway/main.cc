@@ -1,4 +1,6 @@
-// sentinel-gateway: the gateway program (run, check-config, check-azure, demo, import-citrix).
+// sentinel-gateway: the gateway program (run, check-config, check-azure, import-citrix). The demo is
+// its own program, sentinel-gateway-demo (demo_main.cc), so the daemon links neither the Azure
+// emulator nor a Kafka mock cluster.
 //
 // Exit codes: 0 success (a clean stop after SIGTERM/SIGINT included); 1 runtime error; 2 usage or
 // configuration error; 3 the spool cannot be used (in use by another process, newer format,
@@ -20,7 +22,6 @@
 #include <spdlog/spdlog.h>
 
 #include "check_azure.h"
-#include "demo.h"
 #include "logging.h"
 #include "version.h"
 #include "wiring.h"
@@ -217,13 +218,10 @@ int main(int argc, char** argv) {
   import->add_option("FILE", import_input, "the Logstash pipeline from Citrix Analytics")->required();
   import->add_option("--output,-o", import_output, "write the configuration here (and the password beside it, mode 0600)");
 
-  sg::DemoOptions demo_options;
-  auto* demo = app.add_subcommand("demo", "Run the whole pipeline on an embedded Kafka mock cluster and Azure emulator.");
-  demo->add_option("--events,-n", demo_options.events, "events to produce")->capture_default_str();
-  demo->add_option("--rate,-r", demo_options.rate, "events per second")->capture_default_str();
-  demo->add_option("--outage", demo_options.outage_seconds, "seconds of Azure outage (503) on the way; 0: none")
-      ->capture_default_str();
-  demo->add_option("--keep", demo_options.keep_dir, "keep the spool and the emulator's record in this directory");
+  // Where the demo went, for those who remember `sentinel-gateway demo`.
+  auto* demo = app.add_subcommand("demo", "The demo is its own program: sentinel-gateway-demo (tools/demo.sh).");
+  demo->allow_extras();
+  demo->group("");  // not listed in --help
 
   try {
     app.parse(argc, argv);
@@ -235,6 +233,9 @@ int main(int argc, char** argv) {
   if (*check) return CheckConfig(config_path, check_quiet);
   if (*check_azure) return CheckAzureCommand(config_path);
   if (*import) return ImportCitrix(import_input, import_output);
-  if (*demo) return sg::RunDemo(demo_options);
+  if (*demo) {
+    std::fprintf(stderr, "sentinel-gateway: the demo is its own program: sentinel-gateway-demo (tools/demo.sh)\n");
+    return kExitConfig;
+  }
   return kExitConfig;
 }

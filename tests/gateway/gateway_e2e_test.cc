@@ -316,7 +316,7 @@ TEST_F(GatewayE2eTest, SecondSignalExitsAtOnceAndLosesNothing) {
 // The demo a new user runs: to its summary, with nothing lost, in well under a minute.
 TEST(DemoTest, RunsToItsSummaryAndExitsZero) {
   Subprocess demo;
-  ASSERT_TRUE(demo.Start({BinDir() + "/sentinel-gateway", "demo", "--events", "6000", "--rate", "1000", "--outage", "4"}));
+  ASSERT_TRUE(demo.Start({BinDir() + "/sentinel-gateway-demo", "--events", "6000", "--rate", "1000", "--outage", "4"}));
   std::string out, line;
   auto t0 = std::chrono::steady_clock::now();
   while (demo.ReadLine(&line, seconds(60))) out += line + "\n";

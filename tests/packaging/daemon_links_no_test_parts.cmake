@@ -1,0 +1,20 @@
+# The daemon links neither the Azure emulator nor the demo (which drives librdkafka's mock cluster):
+# none of their symbols is in it. (librdkafka.a carries its own mock cluster code, reachable only
+# through its test.mock.num.brokers property, which the gateway never sets.)
+find_program(NM nm REQUIRED)
+execute_process(COMMAND ${NM} -C "${DAEMON}" OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm ${DAEMON}: exit ${rc}")
+endif()
+foreach(part "sg::emulator::" "sg::RunDemo")
+  string(FIND "${syms}" "${part}" at)
+  if(NOT at EQUAL -1)
+    message(FATAL_ERROR "${DAEMON} links ${part}")
+  endif()
+endforeach()
+# And the check can see them where they are.
+execute_process(COMMAND ${NM} -C "${DEMO}" OUTPUT_VARIABLE demo_syms)
+string(FIND "${demo_syms}" "sg::emulator::" at)
+if(at EQUAL -1)
+  message(FATAL_ERROR "no sg::emulator:: symbol found in ${DEMO}: the check would see nothing")
+endif()
