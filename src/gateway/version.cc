@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <libdeflate.h>
 #include <librdkafka/rdkafka.h>
 #include <openssl/crypto.h>
 #include <rocksdb/version.h>
@@ -19,6 +20,7 @@ std::string VersionText() {
   out += fmt::format("RocksDB {}\n", rocksdb::GetRocksVersionAsString(true));
   out += fmt::format("libcurl {} ({})\n", curl->version, curl->ssl_version ? curl->ssl_version : "no TLS");
   out += fmt::format("{}\n", OpenSSL_version(OPENSSL_VERSION));  // "OpenSSL 3.0.19 27 Jan 2026"
+  out += fmt::format("libdeflate {} (request bodies' gzip)\n", LIBDEFLATE_VERSION_STRING);  // headers' version
   return out;
 }
 
