@@ -484,8 +484,21 @@ Landing Locate(const Leaf& leaf, const json& row, const Columns& columns, std::s
       }
     }
   }
-  // Not in the row: the gateway names the field it cut (a flattened name, the long names by
-  // their column).
+  // Not in the row: the name the gateway counts is where the shaper stops flattening (docs/AZURE.md,
+  // "Fields that do not fit"): an object stays whole in a `dynamic` column, or, when the stream has
+  // AdditionalFields, where the stream declares no column under its name; arrays and scalars are
+  // values. Long names by their column.
+  const bool catch_all = columns.count("AdditionalFields") != 0;
+  for (size_t j = 0; j + 1 < names.size(); ++j) {
+    auto col = columns.find(ColumnFor(names[j]));
+    const bool dynamic = col != columns.end() && col->second == "dynamic";
+    auto under = columns.lower_bound(names[j] + "_");
+    const bool has_under = under != columns.end() && under->first.rfind(names[j] + "_", 0) == 0;
+    if (dynamic || (catch_all && !has_under)) {
+      *missing_name = ColumnFor(names[j]);
+      return Landing::kLost;
+    }
+  }
   *missing_name = names.empty() ? "" : ColumnFor(names.back());
   return Landing::kLost;
 }
