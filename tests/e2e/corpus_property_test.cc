@@ -659,6 +659,44 @@ class CorpusPropertyTest : public E2eFixture {
   std::vector<Corpus::Event> corpus_;
 };
 
+// The "lost" fields per table in check-azure's output: `TABLE  stream ...` starts a table, `  lost (N):`
+// lists `field (reason)` items (a reason may hold a comma), continued on lines indented by 6.
+FieldCounts CheckAzureLost(const std::string& out, const std::set<std::string>& tables) {
+  std::map<std::string, std::string> text;  // table -> its lost list, one line
+  std::istringstream in(out);
+  std::string table;
+  bool in_lost = false;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] != ' ') {
+      table = line.substr(0, line.find(' '));
+      in_lost = false;
+    } else if (line.rfind("  lost (", 0) == 0) {
+      in_lost = true;
+      text[table] += line.substr(line.find(':') + 1);
+    } else if (in_lost && line.rfind("      ", 0) == 0) {
+      text[table] += line;
+    } else {
+      in_lost = false;
+    }
+  }
+  FieldCounts lost;
+  for (const auto& [t, list] : text) {
+    if (tables.count(t) == 0) continue;
+    size_t p = 0;
+    while (true) {
+      p = list.find_first_not_of(" ,", p);
+      if (p == std::string::npos || list[p] == '-') break;
+      const size_t open = list.find(" (", p);
+      if (open == std::string::npos) break;
+      lost[{t, list.substr(p, open - p)}] = 1;
+      p = list.find(')', open);
+      if (p == std::string::npos) break;
+      ++p;
+    }
+  }
+  return lost;
+}
+
 FieldCounts Sum(const FieldCounts& a, const FieldCounts& b) {
   FieldCounts out = a;
   for (const auto& [k, n] : b) out[k] += n;
@@ -819,6 +857,19 @@ TEST_F(CorpusPropertyTest, WithThePublishedCcfDcrTheGatewayNamesExactlyWhatDidNo
     EXPECT_EQ(report.count(key), 1u) << "not in sg_dcr_fields: " << key.first << " " << key.second;
   }
   EXPECT_GT(reported, 0u);
+
+  // check-azure, reading the same DCR without posting, names the same fields as the running gateway.
+  Subprocess check;
+  ASSERT_TRUE(check.Start({BinDir() + "/sentinel-gateway", "check-azure", "--config", config},
+                          dir_ + "/check-azure.log"));
+  std::string out, line;
+  while (check.ReadLine(&line, seconds(30))) out += line + "\n";
+  EXPECT_EQ(check.Wait(seconds(30)), 1) << out;
+  FieldCounts report_routes;
+  for (const auto& [key, n] : report) {
+    if (tables.count(key.first) != 0) report_routes[key] = n;
+  }
+  EXPECT_EQ(CheckAzureLost(out, tables), report_routes) << out;
 }
 
 }  // namespace
