@@ -16,6 +16,12 @@
 //    the events of the stream that DCR lacks wait in the spool.
 //
 // SG_CORPUS_SEED picks the corpus (printed on failure), SG_CORPUS_EVENTS its size.
+//
+// Not generated, on purpose (each loses data today; see issue 10's notes): two fields of one event
+// that flatten to the same name ({"a":{"b":1}} beside "a_b"), where the shaper keeps one value; and
+// integers beyond int64 (or, in an int column, beyond int32 after wrapping), which
+// azure::ValueMatches takes for the column's type in the gateway and the emulator alike. Empty
+// objects hold no leaf.
 #include <signal.h>
 
 #include <cmath>
