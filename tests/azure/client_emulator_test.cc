@@ -276,6 +276,8 @@ TEST_F(AzureFaithfulTest, MismatchedValuesAndUndeclaredKeysAre204AndDroppedAndCo
   std::set<std::string> columns;
   for (const json& e : st["log_errors"]) columns.insert(e["Column"].get<std::string>());
   EXPECT_EQ(columns, (std::set<std::string>{"n", "extra"}));
+  // Every drop, per column (log_errors keeps only the latest 100).
+  EXPECT_EQ(st["dropped"]["Custom-T_V1"]["columns"], json::parse(R"({"n":1,"extra":1})")) << st.dump();
 }
 
 TEST_F(AzureFaithfulTest, TimeGeneratedOutsideTwoDaysBackToOneDayAheadIsTheReceiveTime) {

@@ -185,6 +185,9 @@ struct DropCounts {
   uint64_t undeclared = 0;     // keys the stream does not declare
   uint64_t mismatched = 0;     // values whose type does not fit their column
   uint64_t time_replaced = 0;  // TimeGenerated outside 2 days back .. 1 day ahead
+  // Both kinds per column, every one of them (log_errors keeps only the latest 100): what
+  // DCRLogErrors summarised by its Column would say. A test surface, not an Azure answer.
+  std::map<std::string, uint64_t> columns;
 };
 
 // Decompressed bodies up to this size (see LogsIngestion).
@@ -472,6 +475,7 @@ struct Emulator::Impl {
     total.undeclared += d.undeclared;
     total.mismatched += d.mismatched;
     total.time_replaced += d.time_replaced;
+    for (const auto& [column, n] : d.columns) total.columns[column] += n;
   }
 
   // A DCRLogErrors-like record (the table a DCR's "Log Errors" diagnostic category fills).
@@ -730,12 +734,14 @@ struct Emulator::Impl {
           // column takes an object or array whole (ValueMatches).
           if (col == schema->columns.end()) {
             ++drops.undeclared;
+            ++drops.columns[it.key()];
             NoteLogError(stream, it.key(), "the column is not declared in the stream");
             it = row.erase(it);
             continue;
           }
           if (!azure::ValueMatches(col->second, it.value())) {
             ++drops.mismatched;
+            ++drops.columns[it.key()];
             NoteLogError(stream, it.key(),
                          fmt::format("declared {} but the value is {}", azure::ColumnTypeName(col->second),
                                      it.value().type_name()));
@@ -921,7 +927,8 @@ struct Emulator::Impl {
       drops[stream] = {{"undeclared_keys", d.undeclared},
                        {"mismatched_values", d.mismatched},
                        {"columns_dropped", d.undeclared + d.mismatched},
-                       {"time_generated_replaced", d.time_replaced}};
+                       {"time_generated_replaced", d.time_replaced},
+                       {"columns", d.columns.empty() ? json::object() : json(d.columns)}};
     }
     return json{{"rows", rows.empty() ? json::object() : json(rows)},
                 {"dropped", drops},
