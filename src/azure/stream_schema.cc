@@ -163,9 +163,14 @@ bool ValueMatches(ColumnType type, const nlohmann::json& v) {
   if (v.is_null()) return true;
   switch (type) {
     case ColumnType::kString: return v.is_string();
+    // Kusto's int is signed 32-bit and long signed 64-bit (Kusto "int data type", "long data
+    // type"). An unsigned number is checked as unsigned: read as int64 it would wrap (2^64-1 as -1).
     case ColumnType::kInt:
+      if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX);
       return v.is_number_integer() && v.get<int64_t>() >= INT32_MIN && v.get<int64_t>() <= INT32_MAX;
-    case ColumnType::kLong: return v.is_number_integer();
+    case ColumnType::kLong:
+      if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX);
+      return v.is_number_integer();
     case ColumnType::kReal: return v.is_number();
     case ColumnType::kBoolean: return v.is_boolean();
     case ColumnType::kDateTime: return v.is_string() && IsIso8601DateTime(v.get<std::string>());

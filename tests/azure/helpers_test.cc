@@ -12,6 +12,7 @@
 #include "sentinel_gateway/azure/post_result.h"
 #include "sentinel_gateway/azure/retry_after.h"
 #include "sentinel_gateway/azure/shared_key.h"
+#include "sentinel_gateway/azure/stream_schema.h"
 
 namespace sg::azure {
 namespace {
@@ -191,6 +192,32 @@ TEST(ClassifyTest, RequestLevelErrorCodesStopTheRouteInsteadOfBisecting) {
   EXPECT_EQ(Classify(Api::kLogsIngestion, 400, ""), Outcome::kPermanent);
   EXPECT_EQ(Classify(Api::kLogsIngestion, 413, "ContentLengthLimitExceeded"), Outcome::kPermanent);
   EXPECT_EQ(Classify(Api::kLogsIngestion, 429, "TooManyRequests"), Outcome::kRetryable);
+}
+
+// Kusto's int is a signed 32-bit and long a signed 64-bit integer: an unsigned JSON number above
+// their range does not fit (it used to read as a wrapped signed value: 2^64-1 as -1, an int).
+TEST(ValueMatchesTest, IntegersFitOnlyWithinTheColumnsSignedRange) {
+  using nlohmann::json;
+  EXPECT_TRUE(ValueMatches(ColumnType::kInt, json(INT32_MAX)));
+  EXPECT_TRUE(ValueMatches(ColumnType::kInt, json(INT32_MIN)));
+  EXPECT_FALSE(ValueMatches(ColumnType::kInt, json(int64_t{INT32_MAX} + 1)));
+  EXPECT_FALSE(ValueMatches(ColumnType::kInt, json::parse("18446744073709551615")));
+  EXPECT_FALSE(ValueMatches(ColumnType::kInt, json::parse("4294967295")));
+  EXPECT_TRUE(ValueMatches(ColumnType::kInt, json::parse("2147483647")));
+  EXPECT_TRUE(ValueMatches(ColumnType::kLong, json::parse("9223372036854775807")));
+  EXPECT_FALSE(ValueMatches(ColumnType::kLong, json::parse("9223372036854775808")));
+  EXPECT_FALSE(ValueMatches(ColumnType::kLong, json::parse("18446744073709551615")));
+  // Nor can they be converted: they go to AdditionalFields with their text, counted.
+  for (const char* text : {"18446744073709551615", "9223372036854775808"}) {
+    json v = json::parse(text);
+    EXPECT_FALSE(ConvertValue(ColumnType::kLong, &v)) << text;
+    json s = std::string(text);
+    EXPECT_FALSE(ConvertValue(ColumnType::kLong, &s)) << text;
+  }
+  json w = json::parse("4294967295");
+  EXPECT_FALSE(ConvertValue(ColumnType::kInt, &w));
+  json l = json::parse("4294967295");
+  EXPECT_TRUE(ConvertValue(ColumnType::kLong, &l));
 }
 
 }  // namespace
