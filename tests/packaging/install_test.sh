@@ -43,6 +43,8 @@ work=$(mktemp -d /tmp/sg-install-test.XXXXXX)
 chmod 0755 "$work"
 apt=(apt-get -y -q -o DPkg::Lock::Timeout=120)
 gateway_pid="" emulator_pid="" broker_started=""
+# Purging keeps the system user (Debian's practice); the test removes the one it made.
+had_user=""; getent passwd sentinel-gateway >/dev/null && had_user=1
 
 cleanup() {
   local rc=$?
@@ -52,6 +54,10 @@ cleanup() {
   if dpkg-query -W -f='${db:Status-Status}' sentinel-gateway 2>/dev/null | grep -qv '^not-installed$'; then
     SENTINEL_GATEWAY_PURGE_FORCE=1 DEBIAN_FRONTEND=noninteractive "${apt[@]}" purge sentinel-gateway \
       >"$work/cleanup-purge.log" 2>&1 || echo "install-test: cleanup purge failed, see $work/cleanup-purge.log" >&2
+  fi
+  if [ -z "$had_user" ] && getent passwd sentinel-gateway >/dev/null; then
+    userdel sentinel-gateway 2>/dev/null || true
+    ! getent group sentinel-gateway >/dev/null || groupdel sentinel-gateway 2>/dev/null || true
   fi
   rm -f /etc/sentinel-gateway/kafka-ca.pem /etc/sentinel-gateway/emulator-ca.pem
   rmdir /etc/sentinel-gateway 2>/dev/null || true
@@ -248,5 +254,6 @@ SENTINEL_GATEWAY_PURGE_FORCE=1 DEBIAN_FRONTEND=noninteractive "${apt[@]}" purge 
   >"$work/purge-forced.log" 2>&1 || { cat "$work/purge-forced.log"; fail "forced purge"; }
 [ ! -e /var/lib/sentinel-gateway ] || fail "forced purge left /var/lib/sentinel-gateway"
 [ ! -e /etc/sentinel-gateway/gateway.toml ] || fail "purge left the conffile"
-say "forced purge: /var/lib/sentinel-gateway deleted"
+getent passwd sentinel-gateway >/dev/null || fail "purge deleted the system user"
+say "forced purge: /var/lib/sentinel-gateway deleted, user kept"
 say "passed in $(( $(date +%s) - started )) s"
