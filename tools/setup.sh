@@ -18,6 +18,7 @@ packages=(
   libcpp-httplib-dev libgtest-dev
   clang libclang-rt-14-dev kafkacat openssl
   dpkg-dev libsasl2-dev liblz4-dev libzstd-dev
+  help2man lintian
   openjdk-17-jdk-headless maven
   prometheus  # promtool: the monitoring rules' checks and unit tests (tests/monitoring)
 )

@@ -4,8 +4,9 @@
 //  - Every error names the file, the line and the dotted key ("gateway.toml:12: kafka.pasword:
 //    unknown key"); unknown keys, wrong types and missing required values are errors, not warnings.
 //  - Secrets (kafka.password, sentinel.client_secret, sentinel.shared_key) may be written inline, as
-//    "${ENV_VAR}", or read from a file (`password_file`, ...). Their values never appear in an error,
-//    a warning or the output of Redacted().
+//    "${ENV_VAR}", read from a file (`password_file`, ...), or from a systemd credential
+//    (`password_credential` = a name in $CREDENTIALS_DIRECTORY, filled by the unit's LoadCredential=).
+//    Their values never appear in an error, a warning or the output of Redacted().
 //  - Sizes take units ("20GiB", "512MB", or plain bytes); durations too ("500ms", "5s", "5m", "1h").
 //  - A config or secret file that others can read while it holds a secret yields a warning.
 // The structs are plain data; turning them into stage options is the gateway program's job.

@@ -153,13 +153,19 @@ class Reader {
     }
   }
 
-  // `key` inline or as ${ENV}, or `key_file`; never both.
+  // `key` inline or as ${ENV}, `key_file`, or `key_credential` (a systemd credential: the file of
+  // that name in $CREDENTIALS_DIRECTORY, which LoadCredential= fills); exactly one of them.
   void SecretField(const toml::table* t, const std::string& section, const char* key, Secret* out) {
     const std::string file_key = std::string(key) + "_file";
+    const std::string cred_key = std::string(key) + "_credential";
     const toml::node* inline_node = Get(t, key);
     const toml::node* file_node = Get(t, file_key.c_str());
-    if (inline_node != nullptr && file_node != nullptr) {
-      return Fail(file_node, section + "." + file_key, fmt::format("give either {} or {}, not both", key, file_key));
+    const toml::node* cred_node = Get(t, cred_key.c_str());
+    if ((inline_node != nullptr) + (file_node != nullptr) + (cred_node != nullptr) > 1) {
+      const toml::node* later = cred_node != nullptr ? cred_node : file_node;
+      const std::string& later_key = cred_node != nullptr ? cred_key : file_key;
+      return Fail(later, section + "." + later_key,
+                  fmt::format("give one of {}, {} or {}, not several", key, file_key, cred_key));
     }
     if (inline_node != nullptr) {
       if (!inline_node->is_string()) return Fail(inline_node, section + "." + key, "must be a string");
@@ -172,15 +178,50 @@ class Reader {
       if (!file_node->is_string()) return Fail(file_node, section + "." + file_key, "must be a path");
       std::string origin;
       std::string path = Resolve(Expand(file_node, section + "." + file_key, file_node->as_string()->get(), &origin));
-      std::ifstream in(path);
-      if (!in) return Fail(file_node, section + "." + file_key, fmt::format("cannot read secret file {}", path));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      out->value = ss.str();
-      while (!out->value.empty() && (out->value.back() == '\n' || out->value.back() == '\r')) out->value.pop_back();
+      if (!ReadSecretFile(path, out)) {
+        return Fail(file_node, section + "." + file_key, fmt::format("cannot read secret file {}", path));
+      }
       out->origin = "file " + path;
       WarnIfShared(path, section + "." + file_key);
+    } else if (cred_node != nullptr) {
+      const std::string dotted = section + "." + cred_key;
+      if (!cred_node->is_string()) return Fail(cred_node, dotted, "must be a credential name");
+      const std::string name = cred_node->as_string()->get();
+      // A name, not a path: systemd puts each credential directly in $CREDENTIALS_DIRECTORY.
+      if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+        return Fail(cred_node, dotted, "must be a credential name (a file name in $CREDENTIALS_DIRECTORY, no '/')");
+      }
+      const char* dir = Env("CREDENTIALS_DIRECTORY");
+      if (dir == nullptr || *dir == '\0') {
+        return Fail(cred_node, dotted,
+                    fmt::format("names credential {}, but $CREDENTIALS_DIRECTORY is not set (the unit's "
+                                "LoadCredential= sets it; outside systemd set it to the directory holding {})",
+                                name, name));
+      }
+      const std::string path = (fs::path(dir) / name).string();
+      if (!ReadSecretFile(path, out)) {
+        return Fail(cred_node, dotted, fmt::format("cannot read credential {} ({})", name, path));
+      }
+      // systemd's SetCredential= default in the unit yields an empty file when LoadCredential=
+      // found nothing: say so rather than log in with an empty secret.
+      if (out->value.empty()) {
+        return Fail(cred_node, dotted, fmt::format("credential {} ({}) is empty", name, path));
+      }
+      out->origin = "credential " + name;
+      WarnIfShared(path, dotted);
     }
+  }
+
+  // The whole file, without trailing newlines (echo and editors add one). False when unreadable.
+  static bool ReadSecretFile(const std::string& path, Secret* out) {
+    std::ifstream in(path);
+    if (!in) return false;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) return false;
+    out->value = ss.str();
+    while (!out->value.empty() && (out->value.back() == '\n' || out->value.back() == '\r')) out->value.pop_back();
+    return true;
   }
 
   void WarnIfShared(const std::string& path, const std::string& what) {
@@ -298,7 +339,7 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
   }
   if (proto.starts_with("sasl")) {
     if (k.username.empty()) r.Fail(line_of("kafka"), "kafka.username", "is required with SASL");
-    if (k.password.empty()) r.Fail(line_of("kafka"), "kafka.password", "is required with SASL (or password_file)");
+    if (k.password.empty()) r.Fail(line_of("kafka"), "kafka.password", "is required with SASL (or password_file, or password_credential)");
     if (!OneOf(k.sasl_mechanism, {"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"})) {
       r.Fail(line_of("kafka"), "kafka.sasl_mechanism", "must be SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN");
     }
@@ -368,12 +409,12 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
       if (s.tenant_id.empty()) r.Fail(line_of("sentinel"), "sentinel.tenant_id", "is required (or managed_identity = true)");
       if (s.client_id.empty()) r.Fail(line_of("sentinel"), "sentinel.client_id", "is required (or managed_identity = true)");
       if (s.client_secret.empty()) {
-        r.Fail(line_of("sentinel"), "sentinel.client_secret", "is required (or client_secret_file, or managed_identity = true)");
+        r.Fail(line_of("sentinel"), "sentinel.client_secret", "is required (or client_secret_file, client_secret_credential, or managed_identity = true)");
       }
     }
   } else if (s.api == "data_collector") {
     if (s.workspace_id.empty()) r.Fail(line_of("sentinel"), "sentinel.workspace_id", "is required for data_collector");
-    if (s.shared_key.empty()) r.Fail(line_of("sentinel"), "sentinel.shared_key", "is required for data_collector (or shared_key_file)");
+    if (s.shared_key.empty()) r.Fail(line_of("sentinel"), "sentinel.shared_key", "is required for data_collector (or shared_key_file, or shared_key_credential)");
   }
   if (!c->routes.layout.empty() && !OneOf(c->routes.layout, {"dcr", "legacy"})) {
     r.Fail(line_of("routes"), "routes.layout", "must be dcr or legacy");
@@ -474,7 +515,7 @@ Status Parse(const std::string& text, const std::string& name, const std::string
 
   const toml::table* k = r.Section(root, "kafka", "kafka");
   r.Known(k, "kafka", {"brokers", "topic", "topics", "group_id", "client_id", "security_protocol", "sasl_mechanism",
-                       "username", "password", "password_file", "ca_file", "verify_hostname", "auto_offset_reset",
+                       "username", "password", "password_file", "password_credential", "ca_file", "verify_hostname", "auto_offset_reset",
                        "session_timeout", "max_poll_interval", "assignment_strategy", "group_instance_id",
                        "commit_interval",
                        "max_batch_messages", "max_batch_bytes", "librdkafka"});
@@ -536,9 +577,9 @@ Status Parse(const std::string& text, const std::string& name, const std::string
 
   const toml::table* a = r.Section(root, "sentinel", "sentinel");
   r.Known(a, "sentinel", {"api", "cloud", "endpoint", "login_endpoint", "ca_file", "proxy", "tenant_id", "client_id",
-                          "client_secret", "client_secret_file", "managed_identity", "imds_endpoint",
+                          "client_secret", "client_secret_file", "client_secret_credential", "managed_identity", "imds_endpoint",
                           "dcr_immutable_id", "dcr_resource_id", "management_endpoint", "dcr_refresh",
-                          "gzip", "workspace_id", "shared_key", "shared_key_file",
+                          "gzip", "workspace_id", "shared_key", "shared_key_file", "shared_key_credential",
                           "data_collector_endpoint", "azure_resource_id", "time_generated_field",
                           "connect_timeout", "request_timeout"});
   SentinelConfig& sc = c.sentinel;

@@ -1,6 +1,7 @@
 #include "sentinel_gateway/config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -202,7 +203,7 @@ TEST(ConfigTest, SecretFromFileWithWarningWhenShared) {
   EXPECT_TRUE(c.warnings.empty());
   s = ParseText(Replace(kValid, "client_secret = \"${CLIENT_SECRET}\"",
                         "client_secret = \"x\"\nclient_secret_file = \"" + path + "\""), &c);
-  EXPECT_NE(s.message().find("not both"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("not several"), std::string::npos) << s.message();
   std::remove(path.c_str());
 }
 
@@ -511,12 +512,119 @@ TEST(ConfigTest, SpoolDefaultsToSystemdsStateDirectory) {
   EXPECT_EQ(beside.spool.path, "/etc/sentinel-gateway/spool");
 }
 
+// Issue 13: secrets as systemd credentials. The unit's LoadCredential= copies each secret into
+// $CREDENTIALS_DIRECTORY (a per-service tmpfs); `*_credential` names the file there.
+class CredentialTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/sg-credentials-" + std::to_string(::getpid());
+    std::filesystem::create_directories(dir_);
+    Write("kafka-password", "cred-kafka-secret\n");
+    Write("client-secret", "cred-azure-secret");
+    Write("shared-key", "Y3JlZC1zaGFyZWQta2V5\n");
+    env_ = {{"CREDENTIALS_DIRECTORY", dir_}};
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& value) {
+    const std::string path = dir_ + "/" + name;
+    { std::ofstream(path) << value; }
+    ::chmod(path.c_str(), 0400);  // as systemd leaves them
+  }
+  static std::string WithCredentials(std::string text) {
+    text = Replace(text, "password = \"${KAFKA_PW}\"", "password_credential = \"kafka-password\"");
+    return Replace(text, "client_secret = \"${CLIENT_SECRET}\"", "client_secret_credential = \"client-secret\"");
+  }
+  Status ParseWith(const std::string& text, GatewayConfig* c) {
+    return Parse(text, "gateway.toml", "/etc/sentinel-gateway", c, &env_);
+  }
+  std::string dir_;
+  std::map<std::string, std::string> env_;
+};
+
+TEST_F(CredentialTest, SecretsAreReadFromCredentialsDirectory) {
+  GatewayConfig c;
+  Status s = ParseWith(WithCredentials(kValid), &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.kafka.password.value, "cred-kafka-secret");  // trailing newline dropped, as for _file
+  EXPECT_EQ(c.kafka.password.origin, "credential kafka-password");
+  EXPECT_EQ(c.sentinel.client_secret.value, "cred-azure-secret");
+  EXPECT_EQ(c.sentinel.client_secret.origin, "credential client-secret");
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings[0];
+  const std::string out = Redacted(c);
+  EXPECT_EQ(out.find("cred-kafka-secret"), std::string::npos) << out;
+  EXPECT_EQ(out.find("cred-azure-secret"), std::string::npos) << out;
+  EXPECT_NE(out.find("password = \"<redacted: credential kafka-password>\""), std::string::npos) << out;
+
+  std::string legacy = Replace(WithCredentials(kValid), "[sentinel]\n", "[sentinel]\napi = \"data_collector\"\n"
+                               "workspace_id = \"ws\"\nshared_key_credential = \"shared-key\"\n");
+  GatewayConfig dc;
+  s = ParseWith(legacy, &dc);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dc.sentinel.shared_key.value, "Y3JlZC1zaGFyZWQta2V5");
+  EXPECT_EQ(dc.sentinel.shared_key.origin, "credential shared-key");
+}
+
+TEST_F(CredentialTest, WithoutCredentialsDirectoryTheErrorSaysWhy) {
+  env_.erase("CREDENTIALS_DIRECTORY");
+  GatewayConfig c;
+  Status s = ParseWith(WithCredentials(kValid), &c);
+  EXPECT_EQ(s.message(),
+            "gateway.toml:7: kafka.password_credential: names credential kafka-password, but $CREDENTIALS_DIRECTORY "
+            "is not set (the unit's LoadCredential= sets it; outside systemd set it to the directory holding "
+            "kafka-password)");
+}
+
+TEST_F(CredentialTest, MissingOrEmptyCredentialNamesFileLineKeyAndPath) {
+  std::filesystem::remove(dir_ + "/client-secret");
+  GatewayConfig c;
+  Status s = ParseWith(WithCredentials(kValid), &c);
+  EXPECT_EQ(s.message(), "gateway.toml:19: sentinel.client_secret_credential: cannot read credential client-secret (" +
+                             dir_ + "/client-secret)");
+  // The unit's SetCredential= default: LoadCredential= found no file, systemd wrote an empty one.
+  Write("client-secret", "");
+  s = ParseWith(WithCredentials(kValid), &c);
+  EXPECT_EQ(s.message(), "gateway.toml:19: sentinel.client_secret_credential: credential client-secret (" + dir_ +
+                             "/client-secret) is empty");
+}
+
+TEST_F(CredentialTest, NameIsNotAPathAndExcludesTheOtherForms) {
+  GatewayConfig c;
+  Status s = ParseWith(Replace(WithCredentials(kValid), "\"kafka-password\"", "\"../kafka-password\""), &c);
+  EXPECT_EQ(s.message(), "gateway.toml:7: kafka.password_credential: must be a credential name (a file name in "
+                         "$CREDENTIALS_DIRECTORY, no '/')");
+  s = ParseWith(Replace(kValid, "password = \"${KAFKA_PW}\"",
+                        "password = \"inline-pw\"\npassword_credential = \"kafka-password\""), &c);
+  EXPECT_EQ(s.message(), "gateway.toml:8: kafka.password_credential: give one of password, password_file or "
+                         "password_credential, not several");
+  EXPECT_EQ(s.message().find("inline-pw"), std::string::npos);
+}
+
+TEST_F(CredentialTest, CredentialReadableByOthersWarnsWithoutTheValue) {
+  ::chmod((dir_ + "/kafka-password").c_str(), 0644);
+  GatewayConfig c;
+  ASSERT_TRUE(ParseWith(WithCredentials(kValid), &c).ok());
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find(dir_ + "/kafka-password (kafka.password_credential)"), std::string::npos)
+      << c.warnings[0];
+  EXPECT_EQ(c.warnings[0].find("cred-kafka-secret"), std::string::npos);
+}
+
 TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
   const std::string path = std::string(SG_SOURCE_DIR) + "/config/gateway.example.toml";
-  std::map<std::string, std::string> env = {{"CITRIX_KAFKA_PASSWORD", "p"}, {"SENTINEL_CLIENT_SECRET", "s"}};
+  // The example is the package's conffile: its secrets are the unit's credentials.
+  const std::string creds = ::testing::TempDir() + "/sg-example-credentials-" + std::to_string(::getpid());
+  std::filesystem::create_directories(creds);
+  for (const char* name : {"sentinel-gateway.kafka-password", "sentinel-gateway.client-secret"}) {
+    { std::ofstream(creds + "/" + name) << "secret"; }
+    ::chmod((creds + "/" + name).c_str(), 0400);
+  }
+  std::map<std::string, std::string> env = {{"CREDENTIALS_DIRECTORY", creds}};
   GatewayConfig c;
   Status s = Load(path, &c, &env);
+  std::filesystem::remove_all(creds);
   ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.kafka.password.origin, "credential sentinel-gateway.kafka-password");
+  EXPECT_EQ(c.sentinel.client_secret.origin, "credential sentinel-gateway.client-secret");
   const std::string example = ReadFile(path);
   std::istringstream redacted(Redacted(c));
   std::string line;
@@ -524,7 +632,10 @@ TEST(ExampleConfigTest, ParsesAndDocumentsEveryKey) {
     size_t eq = line.find(" = ");
     if (line.empty() || line[0] == '#' || line[0] == '[' || line[0] == '"' || eq == std::string::npos) continue;
     std::string key = line.substr(0, eq);
-    EXPECT_NE(example.find("\n" + key + " = "), std::string::npos) << key << " is not documented in " << path;
+    // A secret is documented by the form the example uses (the packaged unit's credential).
+    const bool documented = example.find("\n" + key + " = ") != std::string::npos ||
+                            example.find("\n" + key + "_credential = ") != std::string::npos;
+    EXPECT_TRUE(documented) << key << " is not documented in " << path;
   }
   // Its defaults are the program's defaults.
   GatewayConfig defaults;

@@ -1,5 +1,6 @@
 # Checks the generated unit: program paths from the install prefix, check-config --quiet before the
-# start, and `systemd-analyze verify` clean (a wrong Documentation= URL or a missing program fails).
+# start, the credentials the example configuration names, and `systemd-analyze verify` clean (a
+# wrong Documentation= URL or a missing program fails).
 find_program(ANALYZE systemd-analyze)
 if(NOT ANALYZE)
   message("systemd-analyze not found (Debian package systemd): skipped")
@@ -7,7 +8,11 @@ if(NOT ANALYZE)
 endif()
 file(READ "${UNIT}" unit)
 foreach(line "ExecStart=${BINDIR}/sentinel-gateway run --config "
-             "ExecStartPre=${BINDIR}/sentinel-gateway check-config --quiet --config ")
+             "ExecStartPre=${BINDIR}/sentinel-gateway check-config --quiet --config "
+             # The example configuration's *_credential names (config/gateway.example.toml).
+             "\nLoadCredential=sentinel-gateway.kafka-password\n"
+             "\nLoadCredential=sentinel-gateway.client-secret\n"
+             "\nLoadCredential=sentinel-gateway.shared-key\n")
   string(FIND "${unit}" "${line}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "${UNIT} lacks '${line}'")
