@@ -107,7 +107,7 @@ int CheckAzureCommand(const std::string& path) {
   return sg::CheckAzure(config, stdout);
 }
 
-int ImportCitrix(const std::string& input, const std::string& output) {
+int ImportCitrix(const std::string& input, const std::string& output, const std::string& credstore) {
   std::ifstream in(input);
   if (!in) {
     std::fprintf(stderr, "sentinel-gateway: cannot read %s\n", input.c_str());
@@ -115,28 +115,31 @@ int ImportCitrix(const std::string& input, const std::string& output) {
   }
   std::stringstream ss;
   ss << in.rdbuf();
-  // Secrets found in the pipeline: beside the configuration in 0600 files with -o, else named
-  // environment variables (the configuration's ${VAR} form).
+  // Secrets found in the pipeline: with --credstore, systemd credentials there (the names the
+  // packaged unit's LoadCredential= lines load); else beside the configuration in 0600 files with
+  // -o; else named environment variables (the configuration's ${VAR} form).
   struct SecretFile {
     const char* file;
+    const char* credential;
     const char* env;
     const char* what;
     std::string sg::config::CitrixImport::*value;
   };
   const SecretFile kSecrets[] = {
-      {"citrix-kafka.password", "CITRIX_KAFKA_PASSWORD", "The SASL password (from sasl_jaas_config)",
+      {"citrix-kafka.password", "sentinel-gateway.kafka-password", "CITRIX_KAFKA_PASSWORD", "The SASL password (from sasl_jaas_config)",
        &sg::config::CitrixImport::password},
-      {"sentinel-client.secret", "SENTINEL_CLIENT_SECRET", "The Entra ID app's secret (client_app_secret)",
+      {"sentinel-client.secret", "sentinel-gateway.client-secret", "SENTINEL_CLIENT_SECRET", "The Entra ID app's secret (client_app_secret)",
        &sg::config::CitrixImport::client_secret},
-      {"sentinel-shared.key", "SENTINEL_SHARED_KEY", "The workspace key (workspace_key)",
+      {"sentinel-shared.key", "sentinel-gateway.shared-key", "SENTINEL_SHARED_KEY", "The workspace key (workspace_key)",
        &sg::config::CitrixImport::shared_key},
   };
   sg::config::ImportSecretRefs refs;
   std::string* ref_of[] = {&refs.password, &refs.client_secret, &refs.shared_key};
   const char* keys[] = {"password", "client_secret", "shared_key"};
   for (size_t i = 0; i < 3; ++i) {
-    *ref_of[i] = output.empty() ? fmt::format("{} = \"${{{}}}\"", keys[i], kSecrets[i].env)
-                                : fmt::format("{}_file = \"{}\"", keys[i], kSecrets[i].file);
+    *ref_of[i] = !credstore.empty() ? fmt::format("{}_credential = \"{}\"", keys[i], kSecrets[i].credential)
+                 : output.empty()   ? fmt::format("{} = \"${{{}}}\"", keys[i], kSecrets[i].env)
+                                    : fmt::format("{}_file = \"{}\"", keys[i], kSecrets[i].file);
   }
   sg::config::CitrixImport imp;
   sg::Status s = sg::config::ImportCitrixLogstash(ss.str(), input, refs, &imp);
@@ -144,10 +147,32 @@ int ImportCitrix(const std::string& input, const std::string& output) {
     std::fprintf(stderr, "sentinel-gateway: %s\n", s.message().c_str());
     return kExitConfig;
   }
+  // Writes a secret to a new 0600 file (the umask keeps it private from its creation on).
+  auto write_secret = [](const std::string& path, const std::string& value) {
+    ::umask(077);
+    std::ofstream file(path, std::ios::trunc);
+    file << value << "\n";
+    file.close();
+    return file && ::chmod(path.c_str(), 0600) == 0;
+  };
+  if (!credstore.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(credstore, ec);
+    for (const SecretFile& f : kSecrets) {
+      const std::string& value = imp.*f.value;
+      if (value.empty()) continue;
+      std::string path = (std::filesystem::path(credstore) / f.credential).string();
+      if (ec || !write_secret(path, value)) {
+        std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", path.c_str());
+        return kExitError;
+      }
+      imp.notes.insert(imp.notes.begin(), fmt::format("{} is the credential {} (mode 0600).", f.what, path));
+    }
+  }
   if (output.empty()) {
     std::fputs(imp.toml.c_str(), stdout);
     for (const SecretFile& f : kSecrets) {
-      if ((imp.*f.value).empty()) continue;
+      if ((imp.*f.value).empty() || !credstore.empty()) continue;
       imp.notes.insert(imp.notes.begin(), fmt::format("{}: export it as {}, or use -o to store it in a 0600 file "
                                                       "beside the configuration.", f.what, f.env));
     }
@@ -156,13 +181,9 @@ int ImportCitrix(const std::string& input, const std::string& output) {
     std::filesystem::path dir = out.has_parent_path() ? out.parent_path() : std::filesystem::path(".");
     for (const SecretFile& f : kSecrets) {
       const std::string& value = imp.*f.value;
-      if (value.empty()) continue;
+      if (value.empty() || !credstore.empty()) continue;
       std::string path = (dir / f.file).string();
-      ::umask(077);
-      std::ofstream file(path, std::ios::trunc);
-      file << value << "\n";
-      file.close();
-      if (!file || ::chmod(path.c_str(), 0600) != 0) {
+      if (!write_secret(path, value)) {
         std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", path.c_str());
         return kExitError;
       }
@@ -174,6 +195,8 @@ int ImportCitrix(const std::string& input, const std::string& output) {
       std::fprintf(stderr, "sentinel-gateway: cannot write %s\n", output.c_str());
       return kExitError;
     }
+    // The configuration holds no secret (they are references), and the service's user must read it.
+    (void)::chmod(output.c_str(), 0644);
     std::fprintf(stderr, "wrote %s\n", output.c_str());
   }
   for (const std::string& n : imp.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
@@ -216,7 +239,11 @@ int main(int argc, char** argv) {
   std::string import_input, import_output;
   auto* import = app.add_subcommand("import-citrix", "Turn the Logstash file Citrix Analytics prepares into a gateway configuration.");
   import->add_option("FILE", import_input, "the Logstash pipeline from Citrix Analytics")->required();
-  import->add_option("--output,-o", import_output, "write the configuration here (and the password beside it, mode 0600)");
+  import->add_option("--output,-o", import_output, "write the configuration here (and the secrets beside it, mode 0600)");
+  std::string import_credstore;
+  import->add_option("--credstore", import_credstore,
+                     "write the secrets as systemd credentials in this directory instead (e.g. /etc/credstore, "
+                     "which the packaged unit loads), and refer to them with *_credential");
 
   // Where the demo went, for those who remember `sentinel-gateway demo`.
   auto* demo = app.add_subcommand("demo", "The demo is its own program: sentinel-gateway-demo (tools/demo.sh).");
@@ -232,7 +259,7 @@ int main(int argc, char** argv) {
   if (*run) return Run(config_path);
   if (*check) return CheckConfig(config_path, check_quiet);
   if (*check_azure) return CheckAzureCommand(config_path);
-  if (*import) return ImportCitrix(import_input, import_output);
+  if (*import) return ImportCitrix(import_input, import_output, import_credstore);
   if (*demo) {
     std::fprintf(stderr, "sentinel-gateway: the demo is its own program: sentinel-gateway-demo (tools/demo.sh)\n");
     return kExitConfig;
