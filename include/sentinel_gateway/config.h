@@ -157,6 +157,11 @@ std::string Redacted(const GatewayConfig& config);
 
 // "20GiB" -> bytes; "5m" -> ms. InvalidArgument with the reason.
 Status ParseSize(const std::string& text, uint64_t* bytes);
+
+// The spool directory when the configuration names none: under systemd (StateDirectory=, which
+// sets $STATE_DIRECTORY; `state_directory` is its value or null) <state>/spool, else "spool"
+// beside the configuration file (`config_dir`). The gateway and sentinel-spool both ask this.
+std::string DefaultSpoolPath(const std::string& config_dir, const char* state_directory);
 Status ParseDuration(const std::string& text, Millis* out);
 
 }  // namespace sg::config

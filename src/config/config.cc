@@ -477,6 +477,13 @@ Status ParseSize(const std::string& text, uint64_t* bytes) {
   return Status::OK();
 }
 
+std::string DefaultSpoolPath(const std::string& config_dir, const char* state_directory) {
+  // $STATE_DIRECTORY may list several directories, colon-separated: the first is ours.
+  std::string dir = state_directory != nullptr ? std::string(state_directory).substr(0, std::string(state_directory).find(':')) : "";
+  if (!dir.empty() && dir.front() == '/') return (fs::path(dir) / "spool").string();
+  return (fs::path(config_dir) / "spool").lexically_normal().string();
+}
+
 Status ParseDuration(const std::string& text, Millis* out) {
   size_t i = 0;
   while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
@@ -566,9 +573,7 @@ Status Parse(const std::string& text, const std::string& name, const std::string
     // colon-separated list) the spool lives in /var/lib/sentinel-gateway/spool; the configuration's
     // own directory (/etc under the packaged unit) is read-only there (ProtectSystem=strict).
     // Elsewhere "spool" beside the configuration file.
-    const char* state = r.Env("STATE_DIRECTORY");
-    std::string dir = state != nullptr ? std::string(state).substr(0, std::string(state).find(':')) : "";
-    c.spool.path = !dir.empty() && dir.front() == '/' ? (fs::path(dir) / "spool").string() : r.Resolve(c.spool.path);
+    c.spool.path = DefaultSpoolPath(r.Resolve("."), r.Env("STATE_DIRECTORY"));
   }
   r.Size(s, "spool", "max_bytes", &c.spool.max_bytes);
   r.Double(s, "spool", "high_watermark", &c.spool.high_watermark);

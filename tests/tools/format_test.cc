@@ -1,10 +1,12 @@
 // sentinel-spool's formatting and config helpers.
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "config_file.h"
+#include "sentinel_gateway/config.h"
 #include "format.h"
 #include "spool_test_util.h"
 
@@ -41,18 +43,33 @@ TEST(FormatTest, FitCutsAndFlattens) {
   EXPECT_EQ(FitLeft("CitrixAnalytics_indicatorEventDetails_V1_CL", 20).size(), 20u);
 }
 
-TEST(ConfigFileTest, Sizes) {
+// The tool reads max_bytes with the gateway's own grammar: what the gateway refuses (a fraction,
+// "1.5GiB") it refuses too, naming file, line and key, instead of using a size the gateway never would.
+TEST(ConfigFileTest, SizesFollowTheGatewaysGrammar) {
+  sg::testing::TempDir dir;
+  std::ofstream(dir.Sub("ok.toml")) << "[spool]\npath = \"s\"\nmax_bytes = \"20GiB\"\n";
+  SpoolLocation where;
+  ASSERT_TRUE(ReadSpoolLocation(dir.Sub("ok.toml"), &where).ok());
+  EXPECT_EQ(where.max_bytes, 20ull << 30);
+  std::ofstream(dir.Sub("frac.toml")) << "[spool]\npath = \"s\"\nmax_bytes = \"1.5GiB\"\n";
+  Status s = ReadSpoolLocation(dir.Sub("frac.toml"), &where);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("frac.toml:3: spool.max_bytes"), std::string::npos) << s.message();
   uint64_t b = 0;
-  ASSERT_TRUE(ParseSize("20GiB", &b).ok());
-  EXPECT_EQ(b, 20ull << 30);
-  ASSERT_TRUE(ParseSize("512MB", &b).ok());
-  EXPECT_EQ(b, 512'000'000u);
-  ASSERT_TRUE(ParseSize("1048576", &b).ok());
-  EXPECT_EQ(b, 1048576u);
-  ASSERT_TRUE(ParseSize("1.5 KiB", &b).ok());
-  EXPECT_EQ(b, 1536u);
-  EXPECT_FALSE(ParseSize("20 parsecs", &b).ok());
-  EXPECT_FALSE(ParseSize("GiB", &b).ok());
+  EXPECT_FALSE(config::ParseSize("1.5GiB", &b).ok());  // as the gateway says
+}
+
+// With no [spool] path, the tool finds the spool where the gateway puts it: under systemd's
+// $STATE_DIRECTORY when that is set.
+TEST(ConfigFileTest, DefaultSpoolUnderStateDirectoryAsTheGatewayPutsIt) {
+  sg::testing::TempDir dir;
+  std::ofstream(dir.Sub("gateway.toml")) << "[kafka]\nbrokers = \"x:9092\"\n";
+  ::setenv("STATE_DIRECTORY", "/var/lib/sentinel-gateway", 1);
+  SpoolLocation where;
+  Status s = ReadSpoolLocation(dir.Sub("gateway.toml"), &where);
+  ::unsetenv("STATE_DIRECTORY");
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(where.path, "/var/lib/sentinel-gateway/spool");
 }
 
 TEST(ConfigFileTest, SpoolPathIsRelativeToTheConfigFile) {

@@ -1,34 +1,14 @@
 #include "config_file.h"
 
-#include <cctype>
-#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-namespace sg::spooltool {
+#include "sentinel_gateway/config.h"
 
-Status ParseSize(const std::string& text, uint64_t* bytes) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-  if (i == 0) return Status::InvalidArgument(fmt::format("'{}' is not a size", text));
-  double number = std::strtod(text.substr(0, i).c_str(), nullptr);
-  std::string unit = text.substr(i);
-  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},         {"B", 1},         {"KB", 1e3},         {"MB", 1e6},         {"GB", 1e9},
-      {"TB", 1e12},    {"KiB", 1024.0},  {"MiB", 1048576.0},  {"GiB", 1073741824.0},
-      {"TiB", 1099511627776.0}};
-  for (const auto& [name, factor] : kUnits) {
-    if (unit == name) {
-      *bytes = static_cast<uint64_t>(std::llround(number * factor));
-      return Status::OK();
-    }
-  }
-  return Status::InvalidArgument(
-      fmt::format("'{}': unknown size unit '{}' (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", text, unit));
-}
+namespace sg::spooltool {
 
 Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out) {
   *out = SpoolLocation();
@@ -44,7 +24,7 @@ Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out) {
     return Status::InvalidArgument(
         fmt::format("{}:{}: {}", config_file, where.line, std::string(e.description())));
   }
-  std::string path = "spool";  // the gateway's default
+  std::string path;  // empty: the gateway's default (below)
   if (auto node = root["spool"]["path"]; node) {
     auto v = node.value<std::string>();
     if (!v) {
@@ -57,7 +37,7 @@ Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out) {
     if (auto n = node.value<int64_t>(); n && *n > 0) {
       out->max_bytes = static_cast<uint64_t>(*n);
     } else if (auto s = node.value<std::string>(); s) {
-      Status st = ParseSize(*s, &out->max_bytes);
+      Status st = config::ParseSize(*s, &out->max_bytes);  // the gateway's own grammar
       if (!st.ok()) {
         return Status::InvalidArgument(fmt::format("{}:{}: spool.max_bytes: {}", config_file,
                                                    node.node()->source().begin.line, st.message()));
@@ -67,7 +47,10 @@ Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out) {
                                                  node.node()->source().begin.line));
     }
   }
-  // Relative to the config file's directory, as the gateway resolves it.
+  // Relative to the config file's directory, as the gateway resolves it; none given: the gateway's
+  // default, which under systemd is in $STATE_DIRECTORY.
+  const std::string config_dir = std::filesystem::absolute(config_file).parent_path().string();
+  if (path.empty()) path = config::DefaultSpoolPath(config_dir, std::getenv("STATE_DIRECTORY"));
   std::filesystem::path p(path);
   if (p.is_relative()) p = std::filesystem::absolute(config_file).parent_path() / p;
   out->path = p.lexically_normal().string();

@@ -1,5 +1,7 @@
 // Reads the two things sentinel-spool needs from the gateway's TOML configuration: the spool path
-// and its configured maximum size. Other keys are the gateway's business and are ignored here.
+// and its configured maximum size, with the gateway's own rules (sg::config: size grammar, default
+// path). Other keys are the gateway's business and are ignored here, so the tool works from a
+// shell without the gateway's secrets.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,5 @@ struct SpoolLocation {
 };
 
 Status ReadSpoolLocation(const std::string& config_file, SpoolLocation* out);
-
-// "20GiB", "512MB", "1048576" -> bytes.
-Status ParseSize(const std::string& text, uint64_t* bytes);
 
 }  // namespace sg::spooltool
