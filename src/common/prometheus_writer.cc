@@ -17,15 +17,17 @@ const char* TypeName(PrometheusWriter::Type type) {
   return "untyped";
 }
 
-// HELP text: the format escapes backslash and newline there (not the double quote).
-std::string EscapeHelp(std::string_view help) {
+// The format escapes backslash and newline in HELP text, and the double quote too in label values.
+std::string Escape(std::string_view text, bool quote) {
   std::string out;
-  out.reserve(help.size());
-  for (char ch : help) {
+  out.reserve(text.size());
+  for (char ch : text) {
     if (ch == '\\') {
       out += "\\\\";
     } else if (ch == '\n') {
       out += "\\n";
+    } else if (ch == '"' && quote) {
+      out += "\\\"";
     } else {
       out.push_back(ch);
     }
@@ -35,26 +37,11 @@ std::string EscapeHelp(std::string_view help) {
 
 }  // namespace
 
-std::string PrometheusWriter::EscapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char ch : value) {
-    if (ch == '\\') {
-      out += "\\\\";
-    } else if (ch == '"') {
-      out += "\\\"";
-    } else if (ch == '\n') {
-      out += "\\n";
-    } else {
-      out.push_back(ch);
-    }
-  }
-  return out;
-}
+std::string PrometheusWriter::EscapeLabelValue(std::string_view value) { return Escape(value, /*quote=*/true); }
 
 void PrometheusWriter::Family(std::string_view name, Type type, std::string_view help) {
   if (!families_.emplace(name).second) return;
-  fmt::format_to(std::back_inserter(text_), "# HELP {} {}\n# TYPE {} {}\n", name, EscapeHelp(help), name,
+  fmt::format_to(std::back_inserter(text_), "# HELP {} {}\n# TYPE {} {}\n", name, Escape(help, /*quote=*/false), name,
                  TypeName(type));
 }
 
