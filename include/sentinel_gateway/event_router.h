@@ -2,9 +2,8 @@
 //
 // Routes are configuration data: an ordered list of rules plus a catch-all route. A rule's
 // `event_type` is either an exact type name or a prefix ending in '*' (`userProfile*`). The first
-// matching rule wins, so put specific rules before broad ones. Route names are the base table
-// names the drainer maps to its Azure layout (legacy `<route>_CL` with Log-Type `<route>`, or the
-// current `<route>_V1_CL` table with stream `Custom-<route>_V1`).
+// matching rule wins, so put specific rules before broad ones. A route is the destination table's
+// name; the drainer gives each table a lane.
 //
 // Guarantees: every event type maps to exactly one non-empty route. Thread safety: immutable after
 // Create, safe to use from any thread.
@@ -15,25 +14,20 @@
 #include <string_view>
 #include <vector>
 
+#include "sentinel_gateway/citrix/catalogue.h"
 #include "sentinel_gateway/status.h"
 
 namespace sg {
 
 struct RouteRule {
   std::string event_type;  // exact type, or a prefix followed by '*'
-  std::string route;       // destination (base table name), non-empty
+  std::string route;       // destination table, non-empty
 };
 
-// The Citrix Analytics defaults (see shared/design/citrix-feed.md):
-//   userProfile*                                   -> CitrixAnalytics_userProfile
-//   riskScoreChange                                -> CitrixAnalytics_riskScoreChange
-//   indicatorSummary                               -> CitrixAnalytics_indicatorSummary
-//   indicatorEventDetails                          -> CitrixAnalytics_indicatorEventDetails
-//   datasourceSPAEventDetails, ...DPSEventDetails  -> CitrixAnalytics_SPA_Events
-//   datasourceCVADEventDetails                     -> CitrixAnalytics_CVAD_Events
-//   datasourceCCCEventDetails                      -> CitrixAnalytics_CCC_Events
+// The Citrix catalogue's rules (citrix/catalogue.h), routed to the tables' base names, which no
+// layout uses as such: the gateway routes to the layout's tables (wiring's RouteRulesFor).
 std::vector<RouteRule> DefaultRouteRules();
-inline constexpr const char* kDefaultCatchAllRoute = "CitrixAnalytics_other";
+inline constexpr const char* kDefaultCatchAllRoute = citrix::kCatchAllBase;
 
 struct RouterOptions {
   std::vector<RouteRule> rules = DefaultRouteRules();

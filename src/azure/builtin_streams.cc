@@ -60,4 +60,10 @@ const std::map<std::string, StreamSchema>& BuiltinLegacySchemas() {
   return schemas;
 }
 
+const StreamSchema* BuiltinSchemaFor(citrix::Layout layout, std::string_view target) {
+  const auto& schemas = layout == citrix::Layout::kLegacy ? BuiltinLegacySchemas() : BuiltinStreamSchemas();
+  auto it = schemas.find(std::string(target));
+  return it == schemas.end() ? nullptr : &it->second;
+}
+
 }  // namespace sg::azure

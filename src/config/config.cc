@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "sentinel_gateway/azure/dcr_reader.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 #include "toml_quote.h"
 #include <toml++/toml.h>
 
@@ -420,8 +421,9 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
     r.Fail(line_of("routes"), "routes.layout", "must be dcr or legacy");
   }
   if (c->routes.layout.empty()) c->routes.layout = s.api == "data_collector" ? "legacy" : "dcr";
-  if (c->routes.catch_all.empty()) {
-    c->routes.catch_all = c->routes.layout == "legacy" ? "CitrixAnalytics_other_CL" : "CitrixAnalytics_other_V1_CL";
+  citrix::Layout layout = citrix::Layout::kDcr;
+  if (c->routes.catch_all.empty() && citrix::ParseLayout(c->routes.layout, &layout)) {
+    c->routes.catch_all = citrix::CatchAllTable(layout);
   }
   DeliveryConfig& d = c->delivery;
   if (d.max_batch_events == 0) r.Fail(line_of("delivery"), "delivery.max_batch_events", "must be at least 1");

@@ -1,7 +1,7 @@
 #include "sentinel_gateway/deliver/shaper.h"
 
 #include "sentinel_gateway/azure/json_scan.h"
-#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/deliver/long_field_columns.h"
 
 #include <charconv>
 #include <cstdint>

@@ -158,28 +158,24 @@ void DcrWatch::Stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-void DcrWatch::RenderMetrics(std::string* o) const {
+void DcrWatch::RenderMetrics(PrometheusWriter* o) const {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  auto metric = [&](const char* name, const char* type, const char* help) {
-    *o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
-  metric("sg_dcr_schema_source", "gauge",
-         "1 for what rows are shaped to: the deployed DCR read back (dcr) or the built-in schema (builtin).");
-  *o += fmt::format("sg_dcr_schema_source{{source=\"{}\"}} 1\n", impl_->from_dcr ? "dcr" : "builtin");
-  metric("sg_dcr_reads_total", "counter", "Reads of the deployed DCR through Azure Resource Manager, by result.");
-  *o += fmt::format("sg_dcr_reads_total{{result=\"ok\"}} {}\n", impl_->reads_ok);
-  *o += fmt::format("sg_dcr_reads_total{{result=\"failed\"}} {}\n", impl_->reads_failed);
-  metric("sg_dcr_fields", "gauge",
-         "1 for each Citrix field the deployed DCR does not declare (or declares with a type its values do "
-         "not fit), per route: fate catch_all (kept in AdditionalFields) or lost (dropped by Azure).");
+  o->Gauge("sg_dcr_schema_source",
+           "1 for what rows are shaped to: the deployed DCR read back (dcr) or the built-in schema (builtin).");
+  o->Sample("sg_dcr_schema_source", {{"source", impl_->from_dcr ? "dcr" : "builtin"}}, 1);
+  o->Counter("sg_dcr_reads_total", "Reads of the deployed DCR through Azure Resource Manager, by result.");
+  o->Sample("sg_dcr_reads_total", {{"result", "ok"}}, impl_->reads_ok);
+  o->Sample("sg_dcr_reads_total", {{"result", "failed"}}, impl_->reads_failed);
+  o->Gauge("sg_dcr_fields",
+           "1 for each Citrix field the deployed DCR does not declare (or declares with a type its values do "
+           "not fit), per route: fate catch_all (kept in AdditionalFields) or lost (dropped by Azure).");
   for (const auto& [route, fields] : impl_->report) {
     for (const auto& f : fields) {
-      *o += fmt::format("sg_dcr_fields{{route=\"{}\",field=\"{}\",fate=\"{}\"}} 1\n", route, f.field,
-                        azure::FieldFateName(f.fate));
+      o->Sample("sg_dcr_fields", {{"route", route}, {"field", f.field}, {"fate", azure::FieldFateName(f.fate)}}, 1);
     }
   }
-  metric("sg_dcr_stream_missing", "gauge", "1 for each route whose stream the deployed DCR does not declare.");
-  for (const auto& route : impl_->missing) *o += fmt::format("sg_dcr_stream_missing{{route=\"{}\"}} 1\n", route);
+  o->Gauge("sg_dcr_stream_missing", "1 for each route whose stream the deployed DCR does not declare.");
+  for (const auto& route : impl_->missing) o->Sample("sg_dcr_stream_missing", {{"route", route}}, 1);
 }
 
 }  // namespace sg

@@ -20,6 +20,7 @@
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/config.h"
 #include "sentinel_gateway/deliver.h"
+#include "sentinel_gateway/prometheus_writer.h"
 #include "sentinel_gateway/status.h"
 
 namespace sg {
@@ -33,7 +34,7 @@ class DcrWatch {
   ~DcrWatch();
   void Stop();
   // sg_dcr_schema_source, sg_dcr_reads_total, sg_dcr_fields, sg_dcr_stream_missing.
-  void RenderMetrics(std::string* out) const;
+  void RenderMetrics(PrometheusWriter* out) const;
 
   struct Impl;
 

@@ -19,6 +19,7 @@
 
 #include "emulator.h"
 #include "logging.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 #include "sentinel_gateway/config.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/gateway.h"
@@ -182,7 +183,7 @@ int RunDemo(const DemoOptions& opts) {
   c.sentinel.client_secret = {eo.client_secret, "demo"};
   c.sentinel.dcr_immutable_id = "dcr-demo0000000000000000000000000000";
   c.routes.layout = "dcr";
-  c.routes.catch_all = "CitrixAnalytics_other_V1_CL";
+  c.routes.catch_all = citrix::CatchAllTable(citrix::Layout::kDcr);
   c.delivery.event_id_field = "sg_event_id";
   c.delivery.linger = std::chrono::milliseconds(100);
   c.delivery.backoff_initial = std::chrono::milliseconds(250);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -15,12 +16,16 @@
 #include "sentinel_gateway/control.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/prometheus_writer.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/thread_name.h"
 #include "wiring.h"
 
 namespace sg {
 namespace {
+
+// Threads serving /metrics, /healthz and /readyz: a scraper, a probe and an operator's curl at once.
+constexpr size_t kMetricsThreads = 4;
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -123,6 +128,11 @@ class GatewayImpl final : public Gateway {
     std::string host = listen.substr(0, colon);
     int port = std::atoi(listen.c_str() + colon + 1);
     http_ = std::make_unique<httplib::Server>();
+    // A fixed pool: httplib's default is max(8, cores - 1) threads, too many for an edge VM's
+    // scraper and health probes, and a flood of connections must not grow the gateway's threads.
+    // Connections beyond it wait in the queue; a keep-alive client holds a thread at most
+    // keep_alive_timeout (5 s by default) between requests.
+    http_->new_task_queue = [] { return new httplib::ThreadPool(kMetricsThreads); };
     http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(Metrics(), "text/plain; version=0.0.4");
     });
@@ -164,54 +174,52 @@ class GatewayImpl final : public Gateway {
 };
 
 std::string GatewayImpl::Metrics() {
-  std::string o;
-  auto metric = [&](const char* name, const char* type, const char* help) {
-    o += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-  };
+  PrometheusWriter w;
+  using Type = PrometheusWriter::Type;
   const IngestStats is = ingest_ ? ingest_->stats() : IngestStats();
   const struct {
     const char* name;
-    const char* type;
+    Type type;
     const char* help;
     int64_t value;
   } kIngest[] = {
-      {"sg_events_consumed_total", "counter", "Kafka messages consumed.", static_cast<int64_t>(is.consumed)},
-      {"sg_events_spooled_total", "counter", "Events appended (fsync'd) to the spool.", static_cast<int64_t>(is.spooled)},
-      {"sg_events_quarantined_total", "counter", "Bad messages moved to the failed area at ingest.",
+      {"sg_events_consumed_total", Type::kCounter, "Kafka messages consumed.", static_cast<int64_t>(is.consumed)},
+      {"sg_events_spooled_total", Type::kCounter, "Events appended (fsync'd) to the spool.", static_cast<int64_t>(is.spooled)},
+      {"sg_events_quarantined_total", Type::kCounter, "Bad messages moved to the failed area at ingest.",
        static_cast<int64_t>(is.quarantined)},
-      {"sg_spool_appends_total", "counter", "Successful spool appends (fsync'd batches).", static_cast<int64_t>(is.appends)},
-      {"sg_spool_append_failures_total", "counter", "Failed spool appends (each retried).",
+      {"sg_spool_appends_total", Type::kCounter, "Successful spool appends (fsync'd batches).", static_cast<int64_t>(is.appends)},
+      {"sg_spool_append_failures_total", Type::kCounter, "Failed spool appends (each retried).",
        static_cast<int64_t>(is.append_failures)},
-      {"sg_kafka_commits_total", "counter", "Kafka offset commits.", static_cast<int64_t>(is.commits)},
-      {"sg_kafka_commit_failures_total", "counter", "Failed Kafka offset commits.", static_cast<int64_t>(is.commit_failures)},
-      {"sg_kafka_rebalances_total", "counter", "Partition assignment changes.", static_cast<int64_t>(is.rebalances)},
-      {"sg_kafka_skipped_duplicates_total", "counter", "Re-delivered messages this spool already held (not spooled again).",
+      {"sg_kafka_commits_total", Type::kCounter, "Kafka offset commits.", static_cast<int64_t>(is.commits)},
+      {"sg_kafka_commit_failures_total", Type::kCounter, "Failed Kafka offset commits.", static_cast<int64_t>(is.commit_failures)},
+      {"sg_kafka_rebalances_total", Type::kCounter, "Partition assignment changes.", static_cast<int64_t>(is.rebalances)},
+      {"sg_kafka_skipped_duplicates_total", Type::kCounter, "Re-delivered messages this spool already held (not spooled again).",
        static_cast<int64_t>(is.skipped_duplicates)},
-      {"sg_kafka_offset_rewinds_total", "counter",
+      {"sg_kafka_offset_rewinds_total", Type::kCounter,
        "Partitions whose log ended below the spooled offset (topic recreated or truncated), consumed again.",
        static_cast<int64_t>(is.offset_rewinds)},
-      {"sg_kafka_offset_resets_total", "counter",
+      {"sg_kafka_offset_resets_total", Type::kCounter,
        "Partitions whose position was no longer in the log (retention passed it): auto_offset_reset applied.",
        static_cast<int64_t>(is.offset_resets)},
-      {"sg_kafka_offset_reset_skipped_messages_total", "counter",
+      {"sg_kafka_offset_reset_skipped_messages_total", Type::kCounter,
        "Messages skipped by an offset reset: deleted by retention, or passed over by auto_offset_reset = latest.",
        static_cast<int64_t>(is.offset_reset_skipped)},
-      {"sg_kafka_pauses_total", "counter", "Times consumption was paused (spool above its high watermark, or appends failing).",
+      {"sg_kafka_pauses_total", Type::kCounter, "Times consumption was paused (spool above its high watermark, or appends failing).",
        static_cast<int64_t>(is.pauses)},
-      {"sg_kafka_consumer_restarts_total", "counter",
+      {"sg_kafka_consumer_restarts_total", Type::kCounter,
        "Kafka consumers destroyed and created again after a fatal librdkafka error (e.g. FENCED_INSTANCE_ID).",
        static_cast<int64_t>(is.consumer_restarts)},
-      {"sg_kafka_paused", "gauge", "1 while consumption is paused (backpressure or spool errors).", is.paused ? 1 : 0},
-      {"sg_kafka_assigned_partitions", "gauge", "Partitions assigned to this gateway.", is.assigned_partitions},
-      {"sg_kafka_lag_messages", "gauge", "Messages behind the partitions' high watermarks (-1 unknown).", is.lag},
+      {"sg_kafka_paused", Type::kGauge, "1 while consumption is paused (backpressure or spool errors).", is.paused ? 1 : 0},
+      {"sg_kafka_assigned_partitions", Type::kGauge, "Partitions assigned to this gateway.", is.assigned_partitions},
+      {"sg_kafka_lag_messages", Type::kGauge, "Messages behind the partitions' high watermarks (-1 unknown).", is.lag},
   };
   for (const auto& m : kIngest) {
-    metric(m.name, m.type, m.help);
-    o += fmt::format("{} {}\n", m.name, m.value);
+    w.Family(m.name, m.type, m.help);
+    w.Sample(m.name, {}, m.value);
   }
-  metric("sg_kafka_partition_lag_messages", "gauge", "Messages behind the high watermark, per assigned partition (-1 unknown).");
+  w.Gauge("sg_kafka_partition_lag_messages", "Messages behind the high watermark, per assigned partition (-1 unknown).");
   for (const auto& [tp, lag] : is.partition_lag) {
-    o += fmt::format("sg_kafka_partition_lag_messages{{topic=\"{}\",partition=\"{}\"}} {}\n", tp.first, tp.second, lag);
+    w.Sample("sg_kafka_partition_lag_messages", {{"topic", tp.first}, {"partition", std::to_string(tp.second)}}, lag);
   }
 
   if (drainer_ != nullptr) {
@@ -219,120 +227,116 @@ std::string GatewayImpl::Metrics() {
     // One family per counter, each with a series per route.
     struct Family {
       const char* name;
-      const char* type;
+      Type type;
       const char* help;
       uint64_t (*value)(const deliver::RouteCounters&);
     };
     static const Family kFamilies[] = {
-        {"sg_events_delivered_total", "counter", "Events accepted by Azure, per route.",
+        {"sg_events_delivered_total", Type::kCounter, "Events accepted by Azure, per route.",
          [](const deliver::RouteCounters& c) { return c.delivered_events; }},
-        {"sg_bytes_delivered_total", "counter", "Request body bytes (JSON) accepted by Azure, per route.",
+        {"sg_bytes_delivered_total", Type::kCounter, "Request body bytes (JSON) accepted by Azure, per route.",
          [](const deliver::RouteCounters& c) { return c.delivered_bytes; }},
-        {"sg_events_failed_total", "counter", "Events moved to the failed area after Azure refused them, per route.",
+        {"sg_events_failed_total", Type::kCounter, "Events moved to the failed area after Azure refused them, per route.",
          [](const deliver::RouteCounters& c) { return c.failed_events; }},
-        {"sg_requests_total", "counter", "Azure ingestion requests, per route.",
+        {"sg_requests_total", Type::kCounter, "Azure ingestion requests, per route.",
          [](const deliver::RouteCounters& c) { return c.requests; }},
-        {"sg_events_time_replaced_total", "counter",
+        {"sg_events_time_replaced_total", Type::kCounter,
          "Events whose TimeGenerated Azure replaces by the arrival time (more than 2 days old or 1 day "
          "ahead); their true time is in the timestamp column, per route.",
          [](const deliver::RouteCounters& c) { return c.time_replaced_events; }},
-        {"sg_bytes_sent_total", "counter",
+        {"sg_bytes_sent_total", Type::kCounter,
          "Request body bytes accepted by Azure as sent (compressed with gzip), per route.",
          [](const deliver::RouteCounters& c) { return c.delivered_sent_bytes; }},
-        {"sg_oversize_splits_total", "counter",
+        {"sg_oversize_splits_total", Type::kCounter,
          "gzip batches split before sending because their compressed body was over the cap, per route.",
          [](const deliver::RouteCounters& c) { return c.oversize_splits; }},
-        {"sg_json_cap_fallback", "gauge",
+        {"sg_json_cap_fallback", Type::kGauge,
          "1 when Azure refused (413) a gzip body within the 1 MiB cap, so the route sends at most "
          "1 MiB of JSON per request from then on, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(c.json_cap_fallback ? 1 : 0); }},
-        {"sg_requests_in_flight", "gauge", "Azure requests in flight, per route.",
+        {"sg_requests_in_flight", Type::kGauge, "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
     };
     for (const Family& f : kFamilies) {
-      metric(f.name, f.type, f.help);
-      for (const auto& [r, c] : counters) o += fmt::format("{}{{route=\"{}\"}} {}\n", f.name, r, f.value(c));
+      w.Family(f.name, f.type, f.help);
+      for (const auto& [r, c] : counters) w.Sample(f.name, {{"route", r}}, f.value(c));
     }
     // Per route and field name (the drainer caps the names per route).
-    auto label = [](const std::string& v) {
-      std::string out;
-      for (char ch : v) {
-        if (ch == '\\' || ch == '"') out.push_back('\\');
-        if (ch == '\n') {
-          out += "\\n";
-          continue;
-        }
-        out.push_back(ch);
-      }
-      return out;
+    const struct {
+      const char* name;
+      const char* help;
+      std::map<std::string, uint64_t> deliver::RouteCounters::*by_field;
+    } kPerField[] = {
+        {"sg_undeclared_fields_total",
+         "Fields the route's stream does not declare, per route and field: copied whole into the "
+         "AdditionalFields column when the stream has it, else left to Azure, which drops them.",
+         &deliver::RouteCounters::undeclared_by_field},
+        {"sg_unconvertible_values_total",
+         "Values no conversion fits to their column's declared type, per route and field: their "
+         "original text goes into the AdditionalFields column when the stream has it.",
+         &deliver::RouteCounters::unconvertible_by_field},
     };
-    metric("sg_undeclared_fields_total", "counter",
-           "Fields the route's stream does not declare, per route and field: copied whole into the "
-           "AdditionalFields column when the stream has it, else left to Azure, which drops them.");
-    for (const auto& [r, c] : counters) {
-      for (const auto& [field, n] : c.undeclared_by_field) {
-        o += fmt::format("sg_undeclared_fields_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
+    for (const auto& f : kPerField) {
+      w.Counter(f.name, f.help);
+      for (const auto& [r, c] : counters) {
+        for (const auto& [field, n] : c.*f.by_field) w.Sample(f.name, {{"route", r}, {"field", field}}, n);
       }
     }
-    metric("sg_unconvertible_values_total", "counter",
-           "Values no conversion fits to their column's declared type, per route and field: their "
-           "original text goes into the AdditionalFields column when the stream has it.");
-    for (const auto& [r, c] : counters) {
-      for (const auto& [field, n] : c.unconvertible_by_field) {
-        o += fmt::format("sg_unconvertible_values_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
-      }
-    }
-    metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
+    w.Counter("sg_retries_total", "Retried Azure requests, per route and reason.");
     for (const auto& [r, c] : counters) {
       const std::pair<const char*, uint64_t> reasons[] = {{"transport", c.retries_transport},
                                                           {"throttled", c.retries_throttled},
                                                           {"server", c.retries_server},
                                                           {"auth", c.retries_auth},
                                                           {"refused", c.refused_requests}};
-      for (const auto& [reason, n] : reasons) {
-        o += fmt::format("sg_retries_total{{route=\"{}\",reason=\"{}\"}} {}\n", r, reason, n);
-      }
+      for (const auto& [reason, n] : reasons) w.Sample("sg_retries_total", {{"route", r}, {"reason", reason}}, n);
     }
-    metric("sg_route_state", "gauge", "1 for the state each route's lane is in.");
+    w.Gauge("sg_route_state", "1 for the state each route's lane is in.");
     for (const auto& [r, c] : counters) {
-      o += fmt::format("sg_route_state{{route=\"{}\",state=\"{}\"}} 1\n", r, deliver::RouteStateName(c.state));
+      w.Sample("sg_route_state", {{"route", r}, {"state", deliver::RouteStateName(c.state)}}, 1);
     }
-    metric("sg_token_renewals_total", "counter", "Entra ID token renewals.");
-    o += fmt::format("sg_token_renewals_total {}\n", drainer_->token_renewals());
+    w.Counter("sg_token_renewals_total", "Entra ID token renewals.");
+    w.Sample("sg_token_renewals_total", {}, drainer_->token_renewals());
   }
-  histogram_.Render(&o);
-  if (dcr_watch_ != nullptr) dcr_watch_->RenderMetrics(&o);
+  histogram_.Render(&w);
+  if (dcr_watch_ != nullptr) dcr_watch_->RenderMetrics(&w);
 
   if (spool_ != nullptr) {
     SpoolStats st;
     if (spool_->Stats(&st).ok()) {
       const int64_t now = NowMs();
-      metric("sg_spool_pending_events", "gauge", "Events waiting in the spool, per route.");
-      for (const auto& [r, rs] : st.routes) o += fmt::format("sg_spool_pending_events{{route=\"{}\"}} {}\n", r, rs.pending_events);
-      metric("sg_spool_pending_bytes", "gauge", "Payload bytes waiting in the spool, per route.");
-      for (const auto& [r, rs] : st.routes) o += fmt::format("sg_spool_pending_bytes{{route=\"{}\"}} {}\n", r, rs.pending_bytes);
-      metric("sg_spool_oldest_event_age_seconds", "gauge", "Age of the oldest pending event, per route (0 when empty).");
+      w.Gauge("sg_spool_pending_events", "Events waiting in the spool, per route.");
+      for (const auto& [r, rs] : st.routes) w.Sample("sg_spool_pending_events", {{"route", r}}, rs.pending_events);
+      w.Gauge("sg_spool_pending_bytes", "Payload bytes waiting in the spool, per route.");
+      for (const auto& [r, rs] : st.routes) w.Sample("sg_spool_pending_bytes", {{"route", r}}, rs.pending_bytes);
+      w.Gauge("sg_spool_oldest_event_age_seconds", "Age of the oldest pending event, per route (0 when empty).");
       for (const auto& [r, rs] : st.routes) {
         double age = rs.oldest_enqueued_ms == 0 ? 0.0 : static_cast<double>(now - rs.oldest_enqueued_ms) / 1000.0;
-        o += fmt::format("sg_spool_oldest_event_age_seconds{{route=\"{}\"}} {:.3f}\n", r, age);
+        w.Sample("sg_spool_oldest_event_age_seconds", {{"route", r}}, age);
       }
-      metric("sg_spool_failed_batches", "gauge", "Batches in the failed area.");
-      o += fmt::format("sg_spool_failed_batches {}\n", st.failed_batches);
-      metric("sg_spool_failed_events", "gauge", "Events in the failed area.");
-      o += fmt::format("sg_spool_failed_events {}\n", st.failed_events);
-      metric("sg_spool_used_bytes", "gauge", "Pending payload bytes, bounded by max_bytes (the watermarks count these).");
-      o += fmt::format("sg_spool_used_bytes {}\n", st.used_bytes);
-      metric("sg_spool_failed_bytes", "gauge", "Payload bytes in the failed area (its own budget; never pauses ingest).");
-      o += fmt::format("sg_spool_failed_bytes {}\n", st.failed_bytes);
-      metric("sg_spool_failed_max_bytes", "gauge", "The failed area's budget: above it, drop or requeue failed batches.");
-      o += fmt::format("sg_spool_failed_max_bytes {}\n", st.failed_max_bytes);
-      metric("sg_spool_max_bytes", "gauge", "Configured spool capacity.");
-      o += fmt::format("sg_spool_max_bytes {}\n", st.max_bytes);
-      metric("sg_spool_disk_bytes", "gauge", "Bytes the spool occupies on disk.");
-      o += fmt::format("sg_spool_disk_bytes {}\n", st.disk_bytes);
+      const struct {
+        const char* name;
+        const char* help;
+        uint64_t value;
+      } kSpool[] = {
+          {"sg_spool_failed_batches", "Batches in the failed area.", st.failed_batches},
+          {"sg_spool_failed_events", "Events in the failed area.", st.failed_events},
+          {"sg_spool_used_bytes", "Pending payload bytes, bounded by max_bytes (the watermarks count these).",
+           st.used_bytes},
+          {"sg_spool_failed_bytes", "Payload bytes in the failed area (its own budget; never pauses ingest).",
+           st.failed_bytes},
+          {"sg_spool_failed_max_bytes", "The failed area's budget: above it, drop or requeue failed batches.",
+           st.failed_max_bytes},
+          {"sg_spool_max_bytes", "Configured spool capacity.", st.max_bytes},
+          {"sg_spool_disk_bytes", "Bytes the spool occupies on disk.", st.disk_bytes},
+      };
+      for (const auto& m : kSpool) {
+        w.Gauge(m.name, m.help);
+        w.Sample(m.name, {}, m.value);
+      }
     }
   }
-  return o;
+  return w.text();
 }
 
 Readiness GatewayImpl::Ready() {

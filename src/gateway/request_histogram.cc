@@ -16,19 +16,18 @@ void RequestHistogram::Observe(const std::string& route, int http_status, std::c
   s.sum += seconds;
 }
 
-void RequestHistogram::Render(std::string* out) const {
-  *out += "# HELP sg_request_duration_seconds Azure ingestion request latency.\n";
-  *out += "# TYPE sg_request_duration_seconds histogram\n";
+void RequestHistogram::Render(PrometheusWriter* out) const {
+  out->Family("sg_request_duration_seconds", PrometheusWriter::Type::kHistogram, "Azure ingestion request latency.");
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& [key, s] : series_) {
     const auto& [route, code] = key;
     for (size_t i = 0; i < kBounds.size(); ++i) {
-      *out += fmt::format("sg_request_duration_seconds_bucket{{route=\"{}\",code=\"{}\",le=\"{}\"}} {}\n", route, code,
-                          kBounds[i], s.buckets[i]);
+      const std::string le = fmt::format("{}", kBounds[i]);
+      out->Sample("sg_request_duration_seconds_bucket", {{"route", route}, {"code", code}, {"le", le}}, s.buckets[i]);
     }
-    *out += fmt::format("sg_request_duration_seconds_bucket{{route=\"{}\",code=\"{}\",le=\"+Inf\"}} {}\n", route, code, s.count);
-    *out += fmt::format("sg_request_duration_seconds_sum{{route=\"{}\",code=\"{}\"}} {}\n", route, code, s.sum);
-    *out += fmt::format("sg_request_duration_seconds_count{{route=\"{}\",code=\"{}\"}} {}\n", route, code, s.count);
+    out->Sample("sg_request_duration_seconds_bucket", {{"route", route}, {"code", code}, {"le", "+Inf"}}, s.count);
+    out->Sample("sg_request_duration_seconds_sum", {{"route", route}, {"code", code}}, s.sum);
+    out->Sample("sg_request_duration_seconds_count", {{"route", route}, {"code", code}}, s.count);
   }
 }
 

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "sentinel_gateway/prometheus_writer.h"
+
 namespace sg {
 
 class RequestHistogram {
@@ -15,7 +17,7 @@ class RequestHistogram {
   static constexpr std::array<double, 12> kBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                      0.5,   1,    2.5,   5,    10,  30};
   void Observe(const std::string& route, int http_status, std::chrono::microseconds latency);
-  void Render(std::string* out) const;
+  void Render(PrometheusWriter* out) const;
 
  private:
   struct Series {

@@ -7,13 +7,16 @@
 #include <fmt/format.h>
 
 #include "sentinel_gateway/azure/builtin_streams.h"
-#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 
 namespace sg {
 namespace {
 
-deliver::TableLayout LayoutOf(const config::GatewayConfig& c) {
-  return c.routes.layout == "legacy" ? deliver::TableLayout::kLegacy : deliver::TableLayout::kDcr;
+// A layout Validate() has not filled in (empty) is dcr, its default for logs_ingestion.
+citrix::Layout LayoutOf(const config::GatewayConfig& c) {
+  citrix::Layout layout = citrix::Layout::kDcr;
+  citrix::ParseLayout(c.routes.layout, &layout);
+  return layout;
 }
 
 }  // namespace
@@ -21,21 +24,11 @@ deliver::TableLayout LayoutOf(const config::GatewayConfig& c) {
 std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
   std::vector<RouteRule> rules;
   for (const auto& [type, table] : c.routes.event_types) rules.push_back({type, table});
-  const deliver::TableLayout layout = LayoutOf(c);
-  // Representative event types of each default rule; the table comes from the layout.
-  const std::pair<const char*, const char*> defaults[] = {
-      {"userProfile*", "userProfileRiskscore"},
-      {"riskScoreChange", "riskScoreChange"},
-      {"indicatorSummary", "indicatorSummary"},
-      {"indicatorEventDetails", "indicatorEventDetails"},
-      {"datasourceSPAEventDetails", "datasourceSPAEventDetails"},
-      {"datasourceDPSEventDetails", "datasourceDPSEventDetails"},
-      {"datasourceCVADEventDetails", "datasourceCVADEventDetails"},
-      {"datasourceCCCEventDetails", "datasourceCCCEventDetails"},
-  };
-  for (const auto& [pattern, type] : defaults) {
-    std::string table = deliver::TableForEventType(layout, type);
-    if (!table.empty()) rules.push_back({pattern, table});
+  const citrix::Layout layout = LayoutOf(c);
+  // The catalogue's rules whose family has a table in this layout; the others fall to the catch-all.
+  for (const citrix::Rule& r : citrix::Rules()) {
+    std::string table = citrix::TableName(layout, *r.family);
+    if (!table.empty()) rules.push_back({std::string(r.pattern), std::move(table)});
   }
   return rules;
 }
@@ -84,7 +77,7 @@ Status RouteConfigFor(const config::GatewayConfig& c, const std::string& table, 
                       deliver::RouteConfig* rc) {
   rc->route = table;
   auto t = c.routes.targets.find(table);
-  rc->target = t != c.routes.targets.end() ? t->second : deliver::DefaultTarget(LayoutOf(c), table);
+  rc->target = t != c.routes.targets.end() ? t->second : citrix::TargetFor(LayoutOf(c), table);
   rc->schema.reset();
   auto sf = c.routes.schemas.find(table);
   if (sf != c.routes.schemas.end()) {
@@ -102,10 +95,8 @@ Status RouteConfigFor(const config::GatewayConfig& c, const std::string& table, 
   } else if (c.routes.builtin_schemas) {
     // No DCR file for this table: when its stream is one of ours, convert to our column types.
     // Legacy tables: convert to the types of their existing columns.
-    const auto& builtin = LayoutOf(c) == deliver::TableLayout::kLegacy ? azure::BuiltinLegacySchemas()
-                                                                       : azure::BuiltinStreamSchemas();
-    auto it = builtin.find(rc->target);
-    if (it != builtin.end()) rc->schema = it->second;
+    const azure::StreamSchema* builtin = azure::BuiltinSchemaFor(LayoutOf(c), rc->target);
+    if (builtin != nullptr) rc->schema = *builtin;
   }
   return Status::OK();
 }

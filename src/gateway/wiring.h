@@ -1,7 +1,9 @@
 // Wiring: turns the gateway's configuration into each stage's options.
 //
 // One place decides the routes, so ingest (event type -> table) and delivery (table -> stream or
-// Log-Type, schema) always agree: the route of an event is its destination table's name.
+// Log-Type, schema) always agree: the route of an event is its destination table's name. The
+// defaults are the Citrix catalogue's (citrix/catalogue.h); tests/citrix/agreement_test.cc holds
+// ingest's routes to the drainer's lanes for both layouts.
 #pragma once
 
 #include <string>

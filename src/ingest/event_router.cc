@@ -1,18 +1,13 @@
 #include "sentinel_gateway/event_router.h"
 
+#include "sentinel_gateway/citrix/catalogue.h"
+
 namespace sg {
 
 std::vector<RouteRule> DefaultRouteRules() {
-  return {
-      {"userProfile*", "CitrixAnalytics_userProfile"},
-      {"riskScoreChange", "CitrixAnalytics_riskScoreChange"},
-      {"indicatorSummary", "CitrixAnalytics_indicatorSummary"},
-      {"indicatorEventDetails", "CitrixAnalytics_indicatorEventDetails"},
-      {"datasourceSPAEventDetails", "CitrixAnalytics_SPA_Events"},
-      {"datasourceDPSEventDetails", "CitrixAnalytics_SPA_Events"},
-      {"datasourceCVADEventDetails", "CitrixAnalytics_CVAD_Events"},
-      {"datasourceCCCEventDetails", "CitrixAnalytics_CCC_Events"},
-  };
+  std::vector<RouteRule> rules;
+  for (const citrix::Rule& r : citrix::Rules()) rules.push_back({std::string(r.pattern), std::string(r.family->base)});
+  return rules;
 }
 
 Status EventRouter::Create(const RouterOptions& options, std::unique_ptr<EventRouter>* router) {
@@ -37,13 +32,7 @@ Status EventRouter::Create(const RouterOptions& options, std::unique_ptr<EventRo
 
 const std::string& EventRouter::RouteFor(std::string_view event_type) const {
   for (const RouteRule& r : options_.rules) {
-    const std::string& pat = r.event_type;
-    if (pat.back() == '*') {
-      const std::string_view prefix(pat.data(), pat.size() - 1);
-      if (event_type.substr(0, prefix.size()) == prefix) return r.route;
-    } else if (event_type == pat) {
-      return r.route;
-    }
+    if (citrix::PatternMatches(r.event_type, event_type)) return r.route;
   }
   return options_.default_route;
 }

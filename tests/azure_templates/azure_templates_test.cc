@@ -27,7 +27,8 @@
 
 #include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/azure/stream_schema.h"
-#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/citrix/catalogue.h"
+#include "sentinel_gateway/deliver/long_field_columns.h"
 #include "sentinel_gateway/deliver/shaper.h"
 
 namespace sg {
@@ -308,10 +309,10 @@ TEST_F(TemplateTest, StandaloneStreamFileEqualsTheTemplate) {
 }
 
 TEST_F(TemplateTest, EveryGatewayRouteHasItsStream) {
-  std::vector<std::string> tables = deliver::DefaultTables(deliver::TableLayout::kDcr);
+  std::vector<std::string> tables = citrix::Tables(citrix::Layout::kDcr);
   tables.push_back(kCatchAll);
   for (const std::string& table : tables) {
-    const std::string stream = deliver::DefaultTarget(deliver::TableLayout::kDcr, table);
+    const std::string stream = citrix::TargetFor(citrix::Layout::kDcr, table);
     EXPECT_TRUE(streams_.contains(stream)) << table << " -> " << stream;
     EXPECT_TRUE(tables_.count(table)) << table;
   }
@@ -327,7 +328,7 @@ TEST_F(TemplateTest, EveryGatewayRouteHasItsStream) {
       {"datasourceCVADEventDetails", "CitrixAnalytics_CVAD_Events_V1_CL"},
       {"datasourceCCCEventDetails", "CitrixAnalytics_CCC_Events_V1_CL"}};
   for (const auto& [type, table] : routes) {
-    EXPECT_EQ(deliver::TableForEventType(deliver::TableLayout::kDcr, type), table) << type;
+    EXPECT_EQ(citrix::TableForEventType(citrix::Layout::kDcr, type), table) << type;
   }
 }
 
@@ -497,9 +498,9 @@ class ShapedSamplesTest : public ::testing::Test {
   }
 
   const azure::StreamSchema* SchemaFor(const std::string& event_type, std::string* stream) {
-    std::string table = deliver::TableForEventType(deliver::TableLayout::kDcr, event_type);
+    std::string table = citrix::TableForEventType(citrix::Layout::kDcr, event_type);
     if (table.empty()) table = kCatchAll;
-    *stream = deliver::DefaultTarget(deliver::TableLayout::kDcr, table);
+    *stream = citrix::TargetFor(citrix::Layout::kDcr, table);
     auto it = schemas_.find(*stream);
     return it == schemas_.end() ? nullptr : &it->second;
   }
@@ -687,11 +688,11 @@ TEST_F(ShapedSamplesTest, DataCollectorValuesFitTheLegacyTablesColumns) {
   ASSERT_EQ(legacy.size(), 4u);
   size_t checked = 0, converted = 0;
   for (const Sample& s : LoadSamples(SG_TESTDATA_DIR)) {
-    const std::string table = deliver::TableForEventType(deliver::TableLayout::kLegacy,
+    const std::string table = citrix::TableForEventType(citrix::Layout::kLegacy,
                                                          s.event.value("event_type", ""));
     if (table.empty()) continue;
     SCOPED_TRACE(s.file + " -> " + table);
-    const std::string log_type = deliver::DefaultTarget(deliver::TableLayout::kLegacy, table);
+    const std::string log_type = citrix::TargetFor(citrix::Layout::kLegacy, table);
     const json columns = ReadJson(std::string(SG_SOURCE_DIR) + "/config/legacy-tables/" + table + ".json");
     std::set<std::string> existing;
     for (const json& p : columns["Properties"]) existing.insert(p["Name"].get<std::string>());

@@ -10,7 +10,6 @@
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/deliver/batch_builder.h"
 #include "sentinel_gateway/deliver/bisect.h"
-#include "sentinel_gateway/deliver/routes.h"
 #include "sentinel_gateway/deliver/shaper.h"
 
 namespace sg::deliver {
@@ -352,24 +351,6 @@ TEST(BisectTest, StopsWhenAsked) {
   };
   EXPECT_FALSE(Bisect(0, 8, post, [](size_t) { return true; }));
   EXPECT_EQ(posts, 3u);
-}
-
-TEST(RoutesTest, LegacyAndDcrDefaults) {
-  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "userProfileLocation"),
-            "CitrixAnalytics_userProfile_CL");
-  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "indicatorEventDetails"),
-            "CitrixAnalytics_indicatorEventDetails_CL");
-  EXPECT_EQ(TableForEventType(TableLayout::kLegacy, "datasourceCCCEventDetails"), "");
-  EXPECT_EQ(TableForEventType(TableLayout::kDcr, "riskScoreChange"),
-            "CitrixAnalytics_riskScoreChange_V1_CL");
-  EXPECT_EQ(TableForEventType(TableLayout::kDcr, "datasourceDPSEventDetails"),
-            "CitrixAnalytics_SPA_Events_V1_CL");
-  EXPECT_EQ(DefaultTarget(TableLayout::kLegacy, "CitrixAnalytics_riskScoreChange_CL"),
-            "CitrixAnalytics_riskScoreChange");
-  EXPECT_EQ(DefaultTarget(TableLayout::kDcr, "CitrixAnalytics_riskScoreChange_V1_CL"),
-            "Custom-CitrixAnalytics_riskScoreChange_V1");
-  EXPECT_EQ(DefaultTables(TableLayout::kLegacy).size(), 4u);
-  EXPECT_EQ(DefaultTables(TableLayout::kDcr).size(), 7u);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@
 #include "emulator.h"
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/deliver.h"
-#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg::testing {
@@ -81,7 +81,7 @@ class PipelineTest : public ::testing::Test {
   deliver::DrainerOptions FastRetries(std::vector<std::string> routes) {
     deliver::DrainerOptions d;
     for (const auto& r : routes) {
-      d.routes.push_back({r, deliver::DefaultTarget(deliver::TableLayout::kDcr, r), std::nullopt});
+      d.routes.push_back({r, citrix::TargetFor(citrix::Layout::kDcr, r), std::nullopt});
     }
     d.linger = std::chrono::milliseconds(20);
     d.poll_interval = std::chrono::milliseconds(20);

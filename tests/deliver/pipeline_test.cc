@@ -213,7 +213,7 @@ TEST_F(PipelineTest, DataCollectorApiWithSharedKey) {
   az.data_collector_endpoint = emulator_->base_url();
   az.ca_file = emulator_->ca_file();
   deliver::DrainerOptions d = FastRetries({});
-  d.routes = {{route, deliver::DefaultTarget(deliver::TableLayout::kLegacy, route), std::nullopt}};
+  d.routes = {{route, citrix::TargetFor(citrix::Layout::kLegacy, route), std::nullopt}};
   StartDrainer(d, az);
   ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 30s));
   drainer_->Stop(1s);
@@ -529,7 +529,7 @@ TEST_F(PipelineTest, DataCollectorWrongUrlHoldsTheRoute) {
   az.data_collector_endpoint = emulator_->base_url() + "/wrong";  // answered 404
   az.ca_file = emulator_->ca_file();
   deliver::DrainerOptions d = FastRetries({});
-  d.routes = {{route, deliver::DefaultTarget(deliver::TableLayout::kLegacy, route), std::nullopt}};
+  d.routes = {{route, citrix::TargetFor(citrix::Layout::kLegacy, route), std::nullopt}};
   StartDrainer(d, az);
   ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[route].retries_auth >= 3; }, 15s));
   EXPECT_NE(drainer_->health().reason.find("404"), std::string::npos) << drainer_->health().reason;
@@ -671,7 +671,7 @@ TEST_F(PipelineTest, RequeueIntoATableWithoutALaneIsDelivered) {
   StartEmulator(EmulatorDefaults());
   deliver::DrainerOptions d = FastRetries({kRiskRoute});
   d.route_config = [](const std::string& table, deliver::RouteConfig* rc) {
-    rc->target = deliver::DefaultTarget(deliver::TableLayout::kDcr, table);
+    rc->target = citrix::TargetFor(citrix::Layout::kDcr, table);
     return Status::OK();
   };
   StartDrainer(d, LogsIngestion());

@@ -8,8 +8,10 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 
 namespace sg::azure {
 
@@ -24,5 +26,9 @@ const std::map<std::string, StreamSchema>& BuiltinStreamSchemas();
 // Data Collector path converts values to these types so that the existing columns keep filling
 // instead of typed twins (indicator_id_d) appearing. keep_undeclared is set.
 const std::map<std::string, StreamSchema>& BuiltinLegacySchemas();
+
+// The built-in schema of a stream (dcr) or Log-Type (legacy), as citrix::TargetFor() names them;
+// null when the layout has none for it.
+const StreamSchema* BuiltinSchemaFor(citrix::Layout layout, std::string_view target);
 
 }  // namespace sg::azure

@@ -27,7 +27,7 @@ struct ShapeOptions {
   std::string event_id_field;                       // empty: no event id
   const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
   // Logs Ingestion: a flattened Citrix field longer than Azure's 45-character column names goes
-  // to its short column (routes.h, LongFieldColumns). The legacy tables keep the long names.
+  // to its short column (long_field_columns.h). The legacy tables keep the long names.
   bool azure_column_names = true;
   // Seconds since the epoch, for ShapeReport::time_replaced (0: not checked). Azure replaces a
   // TimeGenerated more than 2 days old or more than 1 day ahead by the arrival time.

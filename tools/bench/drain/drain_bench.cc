@@ -21,7 +21,7 @@
 #include "emulator.h"
 #include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/deliver.h"
-#include "sentinel_gateway/deliver/routes.h"
+#include "sentinel_gateway/citrix/catalogue.h"
 #include "sentinel_gateway/spool.h"
 
 using Clock = std::chrono::steady_clock;
@@ -176,7 +176,7 @@ int main(int argc, char** argv) {
       }
       route_schema = it->second;
     }
-    d.routes.push_back({r, sg::deliver::DefaultTarget(sg::deliver::TableLayout::kDcr, r), route_schema});
+    d.routes.push_back({r, sg::citrix::TargetFor(sg::citrix::Layout::kDcr, r), route_schema});
   }
   d.concurrency = concurrency;
   d.max_batch_events = batch_events;
