@@ -282,6 +282,15 @@ std::string GatewayImpl::Metrics() {
         o += fmt::format("sg_unconvertible_values_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
       }
     }
+    metric("sg_colliding_fields_total", "counter",
+           "Values whose flattened name an earlier field of the event holds ({\"a\":{\"b\":1}} beside "
+           "a_b), per route and column: whole in the AdditionalFields column under their original "
+           "path when the stream has it, else dropped.");
+    for (const auto& [r, c] : counters) {
+      for (const auto& [field, n] : c.colliding_by_field) {
+        o += fmt::format("sg_colliding_fields_total{{route=\"{}\",field=\"{}\"}} {}\n", r, label(field), n);
+      }
+    }
     metric("sg_retries_total", "counter", "Retried Azure requests, per route and reason.");
     for (const auto& [r, c] : counters) {
       const std::pair<const char*, uint64_t> reasons[] = {{"transport", c.retries_transport},
