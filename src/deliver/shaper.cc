@@ -585,10 +585,8 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
     // column a_b that {"a":{"b":..}} took).
     for (Collided& later : context.collided) {
       CountCollided(later.column, report);
-      if (context.catch_all) {
-        const std::string pointer = later.pointer;
-        PutExtra(&extra, pointer, pointer, std::move(later.value));  // else lost: counted
-      }
+      // Else (no catch-all, or its key taken too) it is lost, counted above.
+      if (context.catch_all) PutExtra(&extra, later.pointer, later.pointer, std::move(later.value));
     }
     if (!extra.empty()) {
       // The event's own AdditionalFields: its members join ours; one whose key we use moves to
