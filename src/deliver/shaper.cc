@@ -4,6 +4,7 @@
 #include "sentinel_gateway/deliver/routes.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <functional>
@@ -190,9 +191,9 @@ void AppendEscaped(std::string_view s, std::string* out) {
 class FlattenHandler {
  public:
   FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema,
-                 bool azure_names, ShapeReport* report, std::string* out, std::vector<size_t>* key_hashes)
+                 bool azure_names, ShapeReport* report, std::string* out)
       : timestamp_field_(timestamp_field), schema_(schema), catch_all_(HasCatchAll(schema)),
-        azure_names_(azure_names), report_(report), out_(out), key_hashes_(key_hashes) {}
+        azure_names_(azure_names), report_(report), out_(out) {}
 
   bool StartObject() {
     if (stack_.empty()) {
@@ -315,6 +316,28 @@ class FlattenHandler {
     extra_.append(raw_value);
   }
 
+  // Two fields that flatten to one row name ({"a":{"b":1}} beside "a_b", or the event's own event
+  // id field): rare, so the document path settles which keeps the column. A set of the row keys'
+  // hashes finds them (open addressing on the stack, no allocation); two names with one hash only
+  // cost that detour, and so does an event with more keys than the set holds.
+  void NoteRowKey(std::string_view key) {
+    if (++row_keys_ > kKeySlots * 3 / 4) {
+      needs_document_ = true;
+      return;
+    }
+    const size_t h = std::hash<std::string_view>{}(key) | 1;  // 0 marks a free slot
+    for (size_t i = h % kKeySlots;; i = (i + 1) % kKeySlots) {
+      if (key_slots_[i] == 0) {
+        key_slots_[i] = h;
+        return;
+      }
+      if (key_slots_[i] == h) {
+        needs_document_ = true;
+        return;
+      }
+    }
+  }
+
   bool needs_document() const { return needs_document_; }
   bool catch_all() const { return catch_all_; }
   bool has_time_generated() const { return has_time_generated_; }
@@ -381,7 +404,7 @@ class FlattenHandler {
   void BeforeValue() {
     Frame& top = stack_.back();
     if (top.flat) {
-      key_hashes_->push_back(std::hash<std::string_view>{}(key_));  // collisions: see ShapeStreaming
+      NoteRowKey(key_);
       if (any_field_) out_->push_back(',');
       any_field_ = true;
       out_->push_back('"');
@@ -408,7 +431,9 @@ class FlattenHandler {
   std::string extra_;
   ShapeReport* report_;
   std::string* out_;
-  std::vector<size_t>* key_hashes_;  // of every key written to the row
+  static constexpr size_t kKeySlots = 256;
+  std::array<size_t, kKeySlots> key_slots_{};
+  size_t row_keys_ = 0;
   std::vector<Frame> stack_;
   std::string prefix_;  // escaped, e.g. occurrence_details_
   std::string key_;     // escaped, with prefix
@@ -429,20 +454,13 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   row->push_back('{');
   const size_t reported = report != nullptr ? report->unconvertible.size() : 0;
   const size_t reported_undeclared = report != nullptr ? report->undeclared.size() : 0;
-  // Scratch reused across events: one hash per row key, no allocation once grown.
-  thread_local std::vector<size_t> key_hashes;
-  key_hashes.clear();
-  FlattenHandler h(options.timestamp_field, schema, options.azure_column_names, report, row, &key_hashes);
+  FlattenHandler h(options.timestamp_field, schema, options.azure_column_names, report, row);
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
   const bool want_id = !options.event_id_field.empty() && !source.topic.empty();
-  if (want_id) key_hashes.push_back(std::hash<std::string_view>{}(options.event_id_field));
-  // Two fields that flatten to one name (or the event's own event id field): rare, so the document
-  // path settles which keeps the column; an equal hash of two names only costs that detour.
-  std::sort(key_hashes.begin(), key_hashes.end());
-  const bool collision = std::adjacent_find(key_hashes.begin(), key_hashes.end()) != key_hashes.end();
-  if (collision || h.needs_document() ||
+  if (want_id) h.NoteRowKey(options.event_id_field);
+  if (h.needs_document() ||
       (want_time && schema != nullptr && h.timestamp()->find('\\') != std::string_view::npos)) {
     if (report != nullptr) {
       report->unconvertible.resize(reported);
