@@ -111,6 +111,10 @@ struct RouteCounters {
   // The same, per field name (at most kMaxFieldsCounted names per route; later ones count as "(other)").
   std::map<std::string, uint64_t> undeclared_by_field;
   std::map<std::string, uint64_t> unconvertible_by_field;
+  // Values whose flattened name an earlier field of the event held (ShapeReport::collided), per
+  // field name: whole in AdditionalFields under their original path, or, without it, dropped.
+  uint64_t colliding_fields = 0;
+  std::map<std::string, uint64_t> colliding_by_field;
   // Events whose TimeGenerated Azure replaces by the arrival time: more than 2 days old or more
   // than 1 day ahead (docs/AZURE.md, "TimeGenerated"). Their true time stays in `timestamp`.
   uint64_t time_replaced_events = 0;

@@ -65,6 +65,7 @@ struct Lane {
   RouteCounters counters;
   std::set<std::string> undeclared_logged;
   std::set<std::string> unconvertible_logged;
+  std::set<std::string> colliding_logged;
   // A 400 that both halves of a split got alike: the request as a whole is wrong (docs/AZURE.md,
   // "Request-level errors"). Until a request succeeds, that answer holds the route like a 401.
   std::string request_level_error;  // RefusalKey of it; empty: none known
@@ -332,10 +333,14 @@ struct Drainer::Impl {
   }
 
   void NoteShapeReport(Lane& lane, const ShapeReport& report) {
-    if (report.undeclared.empty() && report.unconvertible.empty() && !report.time_replaced) return;
+    if (report.undeclared.empty() && report.unconvertible.empty() && report.collided.empty() &&
+        !report.time_replaced) {
+      return;
+    }
     std::lock_guard<std::mutex> lock(lane.cmu);
     lane.counters.undeclared_fields += report.undeclared.size();
     lane.counters.unconvertible_values += report.unconvertible.size();
+    lane.counters.colliding_fields += report.collided.size();
     if (report.time_replaced) ++lane.counters.time_replaced_events;
     const bool catch_all = report.catch_all;
     for (const auto& f : report.undeclared) {
@@ -358,6 +363,15 @@ struct Drainer::Impl {
                      "type; {}", lane.config.route, f,
                      catch_all ? "its original text goes into the AdditionalFields column"
                                : "sent as is (Azure drops it)");
+      }
+    }
+    for (const auto& f : report.collided) {
+      CountField(&lane.counters.colliding_by_field, f);
+      if (lane.colliding_logged.size() < kMaxFieldsCounted && lane.colliding_logged.insert(f).second) {
+        spdlog::warn("route {}: two fields of an event flatten to the column name '{}'; the first "
+                     "keeps it, the other {}", lane.config.route, f,
+                     catch_all ? "goes whole into the AdditionalFields column under its original path"
+                               : "is dropped (the stream has no AdditionalFields column)");
       }
     }
   }

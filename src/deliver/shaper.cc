@@ -3,10 +3,14 @@
 #include "sentinel_gateway/azure/json_scan.h"
 #include "sentinel_gateway/deliver/long_field_columns.h"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -69,12 +73,54 @@ bool TimeReplacedByAzure(std::string_view time, int64_t now_s) {
   return t < now_s - 2 * 86400 || t > now_s + 86400;
 }
 
+// A value whose row name an earlier field already holds (ShapeReport::collided).
+struct Collided {
+  std::string pointer;  // its original path, as a JSON Pointer (RFC 6901)
+  std::string column;
+  json value;
+};
+
 struct FlattenContext {
   const azure::StreamSchema* schema;
   bool catch_all;
   bool azure_names;
   std::string probe;
+  std::vector<const std::string*> path;  // the keys down to the field being flattened
+  std::vector<Collided> collided;
 };
+
+void AppendPointerStep(std::string_view key, std::string* out) {
+  out->push_back('/');
+  for (char ch : key) {
+    if (ch == '~') {
+      out->append("~0");
+    } else if (ch == '/') {
+      out->append("~1");
+    } else {
+      out->push_back(ch);
+    }
+  }
+}
+
+// Counts a collision under its column, once per event and name (a name the event already reports
+// as undeclared or unconvertible is counted there).
+void CountCollided(const std::string& column, ShapeReport* report) {
+  if (report == nullptr) return;
+  for (const auto* names : {&report->undeclared, &report->unconvertible, &report->collided}) {
+    if (std::find(names->begin(), names->end(), column) != names->end()) return;
+  }
+  report->collided.push_back(column);
+}
+
+// Puts `value` under `key` in the catch-all object `extra`, or, when an earlier value holds that
+// key, under `pointer`; false (nothing put) when that is taken as well.
+bool PutExtra(json* extra, const std::string& key, const std::string& pointer, json&& value) {
+  auto& obj = extra->get_ref<json::object_t&>();
+  auto [it, inserted] = obj.try_emplace(key);
+  if (!inserted) std::tie(it, inserted) = obj.try_emplace(pointer);
+  if (inserted) it->second = std::move(value);
+  return inserted;
+}
 
 // An object under `name` stays whole when its column is `dynamic`, or when the schema has a
 // catch-all and declares nothing under it (then it lands whole in a column or the catch-all).
@@ -88,18 +134,26 @@ bool KeepWhole(const std::string& name, FlattenContext* c) {
 // `name` is the field's flattened name; an empty key is a name too ({"":{"a":1}} gives "_a", as
 // the streaming path does).
 void Flatten(const std::string& name, json&& value, FlattenContext* c, json* out) {
-  const bool azure_names = c->azure_names;
   if (value.is_object() && !KeepWhole(name, c)) {
     for (auto& [k, v] : value.items()) {
+      c->path.push_back(&k);
       Flatten(name + "_" + k, std::move(v), c, out);
+      c->path.pop_back();
     }
     return;
   }
-  if (azure_names) {
-    (*out)[std::string(DcrColumnFor(name))] = std::move(value);
-  } else {
-    (*out)[name] = std::move(value);
+  // Two fields can flatten to one name ({"a":{"b":1}} beside "a_b"): a row must not hold a key
+  // twice (docs/AZURE.md), so the first in key order keeps it and the later is set aside.
+  auto& row = out->get_ref<json::object_t&>();
+  auto [it, inserted] = row.try_emplace(c->azure_names ? std::string(DcrColumnFor(name)) : name);
+  if (inserted) {
+    it->second = std::move(value);
+    return;
   }
+  Collided& later = c->collided.emplace_back();
+  for (const std::string* k : c->path) AppendPointerStep(*k, &later.pointer);
+  later.column = it->first;
+  later.value = std::move(value);
 }
 
 void AppendEscaped(std::string_view s, std::string* out) {
@@ -209,6 +263,9 @@ class FlattenHandler {
       key_.assign(prefix_);
       key_.append(k);
       if (azure_names_ && key_.size() > 45) key_ = DcrColumnFor(key_);
+      // An escaped key may name the same column as an unescaped one: only the document path
+      // compares them as text.
+      if (k.find('\\') != std::string_view::npos) needs_document_ = true;
       if (stack_.size() == 1 && k == "TimeGenerated") has_time_generated_ = true;
       // The event's own catch-all field is merged with ours by the document path.
       if (catch_all_ && stack_.size() == 1 && k == kCatchAll) needs_document_ = true;
@@ -257,6 +314,28 @@ class FlattenHandler {
     extra_.append(key);
     extra_.append("\":");
     extra_.append(raw_value);
+  }
+
+  // Two fields that flatten to one row name ({"a":{"b":1}} beside "a_b", or the event's own event
+  // id field): rare, so the document path settles which keeps the column. A set of the row keys'
+  // hashes finds them (open addressing on the stack, no allocation); two names with one hash only
+  // cost that detour, and so does an event with more keys than the set holds.
+  void NoteRowKey(std::string_view key) {
+    if (++row_keys_ > kKeySlots * 3 / 4) {
+      needs_document_ = true;
+      return;
+    }
+    const size_t h = std::hash<std::string_view>{}(key) | 1;  // 0 marks a free slot
+    for (size_t i = h % kKeySlots;; i = (i + 1) % kKeySlots) {
+      if (key_slots_[i] == 0) {
+        key_slots_[i] = h;
+        return;
+      }
+      if (key_slots_[i] == h) {
+        needs_document_ = true;
+        return;
+      }
+    }
   }
 
   bool needs_document() const { return needs_document_; }
@@ -325,6 +404,7 @@ class FlattenHandler {
   void BeforeValue() {
     Frame& top = stack_.back();
     if (top.flat) {
+      NoteRowKey(key_);
       if (any_field_) out_->push_back(',');
       any_field_ = true;
       out_->push_back('"');
@@ -351,6 +431,9 @@ class FlattenHandler {
   std::string extra_;
   ShapeReport* report_;
   std::string* out_;
+  static constexpr size_t kKeySlots = 256;
+  std::array<size_t, kKeySlots> key_slots_{};
+  size_t row_keys_ = 0;
   std::vector<Frame> stack_;
   std::string prefix_;  // escaped, e.g. occurrence_details_
   std::string key_;     // escaped, with prefix
@@ -375,7 +458,10 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
-  if (h.needs_document() || (want_time && schema != nullptr && h.timestamp()->find('\\') != std::string_view::npos)) {
+  const bool want_id = !options.event_id_field.empty() && !source.topic.empty();
+  if (want_id) h.NoteRowKey(options.event_id_field);
+  if (h.needs_document() ||
+      (want_time && schema != nullptr && h.timestamp()->find('\\') != std::string_view::npos)) {
     if (report != nullptr) {
       report->unconvertible.resize(reported);
       report->undeclared.resize(reported_undeclared);
@@ -414,7 +500,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
       }
     }
   }
-  if (!options.event_id_field.empty() && !source.topic.empty()) {
+  if (want_id) {
     // "<field>":"<topic>/<partition>/<offset>", written in place (this runs for every event).
     if (any) row->push_back(',');
     any = true;
@@ -455,9 +541,17 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
   json in = json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!in.is_object()) return Status::InvalidArgument("event is not a JSON object");
   const azure::StreamSchema* schema = options.schema;
-  FlattenContext context{schema, HasCatchAll(schema), options.azure_column_names, {}};
+  FlattenContext context{schema, HasCatchAll(schema), options.azure_column_names, {}, {}, {}};
   json out = json::object();
-  for (auto& [k, v] : in.items()) Flatten(k, std::move(v), &context, &out);
+  if (!options.event_id_field.empty() && !source.topic.empty()) {
+    // First, so that the event's own field of that name is the one set aside: analysts
+    // deduplicate by the gateway's id.
+    out[options.event_id_field] = fmt::format("{}/{}/{}", source.topic, source.partition, source.offset);
+  }
+  for (auto& [k, v] : in.items()) {
+    context.path.assign(1, &k);
+    Flatten(k, std::move(v), &context, &out);
+  }
 
   bool want_time = options.set_time_generated && !out.contains("TimeGenerated") &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
@@ -469,10 +563,6 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
       }
       out["TimeGenerated"] = *it;
     }
-  }
-  if (!options.event_id_field.empty() && !source.topic.empty()) {
-    out[options.event_id_field] =
-        fmt::format("{}/{}/{}", source.topic, source.partition, source.offset);
   }
   if (schema != nullptr) {
     // Fields the stream does not declare, and values no conversion fits, go to the catch-all
@@ -509,15 +599,33 @@ Status ShapeEvent(std::string_view payload, const SourceRef& source, const Shape
       }
       ++it;
     }
-    if (!extra.empty()) {
-      json& mine = out[std::string(kCatchAll)];
-      if (mine.is_object()) {
-        for (auto& [k, v] : extra.items()) mine[k] = std::move(v);
-      } else {
-        if (!mine.is_null()) extra[std::string(kCatchAll)] = std::move(mine);
-        mine = std::move(extra);
-      }
+    // A value set aside by a collision goes whole under its original path ("/a_b" beside the
+    // column a_b that {"a":{"b":..}} took).
+    for (Collided& later : context.collided) {
+      CountCollided(later.column, report);
+      // Else (no catch-all, or its key taken too) it is lost, counted above.
+      if (context.catch_all) PutExtra(&extra, later.pointer, later.pointer, std::move(later.value));
     }
+    if (!extra.empty()) {
+      // The event's own AdditionalFields: its members join ours; one whose key we use moves to
+      // its original path ("/AdditionalFields/<key>"), a value that is no object to its own key.
+      json& mine = out[std::string(kCatchAll)];
+      const std::string own = "/" + std::string(kCatchAll);
+      if (mine.is_object()) {
+        for (auto& [k, v] : mine.items()) {
+          std::string pointer = own;
+          AppendPointerStep(k, &pointer);
+          if (extra.contains(k)) CountCollided(std::string(kCatchAll), report);
+          PutExtra(&extra, k, pointer, std::move(v));  // else lost: counted
+        }
+      } else if (!mine.is_null()) {
+        if (extra.contains(kCatchAll)) CountCollided(std::string(kCatchAll), report);
+        PutExtra(&extra, std::string(kCatchAll), own, std::move(mine));
+      }
+      mine = std::move(extra);
+    }
+  } else {
+    for (const Collided& later : context.collided) CountCollided(later.column, report);  // no catch-all
   }
   *row = out.dump(-1, ' ', false, json::error_handler_t::replace);
   return Status::OK();

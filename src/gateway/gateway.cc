@@ -275,6 +275,11 @@ std::string GatewayImpl::Metrics() {
          "Values no conversion fits to their column's declared type, per route and field: their "
          "original text goes into the AdditionalFields column when the stream has it.",
          &deliver::RouteCounters::unconvertible_by_field},
+        {"sg_colliding_fields_total",
+         "Values whose flattened name an earlier field of the event holds ({\"a\":{\"b\":1}} beside "
+         "a_b), per route and column: whole in the AdditionalFields column under their original "
+         "path when the stream has it, else dropped.",
+         &deliver::RouteCounters::colliding_by_field},
     };
     for (const auto& f : kPerField) {
       w.Counter(f.name, f.help);

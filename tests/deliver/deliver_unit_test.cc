@@ -172,6 +172,193 @@ TEST(ShaperTest, UndeclaredFieldsAndUnconvertibleValuesLandInAdditionalFields) {
   }
 }
 
+// A row with a key twice is one Azure reads as it likes (docs/AZURE.md, "Fields that do not
+// fit"): the shaper must never write one. Counts the duplicate keys of every object in `row`.
+size_t DuplicateKeys(const std::string& row) {
+  struct Sax : nlohmann::json_sax<json> {
+    std::vector<std::set<std::string>> objects;
+    size_t duplicates = 0;
+    bool null() override { return true; }
+    bool boolean(bool) override { return true; }
+    bool number_integer(number_integer_t) override { return true; }
+    bool number_unsigned(number_unsigned_t) override { return true; }
+    bool number_float(number_float_t, const string_t&) override { return true; }
+    bool string(string_t&) override { return true; }
+    bool binary(binary_t&) override { return true; }
+    bool start_object(std::size_t) override {
+      objects.emplace_back();
+      return true;
+    }
+    bool key(string_t& k) override {
+      duplicates += objects.back().insert(k).second ? 0 : 1;
+      return true;
+    }
+    bool end_object() override {
+      objects.pop_back();
+      return true;
+    }
+    bool start_array(std::size_t) override { return true; }
+    bool end_array() override { return true; }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
+      return false;
+    }
+  } sax;
+  EXPECT_TRUE(json::sax_parse(row, &sax)) << row;
+  return sax.duplicates;
+}
+
+// The three ways an event is shaped with the built-in indicatorSummary schema: assumed and
+// streamed (the fast path), assumed through the document path, and read from the DCR (document).
+struct Shaping {
+  const char* name;
+  const azure::StreamSchema* schema;
+  bool use_document;
+};
+std::vector<Shaping> AllShapings(const azure::StreamSchema& assumed, const azure::StreamSchema& read) {
+  return {{"assumed streaming", &assumed, false}, {"assumed document", &assumed, true},
+          {"read", &read, false}};
+}
+
+struct Shaped {
+  json row;
+  ShapeReport report;
+};
+Shaped ShapeOrFail(std::string_view event, const Shaping& how, const std::string& event_id_field = "") {
+  ShapeOptions o;
+  o.schema = how.schema;
+  o.use_document = how.use_document;
+  o.event_id_field = event_id_field;
+  std::string row;
+  Shaped out;
+  EXPECT_TRUE(ShapeEvent(event, SourceRef{"t", 0, 9}, o, &row, &out.report).ok()) << event;
+  EXPECT_EQ(DuplicateKeys(row), 0u) << row;
+  out.row = json::parse(row);
+  return out;
+}
+
+std::set<std::string> Names(const std::vector<std::string>& v) { return {v.begin(), v.end()}; }
+
+// Two fields that flatten to one declared column: the first in key order keeps it, the other goes
+// whole into AdditionalFields under its original path, counted; whatever order they came in.
+TEST(ShaperCollisionTest, DeclaredColumnAndANestedLeafKeepBothValues) {
+  const azure::StreamSchema& assumed = azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  azure::StreamSchema read = assumed;
+  read.keep_undeclared = false;
+  for (const Shaping& how : AllShapings(assumed, read)) {
+    for (const char* event : {
+             R"({"occurrence_details":{"event_count":5},"occurrence_details_event_count":6})",
+             R"({"occurrence_details_event_count":6,"occurrence_details":{"event_count":5}})"}) {
+      SCOPED_TRACE(std::string(how.name) + " " + event);
+      Shaped s = ShapeOrFail(event, how);
+      EXPECT_EQ(s.row["occurrence_details_event_count"], 5) << s.row;
+      EXPECT_EQ(s.row["AdditionalFields"], json({{"/occurrence_details_event_count", 6}})) << s.row;
+      EXPECT_EQ(s.report.collided, std::vector<std::string>{"occurrence_details_event_count"});
+      EXPECT_TRUE(s.report.undeclared.empty());
+    }
+    // A long Citrix name and its short column (docs/AZURE.md, "Column and table names").
+    SCOPED_TRACE(how.name);
+    Shaped s = ShapeOrFail(R"({"occurrence_details":{"exfiltrated_data_volume_in_bytes":1},
+                               "occurrence_details_exfiltrated_data_bytes":2})",
+                           how);
+    EXPECT_EQ(s.row["occurrence_details_exfiltrated_data_bytes"], 1) << s.row;
+    EXPECT_EQ(s.row["AdditionalFields"], json({{"/occurrence_details_exfiltrated_data_bytes", 2}})) << s.row;
+    EXPECT_EQ(s.report.collided, std::vector<std::string>{"occurrence_details_exfiltrated_data_bytes"});
+  }
+}
+
+// Two undeclared fields with one flattened name: both reach AdditionalFields, the name is counted
+// once (it was counted twice while one value was lost).
+TEST(ShaperCollisionTest, TwoUndeclaredFieldsBothLandInAdditionalFields) {
+  const azure::StreamSchema& assumed = azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  azure::StreamSchema read = assumed;
+  read.keep_undeclared = false;
+  for (const Shaping& how : AllShapings(assumed, read)) {
+    SCOPED_TRACE(how.name);
+    Shaped s = ShapeOrFail(R"({"occurrence_details":{"zz":{"a":1}},"occurrence_details_zz":{"b":2},
+                               "occurrence_details_yy_q":3,"occurrence_details_yy":{"q":4}})",
+                           how);
+    EXPECT_EQ(s.row["AdditionalFields"], json::parse(R"({"occurrence_details_zz":{"a":1},
+                                                         "/occurrence_details_zz":{"b":2},
+                                                         "occurrence_details_yy":{"q":4},
+                                                         "occurrence_details_yy_q":3})"))
+        << s.row;
+    EXPECT_EQ(s.row.contains("occurrence_details_zz"), how.schema->keep_undeclared) << s.row;
+    if (how.schema->keep_undeclared) {
+      EXPECT_EQ(s.row["occurrence_details_zz"], json({{"a", 1}}));
+    }
+    EXPECT_EQ(s.report.undeclared.size(), 3u) << json(s.report.undeclared).dump();
+    EXPECT_EQ(Names(s.report.undeclared),
+              (std::set<std::string>{"occurrence_details_zz", "occurrence_details_yy", "occurrence_details_yy_q"}));
+    EXPECT_TRUE(s.report.collided.empty()) << json(s.report.collided).dump();
+  }
+}
+
+// The event's own AdditionalFields beside the fields the gateway puts there: nothing overwritten.
+TEST(ShaperCollisionTest, TheEventsOwnAdditionalFieldsKeepTheirValues) {
+  const azure::StreamSchema& assumed = azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  azure::StreamSchema read = assumed;
+  read.keep_undeclared = false;
+  for (const Shaping& how : AllShapings(assumed, read)) {
+    SCOPED_TRACE(how.name);
+    Shaped s = ShapeOrFail(R"({"AdditionalFields":{"future_field":1,"mine":2},"future_field":3})", how);
+    EXPECT_EQ(s.row["AdditionalFields"],
+              json::parse(R"({"future_field":3,"mine":2,"/AdditionalFields/future_field":1})"))
+        << s.row;
+    EXPECT_EQ(s.report.undeclared, std::vector<std::string>{"future_field"});
+    EXPECT_EQ(s.report.collided, std::vector<std::string>{"AdditionalFields"});
+
+    s = ShapeOrFail(R"({"AdditionalFields":"a note","future_field":3})", how);
+    EXPECT_EQ(s.row["AdditionalFields"], json::parse(R"({"future_field":3,"AdditionalFields":"a note"})")) << s.row;
+    EXPECT_TRUE(s.report.collided.empty());
+  }
+}
+
+// The gateway's event id keeps its column (analysts deduplicate by it); the event's own value of
+// that field is kept in AdditionalFields.
+TEST(ShaperCollisionTest, TheEventsOwnEventIdFieldIsKept) {
+  const azure::StreamSchema& assumed = azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  azure::StreamSchema read = assumed;
+  read.keep_undeclared = false;
+  for (const Shaping& how : AllShapings(assumed, read)) {
+    SCOPED_TRACE(how.name);
+    Shaped s = ShapeOrFail(R"({"sg_event_id":"theirs","tenant_id":"x"})", how, "sg_event_id");
+    EXPECT_EQ(s.row["sg_event_id"], "t/0/9") << s.row;
+    EXPECT_EQ(s.row["AdditionalFields"], json({{"/sg_event_id", "theirs"}})) << s.row;
+    EXPECT_EQ(s.report.collided, std::vector<std::string>{"sg_event_id"});
+  }
+}
+
+// Without a catch-all (no schema, or a DCR without AdditionalFields) the later value cannot land:
+// it is counted, once per event and name, and the row still has each key once.
+TEST(ShaperCollisionTest, WithoutACatchAllTheLaterValueIsCounted) {
+  azure::StreamSchema no_catch_all = azure::BuiltinStreamSchemas().at("Custom-CitrixAnalytics_indicatorSummary_V1");
+  no_catch_all.columns.erase("AdditionalFields");
+  no_catch_all.keep_undeclared = false;
+  for (const Shaping& how : {Shaping{"no schema streaming", nullptr, false}, Shaping{"no schema document", nullptr, true},
+                             Shaping{"read without catch-all", &no_catch_all, false}}) {
+    SCOPED_TRACE(how.name);
+    Shaped s = ShapeOrFail(R"({"occurrence_details":{"event_count":5,"zz":{"a":1}},"occurrence_details_event_count":6,
+                               "occurrence_details_zz":{"b":2},"occurrence_details_zz_a":7})",
+                           how);
+    EXPECT_EQ(s.row["occurrence_details_event_count"], 5) << s.row;
+    EXPECT_FALSE(s.row.contains("AdditionalFields")) << s.row;
+    if (how.schema == nullptr) {
+      // No schema: everything is flattened, nothing is undeclared.
+      EXPECT_EQ(s.row["occurrence_details_zz_a"], 1) << s.row;
+      EXPECT_EQ(s.row["occurrence_details_zz_b"], 2) << s.row;
+      EXPECT_EQ(Names(s.report.collided),
+                (std::set<std::string>{"occurrence_details_event_count", "occurrence_details_zz_a"}));
+      EXPECT_EQ(s.report.collided.size(), 2u);
+    } else {
+      // Without a catch-all nothing is kept whole: zz is flattened, its a and the top-level zz_a
+      // are one undeclared name, counted once.
+      EXPECT_EQ(s.report.undeclared.size(), 2u) << json(s.report.undeclared).dump();
+      EXPECT_EQ(Names(s.report.undeclared), (std::set<std::string>{"occurrence_details_zz_a", "occurrence_details_zz_b"}));
+      EXPECT_EQ(s.report.collided, std::vector<std::string>{"occurrence_details_event_count"});
+    }
+  }
+}
+
 // docs/AZURE.md, "TimeGenerated": Azure replaces one older than 2 days or more than 1 day ahead.
 TEST(ShaperTest, EventsOutsideAzuresTimeWindowAreReportedOnBothPaths) {
   using namespace std::chrono;
@@ -441,6 +628,10 @@ TEST(ShaperTest, StreamingMatchesDocumentPathOnRandomEvents) {
       const nlohmann::json scalars[] = {"12", "-3.5", "true", "2021-11-05T10:07:33Z", 5000000000, 1.0, false};
       ev["k" + std::to_string(k)] = rng() % 3 == 0 ? scalars[rng() % 7] : RandomValue(rng, 0);
     }
+    // Sometimes a top-level field that flattens like a nested one ("k0_f12" beside {"k0":{"f12":..}}).
+    if (ev.contains("k0") && ev["k0"].is_object() && !ev["k0"].empty() && rng() % 2) {
+      ev["k0_" + ev["k0"].begin().key()] = RandomValue(rng, 2);
+    }
     if (rng() % 2) ev["timestamp"] = rng() % 4 ? "2021-11-05T10:07:33.652Z" : "yesterday";
     std::string payload = ev.dump();
     azure::StreamSchema schema = RandomAssumedSchema(rng);
@@ -452,13 +643,14 @@ TEST(ShaperTest, StreamingMatchesDocumentPathOnRandomEvents) {
       ShapeReport ra, rb;
       ASSERT_TRUE(ShapeEvent(payload, {}, stream, &a, &ra).ok()) << payload;
       ASSERT_TRUE(ShapeEvent(payload, {}, doc, &b, &rb).ok()) << payload;
-      // Flattening can make two keys collide ({"a_b":1,"a":{"b":2}}); skip those rare documents.
+      // Two keys that flatten to one ({"a_b":1,"a":{"b":2}}) are settled alike on both paths.
+      EXPECT_EQ(DuplicateKeys(a), 0u) << payload;
       nlohmann::json ja = nlohmann::json::parse(a), jb = nlohmann::json::parse(b);
-      if (ja.size() != jb.size()) continue;
       ASSERT_EQ(ja, jb) << payload;
       EXPECT_EQ(std::set<std::string>(ra.unconvertible.begin(), ra.unconvertible.end()),
                 std::set<std::string>(rb.unconvertible.begin(), rb.unconvertible.end()))
           << payload;
+      EXPECT_EQ(ra.collided, rb.collided) << payload;
       EXPECT_TRUE(ra.undeclared.empty()) << "an assumed schema removes nothing";
     }
   }

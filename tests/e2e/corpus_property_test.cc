@@ -17,9 +17,12 @@
 //
 // SG_CORPUS_SEED picks the corpus (printed on failure), SG_CORPUS_EVENTS its size.
 //
-// Not generated, on purpose (each loses data today; see issue 10's notes): two fields of one event
-// that flatten to the same name ({"a":{"b":1}} beside "a_b"), where the shaper keeps one value.
-// Empty objects hold no leaf.
+// Two fields of one event that flatten to the same name ({"a":{"b":1}} beside "a_b", a long Citrix
+// name beside its short column, the event's own sg_event_id, a key of the event's own
+// AdditionalFields that the gateway uses there too) are generated: the first in key order keeps the
+// column, the other lands whole in AdditionalFields under its original path ("/a_b"), or, without
+// one, is counted (sg_colliding_fields_total). Integers beyond int64 are generated too. Empty
+// objects hold no leaf.
 #include <signal.h>
 
 #include <cmath>
@@ -143,8 +146,14 @@ class Corpus {
         if (column == name) field = long_name;  // Citrix sends the long name
       }
       Put(&d, field, Value(type));
+      if (Chance(0.1)) {
+        // A twin: another field that flattens to the same name, with a value no other leaf has.
+        const json twin = fmt::format("twin-{}-{}", id, field);
+        Twin(&d, field, Chance(0.7) ? twin : json{{"twin", twin}});
+      }
     }
     // Undeclared fields, nested ones too; some under a declared column's prefix.
+    std::vector<std::string> undeclared;
     const int extra = Pick(5);
     for (int i = 0; i < extra; ++i) {
       if (Chance(0.3)) {
@@ -163,11 +172,17 @@ class Corpus {
       const std::string name = kNames[Pick(std::size(kNames))];
       if (!used_.insert(name).second) continue;
       d[name] = Chance(0.5) ? Nested(3) : Scalar();
+      undeclared.push_back(name);
     }
     if (Chance(0.03)) {
-      // The event's own AdditionalFields: an object merged with the gateway's, or a value kept.
-      d["AdditionalFields"] = Chance(0.5) ? json{{"af_own_" + std::to_string(Pick(3)), Scalar()}} : json(Text());
+      // The event's own AdditionalFields: an object merged with the gateway's (sometimes with a key
+      // the gateway puts there too), or a value kept.
+      const std::string key = !undeclared.empty() && Chance(0.5) ? undeclared[Pick(undeclared.size())]
+                                                                   : "af_own_" + std::to_string(Pick(3));
+      d["AdditionalFields"] = Chance(0.5) ? json{{key, Scalar()}} : json(Text());
     }
+    // The event's own field of the gateway's event id (the first test sets event_id_field).
+    if (Chance(0.02)) d["sg_event_id"] = Text();
     // As Citrix or a proxy might encode it: raw UTF-8, \u escapes (surrogate pairs), indented.
     switch (Pick(4)) {
       case 0: e.payload = d.dump(-1, ' ', /*ensure_ascii=*/true); break;
@@ -287,10 +302,9 @@ class Corpus {
   }
 
   // Puts `value` under `field`, sometimes nested along its underscores as Citrix nests its objects
-  // (occurrence_details.event_count); never where another field already holds a value.
+  // (occurrence_details.event_count); never where another field already holds a value (Twin makes
+  // fields that flatten to one name).
   void Put(json* d, const std::string& field, json value) {
-    // Two fields that flatten to one name ({"a":{"b":1}} and "a_b") would be one column: not
-    // generated (the gateway keeps the last; see the report of issue 10's corpus test).
     if (!used_.insert(field).second) return;
     std::vector<std::string> parts;
     size_t start = 0;
@@ -316,6 +330,20 @@ class Corpus {
       at = &next;
     }
     if (!at->contains(parts.back())) (*at)[parts.back()] = std::move(value);
+  }
+
+  // Puts `value` where it flattens to `field` as the field Put placed does, by another path: nested
+  // at its first underscore when that one is at the top, else at the top.
+  void Twin(json* d, const std::string& field, json value) {
+    if (!d->contains(field)) {
+      (*d)[field] = std::move(value);
+      return;
+    }
+    const size_t us = field.find('_');
+    if (us == 0 || us == std::string::npos || us + 1 == field.size()) return;
+    json& parent = (*d)[field.substr(0, us)];
+    if (parent.is_null()) parent = json::object();
+    if (parent.is_object() && !parent.contains(field.substr(us + 1))) parent[field.substr(us + 1)] = std::move(value);
   }
 
   std::mt19937_64 rng_;
@@ -487,6 +515,15 @@ Landing Locate(const Leaf& leaf, const json& row, const Columns& columns, std::s
         const json* got = Follow(*f, leaf.path, j + 1, &scratch);
         if (got != nullptr && *got == *leaf.value) return Landing::kCatchAll;
       }
+    }
+    // A value whose name an earlier field took: under its original path, a JSON Pointer.
+    json::json_pointer pointer;
+    for (size_t j = 0; j < names.size(); ++j) {
+      pointer /= leaf.path[j].key;
+      auto f = extra->find(pointer.to_string());
+      if (f == extra->end()) continue;
+      const json* got = Follow(*f, leaf.path, j + 1, &scratch);
+      if (got != nullptr && *got == *leaf.value) return Landing::kCatchAll;
     }
   }
   // Not in the row: the name the gateway counts is where the shaper stops flattening (docs/AZURE.md,
@@ -722,14 +759,22 @@ TEST_F(CorpusPropertyTest, EveryLeafLandsOrIsCountedWithTheProjectsDcr) {
 
   const FieldCounts counted = Sum(ByRouteAndField(metrics, "sg_undeclared_fields_total"),
                                   ByRouteAndField(metrics, "sg_unconvertible_values_total"));
+  const FieldCounts colliding = ByRouteAndField(metrics, "sg_colliding_fields_total");
   std::set<std::string> tables;
   for (const Corpus::Event& e : corpus_) tables.insert(e.table);
-  Tally t = Check(ours_, tables, counted);
+  Tally t = Check(ours_, tables, Sum(counted, colliding));
   Print("project DCR", t, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   EXPECT_EQ(t.events, events_);
   EXPECT_EQ(t.by_landing[Landing::kLost], 0u) << fmt::format("{}", fmt::join(t.lost, "\n"));
   // Every stream of the project's DCR has AdditionalFields: nothing needs to be dropped, even counted.
   EXPECT_EQ(t.by_landing[Landing::kCounted], 0u) << fmt::format("{}", fmt::join(t.counted, "\n"));
+  // The corpus has fields that flatten to one name; each landed (above), the later counted.
+  uint64_t collisions = 0;
+  for (const auto& [key, n] : colliding) collisions += n;
+  std::cout << fmt::format("corpus project DCR: {} values whose name an earlier field took, in AdditionalFields "
+                           "under their original path ({} (table, column) pairs)\n",
+                           collisions, colliding.size());
+  EXPECT_GT(collisions, 0u);
   // A field cut from its row is counted at least as often as it went missing.
   for (const auto& [key, n] : t.missing) {
     auto c = counted.find(key);
@@ -804,7 +849,8 @@ TEST_F(CorpusPropertyTest, WithThePublishedCcfDcrTheGatewayNamesExactlyWhatDidNo
 
   const FieldCounts undeclared = ByRouteAndField(metrics, "sg_undeclared_fields_total");
   const FieldCounts unconvertible = ByRouteAndField(metrics, "sg_unconvertible_values_total");
-  const FieldCounts counted = Sum(undeclared, unconvertible);
+  // A value whose name an earlier field took is dropped here (no AdditionalFields): counted too.
+  const FieldCounts counted = Sum(Sum(undeclared, unconvertible), ByRouteAndField(metrics, "sg_colliding_fields_total"));
   Tally t = Check(ccf, tables, counted);
   Print("CCF DCR", t, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   std::cout << fmt::format("corpus CCF DCR: {} events held in the spool for the undeclared stream\n", held);

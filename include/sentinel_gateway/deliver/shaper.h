@@ -45,6 +45,12 @@ struct ShapeReport {
   // Declared fields whose value could not be converted: their original text goes into the
   // catch-all when the schema has one.
   std::vector<std::string> unconvertible;
+  // Fields whose row name an earlier field of the event already holds ({"a":{"b":1}} beside
+  // "a_b", or the event's own copy of the event id field): the earlier keeps the column, the later
+  // goes whole into the catch-all under its original path as a JSON Pointer ("/a_b"), or is dropped
+  // without a catch-all. Named by the column; not repeated when the event already reports that
+  // name as undeclared or unconvertible.
+  std::vector<std::string> collided;
   bool catch_all = false;      // the schema has the AdditionalFields column
   bool time_replaced = false;  // TimeGenerated is outside what Azure keeps (see ShapeOptions::now)
 };
