@@ -88,6 +88,10 @@ TEST_F(PipelineTest, GzipRequestsCarryMoreThanAMebibyteOfJsonAndStayWithinTheCom
   Feed(kRiskRoute, 0, n, [&](int i) { return WordyEvent(Event(kRiskRoute, i, 0), 600, &rng); });
   auto az = LogsIngestion();
   az.gzip = true;
+  // Several MiB of JSON per request: the in-process emulator inflates and parses each, which under
+  // ThreadSanitizer outlasted the fixture's 5 s; a timeout after Azure took a body posts it again
+  // (README guarantee 5), which this test's exactly-once check would count. The gateway's default.
+  az.request_timeout = std::chrono::milliseconds(60'000);
   auto d = FastRetries({kRiskRoute});
   d.max_batch_events = 50'000;
   d.linger = 2s;  // batches fill to their size, however slowly a sanitizer build reads the spool
@@ -132,6 +136,10 @@ TEST_F(PipelineTest, AGzipBodyOverTheCapIsSplitBeforeItIsSent) {
   });
   auto az = LogsIngestion();
   az.gzip = true;
+  // Several MiB of JSON per request: the in-process emulator inflates and parses each, which under
+  // ThreadSanitizer outlasted the fixture's 5 s; a timeout after Azure took a body posts it again
+  // (README guarantee 5), which this test's exactly-once check would count. The gateway's default.
+  az.request_timeout = std::chrono::milliseconds(60'000);
   auto d = FastRetries({kRiskRoute});
   d.max_batch_events = 50'000;
   d.concurrency = 1;  // one batch at a time: the ratio of the first ones sizes the next
