@@ -45,7 +45,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sg::config::CitrixImport b;
     const std::string conf =
         "input { kafka { bootstrap_servers => 'b' topics => ['t'] ssl_truststore_location => 'x.jks'\n"
-        "sasl_jaas_config => 'username=\"u\" password=\"p\";' codex => 1 } }\nfilter { }\noutput { }\n";
+        "sasl_jaas_config => 'org.apache.kafka.common.security.scram.ScramLoginModule required username=\"u\" "
+        "password=\"p\";' codex => 1 } }\nfilter { }\noutput { }\n";
     if (!sg::config::ImportCitrixLogstash(conf, "citrix.conf", password_ref, &b).ok()) std::abort();
     std::string all = b.toml;
     for (const std::string& n : b.notes) all += "\n" + n;
