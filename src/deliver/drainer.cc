@@ -343,37 +343,37 @@ struct Drainer::Impl {
     lane.counters.colliding_fields += report.collided.size();
     if (report.time_replaced) ++lane.counters.time_replaced_events;
     const bool catch_all = report.catch_all;
-    for (const auto& f : report.undeclared) {
-      CountField(&lane.counters.undeclared_by_field, f);
-      if (lane.undeclared_logged.size() < kMaxFieldsCounted && lane.undeclared_logged.insert(f).second) {
-        if (catch_all) {
-          spdlog::warn("route {}: field '{}' is not declared by stream {}; it goes whole into the "
-                       "AdditionalFields column", lane.config.route, f, lane.config.target);
-        } else {
-          spdlog::warn("route {}: field '{}' is not declared by stream {}, which has no "
-                       "AdditionalFields column; Azure drops it: declare it in the DCR to keep it",
-                       lane.config.route, f, lane.config.target);
-        }
+    // Each field is counted, and logged the first time (up to kMaxFieldsCounted names per kind).
+    auto tally = [&](const std::vector<std::string>& fields, std::map<std::string, uint64_t>* by_field,
+                     std::set<std::string>* logged, const auto& warn) {
+      for (const auto& f : fields) {
+        CountField(by_field, f);
+        if (logged->size() < kMaxFieldsCounted && logged->insert(f).second) warn(f);
       }
-    }
-    for (const auto& f : report.unconvertible) {
-      CountField(&lane.counters.unconvertible_by_field, f);
-      if (lane.unconvertible_logged.size() < kMaxFieldsCounted && lane.unconvertible_logged.insert(f).second) {
-        spdlog::warn("route {}: field '{}' has a value that cannot be converted to its declared "
-                     "type; {}", lane.config.route, f,
-                     catch_all ? "its original text goes into the AdditionalFields column"
-                               : "sent as is (Azure drops it)");
+    };
+    tally(report.undeclared, &lane.counters.undeclared_by_field, &lane.undeclared_logged, [&](const std::string& f) {
+      if (catch_all) {
+        spdlog::warn("route {}: field '{}' is not declared by stream {}; it goes whole into the "
+                     "AdditionalFields column", lane.config.route, f, lane.config.target);
+      } else {
+        spdlog::warn("route {}: field '{}' is not declared by stream {}, which has no "
+                     "AdditionalFields column; Azure drops it: declare it in the DCR to keep it",
+                     lane.config.route, f, lane.config.target);
       }
-    }
-    for (const auto& f : report.collided) {
-      CountField(&lane.counters.colliding_by_field, f);
-      if (lane.colliding_logged.size() < kMaxFieldsCounted && lane.colliding_logged.insert(f).second) {
-        spdlog::warn("route {}: two fields of an event flatten to the column name '{}'; the first "
-                     "keeps it, the other {}", lane.config.route, f,
-                     catch_all ? "goes whole into the AdditionalFields column under its original path"
-                               : "is dropped (the stream has no AdditionalFields column)");
-      }
-    }
+    });
+    tally(report.unconvertible, &lane.counters.unconvertible_by_field, &lane.unconvertible_logged,
+          [&](const std::string& f) {
+            spdlog::warn("route {}: field '{}' has a value that cannot be converted to its declared "
+                         "type; {}", lane.config.route, f,
+                         catch_all ? "its original text goes into the AdditionalFields column"
+                                   : "sent as is (Azure drops it)");
+          });
+    tally(report.collided, &lane.counters.colliding_by_field, &lane.colliding_logged, [&](const std::string& f) {
+      spdlog::warn("route {}: two fields of an event flatten to the column name '{}'; the first "
+                   "keeps it, the other {}", lane.config.route, f,
+                   catch_all ? "goes whole into the AdditionalFields column under its original path"
+                             : "is dropped (the stream has no AdditionalFields column)");
+    });
   }
 
   // Runs a spool change (an ack, a move to the failed area) until it succeeds or the drainer
