@@ -51,9 +51,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-const char* kDcrId =
-    "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/sentinel/providers/"
-    "Microsoft.Insights/dataCollectionRules/citrix-analytics";
 
 // ---------------------------------------------------------------------------------------------
 // The catalogue: Citrix event types and the table each lands in (src/ingest/event_router.cc,

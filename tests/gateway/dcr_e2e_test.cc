@@ -20,9 +20,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-const char* kDcrId =
-    "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/sentinel/providers/"
-    "Microsoft.Insights/dataCollectionRules/citrix-analytics";
 const char* kSummaryRoute = "CitrixAnalytics_indicatorSummary_V1_CL";
 
 class DcrE2eTest : public E2eFixture {

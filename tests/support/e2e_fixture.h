@@ -17,6 +17,11 @@
 
 namespace sg::testing {
 
+// The ARM resource id of the DCR the end-to-end tests have the gateway read back from the emulator.
+inline constexpr const char* kDcrId =
+    "/subscriptions/00000000-0000-0000-0000-0000000000cc/resourceGroups/sentinel/providers/"
+    "Microsoft.Insights/dataCollectionRules/citrix-analytics";
+
 class E2eFixture : public ::testing::Test {
  protected:
   // Rows the emulator recorded: seq -> number of times, and the seq order per (table, partition).
