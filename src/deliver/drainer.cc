@@ -167,6 +167,17 @@ struct Drainer::Impl {
     shape.timestamp_field = options.timestamp_field;
     shape.event_id_field = options.event_id_field;
     shape.schema = lane.config.schema ? &*lane.config.schema : nullptr;
+    // Hash lookups for each field of each event; rebuilt whenever the schema in use changes.
+    std::optional<azure::ColumnIndex> index;
+    auto reindex = [&] {
+      if (shape.schema == nullptr) {
+        index.reset();
+      } else if (!index || index->schema() != shape.schema) {
+        index.emplace(*shape.schema);
+      }
+      shape.index = index ? &*index : nullptr;
+    };
+    reindex();
     const size_t max_events = std::max<size_t>(1, options.max_batch_events);
     size_t budget = JsonBudget(lane);
 
@@ -197,6 +208,8 @@ struct Drainer::Impl {
         if (options.schema_board && options.schema_board->generation() != board_generation) {
           board_schema = options.schema_board->Get(route, &board_generation);
           shape.schema = board_schema ? board_schema.get() : lane.config.schema ? &*lane.config.schema : nullptr;
+          index.reset();  // a new schema may sit where the old one was freed: never reuse by address
+          reindex();
         }
         for (auto& ev : events) {
           cursor = ev.seq;

@@ -34,9 +34,29 @@ bool HasColumnsUnder(const azure::StreamSchema& schema, std::string_view name, s
 // The schema's catch-all column (docs/AZURE.md, "Fields that do not fit"), when it declares one.
 bool HasCatchAll(const azure::StreamSchema* schema) {
   if (schema == nullptr) return false;
-  auto it = schema->columns.find(std::string(kCatchAll));
+  static const std::string kName(kCatchAll);  // runs for every event: no string built per call
+  auto it = schema->columns.find(kName);
   return it != schema->columns.end() && it->second == azure::ColumnType::kDynamic;
 }
+
+// The schema's columns, looked up by hash when the caller gave an index of it, else in its map.
+class Columns {
+ public:
+  Columns(const azure::StreamSchema* schema, const azure::ColumnIndex* index)
+      : schema_(schema), index_(index != nullptr && index->schema() == schema ? index : nullptr) {}
+  const azure::ColumnType* Find(const std::string& name) const {
+    if (index_ != nullptr) return index_->Find(name);
+    auto it = schema_->columns.find(name);
+    return it == schema_->columns.end() ? nullptr : &it->second;
+  }
+  bool HasColumnsUnder(std::string_view name, std::string* probe) const {
+    return index_ != nullptr ? index_->HasColumnsUnder(name) : sg::deliver::HasColumnsUnder(*schema_, name, probe);
+  }
+
+ private:
+  const azure::StreamSchema* schema_;
+  const azure::ColumnIndex* index_;
+};
 
 // Seconds since the epoch of an ISO 8601 date-time (its offset, if any, ignored: hours do not
 // matter against Azure's 2 days). False when `s` does not start like one.
@@ -190,10 +210,26 @@ void AppendEscaped(std::string_view s, std::string* out) {
 // shapes the event with the document path instead.
 class FlattenHandler {
  public:
+  // Scratch space that outlives one event, so that shaping reuses its buffers instead of
+  // allocating them per event (the reader thread shapes every event; see shape_bench).
+  struct Frame;
+  struct Scratch {
+    std::string probe, extra, prefix, key;
+    std::vector<Frame> stack;
+  };
+
   FlattenHandler(const std::string& timestamp_field, const azure::StreamSchema* schema,
-                 bool azure_names, ShapeReport* report, std::string* out)
-      : timestamp_field_(timestamp_field), schema_(schema), catch_all_(HasCatchAll(schema)),
-        azure_names_(azure_names), report_(report), out_(out) {}
+                 const azure::ColumnIndex* index, bool azure_names, ShapeReport* report,
+                 std::string* out, Scratch* scratch)
+      : timestamp_field_(timestamp_field), schema_(schema), columns_(schema, index),
+        catch_all_(HasCatchAll(schema)), azure_names_(azure_names),
+        probe_(scratch->probe), extra_(scratch->extra), report_(report), out_(out),
+        stack_(scratch->stack), prefix_(scratch->prefix), key_(scratch->key) {
+    extra_.clear();
+    stack_.clear();
+    prefix_.clear();
+    key_.clear();
+  }
 
   bool StartObject() {
     if (stack_.empty()) {
@@ -209,7 +245,7 @@ class FlattenHandler {
           OpenVerbatim('{');
           return true;
         }
-        if (catch_all_ && !HasColumnsUnder(*schema_, key_, &probe_)) {
+        if (catch_all_ && !columns_.HasColumnsUnder(key_, &probe_)) {
           if (type != nullptr) needs_document_ = true;  // an object for a typed column: convert
           OpenUndeclared('{');
           return true;
@@ -226,14 +262,14 @@ class FlattenHandler {
     return true;
   }
   bool EndObject() {
-    Frame f = stack_.back();
-    stack_.pop_back();
+    const Frame& f = stack_.back();
     if (f.flat) {
       prefix_.resize(f.prefix_mark);
     } else {
       out_->push_back('}');
       if (f.to_extra) AddExtra(f.extra_key, std::string_view(*out_).substr(f.prefix_mark));
     }
+    stack_.pop_back();
     return true;
   }
   bool StartArray() {
@@ -344,7 +380,7 @@ class FlattenHandler {
   const std::optional<std::string_view>& timestamp() const { return timestamp_; }
   bool any_field() const { return any_field_; }
 
- private:
+ public:
   struct Frame {
     bool flat;       // an object being flattened into the row
     bool first;      // verbatim containers: no element written yet
@@ -353,6 +389,8 @@ class FlattenHandler {
     bool to_extra = false;  // an undeclared container: copied whole into the catch-all at its end
     std::string extra_key{};
   };
+
+ private:
 
   // An undeclared object or array: whole in the row (an assumed schema removes nothing) and in the
   // catch-all.
@@ -397,8 +435,7 @@ class FlattenHandler {
       needs_document_ = true;  // the key is escaped; the schema names unescaped columns
       return nullptr;
     }
-    auto it = schema_->columns.find(key_);
-    return it == schema_->columns.end() ? nullptr : &it->second;
+    return columns_.Find(key_);
   }
 
   void BeforeValue() {
@@ -425,18 +462,19 @@ class FlattenHandler {
 
   const std::string& timestamp_field_;
   const azure::StreamSchema* schema_;
+  Columns columns_;
   bool catch_all_;
   bool azure_names_;
-  std::string probe_;
-  std::string extra_;
+  std::string& probe_;
+  std::string& extra_;
   ShapeReport* report_;
   std::string* out_;
   static constexpr size_t kKeySlots = 256;
   std::array<size_t, kKeySlots> key_slots_{};
   size_t row_keys_ = 0;
-  std::vector<Frame> stack_;
-  std::string prefix_;  // escaped, e.g. occurrence_details_
-  std::string key_;     // escaped, with prefix
+  std::vector<Frame>& stack_;
+  std::string& prefix_;  // escaped, e.g. occurrence_details_
+  std::string& key_;     // escaped, with prefix
   std::string_view last_key_;  // escaped, without prefix (a span of the input)
   bool any_field_ = false;
   bool needs_document_ = false;
@@ -454,7 +492,9 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   row->push_back('{');
   const size_t reported = report != nullptr ? report->unconvertible.size() : 0;
   const size_t reported_undeclared = report != nullptr ? report->undeclared.size() : 0;
-  FlattenHandler h(options.timestamp_field, schema, options.azure_column_names, report, row);
+  thread_local FlattenHandler::Scratch scratch;  // one event at a time per thread
+  FlattenHandler h(options.timestamp_field, schema, options.index, options.azure_column_names, report,
+                   row, &scratch);
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
@@ -509,7 +549,12 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
     row->append("\":");
     AppendEscaped(source.topic, row);
     row->pop_back();  // the topic's closing quote: partition and offset follow
-    fmt::format_to(std::back_inserter(*row), "/{}/{}\"", source.partition, source.offset);
+    const fmt::format_int partition(source.partition), offset(source.offset);  // no allocation
+    row->push_back('/');
+    row->append(partition.data(), partition.size());
+    row->push_back('/');
+    row->append(offset.data(), offset.size());
+    row->push_back('"');
   }
   if (!h.extra().empty()) {
     if (any) row->push_back(',');

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "sentinel_gateway/azure/backoff.h"
+#include "sentinel_gateway/azure/builtin_streams.h"
+#include "sentinel_gateway/azure/column_index.h"
 #include "sentinel_gateway/azure/cloud.h"
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/http_date.h"
@@ -196,6 +198,37 @@ TEST(ClassifyTest, RequestLevelErrorCodesStopTheRouteInsteadOfBisecting) {
 
 // Kusto's int is a signed 32-bit and long a signed 64-bit integer: an unsigned JSON number above
 // their range does not fit (it used to read as a wrapped signed value: 2^64-1 as -1, an int).
+// The index answers as the schema's map does: for every column of every built-in stream, every
+// prefix of a column name, and names that are not there.
+TEST(ColumnIndexTest, AnswersAsTheSchemasMapDoes) {
+  auto map_under = [](const StreamSchema& schema, const std::string& name) {
+    auto it = schema.columns.lower_bound(name + "_");
+    return it != schema.columns.end() && it->first.rfind(name + "_", 0) == 0;
+  };
+  StreamSchema odd;
+  odd.columns = {{"_a", ColumnType::kInt}, {"b__c", ColumnType::kString}, {"d_", ColumnType::kDynamic}};
+  std::vector<const StreamSchema*> schemas = {&odd};
+  for (const auto& [name, schema] : BuiltinStreamSchemas()) schemas.push_back(&schema);
+  for (const StreamSchema* schema : schemas) {
+    const ColumnIndex index(*schema);
+    EXPECT_EQ(index.schema(), schema);
+    std::vector<std::string> names = {"", "_", "nope", "occurrence", "AdditionalFields_x"};
+    for (const auto& [column, type] : schema->columns) {
+      for (size_t n = 0; n <= column.size(); ++n) names.push_back(column.substr(0, n));
+      names.push_back(column + "x");
+    }
+    for (const std::string& name : names) {
+      auto it = schema->columns.find(name);
+      const ColumnType* found = index.Find(name);
+      ASSERT_EQ(found != nullptr, it != schema->columns.end()) << name;
+      if (found != nullptr) {
+        EXPECT_EQ(*found, it->second) << name;
+      }
+      EXPECT_EQ(index.HasColumnsUnder(name), map_under(*schema, name)) << name;
+    }
+  }
+}
+
 TEST(ValueMatchesTest, IntegersFitOnlyWithinTheColumnsSignedRange) {
   using nlohmann::json;
   EXPECT_TRUE(ValueMatches(ColumnType::kInt, json(INT32_MAX)));

@@ -4,6 +4,7 @@
 //  - the row is a JSON object with no nested object (flattened) but in `dynamic` columns, and with a schema every column
 //    of the row is declared and a reported undeclared field is not in the row;
 //  - with an assumed schema (keep_undeclared), the streaming shaper gives the document path's row
+//    (and the same row, byte for byte, with a ColumnIndex as without)
 //    and reports the same unconvertible columns (when no two fields of the row share a name).
 #include <cstddef>
 #include <cstdint>
@@ -71,6 +72,17 @@ void CheckStreamingMatchesDocument(std::string_view payload, const sg::SourceRef
   const bool ok_a = sg::deliver::ShapeEvent(payload, source, stream, &a, &ra).ok();
   const bool ok_b = sg::deliver::ShapeEvent(payload, source, doc, &b, &rb).ok();
   if (ok_a != ok_b) Die("streaming and document paths disagree on accepting the event");
+  // The column index (hash lookups) must not change a byte of the row or of the report.
+  static const sg::azure::ColumnIndex index(AssumedSchema());
+  sg::deliver::ShapeOptions indexed = stream;
+  indexed.index = &index;
+  std::string c;
+  sg::deliver::ShapeReport rc;
+  if (sg::deliver::ShapeEvent(payload, source, indexed, &c, &rc).ok() != ok_a) Die("the index changed acceptance");
+  if (ok_a && (c != a || rc.undeclared != ra.undeclared || rc.unconvertible != ra.unconvertible ||
+               rc.collided != ra.collided || rc.time_replaced != ra.time_replaced)) {
+    Die("the index changed the row or the report");
+  }
   if (!ok_a) return;
   if (!ra.undeclared.empty()) Die("an assumed schema removed a field");
   const nlohmann::json ja = nlohmann::json::parse(a, nullptr, false), jb = nlohmann::json::parse(b, nullptr, false);

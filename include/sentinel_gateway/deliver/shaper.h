@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "sentinel_gateway/azure/column_index.h"
 #include "sentinel_gateway/azure/stream_schema.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/status.h"
@@ -26,6 +27,9 @@ struct ShapeOptions {
   std::string timestamp_field = "timestamp";
   std::string event_id_field;                       // empty: no event id
   const azure::StreamSchema* schema = nullptr;      // not owned; null: no schema
+  // Optional, not owned: an index built from *schema, for hash lookups of each field (the
+  // drainer keeps one per schema in use). Ignored unless index->schema() == schema.
+  const azure::ColumnIndex* index = nullptr;
   // Logs Ingestion: a flattened Citrix field longer than Azure's 45-character column names goes
   // to its short column (long_field_columns.h). The legacy tables keep the long names.
   bool azure_column_names = true;

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ struct Sample {
   std::string name;
   std::string payload;
   const sg::azure::StreamSchema* schema = nullptr;  // the event type's built-in stream
+  std::shared_ptr<sg::azure::ColumnIndex> index;    // of it, as the drainer keeps one
 };
 
 }  // namespace
@@ -58,7 +60,10 @@ int main(int argc, char** argv) {
     const std::string table = sg::citrix::TableForEventType(sg::citrix::Layout::kDcr,
                                                             doc["event_type"].get<std::string>());
     auto it = sg::azure::BuiltinStreamSchemas().find(sg::citrix::TargetFor(sg::citrix::Layout::kDcr, table));
-    if (it != sg::azure::BuiltinStreamSchemas().end()) s.schema = &it->second;
+    if (it != sg::azure::BuiltinStreamSchemas().end()) {
+      s.schema = &it->second;
+      s.index = std::make_shared<sg::azure::ColumnIndex>(it->second);
+    }
     samples.push_back(std::move(s));
   }
   if (samples.empty()) {
@@ -82,6 +87,7 @@ int main(int argc, char** argv) {
     for (int64_t i = 0; i < events; ++i) {
       const Sample& s = samples[static_cast<size_t>(i) % samples.size()];
       o.schema = schema ? s.schema : nullptr;
+      o.index = schema ? s.index.get() : nullptr;
       src.offset = i;
       report = {};
       if (!sg::deliver::ShapeEvent(s.payload, src, o, &row, &report).ok()) {
