@@ -44,8 +44,8 @@ class Columns {
  public:
   Columns(const azure::StreamSchema* schema, const azure::ColumnIndex* index)
       : schema_(schema), index_(index != nullptr && index->schema() == schema ? index : nullptr) {}
-  const azure::ColumnType* Find(const std::string& name) const {
-    if (index_ != nullptr) return index_->Find(name);
+  const azure::ColumnType* Find(const std::string& name, size_t hash) const {
+    if (index_ != nullptr) return index_->Find(name, hash);
     auto it = schema_->columns.find(name);
     return it == schema_->columns.end() ? nullptr : &it->second;
   }
@@ -299,6 +299,7 @@ class FlattenHandler {
       key_.assign(prefix_);
       key_.append(k);
       if (azure_names_ && key_.size() > 45) key_ = DcrColumnFor(key_);
+      key_hash_ = azure::ColumnIndex::Hash(key_);
       // An escaped key may name the same column as an unescaped one: only the document path
       // compares them as text.
       if (k.find('\\') != std::string_view::npos) needs_document_ = true;
@@ -356,12 +357,13 @@ class FlattenHandler {
   // id field): rare, so the document path settles which keeps the column. A set of the row keys'
   // hashes finds them (open addressing on the stack, no allocation); two names with one hash only
   // cost that detour, and so does an event with more keys than the set holds.
-  void NoteRowKey(std::string_view key) {
+  void NoteRowKey(std::string_view key) { NoteRowKeyHash(azure::ColumnIndex::Hash(key)); }
+  void NoteRowKeyHash(size_t key_hash) {
     if (++row_keys_ > kKeySlots * 3 / 4) {
       needs_document_ = true;
       return;
     }
-    const size_t h = std::hash<std::string_view>{}(key) | 1;  // 0 marks a free slot
+    const size_t h = key_hash | 1;  // 0 marks a free slot
     for (size_t i = h % kKeySlots;; i = (i + 1) % kKeySlots) {
       if (key_slots_[i] == 0) {
         key_slots_[i] = h;
@@ -376,6 +378,12 @@ class FlattenHandler {
 
   bool needs_document() const { return needs_document_; }
   bool catch_all() const { return catch_all_; }
+  // The schema's type of TimeGenerated, or null when it declares none.
+  const azure::ColumnType* TimeGeneratedType() const {
+    static const std::string kName("TimeGenerated");
+    static const size_t kHash = azure::ColumnIndex::Hash(kName);
+    return columns_.Find(kName, kHash);
+  }
   bool has_time_generated() const { return has_time_generated_; }
   const std::optional<std::string_view>& timestamp() const { return timestamp_; }
   bool any_field() const { return any_field_; }
@@ -431,17 +439,16 @@ class FlattenHandler {
 
   // The schema's type for the current row field, or null when the schema does not declare it.
   const azure::ColumnType* Declared() {
-    if (key_.find('\\') != std::string::npos) {
-      needs_document_ = true;  // the key is escaped; the schema names unescaped columns
-      return nullptr;
-    }
-    return columns_.Find(key_);
+    // An escaped key (the schema names unescaped columns) has set needs_document_ in Key(); the
+    // row is then shaped by the document path, whatever this answers.
+    if (needs_document_) return nullptr;
+    return columns_.Find(key_, key_hash_);
   }
 
   void BeforeValue() {
     Frame& top = stack_.back();
     if (top.flat) {
-      NoteRowKey(key_);
+      NoteRowKeyHash(key_hash_);
       if (any_field_) out_->push_back(',');
       any_field_ = true;
       out_->push_back('"');
@@ -475,6 +482,7 @@ class FlattenHandler {
   std::vector<Frame>& stack_;
   std::string& prefix_;  // escaped, e.g. occurrence_details_
   std::string& key_;     // escaped, with prefix
+  size_t key_hash_ = 0;  // ColumnIndex::Hash(key_), once per key
   std::string_view last_key_;  // escaped, without prefix (a span of the input)
   bool any_field_ = false;
   bool needs_document_ = false;
@@ -497,7 +505,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
                    row, &scratch);
   if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
-                   (schema == nullptr || schema->columns.count("TimeGenerated") != 0);
+                   (schema == nullptr || h.TimeGeneratedType() != nullptr);
   const bool want_id = !options.event_id_field.empty() && !source.topic.empty();
   if (want_id) h.NoteRowKey(options.event_id_field);
   if (h.needs_document() ||
@@ -524,7 +532,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
     // As the document path reports it: a string is converted to no column type, only checked
     // (without building a json value for the common types: this runs for every event).
     if (schema != nullptr && report != nullptr) {
-      const azure::ColumnType type = schema->columns.at("TimeGenerated");
+      const azure::ColumnType type = *h.TimeGeneratedType();
       const std::string_view ts = *h.timestamp();
       bool fits = type == azure::ColumnType::kString || type == azure::ColumnType::kDynamic ||
                   (type == azure::ColumnType::kDateTime && azure::IsIso8601DateTime(ts)) ||
