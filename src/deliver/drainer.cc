@@ -206,7 +206,7 @@ struct Drainer::Impl {
         spool_empty = events.empty();
         shape.now_s = NowMs() / 1000;
         if (options.schema_board && options.schema_board->generation() != board_generation) {
-          board_schema = options.schema_board->Get(route, &board_generation);
+          board_schema = options.schema_board->Get(lane.config.target, &board_generation);
           shape.schema = board_schema ? board_schema.get() : lane.config.schema ? &*lane.config.schema : nullptr;
           index.reset();  // a new schema may sit where the old one was freed: never reuse by address
           reindex();

@@ -74,7 +74,6 @@ struct DcrWatch::Impl {
         }
         continue;
       }
-      schemas[route] = std::make_shared<const azure::StreamSchema>(it->second);
       auto ours = builtin.find(target);
       if (ours == builtin.end()) continue;  // not a Citrix table we know the fields of
       std::vector<azure::FieldCoverage> lossy;
@@ -104,6 +103,11 @@ struct DcrWatch::Impl {
     from_dcr = true;
     report = std::move(new_report);
     missing = std::move(new_missing);
+    // Every stream the DCR declares, not only the configured routes': a lane made later for a
+    // requeued table shapes to its stream too.
+    for (const auto& [stream, schema] : dcr.streams) {
+      schemas[stream] = std::make_shared<const azure::StreamSchema>(schema);
+    }
     board->Publish(std::move(schemas));
   }
 

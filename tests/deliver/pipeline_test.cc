@@ -707,3 +707,53 @@ TEST_F(PipelineTest, RequeueIntoATableWithoutALaneIsDelivered) {
 
 }  // namespace
 }  // namespace sg::testing
+
+namespace sg::testing {
+namespace {
+
+// The same requeue with the deployed DCR read back (a SchemaBoard, as DcrWatch publishes it): the
+// new lane shapes to the DCR's stream, not to the built-in schema, so the field the DCR does not
+// declare is removed and counted instead of being sent for Azure to drop unseen.
+TEST_F(PipelineTest, ALaneMadeForARequeueShapesToTheDeployedDcr) {
+  StartEmulator(EmulatorDefaults());
+  deliver::DrainerOptions d = FastRetries({kRiskRoute});
+  d.route_config = [](const std::string& table, deliver::RouteConfig* rc) {
+    rc->target = citrix::TargetFor(citrix::Layout::kDcr, table);
+    return Status::OK();
+  };
+  auto deployed = std::make_shared<azure::StreamSchema>();
+  deployed->columns = {{"TimeGenerated", azure::ColumnType::kDateTime},
+                       {"uid", azure::ColumnType::kLong},
+                       {"entity_id", azure::ColumnType::kString}};
+  d.schema_board = std::make_shared<deliver::SchemaBoard>();
+  d.schema_board->Publish({{citrix::TargetFor(citrix::Layout::kDcr, kIndicatorRoute), deployed}});
+  StartDrainer(d, LogsIngestion());
+  AppendBatch b;
+  for (int i = 0; i < 20; ++i) {
+    QuarantinedMessage q;
+    q.route = kIndicatorRoute;
+    q.payload = Event(kIndicatorRoute, i);
+    q.source = {"citrix-risk", 1, i};
+    q.why.reason = "http_400";
+    b.quarantined.push_back(std::move(q));
+  }
+  ASSERT_TRUE(spool_->Append(b).ok());
+  std::vector<FailedBatch> failed;
+  ASSERT_TRUE(spool_->ListFailed(0, 1000, "", &failed).ok());
+  for (const FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
+  drainer_->AddMissingLanes();
+  drainer_->Notify();
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 30s)) << Pending() << " still pending";
+  ExpectExactlyOnce(kIndicatorRoute, 20);
+  const deliver::RouteCounters c = drainer_->Counters().at(kIndicatorRoute);
+  EXPECT_EQ(c.undeclared_by_field.count("tenant_id"), 1u) << "the lane did not shape to the deployed DCR";
+  std::ifstream in(emu_options_.record_file);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto row = nlohmann::json::parse(line)["row"];
+    EXPECT_FALSE(row.contains("tenant_id")) << row.dump();
+  }
+}
+
+}  // namespace
+}  // namespace sg::testing
