@@ -24,32 +24,8 @@ size_t FindInvalidUtf8(std::string_view in) {
       ++i;
       continue;
     }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c == 0xE0) {
-      len = 3, lo = 0xA0;  // no overlongs
-    } else if (c >= 0xE1 && c <= 0xEC) {
-      len = 3;
-    } else if (c == 0xED) {
-      len = 3, hi = 0x9F;  // no UTF-16 surrogates
-    } else if (c >= 0xEE && c <= 0xEF) {
-      len = 3;
-    } else if (c == 0xF0) {
-      len = 4, lo = 0x90;
-    } else if (c >= 0xF1 && c <= 0xF3) {
-      len = 4;
-    } else if (c == 0xF4) {
-      len = 4, hi = 0x8F;  // nothing above U+10FFFF
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    if (s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return i;
-    }
+    const size_t len = Utf8SequenceLength(s + i, s + n);
+    if (len == 0) return i;
     i += len;
   }
   return std::string_view::npos;

@@ -1,6 +1,6 @@
 #include "sentinel_gateway/deliver/shaper.h"
 
-#include "sentinel_gateway/azure/json_scan.h"
+#include "sentinel_gateway/json_scan.h"
 #include "sentinel_gateway/deliver/long_field_columns.h"
 
 #include <algorithm>
@@ -316,14 +316,14 @@ class FlattenHandler {
     top.after_key = true;
     return true;
   }
-  bool Value(std::string_view raw, azure::JsonKind kind) {
+  bool Value(std::string_view raw, JsonKind kind) {
     if (stack_.empty()) return false;
-    if (kind == azure::JsonKind::kString && stack_.size() == 1 && key_ == timestamp_field_) {
+    if (kind == JsonKind::kString && stack_.size() == 1 && key_ == timestamp_field_) {
       timestamp_ = raw.substr(1, raw.size() - 2);
     }
     BeforeValue();
     const azure::ColumnType* type = schema_ != nullptr && stack_.back().flat ? Declared() : nullptr;
-    if (type == nullptr || kind == azure::JsonKind::kNull || AlreadyFits(*type, raw, kind)) {
+    if (type == nullptr || kind == JsonKind::kNull || AlreadyFits(*type, raw, kind)) {
       out_->append(raw);
       if (type == nullptr && catch_all_ && stack_.back().flat) {
         if (report_ != nullptr) report_->undeclared.push_back(key_);
@@ -413,9 +413,9 @@ class FlattenHandler {
 
   // True when a scalar's text already has the column's type, as azure::ValueMatches would say
   // of the parsed value; false when unsure (then the value is parsed and converted).
-  static bool AlreadyFits(azure::ColumnType type, std::string_view raw, azure::JsonKind kind) {
+  static bool AlreadyFits(azure::ColumnType type, std::string_view raw, JsonKind kind) {
     using azure::ColumnType;
-    using azure::JsonKind;
+    using sg::JsonKind;
     switch (type) {
       case ColumnType::kDynamic: return true;
       case ColumnType::kString: return kind == JsonKind::kString;
@@ -503,7 +503,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
   thread_local FlattenHandler::Scratch scratch;  // one event at a time per thread
   FlattenHandler h(options.timestamp_field, schema, options.index, options.azure_column_names, report,
                    row, &scratch);
-  if (!azure::ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
+  if (!ScanJson(payload, &h)) return Status::InvalidArgument("event is not a JSON object");
   bool want_time = options.set_time_generated && !h.has_time_generated() && h.timestamp() &&
                    (schema == nullptr || h.TimeGeneratedType() != nullptr);
   const bool want_id = !options.event_id_field.empty() && !source.topic.empty();

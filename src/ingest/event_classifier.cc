@@ -15,7 +15,7 @@ Classification EventClassifier::Classify(std::string_view payload) const {
     c.detail = fmt::format("message of {} bytes exceeds the delivery limit of {} bytes", payload.size(),
                            options_.max_event_bytes);
     if (FindInvalidUtf8(payload) == std::string_view::npos) {
-      JsonScan s = ScanJson(payload, "event_type", options_.max_depth);
+      JsonScan s = ScanForMember(payload, "event_type", options_.max_depth);
       if (s.ok && s.member_is_string) {
         c.event_type = std::move(s.member_value);
         c.route = router_->RouteFor(c.event_type);
@@ -29,7 +29,7 @@ Classification EventClassifier::Classify(std::string_view payload) const {
     c.detail = fmt::format("invalid UTF-8 at byte {}", bad);
     return c;
   }
-  JsonScan s = ScanJson(payload, "event_type", options_.max_depth);
+  JsonScan s = ScanForMember(payload, "event_type", options_.max_depth);
   if (!s.ok) {
     c.reason = kReasonInvalidJson;
     c.detail = fmt::format("JSON syntax error at byte {}: {}", s.error_offset, s.error);

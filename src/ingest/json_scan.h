@@ -1,6 +1,7 @@
-// Internal to sg_ingest: a strict single-pass UTF-8 and JSON (RFC 8259) validator that also picks
-// out one top-level string member, without building a DOM. The consumer's hot path calls it for
-// every message, so it allocates only when the member it looks for has escapes.
+// Internal to sg_ingest: the classifier's look at a message, a handler on the one JSON scanner
+// (sentinel_gateway/json_scan.h). It validates the message as JSON (RFC 8259, strict) and picks
+// out one top-level string member without building a DOM. The consumer's hot path calls it for
+// every message, so it allocates only when a top-level key or the member's value has escapes.
 #pragma once
 
 #include <cstddef>
@@ -23,7 +24,8 @@ struct JsonScan {
   std::string member_value;       // decoded (unescaped) string value
 };
 
-// Validates `in` as JSON (assumed valid UTF-8) and finds the top-level member named `member`.
-JsonScan ScanJson(std::string_view in, std::string_view member, int max_depth);
+// Validates `in` as JSON and finds the top-level member named `member`; at most `max_depth`
+// nested containers.
+JsonScan ScanForMember(std::string_view in, std::string_view member, int max_depth);
 
 }  // namespace sg::ingest_internal

@@ -237,7 +237,7 @@ TEST(JsonScan, AgreesWithNlohmannOnMutatedInputs) {
         }
       }
       if (ingest_internal::FindInvalidUtf8(s) != std::string::npos) continue;
-      auto scan = ingest_internal::ScanJson(s, "event_type", 128);
+      auto scan = ingest_internal::ScanForMember(s, "event_type", 128);
       const bool expected = nlohmann::json::accept(s);
       ASSERT_EQ(scan.ok, expected) << "input: " << s << "\nscanner error: " << scan.error;
       if (expected) {

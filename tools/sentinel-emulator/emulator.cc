@@ -22,7 +22,7 @@
 
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/http_date.h"
-#include "sentinel_gateway/azure/json_scan.h"
+#include "sentinel_gateway/json_scan.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/shared_key.h"
 #include "sentinel_gateway/azure/stream_schema.h"
@@ -170,7 +170,7 @@ class RowCounter {
   }
   bool EndArray() { return --depth_, true; }
   bool Key(std::string_view) { return true; }
-  bool Value(std::string_view, azure::JsonKind) { return depth_ > 1 || (depth_ == 1 && !top_array_); }
+  bool Value(std::string_view, JsonKind) { return depth_ > 1 || (depth_ == 1 && !top_array_); }
   size_t rows() const { return rows_; }
 
  private:
@@ -692,7 +692,7 @@ struct Emulator::Impl {
     }
     if (schema == nullptr && record == nullptr) {
       RowCounter counter(false);
-      if (!azure::ScanJson(*body, &counter)) {
+      if (!ScanJson(*body, &counter)) {
         return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
       }
       Count(TableForStream(stream), counter.rows(), body->size());
@@ -825,7 +825,7 @@ struct Emulator::Impl {
     }
     if (record == nullptr) {
       RowCounter counter(true);
-      if (!azure::ScanJson(req.body, &counter)) {
+      if (!ScanJson(req.body, &counter)) {
         return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
       }
       Count(log_type + "_CL", counter.rows(), req.body.size());

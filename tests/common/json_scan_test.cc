@@ -8,9 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "sentinel_gateway/azure/json_scan.h"
+#include "sentinel_gateway/json_scan.h"
 
-namespace sg::azure {
+namespace sg {
 namespace {
 
 using nlohmann::json;
@@ -115,5 +115,75 @@ TEST(JsonScanTest, DeepNestingDoesNotOverflow) {
   EXPECT_FALSE(Scan(deep));
 }
 
+struct Nothing {
+  bool StartObject() { return true; }
+  bool EndObject() { return true; }
+  bool StartArray() { return true; }
+  bool EndArray() { return true; }
+  bool Key(std::string_view) { return true; }
+  bool Value(std::string_view, JsonKind) { return true; }
+};
+
+// A failure says where and why (the classifier's quarantine reason quotes both).
+TEST(JsonScanTest, FailuresSayWhereAndWhy) {
+  struct Case {
+    std::string in;
+    size_t offset;
+    std::string what;
+  };
+  for (const Case& c : std::vector<Case>{{"", 0, "empty input"},
+                                         {"  ", 2, "unexpected end of input"},
+                                         {R"({"a" 1})", 5, "expected ':'"},
+                                         {R"({1:2})", 1, "expected a string key or '}'"},
+                                         {R"({"a":1,})", 7, "expected a string key"},
+                                         {R"({"a":1 "b":2})", 7, "expected ',' or '}'"},
+                                         {"[1 2]", 3, "expected ',' or ']'"},
+                                         {"[1] x", 4, "unexpected data after the JSON value"},
+                                         {"[tru]", 1, "invalid literal"},
+                                         {"[+1]", 1, "expected a JSON value"},
+                                         {"[1.]", 3, "invalid number: digit expected after '.'"},
+                                         {"[1e999]", 1, "number out of range"},
+                                         {"[\"a\u0001\"]", 3, "control character in string"},
+                                         {R"(["\x"])", 3, "invalid escape in string"},
+                                         {R"(["\ud800"])", 8, "unpaired UTF-16 surrogate in \\u escape"},
+                                         {"[\"\xc3\x28\"]", 2, "invalid UTF-8 in string"},
+                                         {R"(["abc)", 5, "unterminated string"}}) {
+    Nothing n;
+    JsonScanError e;
+    EXPECT_FALSE(ScanJson(c.in, &n, &e)) << c.in;
+    EXPECT_EQ(std::string(e.what), c.what) << c.in;
+    EXPECT_EQ(e.offset, c.offset) << c.in;
+  }
+}
+
+TEST(JsonScanTest, MaxDepthBoundsTheNesting) {
+  Nothing n;
+  JsonScanError e;
+  EXPECT_TRUE(ScanJson("[[[1]]]", &n, &e, 3));
+  EXPECT_FALSE(ScanJson("[[[[1]]]]", &n, &e, 3));
+  EXPECT_EQ(std::string(e.what), "nesting too deep");
+  EXPECT_EQ(e.offset, 3u);
+  EXPECT_TRUE(ScanJson("7", &n, &e, 0));  // a scalar has no depth
+}
+
+TEST(JsonScanTest, UnescapeDecodesWhatTheScannerAccepts) {
+  std::string out;
+  ASSERT_TRUE(JsonUnescape(R"(a\"b\\c\/d\b\f\n\r\t\u00e9\ud83d\ude00)", &out));
+  EXPECT_EQ(out, "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xf0\x9f\x98\x80");
+  for (const char* bad : {R"(\x)", R"(\u12)", R"(\ud800)", R"(\udc00)", "\\"}) {
+    EXPECT_FALSE(JsonUnescape(bad, &out)) << bad;
+  }
+  // Every string of the random documents decodes as nlohmann decodes it.
+  std::mt19937 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    std::string text;
+    for (int k = 0; k < 12; ++k) text.push_back(static_cast<char>(rng() % 2 == 0 ? 'a' + rng() % 26 : rng() % 0x80));
+    text += "\xc3\xa9\xf0\x9f\x98\x80";
+    const std::string dumped = json(text).dump(-1, ' ', /*ensure_ascii=*/rng() % 2 == 0);
+    ASSERT_TRUE(JsonUnescape(std::string_view(dumped).substr(1, dumped.size() - 2), &out)) << dumped;
+    EXPECT_EQ(out, text) << dumped;
+  }
+}
+
 }  // namespace
-}  // namespace sg::azure
+}  // namespace sg
