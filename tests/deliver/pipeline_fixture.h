@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/wait.h"
 #include "emulator.h"
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/deliver.h"
@@ -150,14 +151,8 @@ class PipelineTest : public ::testing::Test {
     return st.failed_events;
   }
 
-  // Polls `done` every 20 ms until it holds or `timeout` passes.
   static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (done()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return done();
+    return testing::WaitFor(done, timeout);  // tests/support/wait.h
   }
 
   // uid -> how many times it was recorded, per table.

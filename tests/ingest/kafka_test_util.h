@@ -18,19 +18,10 @@
 #include <nlohmann/json.hpp>
 
 #include "../support/kafka_produce.h"
+#include "../support/wait.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg::testing {
-
-// Polls `cond` every few milliseconds until it holds or `timeout` passes; returns its last value.
-inline bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() >= deadline) return cond();
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 class MockCluster {
  public:

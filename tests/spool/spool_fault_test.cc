@@ -17,24 +17,16 @@
 #include "power_loss_fs.h"
 #include "sentinel_gateway/spool.h"
 #include "spool_test_util.h"
+#include "../support/wait.h"
 
 namespace sg {
 namespace {
 
 using testing::MakeEvent;
 using testing::TempDir;
+using testing::WaitFor;
 
 constexpr char kA[] = "CitrixAnalytics_riskScoreChange_CL";
-
-// Polls `done` every 10 ms until it holds or `limit` passes; the last answer.
-bool WaitFor(std::chrono::milliseconds limit, const std::function<bool()>& done) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return done();
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
 
 AppendBatch Batch(int32_t partition, int64_t first_offset, int n, const std::string& prefix) {
   AppendBatch b;
@@ -64,7 +56,7 @@ class SpoolFaultTest : public ::testing::Test {
   // Retries as ingest does until the spool takes the batch (bounded).
   static Status AppendUntilAccepted(Spool* s, const AppendBatch& b) {
     Status st;
-    WaitFor(std::chrono::seconds(60), [&] { return (st = s->Append(b)).ok(); });
+    WaitFor([&] { return (st = s->Append(b)).ok(); }, std::chrono::seconds(60));
     return st;
   }
 
@@ -88,10 +80,10 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
   EXPECT_FALSE(s->Ack(kA, events, 0, 1).ok()) << "the ack's WAL write fails (fatal in RocksDB)";
   // The next change tries the reopen, which fails too: the spool is closed.
   Status st;
-  ASSERT_TRUE(WaitFor(std::chrono::seconds(10), [&] {
+  ASSERT_TRUE(WaitFor([&] {
     st = s->Ack(kA, events, 0, 1);
     return st.message().find("could not be reopened") != std::string::npos;
-  })) << st.ToString();
+  }, std::chrono::seconds(10))) << st.ToString();
   EXPECT_TRUE(s->AboveHighWatermark()) << "a closed spool pauses ingest";
   // A consumer assigned a partition now must not start from scratch (or from "latest"): the
   // closed spool still answers what it holds.
@@ -103,12 +95,12 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
   fs->io_error = false;
   // Only reads and watermark checks from here on.
   bool reads_ok = false, below = false;
-  EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] {
+  EXPECT_TRUE(WaitFor([&] {
     std::vector<PendingEvent> out;
     reads_ok = s->Read(kA, 0, 100, SIZE_MAX, &out).ok() && out.size() == 3;
     below = !s->AboveHighWatermark();
     return reads_ok && below;
-  })) << "reads ok: " << reads_ok << ", below the high watermark: " << below;
+  }, std::chrono::seconds(5))) << "reads ok: " << reads_ok << ", below the high watermark: " << below;
   // And it takes writes again.
   EXPECT_TRUE(s->Ack(kA, events).ok());
   EXPECT_TRUE(ReadAll(s.get()).empty());
@@ -162,7 +154,7 @@ TEST_F(SpoolFaultTest, AckRetriedAfterFailedFsyncCountsOnce) {
   EXPECT_FALSE(s->Ack(kA, events, 0, 3).ok());
   fs->sync_error = false;
   Status st;
-  ASSERT_TRUE(WaitFor(std::chrono::seconds(30), [&] { return (st = s->Ack(kA, events, 0, 3)).ok(); }))
+  ASSERT_TRUE(WaitFor([&] { return (st = s->Ack(kA, events, 0, 3)).ok(); }, std::chrono::seconds(30)))
       << st.ToString();
   SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
@@ -253,7 +245,7 @@ TEST(SpoolPowerLossTest, AcksReachTheDiskWithinTheSyncIntervalWithoutOtherWrites
   ASSERT_TRUE(s->Append(Batch(0, 0, 5, "e")).ok());
   std::vector<PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->Ack(kA, events, 0, 3).ok());
-  EXPECT_TRUE(WaitFor(std::chrono::seconds(5), [&] { return fs->UnsyncedBytes(".log") == 0; }))
+  EXPECT_TRUE(WaitFor([&] { return fs->UnsyncedBytes(".log") == 0; }, std::chrono::seconds(5)))
       << fs->UnsyncedBytes(".log") << " bytes of the WAL are still unsynced";
   fs->PowerCut();
   s.reset();
