@@ -1,6 +1,8 @@
-// Subprocess: starts a program of the build (gateway, emulator, mock Kafka) for end-to-end tests,
-// reads its stdout line by line with a deadline, signals it, and never outlives the test: the
-// destructor SIGKILLs and reaps a child that is still running.
+// The one subprocess harness of the tests and benches. Subprocess starts a long-running program of
+// the build (gateway, emulator, mock Kafka, a stand-in gateway), reads its stdout line by line
+// with a deadline, signals it, and never outlives the test: the destructor SIGKILLs and reaps a
+// child that is still running. RunProgram runs a short one (sentinel-spool, a shell) to its end,
+// feeding stdin and collecting stdout, stderr and the exit code, killed at a deadline.
 #pragma once
 
 #include <chrono>
@@ -39,6 +41,19 @@ class Subprocess {
   int out_fd_ = -1;
   std::string buffer_;
 };
+
+struct RunResult {
+  int exit_code = -1;  // -1: killed at the deadline or by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs args[0] (a path) with the arguments after it to its end.
+RunResult RunProgram(const std::vector<std::string>& args, const std::string& input = "",
+                     int timeout_ms = 60'000);
+
+// Lines of `text`, without the '\n'.
+std::vector<std::string> Lines(const std::string& text);
 
 // The directory holding the built programs (build/bin), from the test binary's own location.
 std::string BinDir();

@@ -270,23 +270,24 @@ TEST(LiveProcessTest, KilledGatewayLeavesNothingInTheWay) {
     return Tool(args);
   };
 
-  Child gateway;
+  Subprocess gateway;  // a stand-in gateway owning the spool
   ASSERT_TRUE(gateway.Start({SG_SPOOL_FIXTURE_BIN, "serve", spool_dir}));
-  ASSERT_TRUE(gateway.WaitForLine("ready", 30'000));
+  std::string rest;
+  ASSERT_TRUE(gateway.WaitForLine("ready", &rest, std::chrono::seconds(30)));
   RunResult r = run({"requeue", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "sentinel-spool: live via pid " + std::to_string(gateway.pid()) + " (control socket)\n");
 
   gateway.Signal(SIGKILL);
-  EXPECT_EQ(gateway.Wait(), -SIGKILL);
+  EXPECT_EQ(gateway.Wait(std::chrono::seconds(30)), 128 + SIGKILL);
   ASSERT_TRUE(std::filesystem::exists(spool_dir + "/control.sock"));  // stale
   r = run({"requeue", "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "sentinel-spool: offline\n");
 
-  Child next_gateway;
+  Subprocess next_gateway;
   ASSERT_TRUE(next_gateway.Start({SG_SPOOL_FIXTURE_BIN, "serve", spool_dir}));
-  ASSERT_TRUE(next_gateway.WaitForLine("ready", 30'000));
+  ASSERT_TRUE(next_gateway.WaitForLine("ready", &rest, std::chrono::seconds(30)));
   r = run({"requeue", "3", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json j = json::parse(r.out);
@@ -298,7 +299,7 @@ TEST(LiveProcessTest, KilledGatewayLeavesNothingInTheWay) {
   EXPECT_EQ(json::parse(r.out)["pending_events"], 12);
 
   next_gateway.Signal(SIGTERM);
-  EXPECT_EQ(next_gateway.Wait(), 0);
+  EXPECT_EQ(next_gateway.Wait(std::chrono::seconds(30)), 0);
   EXPECT_FALSE(std::filesystem::exists(spool_dir + "/control.sock"));  // a clean stop removes it
 }
 

@@ -12,7 +12,7 @@
 
 #include "sentinel_gateway/spool.h"
 #include "spool_test_util.h"
-#include "tool_runner.h"
+#include "subprocess.h"  // tests/support
 
 namespace sg::testing {
 
