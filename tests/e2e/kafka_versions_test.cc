@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e_fixture.h"
+#include "kafka_broker.h"
 
 namespace sg::testing {
 namespace {
@@ -33,30 +34,16 @@ class KafkaVersionsTest : public E2eFixture {
       rd_kafka_destroy(producer_);
       producer_ = nullptr;
     }
-    if (!broker_dir_.empty()) {
-      (void)std::system((script_ + " stop " + broker_dir_ + " >/dev/null 2>&1").c_str());
-    }
+    broker_.Stop();
     E2eFixture::TearDown();
   }
 
   // Starts a broker (`version` empty: pom.xml's) and returns its facts (tools/kafka-broker.sh).
   void StartBroker(const std::string& version) {
-    broker_dir_ = dir_ + "/broker";
-    std::vector<std::string> args = {script_};
-    if (!version.empty()) args.insert(args.end(), {"--version", version});
-    args.insert(args.end(), {"start", broker_dir_});
-    Subprocess start;
-    ASSERT_TRUE(start.Start(args, dir_ + "/broker-script.log"));
-    std::string pid;
-    ASSERT_TRUE(start.WaitForLine("pid=", &pid, seconds(180))) << "see " << broker_dir_ << "/broker.log";
-    ASSERT_EQ(start.Wait(seconds(30)), 0);
-    std::ifstream env(broker_dir_ + "/broker.env");
-    for (std::string line; std::getline(env, line);) {
-      size_t eq = line.find('=');
-      if (eq != std::string::npos) facts_[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    ASSERT_FALSE(facts_["sasl_ssl"].empty());
-    bootstrap_ = facts_["plaintext"];
+    std::string why;
+    ASSERT_TRUE(broker_.Start(script_, version, dir_ + "/broker", dir_ + "/broker-script.log", &why)) << why;
+    ASSERT_FALSE(broker_.Fact("sasl_ssl").empty());
+    bootstrap_ = broker_.Fact("plaintext");
     partitions_ = 4;  // the broker's num.partitions for the auto-created topic
     ConnectProducer();
   }
@@ -64,7 +51,7 @@ class KafkaVersionsTest : public E2eFixture {
   // A gateway config for the broker's SASL_SSL listener with `mechanism`.
   std::string SaslConfig(const std::string& mechanism, const std::string& name) {
     const std::string plaintext = bootstrap_;
-    bootstrap_ = facts_["sasl_ssl"];
+    bootstrap_ = broker_.Fact("sasl_ssl");
     std::string path = WriteConfig("", "emulator-secret", name);
     bootstrap_ = plaintext;
     std::ifstream in(path);
@@ -75,7 +62,7 @@ class KafkaVersionsTest : public E2eFixture {
     text.replace(p, from.size(),
                  fmt::format("security_protocol = \"SASL_SSL\"\nsasl_mechanism = \"{}\"\nusername = \"{}\"\n"
                              "password_file = \"{}\"\nca_file = \"{}\"",
-                             mechanism, facts_["username"], facts_["password_file"], facts_["ca"]));
+                             mechanism, broker_.Fact("username"), broker_.Fact("password_file"), broker_.Fact("ca")));
     std::ofstream(path, std::ios::trunc) << text;
     return path;
   }
@@ -120,15 +107,14 @@ class KafkaVersionsTest : public E2eFixture {
   bool HaveJava() { return std::system("command -v java >/dev/null && command -v mvn >/dev/null") == 0; }
 
   const std::string script_ = std::string(SG_SOURCE_DIR) + "/tools/kafka-broker.sh";
-  std::string broker_dir_;
-  std::map<std::string, std::string> facts_;
+  KafkaBroker broker_;
 };
 
 TEST_F(KafkaVersionsTest, Kafka3_9ScramSha256ProduceConsumeRestartExactlyOnce) {
   if (!HaveJava()) GTEST_SKIP() << "Java and Maven are needed for a real Kafka broker (tools/kafka-broker.sh)";
   auto start = Clock::now();
   ASSERT_NO_FATAL_FAILURE(StartBroker("3.9.1"));
-  EXPECT_EQ(facts_["kafka_version"], "3.9.1");
+  EXPECT_EQ(broker_.Fact("kafka_version"), "3.9.1");
   StartEmulator();
   const std::string config = SaslConfig("SCRAM-SHA-256", "gateway");
   ProduceAndDeliver(config, 0, 2000, "first run");
@@ -140,7 +126,7 @@ TEST_F(KafkaVersionsTest, Kafka4ScramSha256And512ProduceConsumeRestartExactlyOnc
   if (!HaveJava()) GTEST_SKIP() << "Java and Maven are needed for a real Kafka broker (tools/kafka-broker.sh)";
   auto start = Clock::now();
   ASSERT_NO_FATAL_FAILURE(StartBroker(""));  // pom.xml's kafka.version
-  ASSERT_EQ(facts_["kafka_version"].substr(0, 2), "4.") << "pom.xml's kafka.version is meant to be 4.x";
+  ASSERT_EQ(broker_.Fact("kafka_version").substr(0, 2), "4.") << "pom.xml's kafka.version is meant to be 4.x";
   StartEmulator();
   const std::string sha256 = SaslConfig("SCRAM-SHA-256", "gateway");
   ProduceAndDeliver(sha256, 0, 2000, "SCRAM-SHA-256, first run");

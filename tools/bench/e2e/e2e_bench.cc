@@ -40,6 +40,7 @@
 #include "sentinel_gateway/spool.h"
 #include "http.h"
 #include "kafka_produce.h"
+#include "kafka_broker.h"
 #include "subprocess.h"
 
 namespace {
@@ -139,32 +140,21 @@ class Bench {
   // A real broker instead of the mock cluster: the producer uses its PLAINTEXT listener, the
   // gateway its SASL_SSL one, as at Citrix.
   bool StartRealBroker(const std::string& script) {
-    script_ = script;
-    broker_dir_ = dir_ + "/broker";
-    Subprocess start;
-    std::string pid;
-    if (!start.Start({script, "start", broker_dir_}, dir_ + "/broker-script.log") ||
-        !start.WaitForLine("pid=", &pid, std::chrono::seconds(180)) || start.Wait(std::chrono::seconds(30)) != 0) {
-      std::fprintf(stderr, "broker did not start: see %s/broker.log\n", broker_dir_.c_str());
+    std::string why;
+    if (!broker_.Start(script, "", dir_ + "/broker", dir_ + "/broker-script.log", &why)) {
+      std::fprintf(stderr, "%s\n", why.c_str());
       return false;
     }
-    broker_pid_ = static_cast<pid_t>(std::stol(pid));
-    std::ifstream env(broker_dir_ + "/broker.env");
-    std::map<std::string, std::string> facts;
-    for (std::string line; std::getline(env, line);) {
-      size_t eq = line.find('=');
-      if (eq != std::string::npos) facts[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-    bootstrap_ = facts["plaintext"];
-    gateway_bootstrap_ = facts["sasl_ssl"];
+    bootstrap_ = broker_.Fact("plaintext");
+    gateway_bootstrap_ = broker_.Fact("sasl_ssl");
     kafka_security_ = fmt::format(
         "security_protocol = \"SASL_SSL\"\nsasl_mechanism = \"SCRAM-SHA-256\"\nusername = \"{}\"\n"
         "password_file = \"{}\"\nca_file = \"{}\"",
-        facts["username"], facts["password_file"], facts["ca"]);
+        broker_.Fact("username"), broker_.Fact("password_file"), broker_.Fact("ca"));
     partitions_ = 4;  // the broker's num.partitions for the auto-created topic (tools/kafka-broker.sh)
     return StartEmulatorAndProducer(false);
   }
-  pid_t broker_pid() const { return broker_pid_; }
+  pid_t broker_pid() const { return broker_.pid(); }
 
   bool StartEmulatorAndProducer(bool record) {
     std::vector<std::string> args = {sg::testing::BinDir() + "/sentinel-emulator", "--listen", "127.0.0.1:0",
@@ -193,10 +183,7 @@ class Bench {
       rd_kafka_flush(producer_, 10'000);
       rd_kafka_destroy(producer_);
     }
-    if (!broker_dir_.empty()) {
-      Subprocess stop;
-      if (stop.Start({script_, "stop", broker_dir_}, dir_ + "/broker-stop.log")) stop.Wait(std::chrono::seconds(60));
-    }
+    broker_.Stop();  // after the producer, so that it leaves quietly
   }
 
   void WriteConfig() {
@@ -275,8 +262,7 @@ level = "warn"
  private:
   std::string dir_, bootstrap_, url_, ca_;
   std::string gateway_bootstrap_, kafka_security_ = "security_protocol = \"PLAINTEXT\"";
-  std::string script_, broker_dir_;
-  pid_t broker_pid_ = 0;
+  sg::testing::KafkaBroker broker_;
   int partitions_ = 0;
   Subprocess kafka_, emulator_, gateway_;
   rd_kafka_t* producer_ = nullptr;
