@@ -11,7 +11,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -23,6 +22,7 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
+#include "append_thread.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/thread_name.h"
 
@@ -157,12 +157,11 @@ class IngestImpl final : public Ingest {
   bool closing_ = false;
 
   // Poll-thread state.
-  // The batch being filled, and the one being appended by a helper thread meanwhile (throughput:
-  // the next poll cycle's messages are gathered while the previous batch is written and fsync'd).
-  // At most one append is in flight, so batches reach the spool in order.
+  // The batch being filled, and the one being appended on appender_'s thread meanwhile
+  // (throughput: the next poll cycle's messages are gathered while the previous batch is written
+  // and fsync'd). At most one append is in flight, so batches reach the spool in order.
   Batch cur_;
   Batch inflight_batch_;
-  std::future<Status> inflight_;
   std::set<TopicPartition> assigned_;
   // Highest offset this spool holds per assigned partition: messages at or below it are already
   // spooled (an offset reset to earliest, a re-delivery) and are skipped, not spooled twice.
@@ -199,6 +198,11 @@ class IngestImpl final : public Ingest {
   IngestStats stats_;
   std::string failing_reason_;  // guarded by mu_
   std::string kafka_error_;     // guarded by mu_; cleared when messages flow again
+
+  // Runs the appends of inflight_batch_ (AppendTimed). Exists from Start() until Stop() has
+  // joined the consumer thread, which drains it first; declared last, so it is gone before
+  // anything its appends touch.
+  std::unique_ptr<ingest::AppendThread> appender_;
 };
 
 Status IngestImpl::SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
@@ -305,6 +309,7 @@ Status IngestImpl::Start() {
   Status s = Subscribe();
   if (!s.ok()) return s;
   started_ = true;
+  appender_ = std::make_unique<ingest::AppendThread>("sg-spool-append");  // the spool's write and fsync
   thread_ = std::thread([this] {
     NameThisThread("sg-ingest");  // polls librdkafka and classifies
     Run();
@@ -322,6 +327,8 @@ Status IngestImpl::Stop() {
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  // The consumer thread waited for its last append (Run, WaitInflight): none is pending here.
+  appender_.reset();
   return last_append_status_;
 }
 
@@ -656,15 +663,12 @@ bool IngestImpl::TryAppend() {
 void IngestImpl::Launch() {
   std::swap(cur_, inflight_batch_);  // inflight_batch_ was empty
   cur_.Clear();
-  inflight_ = std::async(std::launch::async, [this] {
-    NameThisThread("sg-spool-append");  // the spool's write and fsync
-    return AppendTimed(&inflight_batch_);
-  });
+  appender_->Submit([this] { return AppendTimed(&inflight_batch_); });
 }
 
 void IngestImpl::WaitInflight() {
-  if (!inflight_.valid()) return;
-  Status s = inflight_.get();
+  if (appender_ == nullptr || appender_->outstanding() == 0) return;
+  Status s = appender_->Wait();
   if (s.ok()) {
     OnAppended(&inflight_batch_);
     return;
