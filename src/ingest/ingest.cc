@@ -3,10 +3,8 @@
 // durable. Rebalance, error and commit callbacks run on the same thread (the main queue is
 // forwarded to the consumer queue), so the batch in hand needs no lock.
 #include "sentinel_gateway/ingest.h"
-#include "sentinel_gateway/secret.h"
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +21,8 @@
 #include <spdlog/spdlog.h>
 
 #include "append_thread.h"
+#include "kafka_config.h"
+#include "sentinel_gateway/rdkafka_handles.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/thread_name.h"
 
@@ -42,17 +42,12 @@ int64_t NowMs() {
       .count();
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 class IngestImpl final : public Ingest {
  public:
   IngestImpl(const IngestOptions& options, Spool* spool) : opts_(options), spool_(spool) {}
   ~IngestImpl() override {
     Stop();
-    if (rk_ != nullptr) rd_kafka_destroy(rk_);
+    rk_.reset();  // before the members its callbacks could touch
   }
 
   Status Init();
@@ -108,14 +103,13 @@ class IngestImpl final : public Ingest {
     }
   }
 
-  Status SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
   Status NewConsumer();
   Status Subscribe();
-  bool Fatal() const { return rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR; }
+  bool Fatal() const { return rd_kafka_fatal_error(rk_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR; }
   void RecreateConsumer();
   void Run();
   void CollectBatch();
-  void HandleMessage(rd_kafka_message_t* m);
+  void HandleMessage(KafkaMessagePtr m);
   bool TryAppend();
   Status AppendTimed(Batch* b);
   void OnAppended(Batch* b);
@@ -146,9 +140,10 @@ class IngestImpl final : public Ingest {
 
   const IngestOptions opts_;
   Spool* const spool_;
+  ingest::KafkaProperties kafka_properties_;  // from opts_, once: every consumer gets the same
   std::unique_ptr<EventRouter> router_;
   std::unique_ptr<EventClassifier> classifier_;
-  rd_kafka_t* rk_ = nullptr;
+  KafkaPtr rk_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> consumed_{0};
@@ -205,99 +200,46 @@ class IngestImpl final : public Ingest {
   std::unique_ptr<ingest::AppendThread> appender_;
 };
 
-Status IngestImpl::SetConf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    // librdkafka's message may quote the value: leave it out for secrets.
-    if (IsSecretKey(key)) return Status::InvalidArgument(fmt::format("kafka: invalid value for {}", key));
-    return Status::InvalidArgument(fmt::format("kafka: {}", errstr));
-  }
-  return Status::OK();
-}
-
 Status IngestImpl::Init() {
-  if (opts_.brokers.empty()) return Status::InvalidArgument("kafka: brokers is required");
   if (opts_.topics.empty()) return Status::InvalidArgument("kafka: topic is required");
-  if (opts_.group_id.empty()) return Status::InvalidArgument("kafka: group_id is required");
   if (opts_.max_batch_messages == 0 || opts_.max_batch_bytes == 0) {
     return Status::InvalidArgument("ingest: batch limits must be positive");
   }
   if (spool_ == nullptr) return Status::InvalidArgument("ingest: no spool");
-  const std::string proto = Lower(opts_.security_protocol);
-  if (proto != "plaintext" && proto != "ssl" && proto != "sasl_plaintext" && proto != "sasl_ssl") {
-    return Status::InvalidArgument("kafka: security_protocol must be plaintext, ssl, sasl_plaintext or sasl_ssl");
-  }
-  const bool sasl = proto.rfind("sasl", 0) == 0;
-  if (sasl && (opts_.username.empty() || opts_.password.empty())) {
-    return Status::InvalidArgument("kafka: security_protocol " + proto + " needs username and password");
-  }
-  Status s = EventRouter::Create(opts_.routes, &router_);
+  Status s = ingest::ConsumerProperties(opts_, &kafka_properties_);  // brokers, group, security
+  if (!s.ok()) return s;
+  s = EventRouter::Create(opts_.routes, &router_);
   if (!s.ok()) return s;
   classifier_ = std::make_unique<EventClassifier>(opts_.classifier, router_.get());
   return NewConsumer();
 }
 
 Status IngestImpl::NewConsumer() {
-  const std::string proto = Lower(opts_.security_protocol);
-  const bool sasl = proto.rfind("sasl", 0) == 0;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::vector<std::pair<std::string, std::string>> props = {
-      {"bootstrap.servers", opts_.brokers},
-      {"group.id", opts_.group_id},
-      {"client.id", opts_.client_id},
-      {"security.protocol", proto},
-      {"auto.offset.reset", opts_.auto_offset_reset},
-      {"session.timeout.ms", std::to_string(opts_.session_timeout_ms)},
-      {"max.poll.interval.ms", std::to_string(opts_.max_poll_interval_ms)},
-      {"partition.assignment.strategy", opts_.assignment_strategy},
-      // The heart of the at-least-once contract: we store offsets ourselves after the fsync and
-      // commit them ourselves.
-      {"enable.auto.offset.store", "false"},
-      {"enable.auto.commit", "false"},
-      {"enable.partition.eof", "false"},
-      {"ssl.endpoint.identification.algorithm", opts_.verify_hostname ? "https" : "none"},
-  };
-  if (sasl) {
-    props.emplace_back("sasl.mechanisms", opts_.sasl_mechanism);
-    props.emplace_back("sasl.username", opts_.username);
-    props.emplace_back("sasl.password", opts_.password);
-  }
-  if (!opts_.ca_file.empty()) props.emplace_back("ssl.ca.location", opts_.ca_file);
-  if (!opts_.group_instance_id.empty()) props.emplace_back("group.instance.id", opts_.group_instance_id);
-  for (const auto& [k, v] : opts_.librdkafka) props.emplace_back(k, v);
-  for (const auto& [k, v] : props) {
-    Status s = SetConf(conf, k, v);
-    if (!s.ok()) {
-      rd_kafka_conf_destroy(conf);
-      return s;
-    }
-  }
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_rebalance_cb(conf, &IngestImpl::RebalanceCb);
-  rd_kafka_conf_set_error_cb(conf, &IngestImpl::ErrorCb);
-  rd_kafka_conf_set_offset_commit_cb(conf, &IngestImpl::CommitCb);
-  rd_kafka_conf_set_log_cb(conf, &IngestImpl::LogCb);
+  KafkaConfPtr conf(rd_kafka_conf_new());
+  Status s = ingest::ApplyProperties(kafka_properties_, conf.get());
+  if (!s.ok()) return s;
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &IngestImpl::RebalanceCb);
+  rd_kafka_conf_set_error_cb(conf.get(), &IngestImpl::ErrorCb);
+  rd_kafka_conf_set_offset_commit_cb(conf.get(), &IngestImpl::CommitCb);
+  rd_kafka_conf_set_log_cb(conf.get(), &IngestImpl::LogCb);
 
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
-    return Status::InvalidArgument(fmt::format("kafka: cannot create the consumer: {}", errstr));
-  }
+  std::string error;
+  KafkaPtr rk = NewKafka(RD_KAFKA_CONSUMER, std::move(conf), &error);
+  if (rk == nullptr) return Status::InvalidArgument(fmt::format("kafka: cannot create the consumer: {}", error));
   // Errors, logs and commit results are served by the consumer poll on our thread.
-  rd_kafka_poll_set_consumer(rk);
-  rk_ = rk;
-  if (opts_.TEST_on_consumer_created) opts_.TEST_on_consumer_created(rk_);
+  rd_kafka_poll_set_consumer(rk.get());
+  rk_ = std::move(rk);
+  if (opts_.TEST_on_consumer_created) opts_.TEST_on_consumer_created(rk_.get());
   return Status::OK();
 }
 
 Status IngestImpl::Subscribe() {
-  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(static_cast<int>(opts_.topics.size()));
+  TopicPartitionListPtr topics(rd_kafka_topic_partition_list_new(static_cast<int>(opts_.topics.size())));
   for (const std::string& t : opts_.topics) {
-    rd_kafka_topic_partition_list_add(topics, t.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(topics.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
   }
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, topics);
-  rd_kafka_topic_partition_list_destroy(topics);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), topics.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Status::InvalidArgument(fmt::format("kafka: cannot subscribe: {}", rd_kafka_err2str(err)));
   }
@@ -355,7 +297,7 @@ void IngestImpl::RecordError(std::string msg) {
 
 void IngestImpl::OnKafkaError(rd_kafka_resp_err_t err, const char* reason) {
   std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(err), reason ? reason : "");
-  if (rd_kafka_fatal_error(rk_, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) msg += " (fatal)";
+  if (rd_kafka_fatal_error(rk_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) msg += " (fatal)";
   spdlog::warn("ingest: {}", msg);
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -396,7 +338,7 @@ void IngestImpl::Run() {
     }
     UpdatePause();
     if (Clock::now() >= next_commit) {
-      rd_kafka_commit(rk_, nullptr, 1 /* async */);
+      rd_kafka_commit(rk_.get(), nullptr, 1 /* async */);
       UpdateLag();
       next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
     }
@@ -421,7 +363,7 @@ void IngestImpl::Run() {
     ClearBatch();
   }
   CommitSync();
-  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_);
+  rd_kafka_resp_err_t err = rd_kafka_consumer_close(rk_.get());
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     RecordError(fmt::format("kafka: consumer close: {}", rd_kafka_err2str(err)));
   }
@@ -433,7 +375,7 @@ void IngestImpl::RecreateConsumer() {
   // joins no group, and rd_kafka_consumer_close() refuses it (rdkafka.c, rdkafka_cgrp.c). The
   // only way on is a new handle with the same configuration.
   char reason[512] = {0};
-  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_, reason, sizeof(reason));
+  const rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk_.get(), reason, sizeof(reason));
   std::string msg = fmt::format("kafka: fatal consumer error {}: {}; consumer recreated", rd_kafka_err2name(err), reason);
   spdlog::error("ingest: {}", msg);
   {
@@ -472,8 +414,7 @@ void IngestImpl::RecreateConsumer() {
   // and it waits for rebalance callbacks nobody serves here. librdkafka skips it by itself only
   // for a static member (rd_kafka_fatal_error_code() ignores the error of a dynamic consumer,
   // rdkafka_int.h), and a plain rd_kafka_destroy() of a dynamic one hung in the close.
-  rd_kafka_destroy_flags(rk_, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-  rk_ = nullptr;
+  rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 
   // Backoff: none for a first restart, then doubling while restarts follow one another (two
   // gateways given the same group_instance_id fence each other in turn).
@@ -497,7 +438,7 @@ void IngestImpl::RecreateConsumer() {
     // threads). Keep trying; health says why.
     spdlog::error("ingest: cannot recreate the Kafka consumer: {}", s.ToString());
     RecordError(s.ToString());
-    if (rk_ != nullptr) rd_kafka_destroy(rk_), rk_ = nullptr;
+    rk_.reset();
     restart_backoff_ms_ = std::min(std::max(restart_backoff_ms_ * 2, kConsumerRestartInitialMs), kConsumerRestartMaxMs);
   }
   last_restart_ = Clock::now();
@@ -508,18 +449,18 @@ void IngestImpl::RecreateConsumer() {
 void IngestImpl::CollectBatch() {
   int timeout = opts_.poll_timeout_ms;
   while (!stop_ && cur_.msgs < opts_.max_batch_messages && cur_.bytes < opts_.max_batch_bytes) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, timeout);
+    KafkaMessagePtr m(rd_kafka_consumer_poll(rk_.get(), timeout));
     if (m == nullptr) break;
-    HandleMessage(m);
+    HandleMessage(std::move(m));
     timeout = 0;  // take what is already fetched, then append
   }
 }
 
-void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
+void IngestImpl::HandleMessage(KafkaMessagePtr m) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // __FATAL: the consumer is unusable; Run() recreates it (RecreateConsumer says why).
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && m->err != RD_KAFKA_RESP_ERR__FATAL) {
-      std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+      std::string msg = fmt::format("kafka: {}: {}", rd_kafka_err2name(m->err), rd_kafka_message_errstr(m.get()));
       spdlog::warn("ingest: {}", msg);
       {
         std::lock_guard<std::mutex> l(mu_);
@@ -527,7 +468,6 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
       }
       RecordError(std::move(msg));
     }
-    rd_kafka_message_destroy(m);
     return;
   }
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
@@ -544,7 +484,6 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
     // found at assignment, SetStartOffsets.)
     std::lock_guard<std::mutex> l(mu_);
     ++stats_.skipped_duplicates;
-    rd_kafka_message_destroy(m);
     return;
   }
   if (!rewind_pending_.empty() && rewind_pending_.erase(tp) > 0) cur_.rewound.insert(tp);
@@ -569,7 +508,6 @@ void IngestImpl::HandleMessage(rd_kafka_message_t* m) {
   ++cur_.msgs;
   cur_.bytes += payload.size();
   consumed_.fetch_add(1, std::memory_order_relaxed);
-  rd_kafka_message_destroy(m);
 }
 
 void IngestImpl::ClearBatch() { cur_.Clear(); }
@@ -694,14 +632,13 @@ void IngestImpl::WaitInflight() {
 }
 
 void IngestImpl::StoreOffsets(const std::map<TopicPartition, int64_t>& offsets) {
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  TopicPartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
   for (const auto& [tp, off] : offsets) {
-    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = off + 1;
+    rd_kafka_topic_partition_list_add(list.get(), tp.first.c_str(), tp.second)->offset = off + 1;
   }
   // Fails only for partitions no longer assigned; their new owner starts from the committed offset
   // and this spool's recorded offset keeps us from re-spooling them if they come back.
-  rd_kafka_offsets_store(rk_, list);
-  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_offsets_store(rk_.get(), list.get());
 }
 
 void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked) {
@@ -744,8 +681,8 @@ void IngestImpl::ServeFor(int ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(ms, 0));
   do {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, static_cast<int>(std::max<int64_t>(left, 0)));
-    if (m != nullptr) HandleMessage(m);
+    KafkaMessagePtr m(rd_kafka_consumer_poll(rk_.get(), static_cast<int>(std::max<int64_t>(left, 0))));
+    if (m != nullptr) HandleMessage(std::move(m));
   } while (!stop_ && Clock::now() < deadline);
 }
 
@@ -762,16 +699,16 @@ void IngestImpl::UpdatePause() {
 
 void IngestImpl::SetPaused(bool paused) {
   if (paused == paused_) return;
-  rd_kafka_topic_partition_list_t* list = nullptr;
-  if (rd_kafka_assignment(rk_, &list) == RD_KAFKA_RESP_ERR_NO_ERROR && list != nullptr) {
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned != nullptr) {
+    TopicPartitionListPtr list(assigned);
     if (list->cnt > 0) {
       if (paused) {
-        rd_kafka_pause_partitions(rk_, list);
+        rd_kafka_pause_partitions(rk_.get(), list.get());
       } else {
-        rd_kafka_resume_partitions(rk_, list);
+        rd_kafka_resume_partitions(rk_.get(), list.get());
       }
     }
-    rd_kafka_topic_partition_list_destroy(list);
   }
   paused_ = paused;
   std::lock_guard<std::mutex> l(mu_);
@@ -780,7 +717,7 @@ void IngestImpl::SetPaused(bool paused) {
 }
 
 void IngestImpl::CommitSync() {
-  rd_kafka_resp_err_t err = rd_kafka_commit(rk_, nullptr, 0 /* sync */);
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), nullptr, 0 /* sync */);
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET) return;
   // Not fatal: the spool's recorded offsets keep the next start from re-spooling anything.
   RecordError(fmt::format("kafka: offset commit failed: {}", rd_kafka_err2str(err)));
@@ -789,12 +726,13 @@ void IngestImpl::CommitSync() {
 }
 
 void IngestImpl::UpdateLag() {
-  rd_kafka_topic_partition_list_t* list = nullptr;
-  if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || list == nullptr) return;
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || assigned == nullptr) return;
+  TopicPartitionListPtr list(assigned);
   int64_t lag = 0;
   bool known = list->cnt > 0;
   std::map<std::pair<std::string, int32_t>, int64_t> per_partition;
-  rd_kafka_position(rk_, list);
+  rd_kafka_position(rk_.get(), list.get());
   if (!paused_) {
     paused_ends_.clear();
   } else if (Clock::now() >= next_paused_query_) {
@@ -804,7 +742,7 @@ void IngestImpl::UpdateLag() {
       int64_t lo = -1, hi = -1;
       const int left_ms = static_cast<int>(
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-      if (rd_kafka_query_watermark_offsets(rk_, list->elems[i].topic, list->elems[i].partition, &lo, &hi,
+      if (rd_kafka_query_watermark_offsets(rk_.get(), list->elems[i].topic, list->elems[i].partition, &lo, &hi,
                                            std::max(left_ms, 1)) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         paused_ends_[TopicPartition(list->elems[i].topic, list->elems[i].partition)] = {lo, hi};
       }
@@ -816,7 +754,7 @@ void IngestImpl::UpdateLag() {
     int64_t& plag = per_partition[{e.topic, e.partition}];
     plag = -1;
     int64_t lo = -1, hi = -1;
-    if (rd_kafka_get_watermark_offsets(rk_, e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (rd_kafka_get_watermark_offsets(rk_.get(), e.topic, e.partition, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       lo = hi = -1;
     }
     if (paused_) {
@@ -846,7 +784,7 @@ void IngestImpl::UpdateLag() {
     lag += plag;
   }
   const int cnt = list->cnt;
-  rd_kafka_topic_partition_list_destroy(list);
+  list.reset();
   std::lock_guard<std::mutex> l(mu_);
   stats_.lag = known ? lag : -1;
   stats_.partition_lag = std::move(per_partition);
@@ -860,8 +798,8 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::ma
     spooled[i] = spool_->SourceOffset(parts->elems[i].topic, parts->elems[i].partition);
     spooled_high_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
   }
-  rd_kafka_topic_partition_list_t* committed = rd_kafka_topic_partition_list_copy(parts);
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk_, committed, opts_.assign_committed_timeout_ms);
+  TopicPartitionListPtr committed(rd_kafka_topic_partition_list_copy(parts));
+  rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), committed.get(), opts_.assign_committed_timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     // Starting after the spool's offset never loses an event; at worst it re-reads what another
     // gateway of the group spooled meanwhile.
@@ -882,7 +820,7 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::ma
       // until the log grows past it); one that starts above it lost messages to retention.
       int64_t lo = -1, hi = -1;
       const TopicPartition tp(parts->elems[i].topic, parts->elems[i].partition);
-      if (rd_kafka_query_watermark_offsets(rk_, tp.first.c_str(), tp.second, &lo, &hi,
+      if (rd_kafka_query_watermark_offsets(rk_.get(), tp.first.c_str(), tp.second, &lo, &hi,
                                            opts_.assign_committed_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
           hi >= 0) {
         if (spooled[i] >= 0 && hi <= spooled[i]) {
@@ -903,7 +841,6 @@ void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::ma
     start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
     if (start >= 0) next_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
   }
-  rd_kafka_topic_partition_list_destroy(committed);
 }
 
 int64_t IngestImpl::RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi) {
@@ -934,7 +871,7 @@ void IngestImpl::CheckGap(const TopicPartition& tp, int64_t expected, int64_t of
   // was, librdkafka reset an out-of-range position (auto.offset.reset) and what lies between was
   // never spooled. A gap inside the log (transaction markers, compaction) loses nothing.
   int64_t lo = -1, hi = -1;
-  if (rd_kafka_get_watermark_offsets(rk_, tp.first.c_str(), tp.second, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+  if (rd_kafka_get_watermark_offsets(rk_.get(), tp.first.c_str(), tp.second, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
       lo <= expected) {
     return;
   }
@@ -974,9 +911,8 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     std::map<TopicPartition, int64_t> ahead;
     SetStartOffsets(parts, &ahead);
     if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_assign(rk, parts)) {
-        RecordError(fmt::format("kafka: incremental assign failed: {}", rd_kafka_error_string(e)));
-        rd_kafka_error_destroy(e);
+      if (KafkaErrorPtr e{rd_kafka_incremental_assign(rk, parts)}) {
+        RecordError(fmt::format("kafka: incremental assign failed: {}", rd_kafka_error_string(e.get())));
       }
     } else {
       rd_kafka_assign(rk, parts);
@@ -1013,9 +949,8 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     if (cur_.msgs > 0) DropPartitionsFromBatch(revoked);
     if (!lost) CommitSync();
     if (cooperative) {
-      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, parts)) {
-        RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e)));
-        rd_kafka_error_destroy(e);
+      if (KafkaErrorPtr e{rd_kafka_incremental_unassign(rk, parts)}) {
+        RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e.get())));
       }
       for (const auto& tp : revoked) {
         assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp), next_offset_.erase(tp);
