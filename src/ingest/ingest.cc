@@ -1,14 +1,14 @@
-// The Kafka consumer stage. One thread polls librdkafka, classifies each message, gathers one
-// poll cycle's messages into one spool append, and stores offsets only once that append is
-// durable. Rebalance, error and commit callbacks run on the same thread (the main queue is
-// forwarded to the consumer queue), so the batch in hand needs no lock.
-#include "sentinel_gateway/ingest.h"
-
+// The Kafka consumer stage: the consumer's lifecycle (create, subscribe, recreate after a fatal
+// error, close), the poll loop, the batch's way into the spool on the append thread, pause,
+// commits and lag. Rebalancing and start offsets are in rebalance.cc, the librdkafka properties
+// in kafka_config.cc, the batch in batch.cc.
+//
+// One thread polls librdkafka, classifies each message, gathers one poll cycle's messages into
+// one spool append, and stores offsets only once that append is durable. Rebalance, error and
+// commit callbacks run on the same thread (the main queue is forwarded to the consumer queue), so
+// the batch in hand needs no lock.
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
@@ -20,185 +20,19 @@
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
-#include "append_thread.h"
-#include "kafka_config.h"
-#include "sentinel_gateway/rdkafka_handles.h"
+#include "ingest_impl.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/thread_name.h"
 
 namespace sg {
+namespace ingest {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-using TopicPartition = std::pair<std::string, int32_t>;
 
 // Waits before recreating a consumer after a fatal error, when such errors repeat.
 constexpr int kConsumerRestartInitialMs = 500;
 constexpr int kConsumerRestartMaxMs = 30000;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-class IngestImpl final : public Ingest {
- public:
-  IngestImpl(const IngestOptions& options, Spool* spool) : opts_(options), spool_(spool) {}
-  ~IngestImpl() override {
-    Stop();
-    rk_.reset();  // before the members its callbacks could touch
-  }
-
-  Status Init();
-  Status Start() override;
-  Status Stop() override;
-  IngestStats stats() const override {
-    std::lock_guard<std::mutex> l(mu_);
-    IngestStats s = stats_;
-    s.consumed = consumed_.load(std::memory_order_relaxed);
-    return s;
-  }
-  IngestHealth health() const override;
-
- private:
-  // Messages of one or more poll cycles that go to the spool in one append.
-  struct Batch {
-    AppendBatch append;
-    std::map<TopicPartition, int64_t> offsets;  // highest offset per partition in the batch
-    std::set<TopicPartition> rewound;  // partitions whose recorded offset this batch lowers
-    size_t msgs = 0;
-    size_t bytes = 0;
-    void Clear() {
-      append.events.clear();
-      append.quarantined.clear();
-      append.offsets.clear();
-      offsets.clear();
-      rewound.clear();
-      msgs = bytes = 0;
-    }
-  };
-  // librdkafka callbacks (opaque = this).
-  static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
-                          void* opaque) {
-    static_cast<IngestImpl*>(opaque)->OnRebalance(rk, err, parts);
-  }
-  static void ErrorCb(rd_kafka_t*, int err, const char* reason, void* opaque) {
-    static_cast<IngestImpl*>(opaque)->OnKafkaError(static_cast<rd_kafka_resp_err_t>(err), reason);
-  }
-  static void CommitCb(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
-                       void* opaque) {
-    static_cast<IngestImpl*>(opaque)->OnCommit(err);
-  }
-  static void LogCb(const rd_kafka_t*, int level, const char* fac, const char* buf) {
-    // librdkafka redacts secret properties itself; its levels are syslog's.
-    if (level <= 3) {
-      spdlog::error("kafka {}: {}", fac, buf);
-    } else if (level <= 4) {
-      spdlog::warn("kafka {}: {}", fac, buf);
-    } else if (level <= 6) {
-      spdlog::info("kafka {}: {}", fac, buf);
-    } else {
-      spdlog::debug("kafka {}: {}", fac, buf);
-    }
-  }
-
-  Status NewConsumer();
-  Status Subscribe();
-  bool Fatal() const { return rd_kafka_fatal_error(rk_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR; }
-  void RecreateConsumer();
-  void Run();
-  void CollectBatch();
-  void HandleMessage(KafkaMessagePtr m);
-  bool TryAppend();
-  Status AppendTimed(Batch* b);
-  void OnAppended(Batch* b);
-  void OnAppendFailed(const Status& s);
-  void ClearFailure();
-  void Launch();
-  void WaitInflight();
-  void StoreOffsets(const std::map<TopicPartition, int64_t>& offsets);
-  void ClearBatch();
-  void DropPartitionsFromBatch(const std::set<TopicPartition>& revoked);
-  void ServeFor(int ms);
-  void UpdatePause();
-  void SetPaused(bool paused);
-  void CommitSync();
-  void UpdateLag();
-  void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
-  void SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::map<TopicPartition, int64_t>* ahead);
-  int64_t RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi);
-  // Logs and counts messages from `position` up to `resumed_at` that were never spooled, of which
-  // those below `lo` were deleted by retention.
-  void CountRetentionLoss(const TopicPartition& tp, int64_t position, int64_t lo, int64_t resumed_at);
-  // A message arrived at `offset`, above the partition's next offset `expected`.
-  void CheckGap(const TopicPartition& tp, int64_t expected, int64_t offset);
-  int64_t RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo, int64_t hi);
-  void OnKafkaError(rd_kafka_resp_err_t err, const char* reason);
-  void OnCommit(rd_kafka_resp_err_t err);
-  void RecordError(std::string msg);
-
-  const IngestOptions opts_;
-  Spool* const spool_;
-  ingest::KafkaProperties kafka_properties_;  // from opts_, once: every consumer gets the same
-  std::unique_ptr<EventRouter> router_;
-  std::unique_ptr<EventClassifier> classifier_;
-  KafkaPtr rk_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> consumed_{0};
-  bool started_ = false;
-  bool stopped_ = false;
-  bool closing_ = false;
-
-  // Poll-thread state.
-  // The batch being filled, and the one being appended on appender_'s thread meanwhile
-  // (throughput: the next poll cycle's messages are gathered while the previous batch is written
-  // and fsync'd). At most one append is in flight, so batches reach the spool in order.
-  Batch cur_;
-  Batch inflight_batch_;
-  std::set<TopicPartition> assigned_;
-  // Highest offset this spool holds per assigned partition: messages at or below it are already
-  // spooled (an offset reset to earliest, a re-delivery) and are skipped, not spooled twice.
-  std::map<TopicPartition, int64_t> spooled_high_;
-  // Where each assigned partition started (for the lag of partitions that have not delivered yet).
-  std::map<TopicPartition, int64_t> start_offset_;
-  // The offset each assigned partition's next message should have (the start, then the last
-  // message + 1): a message above it means librdkafka reset the position, which while assigned
-  // only retention makes it do (a long pause), so the gap is said and counted (CheckGap).
-  std::map<TopicPartition, int64_t> next_offset_;
-  // A paused partition is not fetched, so librdkafka's cached high watermark (and the lag
-  // computed from it) would stand still while the topic grows: while paused, the log ends are
-  // asked of the broker now and then instead.
-  std::map<TopicPartition, std::pair<int64_t, int64_t>> paused_ends_;  // log start, log end
-  Clock::time_point next_paused_query_{};
-  // Partitions whose log was found to end below this spool's offset (topic recreated or
-  // truncated): their next append records the lower offset instead of keeping the maximum.
-  std::set<TopicPartition> rewind_pending_;
-
-  bool failing_ = false;       // the batch in hand could not be appended
-  bool backpressure_ = false;  // the spool is above its high watermark
-  bool paused_ = false;        // partitions are paused (failing_ || backpressure_)
-  int backoff_ms_ = 0;
-  Status last_append_status_;
-
-  // Consumer restarts after fatal errors: the wait before the next one (doubling while they come
-  // quickly one after the other) and when the last one was.
-  int restart_backoff_ms_ = 0;
-  Clock::time_point last_restart_{};
-  bool restarted_ = false;  // the new consumer has not been assigned partitions yet
-
-  mutable std::mutex mu_;
-  std::condition_variable stop_cv_;  // with mu_: Stop() wakes a restart's backoff
-  IngestStats stats_;
-  std::string failing_reason_;  // guarded by mu_
-  std::string kafka_error_;     // guarded by mu_; cleared when messages flow again
-
-  // Runs the appends of inflight_batch_ (AppendTimed). Exists from Start() until Stop() has
-  // joined the consumer thread, which drains it first; declared last, so it is gone before
-  // anything its appends touch.
-  std::unique_ptr<ingest::AppendThread> appender_;
-};
+}  // namespace
 
 Status IngestImpl::Init() {
   if (opts_.topics.empty()) return Status::InvalidArgument("kafka: topic is required");
@@ -488,8 +322,7 @@ void IngestImpl::HandleMessage(KafkaMessagePtr m) {
   }
   if (!rewind_pending_.empty() && rewind_pending_.erase(tp) > 0) cur_.rewound.insert(tp);
   Classification c = classifier_->Classify(payload);
-  auto [it, inserted] = cur_.offsets.try_emplace(tp, m->offset);
-  if (!inserted) it->second = std::max(it->second, m->offset);
+  cur_.Count(tp, m->offset, payload.size());
   if (c.ok) {
     cur_.append.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
   } else {
@@ -505,18 +338,13 @@ void IngestImpl::HandleMessage(KafkaMessagePtr m) {
     q.why.last_failure_ms = now;
     cur_.append.quarantined.push_back(std::move(q));
   }
-  ++cur_.msgs;
-  cur_.bytes += payload.size();
   consumed_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void IngestImpl::ClearBatch() { cur_.Clear(); }
 
 Status IngestImpl::AppendTimed(Batch* b) {
-  b->append.offsets.clear();
-  for (const auto& [tp, off] : b->offsets) {
-    b->append.offsets.push_back(PartitionOffset{tp.first, tp.second, off, b->rewound.count(tp) > 0});
-  }
+  b->SetSpoolOffsets();
   const auto t0 = Clock::now();
   Status s = spool_->Append(b->append);
   const uint64_t append_us = static_cast<uint64_t>(
@@ -612,22 +440,8 @@ void IngestImpl::WaitInflight() {
     return;
   }
   // The older batch failed: the newer one joins it (in order) and they are retried as one.
-  Batch& old = inflight_batch_;
-  auto& ev = old.append.events;
-  ev.insert(ev.end(), std::make_move_iterator(cur_.append.events.begin()),
-            std::make_move_iterator(cur_.append.events.end()));
-  auto& q = old.append.quarantined;
-  q.insert(q.end(), std::make_move_iterator(cur_.append.quarantined.begin()),
-           std::make_move_iterator(cur_.append.quarantined.end()));
-  for (const auto& [tp, off] : cur_.offsets) {
-    int64_t& o = old.offsets.try_emplace(tp, off).first->second;
-    o = std::max(o, off);
-  }
-  old.rewound.insert(cur_.rewound.begin(), cur_.rewound.end());
-  old.msgs += cur_.msgs;
-  old.bytes += cur_.bytes;
-  std::swap(cur_, old);
-  old.Clear();
+  inflight_batch_.Absorb(&cur_);
+  std::swap(cur_, inflight_batch_);  // inflight_batch_ is the emptied newer one
   OnAppendFailed(s);
 }
 
@@ -639,40 +453,6 @@ void IngestImpl::StoreOffsets(const std::map<TopicPartition, int64_t>& offsets) 
   // Fails only for partitions no longer assigned; their new owner starts from the committed offset
   // and this spool's recorded offset keeps us from re-spooling them if they come back.
   rd_kafka_offsets_store(rk_.get(), list.get());
-}
-
-void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked) {
-  auto gone = [&](const SourceRef& s) { return revoked.count(TopicPartition(s.topic, s.partition)) > 0; };
-  size_t dropped = 0;
-  size_t bytes = 0;
-  auto& ev = cur_.append.events;
-  for (auto it = ev.begin(); it != ev.end();) {
-    if (gone(it->source)) {
-      ++dropped, bytes += it->payload.size();
-      it = ev.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  auto& q = cur_.append.quarantined;
-  for (auto it = q.begin(); it != q.end();) {
-    if (gone(it->source)) {
-      ++dropped, bytes += it->payload.size();
-      it = q.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const TopicPartition& tp : revoked) cur_.offsets.erase(tp), cur_.rewound.erase(tp);
-  cur_.msgs -= dropped;
-  cur_.bytes -= bytes;
-  if (cur_.msgs == 0) {
-    ClearBatch();
-    ClearFailure();  // the batch that failed is gone: nothing holds consumption back any more
-  }
-  if (dropped > 0) {
-    spdlog::warn("ingest: {} unspooled messages of revoked partitions left to their next owner", dropped);
-  }
 }
 
 void IngestImpl::ServeFor(int ms) {
@@ -791,201 +571,10 @@ void IngestImpl::UpdateLag() {
   stats_.assigned_partitions = cnt;
 }
 
-void IngestImpl::SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::map<TopicPartition, int64_t>* ahead) {
-  if (parts->cnt == 0) return;
-  std::vector<int64_t> spooled(parts->cnt, -1);
-  for (int i = 0; i < parts->cnt; ++i) {
-    spooled[i] = spool_->SourceOffset(parts->elems[i].topic, parts->elems[i].partition);
-    spooled_high_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
-  }
-  TopicPartitionListPtr committed(rd_kafka_topic_partition_list_copy(parts));
-  rd_kafka_resp_err_t err = rd_kafka_committed(rk_.get(), committed.get(), opts_.assign_committed_timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    // Starting after the spool's offset never loses an event; at worst it re-reads what another
-    // gateway of the group spooled meanwhile.
-    spdlog::warn("ingest: cannot fetch committed offsets ({}); starting after the spooled offsets",
-                 rd_kafka_err2str(err));
-  }
-  for (int i = 0; i < parts->cnt; ++i) {
-    int64_t c = -1;
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR && committed->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        committed->elems[i].offset >= 0) {
-      c = committed->elems[i].offset;
-    }
-    int64_t start = c;  // -1: committed offset unknown, librdkafka applies auto.offset.reset
-    if (spooled[i] >= 0) start = std::max(c, spooled[i] + 1);
-    if (start >= 0) {
-      // Check the position against the log: a log that ends below what this spool holds was
-      // recreated or truncated (starting after the spooled offset would skip every new message
-      // until the log grows past it); one that starts above it lost messages to retention.
-      int64_t lo = -1, hi = -1;
-      const TopicPartition tp(parts->elems[i].topic, parts->elems[i].partition);
-      if (rd_kafka_query_watermark_offsets(rk_.get(), tp.first.c_str(), tp.second, &lo, &hi,
-                                           opts_.assign_committed_timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          hi >= 0) {
-        if (spooled[i] >= 0 && hi <= spooled[i]) {
-          start = RewindStart(tp, c, spooled[i], lo, hi);
-          spooled_high_[tp] = start - 1;
-        } else if (start < lo) {
-          start = RetentionPassed(tp, start, lo, hi);
-        }
-      }
-      parts->elems[i].offset = start;
-      // The spool holds more than the group committed (a commit refused, e.g. by a fatal error,
-      // or a crash before it): commit the spool's offset too, or the partition's next owner in
-      // another gateway would read those messages again.
-      if (spooled[i] >= 0 && start == spooled[i] + 1 && start > c) {
-        (*ahead)[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = spooled[i];
-      }
-    }
-    start_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
-    if (start >= 0) next_offset_[TopicPartition(parts->elems[i].topic, parts->elems[i].partition)] = start;
-  }
-}
-
-int64_t IngestImpl::RetentionPassed(const TopicPartition& tp, int64_t position, int64_t lo, int64_t hi) {
-  const int64_t start = opts_.auto_offset_reset != "latest" ? lo : hi;
-  CountRetentionLoss(tp, position, lo, start);
-  return start;
-}
-
-void IngestImpl::CountRetentionLoss(const TopicPartition& tp, int64_t position, int64_t lo, int64_t resumed_at) {
-  spdlog::error("ingest: {}[{}]: offsets {} to {} were deleted by Kafka's retention before this gateway spooled "
-                "them ({} messages lost upstream){}; consuming from offset {}",
-                tp.first, tp.second, position, lo - 1, lo - position,
-                resumed_at > lo ? fmt::format(", and auto_offset_reset = \"{}\" skips the {} retained ones",
-                                              opts_.auto_offset_reset, resumed_at - lo)
-                                : "",
-                resumed_at);
-  std::lock_guard<std::mutex> l(mu_);
-  ++stats_.offset_resets;
-  stats_.offset_reset_skipped += static_cast<uint64_t>(resumed_at - position);
-  stats_.last_error = fmt::format("kafka: {}[{}]: {} messages deleted by retention before they were spooled",
-                                  tp.first, tp.second, lo - position);
-  stats_.last_error_ms = NowMs();
-}
-
-void IngestImpl::CheckGap(const TopicPartition& tp, int64_t expected, int64_t offset) {
-  // The fetch response that carried this message also brought the log's start offset (Fetch v5+,
-  // LogStartOffset), which librdkafka keeps: if the log now starts above where this partition
-  // was, librdkafka reset an out-of-range position (auto.offset.reset) and what lies between was
-  // never spooled. A gap inside the log (transaction markers, compaction) loses nothing.
-  int64_t lo = -1, hi = -1;
-  if (rd_kafka_get_watermark_offsets(rk_.get(), tp.first.c_str(), tp.second, &lo, &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
-      lo <= expected) {
-    return;
-  }
-  CountRetentionLoss(tp, expected, std::min(lo, offset), offset);
-}
-
-int64_t IngestImpl::RewindStart(const TopicPartition& tp, int64_t committed, int64_t spooled, int64_t lo,
-                                int64_t hi) {
-  // A committed offset past the new end means the log was truncated (an unclean leader
-  // election): what lies below its end is what this spool already has. No committed offset (a
-  // deleted topic loses its group offsets) or one inside the log: take it, or the log's start.
-  int64_t start = lo;
-  if (committed > hi) {
-    start = hi;
-  } else if (committed >= lo) {
-    start = committed;
-  }
-  spdlog::warn("ingest: {}[{}] ends at offset {} (starts at {}), below offset {} that this spool holds: the "
-               "topic was recreated or truncated; consuming it again from offset {}",
-               tp.first, tp.second, hi, lo, spooled, start);
-  rewind_pending_.insert(tp);
-  std::lock_guard<std::mutex> l(mu_);
-  ++stats_.offset_rewinds;
-  return start;
-}
-
-void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
-  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    ++stats_.rebalances;
-  }
-  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    if (!cooperative) {  // eager: the whole assignment
-      spooled_high_.clear(), start_offset_.clear(), next_offset_.clear();
-    }
-    std::map<TopicPartition, int64_t> ahead;
-    SetStartOffsets(parts, &ahead);
-    if (cooperative) {
-      if (KafkaErrorPtr e{rd_kafka_incremental_assign(rk, parts)}) {
-        RecordError(fmt::format("kafka: incremental assign failed: {}", rd_kafka_error_string(e.get())));
-      }
-    } else {
-      rd_kafka_assign(rk, parts);
-      assigned_.clear();
-    }
-    if (!ahead.empty()) StoreOffsets(ahead);  // assigned now: the next commit carries them
-    for (int i = 0; i < parts->cnt; ++i) assigned_.emplace(parts->elems[i].topic, parts->elems[i].partition);
-    // librdkafka keeps an application pause across unassign and assign (librdkafka issue 1849):
-    // a partition paused before it was revoked would come back paused after a resume of the
-    // assignment of the time. Give every assigned partition the state of now, both ways.
-    if (parts->cnt > 0) {
-      if (paused_) {
-        rd_kafka_pause_partitions(rk, parts);
-      } else {
-        rd_kafka_resume_partitions(rk, parts);
-      }
-    }
-    spdlog::info("ingest: assigned {} partitions ({}), {} in total", parts->cnt,
-                 cooperative ? "cooperative" : "eager", assigned_.size());
-    if (restarted_) {  // the recreated consumer is back in its group: the fatal error is over
-      restarted_ = false;
-      std::lock_guard<std::mutex> l(mu_);
-      kafka_error_.clear();
-    }
-  } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-    std::set<TopicPartition> revoked;
-    for (int i = 0; i < parts->cnt; ++i) revoked.emplace(parts->elems[i].topic, parts->elems[i].partition);
-    const bool lost = rd_kafka_assignment_lost(rk);
-    WaitInflight();  // its offsets must be stored before the commit below
-    if (!lost && cur_.msgs > 0 && !failing_) {
-      // Spool what we hold of these partitions before their offsets are committed and handed on.
-      TryAppend();
-    }
-    if (cur_.msgs > 0) DropPartitionsFromBatch(revoked);
-    if (!lost) CommitSync();
-    if (cooperative) {
-      if (KafkaErrorPtr e{rd_kafka_incremental_unassign(rk, parts)}) {
-        RecordError(fmt::format("kafka: incremental unassign failed: {}", rd_kafka_error_string(e.get())));
-      }
-      for (const auto& tp : revoked) {
-        assigned_.erase(tp), spooled_high_.erase(tp), start_offset_.erase(tp), next_offset_.erase(tp);
-        rewind_pending_.erase(tp);
-      }
-    } else {
-      rd_kafka_assign(rk, nullptr);
-      assigned_.clear();
-      spooled_high_.clear();
-      start_offset_.clear();
-      next_offset_.clear();
-      rewind_pending_.clear();
-    }
-    if (lost) {
-      std::lock_guard<std::mutex> l(mu_);
-      stats_.partitions_lost += static_cast<uint64_t>(parts->cnt);
-    }
-    spdlog::info("ingest: {} {} partitions, {} left", lost ? "lost" : "revoked", parts->cnt, assigned_.size());
-  } else {
-    RecordError(fmt::format("kafka: rebalance failed: {}", rd_kafka_err2str(err)));
-    rd_kafka_assign(rk, nullptr);
-    assigned_.clear();
-    spooled_high_.clear();
-    start_offset_.clear();
-    next_offset_.clear();
-    rewind_pending_.clear();
-  }
-  std::lock_guard<std::mutex> l(mu_);
-  stats_.assigned_partitions = static_cast<int>(assigned_.size());
-}
-
-}  // namespace
+}  // namespace ingest
 
 Status Ingest::Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest) {
-  auto impl = std::make_unique<IngestImpl>(options, spool);
+  auto impl = std::make_unique<ingest::IngestImpl>(options, spool);
   Status s = impl->Init();
   if (!s.ok()) return s;
   *ingest = std::move(impl);
