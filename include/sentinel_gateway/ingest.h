@@ -84,7 +84,7 @@ struct IngestOptions {
   // --- Hook ---
   // Called after each append that put events in the spool, as soon as they are durable (the
   // gateway wakes the drainer with it), on the thread that appended: the consumer thread or its
-  // append task. Must be quick and thread-safe, and must not call into Ingest.
+  // append thread. Must be quick and thread-safe, and must not call into Ingest.
   std::function<void()> on_spooled;
   // Tests only: called with each librdkafka consumer handle (an rd_kafka_t*) once it exists, so a
   // test can raise an error on it (rd_kafka_test_fatal_error). Never set by the gateway.

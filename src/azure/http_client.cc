@@ -8,12 +8,30 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <mutex>
 
 #include <fmt/format.h>
 
 namespace sg::azure {
 namespace {
+
+// Owners for libcurl's handle and header lists, so no return path leaks them.
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+using CurlPtr = std::unique_ptr<CURL, CurlDeleter>;
+using CurlSlistPtr = std::unique_ptr<curl_slist, CurlDeleter>;
+
+// Appends `line` to `*list`; false when libcurl is out of memory (the list is left as it was).
+bool AppendHeader(CurlSlistPtr* list, const char* line) {
+  curl_slist* head = curl_slist_append(list->get(), line);
+  if (head == nullptr) return false;
+  (void)list->release();  // `head` is the same list (or a new one when it was empty)
+  list->reset(head);
+  return true;
+}
 
 void GlobalInit() {
   static std::once_flag once;
@@ -79,16 +97,14 @@ CURLcode AddCaCerts(CURL*, void* ssl_ctx, void* user) {
 
 struct HttpClient::Rep {
   HttpClientOptions options;
-  CURL* curl = nullptr;
-  CaCerts ca;
+  CaCerts ca;                              // before curl: the handle points at both
   char error[CURL_ERROR_SIZE] = {0};
+  CurlPtr curl;
 };
 
 HttpClient::HttpClient(std::unique_ptr<Rep> rep) : rep_(std::move(rep)) {}
 
-HttpClient::~HttpClient() {
-  if (rep_->curl != nullptr) curl_easy_cleanup(rep_->curl);
-}
+HttpClient::~HttpClient() = default;
 
 Status HttpClient::Create(const HttpClientOptions& options, std::unique_ptr<HttpClient>* out) {
   GlobalInit();
@@ -98,9 +114,9 @@ Status HttpClient::Create(const HttpClientOptions& options, std::unique_ptr<Http
     Status s = LoadCaFile(options.ca_file, &rep->ca);
     if (!s.ok()) return s;
   }
-  rep->curl = curl_easy_init();
+  rep->curl.reset(curl_easy_init());
   if (rep->curl == nullptr) return Status::Unavailable("curl_easy_init failed");
-  CURL* c = rep->curl;
+  CURL* c = rep->curl.get();
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, rep->error);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -144,14 +160,21 @@ Status HttpClient::Get(const std::string& url, const std::vector<std::string>& h
 Status HttpClient::Perform(const std::string& url, const std::vector<std::string>& headers,
                            const std::string* body, HttpResponse* response) {
   *response = HttpResponse();
-  CURL* c = rep_->curl;
+  CURL* c = rep_->curl.get();
   rep_->error[0] = '\0';
-  curl_slist* list = nullptr;
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  CurlSlistPtr list;
+  bool listed = true;
+  for (const auto& h : headers) listed = listed && AppendHeader(&list, h.c_str());
   // No "Expect: 100-continue" round trip for large bodies.
-  list = curl_slist_append(list, "Expect:");
+  listed = listed && AppendHeader(&list, "Expect:");
+  if (!listed) {
+    // A transport failure like any other: the request is retried later, nothing sent half-formed.
+    response->status = 0;
+    response->transport_error = "out of memory building the request headers";
+    return Status::OK();
+  }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list.get());
   if (body != nullptr) {
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body->data());
@@ -162,8 +185,7 @@ Status HttpClient::Perform(const std::string& url, const std::vector<std::string
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &response->body);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response->headers);
   CURLcode rc = curl_easy_perform(c);
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);
-  curl_slist_free_all(list);
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, nullptr);  // the list is freed on return
   if (rc != CURLE_OK) {
     response->status = 0;
     response->cancelled = (rc == CURLE_ABORTED_BY_CALLBACK);

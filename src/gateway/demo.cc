@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
@@ -24,6 +26,7 @@
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/gateway.h"
 #include "sentinel_gateway/ingest.h"
+#include "sentinel_gateway/rdkafka_handles.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg {
@@ -103,16 +106,26 @@ std::string MakeEvent(uint64_t n) {
   return e.dump();
 }
 
-rd_kafka_t* NewProducer(const std::string& bootstrap, std::string* err) {
+KafkaPtr NewProducer(const std::string& bootstrap, std::string* err) {
   char errstr[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), errstr, sizeof(errstr));
-  rd_kafka_conf_set(conf, "linger.ms", "5", errstr, sizeof(errstr));
-  rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof(errstr));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-  if (rk == nullptr) *err = errstr;
-  return rk;
+  KafkaConfPtr conf(rd_kafka_conf_new());
+  const std::pair<const char*, std::string> props[] = {
+      {"bootstrap.servers", bootstrap}, {"linger.ms", "5"}, {"log_level", "3"}};
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf.get(), k, v.c_str(), errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+      *err = errstr;
+      return nullptr;
+    }
+  }
+  return NewKafka(RD_KAFKA_PRODUCER, std::move(conf), err);
 }
+
+// Destroys the mock cluster before the handle that hosts it (declared after it, so destroyed
+// first).
+struct MockClusterDeleter {
+  void operator()(rd_kafka_mock_cluster_t* c) const { rd_kafka_mock_cluster_destroy(c); }
+};
+using MockClusterPtr = std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter>;
 
 struct Progress {
   uint64_t produced = 0, spooled = 0, delivered = 0, pending = 0;
@@ -139,17 +152,20 @@ int RunDemo(const DemoOptions& opts) {
   std::printf("working directory: %s\n\n", dir.c_str());
 
   // 1. Kafka: librdkafka's mock cluster, a real Kafka protocol peer on 127.0.0.1.
+  // Owned from here: every return below frees them (and the gateway, emulator and producer
+  // declared after them are freed first).
   char errstr[512];
-  rd_kafka_conf_t* hconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(hconf, "log_level", "3", errstr, sizeof(errstr));
-  rd_kafka_t* host = rd_kafka_new(RD_KAFKA_PRODUCER, hconf, errstr, sizeof(errstr));
-  rd_kafka_mock_cluster_t* cluster = host ? rd_kafka_mock_cluster_new(host, 3) : nullptr;
+  KafkaConfPtr hconf(rd_kafka_conf_new());
+  rd_kafka_conf_set(hconf.get(), "log_level", "3", errstr, sizeof(errstr));  // a known property
+  std::string host_error;
+  KafkaPtr host = NewKafka(RD_KAFKA_PRODUCER, std::move(hconf), &host_error);
+  MockClusterPtr cluster(host ? rd_kafka_mock_cluster_new(host.get(), 3) : nullptr);
   if (cluster == nullptr) {
     std::fprintf(stderr, "demo: cannot start the Kafka mock cluster\n");
     return 1;
   }
-  rd_kafka_mock_topic_create(cluster, kTopic, 4, 1);
-  const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster);
+  rd_kafka_mock_topic_create(cluster.get(), kTopic, 4, 1);
+  const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(cluster.get());
   std::printf("  kafka     mock cluster at %s, topic %s (4 partitions)\n", bootstrap.c_str(), kTopic);
 
   // 2. Azure: the emulator, over HTTPS with its own test CA.
@@ -199,7 +215,7 @@ int RunDemo(const DemoOptions& opts) {
 
   // 4. Produce at the chosen rate; cut Azure off a third of the way through.
   std::string err;
-  rd_kafka_t* producer = NewProducer(bootstrap, &err);
+  KafkaPtr producer = NewProducer(bootstrap, &err);
   if (producer == nullptr) {
     std::fprintf(stderr, "demo: cannot create the producer: %s\n", err.c_str());
     return 1;
@@ -211,17 +227,17 @@ int RunDemo(const DemoOptions& opts) {
       auto due = start + std::chrono::microseconds(n * 1'000'000 / static_cast<uint64_t>(opts.rate));
       std::this_thread::sleep_until(due);  // pacing the producer, not synchronisation
       std::string v = MakeEvent(n);
-      while (rd_kafka_producev(producer, RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_VALUE(v.data(), v.size()),
+      while (rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC(kTopic), RD_KAFKA_V_VALUE(v.data(), v.size()),
                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        rd_kafka_poll(producer, 10);
+        rd_kafka_poll(producer.get(), 10);
       }
-      rd_kafka_poll(producer, 0);
+      rd_kafka_poll(producer.get(), 0);
       produced = n + 1;
       if (opts.outage_seconds > 0 && n == opts.events / 3) {
         emu->SetFaults({{"outage", {{"status", 503}, {"seconds", opts.outage_seconds}}}});
       }
     }
-    rd_kafka_flush(producer, 30'000);
+    rd_kafka_flush(producer.get(), 30'000);
   });
 
   auto progress = [&] {
@@ -263,7 +279,7 @@ int RunDemo(const DemoOptions& opts) {
   }
   if (tty) std::printf("\n");
   feeder.join();
-  rd_kafka_destroy(producer);
+  producer.reset();
   double wall = std::chrono::duration<double>(Clock::now() - start).count();
 
   // 5. Count what Sentinel received, from the emulator's record of accepted rows.
@@ -288,8 +304,8 @@ int RunDemo(const DemoOptions& opts) {
   nlohmann::json emu_stats = emu->Stats();
   gw.reset();
   emu.reset();
-  rd_kafka_mock_cluster_destroy(cluster);
-  rd_kafka_destroy(host);
+  cluster.reset();
+  host.reset();
 
   std::printf("\nSummary after %.1fs\n", wall);
   std::printf("  produced to Kafka        %10llu\n", static_cast<unsigned long long>(opts.events));
