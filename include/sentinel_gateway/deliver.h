@@ -25,7 +25,8 @@
 //    everything Azure accepts is delivered, and only the refused single events go to the spool's
 //    failed area with the HTTP status and Azure's error text.
 //  - Before a request goes out its sequence range is marked in flight in the spool; the mark is
-//    cleared once Azure answered it (accepted, or refused for good). After an unclean stop the
+//    cleared once Azure answered it (accepted, or refused for good). A mark the spool refuses
+//    does not hold the request (counted in unmarked_requests, logged once per streak). After an unclean stop the
 //    marks left are "in doubt" (Spool::InDoubt). With dedupe.query those events are held aside
 //    (the rest of the route flows as usual) until dedupe.wait has passed since the start; then
 //    the Log Analytics Query API is asked which of their ids are in the route's table: those are
@@ -151,6 +152,7 @@ struct RouteCounters {
   uint64_t in_doubt_posted = 0;
   uint64_t in_doubt_posted_unchecked = 0;
   std::map<std::string, uint64_t> in_doubt_failures;  // reason -> events
+  uint64_t unmarked_requests = 0;  // requests sent without an in-flight mark (the spool refused it)
   int64_t in_flight = 0;
   RouteState state = RouteState::kIdle;
   std::string last_error;          // Azure's answer or the transport error; never a secret

@@ -84,7 +84,8 @@ struct Lane {
   // start, then only read). The reader skips their events; the resolver settles them and hands
   // those to be posted back through `released` (guarded by rmu).
   std::vector<InDoubtRange> held;    // merged: disjoint, by first seq
-  std::vector<uint64_t> held_keys;   // the spool's in-doubt marks behind them (cleared when settled)
+  std::vector<uint64_t> held_keys;
+  bool mark_failing = false;         // guarded by cmu: the last in-flight mark was refused   // the spool's in-doubt marks behind them (cleared when settled)
   std::mutex rmu;
   std::deque<PendingEvent> released;
 
@@ -542,13 +543,12 @@ struct Drainer::Impl {
         if (!gzipped) zipped.clear();
       }
       const std::string& payload = gzipped ? zipped : body;
-      // In flight from here until Azure's answer is known: a crash leaves the range in doubt.
+      // In flight from here until Azure's answer is known: a crash leaves the range in doubt. A
+      // mark the spool refuses (a full disk) does not hold the request: delivery is what frees
+      // the spool, and an unmarked request only falls back to the former bound (re-sent after a
+      // crash), which is said once per streak.
       const uint64_t mark = batch.events[begin].seq;
-      if (!ChangeSpool(lane, "in-flight mark", [&] {
-            return spool->MarkInFlight(lane.config.route, mark, batch.events[end - 1].seq);
-          })) {
-        return RangeResult::kStop;
-      }
+      MarkInFlight(lane, mark, batch.events[end - 1].seq);
       int attempts = 0;
       while (true) {
         if (stopping.load()) return RangeResult::kStop;
@@ -666,6 +666,21 @@ struct Drainer::Impl {
       return true;
     };
     Bisect(0, batch.events.size(), post, reject, alike);
+  }
+
+  void MarkInFlight(Lane& lane, uint64_t first_seq, uint64_t last_seq) {
+    Status s = spool->MarkInFlight(lane.config.route, first_seq, last_seq);
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    if (s.ok()) {
+      lane.mark_failing = false;
+      return;
+    }
+    ++lane.counters.unmarked_requests;
+    if (!lane.mark_failing) {
+      spdlog::warn("route {}: the spool refuses in-flight marks ({}); requests go out unmarked, so a crash "
+                   "now may post them twice", lane.config.route, s.ToString());
+    }
+    lane.mark_failing = true;
   }
 
   // The request's outcome is known. A clear that fails leaves the range in doubt for the next

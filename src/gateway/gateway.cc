@@ -256,6 +256,10 @@ std::string GatewayImpl::Metrics() {
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(c.json_cap_fallback ? 1 : 0); }},
         {"sg_requests_in_flight", Type::kGauge, "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
+        {"sg_unmarked_requests_total", Type::kCounter,
+         "Requests sent without an in-flight mark because the spool refused it (a full disk): a crash "
+         "while they are out may post them twice, per route.",
+         [](const deliver::RouteCounters& c) { return c.unmarked_requests; }},
         {"sg_in_doubt_events", Type::kGauge,
          "Events held aside because their batch was being posted when the gateway stopped, until the "
          "Log Analytics Query API says whether they arrived ([sentinel] dedupe = \"query\"), per route.",
