@@ -95,6 +95,13 @@ struct SentinelConfig {
   std::string time_generated_field = "timestamp";
   Millis connect_timeout{10'000};
   Millis request_timeout{60'000};
+  // Exactly once after a crash (issue 15): "query" asks the Log Analytics Query API which events
+  // of the batches in doubt arrived (needs workspace_id, the Log Analytics Reader role and the
+  // event id); "off" posts them again, as before.
+  std::string dedupe = "off";
+  Millis dedupe_wait{300'000};            // Azure's ingestion latency: query this long after the restart
+  Millis dedupe_query_timeout{600'000};   // retry an unreachable Query API this long, then post
+  std::string query_endpoint;             // default from cloud (https://api.loganalytics.io)
 };
 
 struct RoutesConfig {
@@ -120,7 +127,9 @@ struct DeliveryConfig {
   Millis backoff_cap{300'000};
   Millis probe_interval{2'000};  // one request this often while a table backs off; 0: off
   int max_attempts = 0;
-  std::string event_id_field;
+  // A stable id per event (topic/partition/offset), on by default: Sentinel users deduplicate
+  // with it, and [sentinel] dedupe asks for it. "" turns it off.
+  std::string event_id_field = "sg_event_id";
   Millis shutdown_grace{10'000};
 };
 

@@ -24,6 +24,17 @@
 //  - Other 400s and 413: the batch is split in halves until the refused events are isolated;
 //    everything Azure accepts is delivered, and only the refused single events go to the spool's
 //    failed area with the HTTP status and Azure's error text.
+//  - Before a request goes out its sequence range is marked in flight in the spool; the mark is
+//    cleared once Azure answered it (accepted, or refused for good). A mark the spool refuses
+//    does not hold the request (counted in unmarked_requests, logged once per streak). After an unclean stop the
+//    marks left are "in doubt" (Spool::InDoubt). With dedupe.query those events are held aside
+//    (the rest of the route flows as usual) until dedupe.wait has passed since the start; then
+//    the Log Analytics Query API is asked which of their ids are in the route's table: those are
+//    acked, the rest posted. A query that cannot be made (refused, or unreachable for
+//    dedupe.query_timeout) posts the events as before and says why (log, counters); nothing is
+//    ever dropped. Without dedupe.query the in-doubt events are posted again, counted.
+//    Events posted after a resolution go out after younger ones: order within a route holds for
+//    everything else.
 //  - Logs per state change of a route, never per event, never a secret.
 // Thread-safe: Counters() and health() may be called from any thread.
 #pragma once
@@ -52,6 +63,20 @@ struct RouteConfig {
   std::optional<azure::StreamSchema> schema;  // the stream's declared columns, when known
 };
 
+// Exactly once after a crash (issue 15; docs/AZURE.md, "Exactly once").
+struct DedupeOptions {
+  bool query = false;  // false: events in doubt are posted again (today's behaviour)
+  std::string workspace_id;
+  std::string query_endpoint;  // empty: the cloud's (https://api.loganalytics.io)
+  // Azure's ingestion latency: rows become queryable up to minutes after their 2xx, so the
+  // question is asked this long after the drainer started (after the crash, then).
+  std::chrono::milliseconds wait{300'000};
+  // A Query API that does not answer (or answers 429/5xx) is retried with backoff this long, then
+  // the events are posted.
+  std::chrono::milliseconds query_timeout{600'000};
+  size_t ids_per_query = 500;
+};
+
 struct DrainerOptions {
   std::vector<RouteConfig> routes;
   // Batching. The API's own limit always applies on top of max_batch_bytes.
@@ -72,6 +97,7 @@ struct DrainerOptions {
   std::chrono::milliseconds probe_interval{2'000};
   // Shaping.
   std::string event_id_field;        // e.g. "sg_event_id"; empty: off
+  DedupeOptions dedupe;
   std::string timestamp_field = "timestamp";
   // Makes the lane of a route that has events in the spool but no lane (events requeued into a
   // table the configuration of the start did not list). Unset: such events wait for a restart.
@@ -118,6 +144,15 @@ struct RouteCounters {
   // Events whose TimeGenerated Azure replaces by the arrival time: more than 2 days old or more
   // than 1 day ahead (docs/AZURE.md, "TimeGenerated"). Their true time stays in `timestamp`.
   uint64_t time_replaced_events = 0;
+  // Exactly once after a crash: events held in doubt now (a gauge); then how they were settled:
+  // found in the table and acked, posted after a query found them absent, posted unchecked
+  // (dedupe off, or the query failed: in_doubt_failures by reason).
+  uint64_t in_doubt_events = 0;
+  uint64_t in_doubt_already_delivered = 0;
+  uint64_t in_doubt_posted = 0;
+  uint64_t in_doubt_posted_unchecked = 0;
+  std::map<std::string, uint64_t> in_doubt_failures;  // reason -> events
+  uint64_t unmarked_requests = 0;  // requests sent without an in-flight mark (the spool refused it)
   int64_t in_flight = 0;
   RouteState state = RouteState::kIdle;
   std::string last_error;          // Azure's answer or the transport error; never a secret

@@ -19,6 +19,11 @@
 //    high watermark and its reads fail with IOError.
 //  - Opening never scans the events: counters live in the meta column family.
 //  - Errors come back as Status; a corrupted or newer-format spool is reported, never rewritten.
+//  - In-flight marks (issue 15): a sequence range a lane is posting is recorded before the post
+//    and cleared once its outcome is known, with the WAL but without an fsync of its own (a process
+//    crash keeps it; a power cut may lose the newest). The writer's open turns the marks a previous
+//    process left (it stopped while those requests were out) into "in doubt" ranges, durably,
+//    before anything else is written; they stay until the drainer resolves them (ClearInDoubt).
 //
 // Thread safety: all methods may be called concurrently from several threads.
 #pragma once
@@ -106,7 +111,20 @@ struct FailedBatch {
   int64_t bytes = 0;                 // payload bytes
 };
 
+// A sequence range of one route whose delivery is in doubt: it was being posted when the process
+// that posted it stopped without learning the outcome. Its pending events may or may not be in
+// Azure already.
+struct InDoubtRange {
+  std::string route;
+  uint64_t first_seq = 0;
+  uint64_t last_seq = 0;   // inclusive
+  int64_t marked_ms = 0;   // when the post began (Unix epoch milliseconds)
+};
+
 struct RouteStats {
+  // Pending events inside in-doubt ranges (also counted in pending_events). A read-only open
+  // (a stopped gateway) counts the ranges still marked in flight too: the next start holds them.
+  uint64_t in_doubt_events = 0;
   uint64_t pending_events = 0;
   uint64_t pending_bytes = 0;
   int64_t oldest_enqueued_ms = 0;  // 0 when the route is empty
@@ -213,6 +231,17 @@ class Spool {
   virtual Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
                             std::vector<FailedBatch>* out) = 0;
   virtual Status GetFailed(uint64_t batch_id, FailedBatch* out) = 0;
+
+  // In-flight marks (see the guarantees above). `first_seq` identifies a mark within its route;
+  // marking again replaces it. Not synced: cheap enough to write before every request.
+  virtual Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) = 0;
+  virtual Status ClearInFlight(const std::string& route, uint64_t first_seq) = 0;
+  // The in-doubt ranges, by route then first seq. A read-only open also lists the ranges still
+  // marked in flight (the stopped gateway's next start finds them in doubt); a secondary does not
+  // (its primary is posting them).
+  virtual Status InDoubt(std::vector<InDoubtRange>* out) = 0;
+  // The range was resolved: its events are acked, or back in the ordinary path. Synced.
+  virtual Status ClearInDoubt(const std::string& route, uint64_t first_seq) = 0;
 
   // Routes that have ever held events (from meta; no scan).
   virtual std::vector<std::string> Routes() = 0;

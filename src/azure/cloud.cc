@@ -24,25 +24,29 @@ Status ParseCloud(std::string_view name, Cloud* cloud) {
 
 // Management hosts: Learn "Azure Government developer guide" / "Azure China developer guide"
 // (endpoint mappings), and ../shared/design/azure-apis.md, "Reading the deployed configuration back".
+// Query API hosts: the same guides ("Azure Monitor Logs": api.loganalytics.us, api.loganalytics.azure.cn).
 CloudEndpoints EndpointsFor(Cloud cloud) {
   switch (cloud) {
     case Cloud::kUsGov:
       return {"https://login.microsoftonline.us", "https://monitor.azure.us/.default",
               "https://monitor.azure.us/", ".ods.opinsights.azure.us",
               "https://management.usgovcloudapi.net", "https://management.usgovcloudapi.net/.default",
-              "https://management.usgovcloudapi.net/"};
+              "https://management.usgovcloudapi.net/", "https://api.loganalytics.us",
+              "https://api.loganalytics.us/.default", "https://api.loganalytics.us/"};
     case Cloud::kChina:
       return {"https://login.chinacloudapi.cn", "https://monitor.azure.cn/.default",
               "https://monitor.azure.cn/", ".ods.opinsights.azure.cn",
               "https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default",
-              "https://management.chinacloudapi.cn/"};
+              "https://management.chinacloudapi.cn/", "https://api.loganalytics.azure.cn",
+              "https://api.loganalytics.azure.cn/.default", "https://api.loganalytics.azure.cn/"};
     case Cloud::kPublic:
       break;
   }
   return {"https://login.microsoftonline.com", "https://monitor.azure.com/.default",
           "https://monitor.azure.com/", ".ods.opinsights.azure.com",
           "https://management.azure.com", "https://management.azure.com/.default",
-          "https://management.azure.com/"};
+          "https://management.azure.com/", "https://api.loganalytics.io",
+          "https://api.loganalytics.io/.default", "https://api.loganalytics.io/"};
 }
 
 }  // namespace sg::azure

@@ -417,6 +417,21 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
     if (s.workspace_id.empty()) r.Fail(line_of("sentinel"), "sentinel.workspace_id", "is required for data_collector");
     if (s.shared_key.empty()) r.Fail(line_of("sentinel"), "sentinel.shared_key", "is required for data_collector (or shared_key_file, or shared_key_credential)");
   }
+  if (!OneOf(s.dedupe, {"off", "query"})) {
+    r.Fail(line_of("sentinel"), "sentinel.dedupe", "must be off or query");
+  } else if (s.dedupe == "query") {
+    // The ids are looked up in the tables the DCR fills; the Data Collector API's suffixed
+    // columns (sg_event_id_s) are not supported by the resolution (docs/AZURE.md, "Exactly once").
+    if (s.api != "logs_ingestion") {
+      r.Fail(line_of("sentinel"), "sentinel.dedupe", "= \"query\" is for logs_ingestion");
+    }
+    if (s.workspace_id.empty()) {
+      r.Fail(line_of("sentinel"), "sentinel.workspace_id", "is required with dedupe = \"query\" (the workspace the DCR's tables are in)");
+    }
+    if (c->delivery.event_id_field.empty()) {
+      r.Fail(line_of("delivery"), "delivery.event_id_field", "must not be empty with [sentinel] dedupe = \"query\"");
+    }
+  }
   if (!c->routes.layout.empty() && !OneOf(c->routes.layout, {"dcr", "legacy"})) {
     r.Fail(line_of("routes"), "routes.layout", "must be dcr or legacy");
   }
@@ -588,7 +603,8 @@ Status Parse(const std::string& text, const std::string& name, const std::string
                           "dcr_immutable_id", "dcr_resource_id", "management_endpoint", "dcr_refresh",
                           "gzip", "workspace_id", "shared_key", "shared_key_file", "shared_key_credential",
                           "data_collector_endpoint", "azure_resource_id", "time_generated_field",
-                          "connect_timeout", "request_timeout"});
+                          "connect_timeout", "request_timeout", "dedupe", "dedupe_wait",
+                          "dedupe_query_timeout", "query_endpoint"});
   SentinelConfig& sc = c.sentinel;
   r.Str(a, "sentinel", "api", &sc.api);
   r.Str(a, "sentinel", "cloud", &sc.cloud);
@@ -613,6 +629,10 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   r.Str(a, "sentinel", "time_generated_field", &sc.time_generated_field);
   r.Duration(a, "sentinel", "connect_timeout", &sc.connect_timeout);
   r.Duration(a, "sentinel", "request_timeout", &sc.request_timeout);
+  r.Str(a, "sentinel", "dedupe", &sc.dedupe);
+  r.Duration(a, "sentinel", "dedupe_wait", &sc.dedupe_wait);
+  r.Duration(a, "sentinel", "dedupe_query_timeout", &sc.dedupe_query_timeout);
+  r.Str(a, "sentinel", "query_endpoint", &sc.query_endpoint);
 
   const toml::table* rt = r.Section(root, "routes", "routes");
   r.Known(rt, "routes", {"layout", "catch_all", "builtin_schemas", "event_types", "targets", "schemas"});
@@ -757,6 +777,10 @@ std::string Redacted(const GatewayConfig& c) {
   str("time_generated_field", s.time_generated_field);
   kv("connect_timeout", DurationText(s.connect_timeout));
   kv("request_timeout", DurationText(s.request_timeout));
+  str("dedupe", s.dedupe);
+  kv("dedupe_wait", DurationText(s.dedupe_wait));
+  kv("dedupe_query_timeout", DurationText(s.dedupe_query_timeout));
+  str("query_endpoint", s.query_endpoint);
   o += "\n[routes]\n";
   str("layout", c.routes.layout);
   str("catch_all", c.routes.catch_all);

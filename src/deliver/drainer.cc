@@ -13,6 +13,7 @@
 #include "sentinel_gateway/azure/backoff.h"
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/azure/query_client.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/deliver/batch_builder.h"
 #include "sentinel_gateway/deliver/bisect.h"
@@ -79,6 +80,21 @@ struct Lane {
   // a body within the compressed cap, the route keeps its JSON within that cap instead.
   CompressionRatio ratio;
   bool json_cap_fallback = false;
+  // Exactly once after a crash: the in-doubt ranges found at start (set before the lane's threads
+  // start, then only read). The reader skips their events; the resolver settles them and hands
+  // those to be posted back through `released` (guarded by rmu).
+  std::vector<InDoubtRange> held;    // merged: disjoint, by first seq
+  std::vector<uint64_t> held_keys;
+  bool mark_failing = false;         // guarded by cmu: the last in-flight mark was refused   // the spool's in-doubt marks behind them (cleared when settled)
+  std::mutex rmu;
+  std::deque<PendingEvent> released;
+
+  bool Held(uint64_t seq) const {
+    for (const auto& r : held) {
+      if (seq >= r.first_seq && seq <= r.last_seq) return true;
+    }
+    return false;
+  }
 };
 
 namespace {
@@ -195,7 +211,18 @@ struct Drainer::Impl {
       bool full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= budget;
       if (!full) {
         std::vector<PendingEvent> events;
-        Status s = spool->Read(route, cursor, max_events - carry.size(), budget, &events);
+        // Events released by a resolution come first (the reader's cursor is past them).
+        bool from_released = false;
+        {
+          std::lock_guard<std::mutex> lock(lane.rmu);
+          while (!lane.released.empty() && events.size() < max_events - carry.size()) {
+            events.push_back(std::move(lane.released.front()));
+            lane.released.pop_front();
+          }
+          from_released = !events.empty();
+        }
+        Status s = from_released ? Status::OK()
+                                 : spool->Read(route, cursor, max_events - carry.size(), budget, &events);
         if (!s.ok() && !s.IsNotFound()) {
           if (!read_error_logged) spdlog::error("route {}: spool read failed: {}", route, s.ToString());
           read_error_logged = true;
@@ -203,7 +230,7 @@ struct Drainer::Impl {
           continue;
         }
         read_error_logged = false;
-        spool_empty = events.empty();
+        spool_empty = events.empty() && !from_released;
         shape.now_s = NowMs() / 1000;
         if (options.schema_board && options.schema_board->generation() != board_generation) {
           board_schema = options.schema_board->Get(lane.config.target, &board_generation);
@@ -212,7 +239,10 @@ struct Drainer::Impl {
           reindex();
         }
         for (auto& ev : events) {
-          cursor = ev.seq;
+          if (!from_released) {
+            cursor = ev.seq;
+            if (!lane.held.empty() && lane.Held(ev.seq)) continue;  // in doubt: the resolver's
+          }
           std::string row;
           ShapeReport report;
           Status st = ShapeEvent(ev.payload, ev.source, shape, &row, &report);
@@ -257,11 +287,32 @@ struct Drainer::Impl {
         carry.pop_front();
       }
       carry_since = Clock::now();
+      SortBySeq(batch.get());
       if (!Enqueue(lane, std::move(batch))) break;
     }
     std::lock_guard<std::mutex> lock(lane.qmu);
     lane.closed = true;
     lane.qcv.notify_all();
+  }
+
+  // Acks take events in seq order; a batch mixes older released events with newer ones only
+  // after a resolution, so it is sorted only then.
+  static void SortBySeq(Batch* batch) {
+    auto& ev = batch->events;
+    bool sorted = true;
+    for (size_t i = 1; i < ev.size() && sorted; ++i) sorted = ev[i - 1].seq < ev[i].seq;
+    if (sorted) return;
+    std::vector<size_t> order(ev.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return ev[a].seq < ev[b].seq; });
+    Batch out;
+    out.events.reserve(ev.size());
+    out.rows.reserve(ev.size());
+    for (size_t i : order) {
+      out.events.push_back(std::move(ev[i]));
+      out.rows.push_back(std::move(batch->rows[i]));
+    }
+    *batch = std::move(out);
   }
 
   // JSON bytes the next batch may hold. Uncompressed bodies: the cap itself. gzip bodies: as much
@@ -505,6 +556,12 @@ struct Drainer::Impl {
         if (!gzipped) zipped.clear();
       }
       const std::string& payload = gzipped ? zipped : body;
+      // In flight from here until Azure's answer is known: a crash leaves the range in doubt. A
+      // mark the spool refuses (a full disk) does not hold the request: delivery is what frees
+      // the spool, and an unmarked request only falls back to the former bound (re-sent after a
+      // crash), which is said once per streak.
+      const uint64_t mark = batch.events[begin].seq;
+      MarkInFlight(lane, mark, batch.events[end - 1].seq);
       int attempts = 0;
       while (true) {
         if (stopping.load()) return RangeResult::kStop;
@@ -531,6 +588,7 @@ struct Drainer::Impl {
           if (!ChangeSpool(lane, "ack", [&] { return spool->Ack(lane.config.route, batch.events, begin, end); })) {
             return RangeResult::kStop;
           }
+          ClearMark(lane, mark);
           {
             std::lock_guard<std::mutex> lock(lane.cmu);
             lane.counters.delivered_events += end - begin;
@@ -561,6 +619,7 @@ struct Drainer::Impl {
             }
           }
           if (refused) {
+            ClearMark(lane, mark);  // refused: Azure took none of it (the halves get marks of their own)
             prev_refusal = std::move(last_refusal);
             last_refusal = r;
             // Within the cap as sent, refused for the size of its JSON: fall back, and let the
@@ -590,6 +649,7 @@ struct Drainer::Impl {
           std::vector<uint64_t> seqs;
           for (size_t i = begin; i < end; ++i) seqs.push_back(batch.events[i].seq);
           FailEvents(lane, seqs, r.http_status, "max_attempts", r.Describe(), attempts);
+          ClearMark(lane, mark);
           return RangeResult::kAccepted;  // settled: nothing left to send for this range
         }
         auto delay = azure::FullJitterBackoff(attempts - 1, options.backoff_initial,
@@ -621,6 +681,28 @@ struct Drainer::Impl {
     Bisect(0, batch.events.size(), post, reject, alike);
   }
 
+  void MarkInFlight(Lane& lane, uint64_t first_seq, uint64_t last_seq) {
+    Status s = spool->MarkInFlight(lane.config.route, first_seq, last_seq);
+    std::lock_guard<std::mutex> lock(lane.cmu);
+    if (s.ok()) {
+      lane.mark_failing = false;
+      return;
+    }
+    ++lane.counters.unmarked_requests;
+    if (!lane.mark_failing) {
+      spdlog::warn("route {}: the spool refuses in-flight marks ({}); requests go out unmarked, so a crash "
+                   "now may post them twice", lane.config.route, s.ToString());
+    }
+    lane.mark_failing = true;
+  }
+
+  // The request's outcome is known. A clear that fails leaves the range in doubt for the next
+  // start, which only costs a query; it is not worth holding the lane for.
+  void ClearMark(Lane& lane, uint64_t first_seq) {
+    Status s = spool->ClearInFlight(lane.config.route, first_seq);
+    if (!s.ok()) spdlog::debug("route {}: in-flight clear failed: {}", lane.config.route, s.ToString());
+  }
+
   // Sleeps out a retry's backoff until `until`. While the route backs off, one worker at a time
   // cuts its sleep short every probe_interval to try again (a probe), and a success on the route
   // wakes every sleeper: delivery resumes within about probe_interval of Azure's return instead
@@ -644,6 +726,177 @@ struct Drainer::Impl {
       }
       cv.wait_until(lock, probing ? std::min(until, lane.next_probe) : until);
     }
+  }
+
+  // ---- exactly once after a crash (issue 15) ----
+
+  std::thread resolver;
+  Clock::time_point started = Clock::now();
+
+  // Pending events of `route` with seq in [r.first_seq, r.last_seq], in seq order.
+  Status ReadRange(const InDoubtRange& r, std::vector<PendingEvent>* out) {
+    out->clear();
+    uint64_t cursor = r.first_seq > 0 ? r.first_seq - 1 : 0;
+    while (true) {
+      std::vector<PendingEvent> got;
+      Status s = spool->Read(r.route, cursor, 10'000, SIZE_MAX, &got);
+      if (s.IsNotFound()) return Status::OK();
+      if (!s.ok()) return s;
+      if (got.empty()) return Status::OK();
+      for (auto& ev : got) {
+        if (ev.seq > r.last_seq) return Status::OK();
+        cursor = ev.seq;
+        out->push_back(std::move(ev));
+      }
+    }
+  }
+
+  void Release(Lane& lane, std::vector<PendingEvent> events) {
+    if (events.empty()) return;
+    {
+      std::lock_guard<std::mutex> lock(lane.rmu);
+      for (auto& ev : events) lane.released.push_back(std::move(ev));
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    ++notify_generation;
+    cv.notify_all();
+  }
+
+  // The Query API's refusal or silence as a metric label.
+  static std::string FailureReason(const Status& s) {
+    const std::string& m = s.message();
+    if (s.code() == Status::Code::kUnavailable) return "unreachable";
+    if (m.rfind("HTTP 403", 0) == 0) return "forbidden";
+    if (m.rfind("HTTP 401", 0) == 0) return "unauthorized";
+    if (m.rfind("HTTP 4", 0) == 0) return "refused";
+    if (s.code() == Status::Code::kRejected) return "token_refused";  // Entra refused the identity
+    return "invalid_answer";
+  }
+
+  // Asks which ids of `ids` are in `table`, retrying transient failures with backoff for at most
+  // dedupe.query_timeout. The last failure when it gives up.
+  Status QueryWithRetry(azure::QueryClient& client, const std::string& table, const std::vector<std::string>& ids,
+                        int64_t not_before_ms, std::set<std::string>* present, std::mt19937_64& rng) {
+    const Clock::time_point give_up = Clock::now() + options.dedupe.query_timeout;
+    for (int attempt = 0;; ++attempt) {
+      Status s = client.PresentIds(table, options.event_id_field, ids, not_before_ms, present);
+      if (s.ok() || s.code() != Status::Code::kUnavailable) return s;
+      if (stopping.load()) return s;
+      auto delay = azure::FullJitterBackoff(attempt, options.backoff_initial, options.backoff_cap, rng);
+      if (Clock::now() + delay >= give_up) {
+        return Status::Unavailable(fmt::format("{} (retried for {} s)", s.message(),
+                                               options.dedupe.query_timeout.count() / 1000));
+      }
+      spdlog::warn("route {}: the Log Analytics Query API failed ({}); retrying", table, s.message());
+      if (!SleepUntil(Clock::now() + delay, false)) return s;
+    }
+  }
+
+  // Settles every in-doubt range: waits out Azure's ingestion latency, asks which ids arrived,
+  // acks those and hands the rest back to their lane. Never drops: whatever cannot be checked is
+  // posted, and the reason logged and counted.
+  void Resolve() {
+    std::vector<Lane*> todo;
+    {
+      std::lock_guard<std::mutex> lock(lanes_mu);
+      for (auto& l : lanes) {
+        if (!l->held.empty()) todo.push_back(l.get());
+      }
+    }
+    const Clock::time_point due = started + options.dedupe.wait;
+    spdlog::info("exactly once: {} table(s) have batches in doubt; their events wait {} s for Azure's "
+                 "ingestion latency, then the Log Analytics Query API is asked which arrived",
+                 todo.size(), options.dedupe.wait.count() / 1000);
+    if (!SleepUntil(due, false)) return;
+    std::unique_ptr<azure::QueryClient> client;
+    Status failure = azure::QueryClient::Create(azure, options.dedupe.query_endpoint, options.dedupe.workspace_id,
+                                                &cancel, &client);
+    std::mt19937_64 rng(std::random_device{}());
+    for (Lane* lane : todo) {
+      const std::string& route = lane->config.route;
+      uint64_t found_total = 0, posted_total = 0, unchecked_total = 0;
+      for (const InDoubtRange& r : lane->held) {
+        std::vector<PendingEvent> events;
+        Status s;
+        while (!(s = ReadRange(r, &events)).ok()) {
+          spdlog::error("route {}: reading the events in doubt failed: {}; retrying", route, s.ToString());
+          if (!SleepUntil(Clock::now() + options.backoff_initial, false)) return;
+        }
+        const int64_t n = static_cast<int64_t>(events.size());
+        std::set<std::string> present;
+        std::vector<PendingEvent> with_id, without_id;
+        for (auto& ev : events) (ev.source.topic.empty() ? without_id : with_id).push_back(std::move(ev));
+        size_t checked = 0;  // with_id[0, checked) were asked about
+        for (size_t i = 0; failure.ok() && i < with_id.size(); i += options.dedupe.ids_per_query) {
+          const size_t end = std::min(with_id.size(), i + options.dedupe.ids_per_query);
+          std::vector<std::string> ids;
+          int64_t oldest = INT64_MAX;
+          for (size_t k = i; k < end; ++k) {
+            ids.push_back(EventId(with_id[k].source));
+            oldest = std::min(oldest, with_id[k].enqueued_ms);
+          }
+          // TimeGenerated is the event's own time when within 2 days of its arrival, else the
+          // arrival (docs/AZURE.md, "TimeGenerated"): never before enqueue minus 2 days.
+          Status q = QueryWithRetry(*client, route, ids, oldest - 49LL * 3600 * 1000, &present, rng);
+          if (stopping.load()) return;  // still in doubt: the next start settles it
+          failure = q;
+          if (q.ok()) checked = end;
+        }
+        if (!failure.ok()) {
+          const std::string reason = FailureReason(failure);
+          const uint64_t unasked = with_id.size() - checked;
+          spdlog::error("route {}: cannot ask the Log Analytics Query API which of {} event(s) in doubt "
+                        "arrived ({}; reason {}): posting them, which may duplicate those that did",
+                        route, unasked, failure.ToString(), reason);
+          std::lock_guard<std::mutex> lock(lane->cmu);
+          lane->counters.in_doubt_failures[reason] += unasked;
+        }
+        // Found: delivered, whatever became of later chunks. Asked and absent: posted after the
+        // query. Never asked (no id, or the query failed first): posted unchecked.
+        std::vector<PendingEvent> delivered, post;
+        uint64_t after_query = 0;
+        for (size_t k = 0; k < with_id.size(); ++k) {
+          PendingEvent& ev = with_id[k];
+          if (k < checked && present.count(EventId(ev.source)) > 0) {
+            delivered.push_back(std::move(ev));
+          } else {
+            after_query += k < checked ? 1 : 0;
+            post.push_back(std::move(ev));
+          }
+        }
+        if (!delivered.empty() &&
+            !ChangeSpool(*lane, "ack", [&] { return spool->Ack(route, delivered); })) {
+          return;
+        }
+        const uint64_t unchecked = post.size() - after_query + without_id.size();
+        found_total += delivered.size();
+        posted_total += after_query;
+        unchecked_total += unchecked;
+        {
+          std::lock_guard<std::mutex> lock(lane->cmu);
+          lane->counters.in_doubt_already_delivered += delivered.size();
+          lane->counters.in_doubt_posted += after_query;
+          lane->counters.in_doubt_posted_unchecked += unchecked;
+          lane->counters.in_doubt_events =
+              lane->counters.in_doubt_events >= static_cast<uint64_t>(n) ? lane->counters.in_doubt_events - n : 0;
+        }
+        for (auto& ev : without_id) post.push_back(std::move(ev));
+        std::sort(post.begin(), post.end(), [](const PendingEvent& a, const PendingEvent& b) { return a.seq < b.seq; });
+        Release(*lane, std::move(post));
+      }
+      // Cleared once all are settled: a stop before leaves them in doubt, and the next start asks
+      // again about what is still pending (what was acked meanwhile is gone; what was posted is
+      // found, or has an in-flight mark of its own).
+      for (uint64_t key : lane->held_keys) {
+        if (!ChangeSpool(*lane, "in-doubt clear", [&] { return spool->ClearInDoubt(route, key); })) return;
+      }
+      spdlog::info("route {}: events in doubt settled: {} already in the table (acked), {} posted after "
+                   "the query, {} posted unchecked", route, found_total, posted_total, unchecked_total);
+    }
+  }
+
+  static std::string EventId(const SourceRef& s) {
+    return fmt::format("{}/{}/{}", s.topic, s.partition, s.offset);  // as the shaper writes it
   }
 
   void WaitForGate(Lane& lane) {
@@ -683,13 +936,78 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
     if (r.route.empty() || r.target.empty()) return Status::InvalidArgument("a route lacks a name or target");
     if (!seen.insert(r.route).second) return Status::InvalidArgument("route " + r.route + " is listed twice");
   }
+  if (options.dedupe.query && options.event_id_field.empty()) {
+    return Status::InvalidArgument("dedupe by query needs an event id field");
+  }
+  if (options.dedupe.query) {
+    std::unique_ptr<azure::QueryClient> q;  // validates the options now, not minutes later
+    s = azure::QueryClient::Create(az, options.dedupe.query_endpoint, options.dedupe.workspace_id, nullptr, &q);
+    if (!s.ok()) return s;
+  }
+  std::vector<InDoubtRange> doubt;
+  s = spool->InDoubt(&doubt);
+  if (!s.ok()) return s;
+  bool any_held = false;
   {
     std::lock_guard<std::mutex> lock(impl->lanes_mu);
     for (const auto& r : options.routes) {
       auto lane = std::make_unique<Lane>();
       lane->config = r;
+      uint64_t n = 0;
+      for (const InDoubtRange& d : doubt) {
+        if (d.route != r.route) continue;
+        std::vector<PendingEvent> events;
+        s = impl->ReadRange(d, &events);
+        if (!s.ok()) return s;
+        n += events.size();
+        if (options.dedupe.query) {
+          lane->held.push_back(d);
+          lane->held_keys.push_back(d.first_seq);
+        } else {
+          // Posted again as before: the reader meets them as ordinary pending events.
+          s = spool->ClearInDoubt(d.route, d.first_seq);
+          if (!s.ok()) return s;
+        }
+      }
+      if (n > 0 && !options.dedupe.query) {
+        spdlog::warn("route {}: {} event(s) were being posted when the gateway stopped; they are posted "
+                     "again, and those Azure had accepted are duplicated ([sentinel] dedupe = \"query\" "
+                     "checks first)", r.route, n);
+        lane->counters.in_doubt_posted_unchecked += n;
+      }
+      if (options.dedupe.query) {
+        // Ranges can overlap (a batch that mixed released events spans others): merged, each
+        // event is settled once. n above may count an event twice; recounted from the merge.
+        std::sort(lane->held.begin(), lane->held.end(),
+                  [](const InDoubtRange& a, const InDoubtRange& b) { return a.first_seq < b.first_seq; });
+        std::vector<InDoubtRange> merged;
+        for (const InDoubtRange& h : lane->held) {
+          if (!merged.empty() && h.first_seq <= merged.back().last_seq + 1) {
+            merged.back().last_seq = std::max(merged.back().last_seq, h.last_seq);
+          } else {
+            merged.push_back(h);
+          }
+        }
+        lane->held = std::move(merged);
+        n = 0;
+        for (const InDoubtRange& h : lane->held) {
+          std::vector<PendingEvent> events;
+          s = impl->ReadRange(h, &events);
+          if (!s.ok()) return s;
+          n += events.size();
+        }
+        lane->counters.in_doubt_events = n;
+      }
+      any_held = any_held || !lane->held.empty();
       impl->StartLane(std::move(lane));
     }
+  }
+  if (any_held) {
+    Impl* d = impl.get();
+    impl->resolver = std::thread([d] {
+      NameThisThread("sg-drain-doubt");
+      d->Resolve();
+    });
   }
   out->reset(new Drainer(std::move(impl)));
   return Status::OK();
@@ -743,6 +1061,7 @@ void Drainer::Stop(std::chrono::milliseconds grace) {
     d->done_cv.wait_for(lock, grace, [&] { return d->running_workers.load() == 0; });
   }
   d->cancel = true;
+  if (d->resolver.joinable()) d->resolver.join();
   for (auto& lane : d->lanes) {
     if (lane->reader.joinable()) lane->reader.join();
     for (auto& w : lane->workers) {

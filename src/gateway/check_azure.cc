@@ -11,6 +11,7 @@
 #include "sentinel_gateway/azure/dcr_coverage.h"
 #include "sentinel_gateway/azure/dcr_reader.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/azure/query_client.h"
 #include "wiring.h"
 
 namespace sg {
@@ -139,6 +140,26 @@ int CheckAzure(const config::GatewayConfig& config, std::FILE* out) {
     lost_total += lost.size();
     catch_all_total += catch_all.size();
     if (!lost.empty()) ++tables_losing;
+  }
+  // 4. Exactly once: the Log Analytics Query API answers this identity (Log Analytics Reader).
+  if (config.sentinel.dedupe == "query" && !dopts.routes.empty()) {
+    std::unique_ptr<azure::QueryClient> query;
+    Status qs = azure::QueryClient::Create(aopts, config.sentinel.query_endpoint, config.sentinel.workspace_id,
+                                           nullptr, &query);
+    std::set<std::string> present;
+    if (qs.ok()) {
+      qs = query->PresentIds(dopts.routes.front().route, config.delivery.event_id_field, {"check-azure/0/-1"}, 0,
+                             &present);
+    }
+    if (qs.ok()) {
+      std::fprintf(out, "\nquery API: workspace %s answers (dedupe = \"query\" can settle events in doubt)\n",
+                   config.sentinel.workspace_id.c_str());
+    } else {
+      std::fprintf(out, "\nquery API: %s\n  events in doubt after a crash would be posted unchecked (give the "
+                        "identity Log Analytics Reader on the workspace: config/azure/README.md, 5c)\n",
+                   qs.ToString().c_str());
+      ++problems;
+    }
   }
   std::fprintf(out, "\n");
   if (lost_total == 0 && problems == 0) {

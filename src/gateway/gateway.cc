@@ -256,6 +256,14 @@ std::string GatewayImpl::Metrics() {
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(c.json_cap_fallback ? 1 : 0); }},
         {"sg_requests_in_flight", Type::kGauge, "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
+        {"sg_unmarked_requests_total", Type::kCounter,
+         "Requests sent without an in-flight mark because the spool refused it (a full disk): a crash "
+         "while they are out may post them twice, per route.",
+         [](const deliver::RouteCounters& c) { return c.unmarked_requests; }},
+        {"sg_in_doubt_events", Type::kGauge,
+         "Events held aside because their batch was being posted when the gateway stopped, until the "
+         "Log Analytics Query API says whether they arrived ([sentinel] dedupe = \"query\"), per route.",
+         [](const deliver::RouteCounters& c) { return c.in_doubt_events; }},
     };
     for (const Family& f : kFamilies) {
       w.Family(f.name, f.type, f.help);
@@ -285,6 +293,22 @@ std::string GatewayImpl::Metrics() {
       w.Counter(f.name, f.help);
       for (const auto& [r, c] : counters) {
         for (const auto& [field, n] : c.*f.by_field) w.Sample(f.name, {{"route", r}, {"field", field}}, n);
+      }
+    }
+    w.Counter("sg_in_doubt_resolved_total",
+              "Events in doubt after an unclean stop, per route and outcome: already_delivered (found by the "
+              "Query API, acked), posted (asked, absent), posted_unchecked (dedupe off, no id, or the query failed).");
+    for (const auto& [r, c] : counters) {
+      w.Sample("sg_in_doubt_resolved_total", {{"route", r}, {"outcome", "already_delivered"}}, c.in_doubt_already_delivered);
+      w.Sample("sg_in_doubt_resolved_total", {{"route", r}, {"outcome", "posted"}}, c.in_doubt_posted);
+      w.Sample("sg_in_doubt_resolved_total", {{"route", r}, {"outcome", "posted_unchecked"}}, c.in_doubt_posted_unchecked);
+    }
+    w.Counter("sg_in_doubt_resolution_failures_total",
+              "Events in doubt posted without an answer from the Log Analytics Query API, per route and reason "
+              "(forbidden: no Log Analytics Reader role; unauthorized; refused; unreachable; token_refused; invalid_answer).");
+    for (const auto& [r, c] : counters) {
+      for (const auto& [reason, n] : c.in_doubt_failures) {
+        w.Sample("sg_in_doubt_resolution_failures_total", {{"route", r}, {"reason", reason}}, n);
       }
     }
     w.Counter("sg_retries_total", "Retried Azure requests, per route and reason.");

@@ -134,6 +134,12 @@ Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std
   o->probe_interval = d.probe_interval;
   o->max_attempts = d.max_attempts;
   o->event_id_field = d.event_id_field;
+  const config::SentinelConfig& sc = c.sentinel;
+  o->dedupe.query = sc.dedupe == "query";
+  o->dedupe.workspace_id = sc.workspace_id;
+  o->dedupe.query_endpoint = sc.query_endpoint;
+  o->dedupe.wait = sc.dedupe_wait;
+  o->dedupe.query_timeout = sc.dedupe_query_timeout;
   return Status::OK();
 }
 

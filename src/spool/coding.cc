@@ -214,4 +214,21 @@ bool ParseOffsetKey(std::string_view key, std::string* topic, int32_t* partition
   return true;
 }
 
+std::string MarkKey(std::string_view prefix, std::string_view route, uint64_t first_seq) {
+  std::string k(prefix);
+  k.append(route);
+  k.push_back('\0');
+  PutFixed64BE(&k, first_seq);
+  return k;
+}
+
+bool ParseMarkKey(std::string_view key, std::string_view prefix, std::string* route, uint64_t* first_seq) {
+  if (key.substr(0, prefix.size()) != prefix) return false;
+  key.remove_prefix(prefix.size());
+  if (key.size() < 9 || key[key.size() - 9] != '\0') return false;
+  route->assign(key.substr(0, key.size() - 9));
+  *first_seq = DecodeFixed64BE(key.data() + key.size() - 8);
+  return true;
+}
+
 }  // namespace sg::spool

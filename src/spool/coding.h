@@ -47,6 +47,12 @@ inline constexpr std::string_view kMetaFormatVersion = "format_version";
 inline constexpr std::string_view kMetaRoutePrefix = "route/";
 inline constexpr std::string_view kMetaOffsetPrefix = "offset/";
 inline constexpr std::string_view kMetaCounterPrefix = "ctr/";
+// In-flight and in-doubt marks: prefix + route + '\0' + big-endian first seq -> big-endian last
+// seq + big-endian mark time (ms).
+inline constexpr std::string_view kMetaInFlightPrefix = "inflight/";
+inline constexpr std::string_view kMetaInDoubtPrefix = "indoubt/";
+std::string MarkKey(std::string_view prefix, std::string_view route, uint64_t first_seq);
+bool ParseMarkKey(std::string_view key, std::string_view prefix, std::string* route, uint64_t* first_seq);
 std::string OffsetKey(std::string_view topic, int32_t partition);
 bool ParseOffsetKey(std::string_view key, std::string* topic, int32_t* partition);
 

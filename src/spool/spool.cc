@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <tuple>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -154,6 +155,13 @@ class SpoolImpl final : public Spool {
   Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
                     std::vector<FailedBatch>* out) override;
   Status GetFailed(uint64_t batch_id, FailedBatch* out) override;
+  Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override;
+  Status ClearInFlight(const std::string& route, uint64_t first_seq) override;
+  Status InDoubt(std::vector<InDoubtRange>* out) override;
+  Status ClearInDoubt(const std::string& route, uint64_t first_seq) override;
+  // The writer's first open: every in-flight mark becomes in doubt, in one synced write (a
+  // reopen after an I/O error does not: this process's lanes still own their marks).
+  Status PromoteInFlight(size_t* promoted);
   std::vector<std::string> Routes() override;
   Status Stats(SpoolStats* out) override;
   Status SourceOffsets(std::vector<PartitionOffset>* out) override;
@@ -218,6 +226,9 @@ class SpoolImpl final : public Spool {
   Status RecoverSequences();
   Status QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why);
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
+  Status ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out);
+  // Pending events of `route` with seq in [first, last].
+  Status CountPendingIn(const std::string& route, uint64_t first, uint64_t last, uint64_t* n);
   // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
   // how many of them a sync is known to cover. A synced write covers every ack written before it.
   uint64_t AcksWritten() {
@@ -1060,6 +1071,91 @@ Status SpoolImpl::ReadHead(const std::string& route, PendingEvent* head, bool* f
   return s;
 }
 
+namespace {
+std::string EncodeMark(uint64_t last_seq, int64_t marked_ms) {
+  std::string v;
+  PutFixed64BE(&v, last_seq);
+  PutFixed64BE(&v, static_cast<uint64_t>(marked_ms));
+  return v;
+}
+}  // namespace
+
+Status SpoolImpl::MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) {
+  if (Status s = CheckWritable(); !s.ok()) return s;
+  rocksdb::WriteBatch wb;
+  wb.Put(meta_, MarkKey(kMetaInFlightPrefix, route, first_seq), EncodeMark(last_seq, NowMs()));
+  return Write(&wb, /*sync=*/false, "in-flight mark");
+}
+
+Status SpoolImpl::ClearInFlight(const std::string& route, uint64_t first_seq) {
+  if (Status s = CheckWritable(); !s.ok()) return s;
+  rocksdb::WriteBatch wb;
+  wb.Delete(meta_, MarkKey(kMetaInFlightPrefix, route, first_seq));
+  return Write(&wb, /*sync=*/false, "in-flight clear");
+}
+
+Status SpoolImpl::ClearInDoubt(const std::string& route, uint64_t first_seq) {
+  if (Status s = CheckWritable(); !s.ok()) return s;
+  rocksdb::WriteBatch wb;
+  wb.Delete(meta_, MarkKey(kMetaInDoubtPrefix, route, first_seq));
+  return Write(&wb, /*sync=*/true, "in-doubt clear");
+}
+
+Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
+  for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    InDoubtRange r;
+    if (!ParseMarkKey(key, prefix, &r.route, &r.first_seq) || it->value().size() != 16) {
+      return Status::Corruption(fmt::format("spool {}: malformed mark record", path_));
+    }
+    r.last_seq = DecodeFixed64BE(it->value().data());
+    r.marked_ms = static_cast<int64_t>(DecodeFixed64BE(it->value().data() + 8));
+    out->push_back(std::move(r));
+  }
+  return FromRocks(it->status(), "cannot read the spool's marks");
+}
+
+Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) {
+  out->clear();
+  if (Status s = ListMarks(kMetaInDoubtPrefix, out); !s.ok()) return s;
+  if (options_.read_only && !options_.secondary) {
+    if (Status s = ListMarks(kMetaInFlightPrefix, out); !s.ok()) return s;
+    std::sort(out->begin(), out->end(), [](const InDoubtRange& a, const InDoubtRange& b) {
+      return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
+    });
+  }
+  return Status::OK();
+}
+
+Status SpoolImpl::PromoteInFlight(size_t* promoted) {
+  *promoted = 0;
+  std::vector<InDoubtRange> marks;
+  if (Status s = ListMarks(kMetaInFlightPrefix, &marks); !s.ok()) return s;
+  if (marks.empty()) return Status::OK();
+  rocksdb::WriteBatch wb;
+  for (const InDoubtRange& m : marks) {
+    wb.Delete(meta_, MarkKey(kMetaInFlightPrefix, m.route, m.first_seq));
+    wb.Put(meta_, MarkKey(kMetaInDoubtPrefix, m.route, m.first_seq), EncodeMark(m.last_seq, m.marked_ms));
+  }
+  *promoted = marks.size();
+  return Write(&wb, /*sync=*/true, "in-doubt promotion");
+}
+
+Status SpoolImpl::CountPendingIn(const std::string& route, uint64_t first, uint64_t last, uint64_t* n) {
+  *n = 0;
+  if (last < first) return Status::OK();
+  const std::string lower = PendingKey(route, first);
+  const std::string upper = last == UINT64_MAX ? PendingKey(route, UINT64_MAX) : PendingKey(route, last + 1);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice ub(upper);
+  ro.iterate_upper_bound = &ub;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, pending_));
+  for (it->Seek(lower); it->Valid(); it->Next()) ++*n;
+  return FromRocks(it->status(), "cannot count in-doubt events");
+}
+
 Status SpoolImpl::Stats(SpoolStats* out) {
   *out = SpoolStats();
   std::vector<std::string> names = Routes();
@@ -1070,6 +1166,16 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     if (!s.ok()) return s;
     RouteStats& rs = out->routes[name];
     if (found) rs.oldest_enqueued_ms = head.enqueued_ms;
+  }
+  {
+    std::vector<InDoubtRange> doubt;
+    Status s = InDoubt(&doubt);
+    if (!s.ok()) return s;
+    for (const InDoubtRange& r : doubt) {
+      uint64_t n = 0;
+      if (s = CountPendingIn(r.route, r.first_seq, r.last_seq, &n); !s.ok()) return s;
+      out->routes[r.route].in_doubt_events += n;
+    }
   }
   {
     std::lock_guard<std::mutex> l(mu_);
@@ -1172,6 +1278,13 @@ class ReopeningSpool final : public Spool {
     if (!s.ok()) return s;
     s = OpenInner();
     if (!s.ok()) return s;
+    size_t promoted = 0;
+    s = inner_->PromoteInFlight(&promoted);
+    if (!s.ok()) return s;
+    if (promoted > 0) {
+      spdlog::warn("spool {}: {} batch(es) were being posted when the previous process stopped; "
+                   "their delivery is in doubt", path_, promoted);
+    }
     bg_ = std::thread([this] {
       NameThisThread("sg-spool-maint");
       Maintain();
@@ -1204,6 +1317,18 @@ class ReopeningSpool final : public Spool {
   }
   Status GetFailed(uint64_t batch_id, FailedBatch* out) override {
     return Use([&](SpoolImpl* s) { return s->GetFailed(batch_id, out); });
+  }
+  Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override {
+    return Change([&](SpoolImpl* s) { return s->MarkInFlight(route, first_seq, last_seq); });
+  }
+  Status ClearInFlight(const std::string& route, uint64_t first_seq) override {
+    return Change([&](SpoolImpl* s) { return s->ClearInFlight(route, first_seq); });
+  }
+  Status InDoubt(std::vector<InDoubtRange>* out) override {
+    return Use([&](SpoolImpl* s) { return s->InDoubt(out); });
+  }
+  Status ClearInDoubt(const std::string& route, uint64_t first_seq) override {
+    return Change([&](SpoolImpl* s) { return s->ClearInDoubt(route, first_seq); });
   }
   std::vector<std::string> Routes() override {
     std::shared_lock<std::shared_mutex> l(mu_);

@@ -820,7 +820,11 @@ TEST_F(CorpusPropertyTest, WithThePublishedCcfDcrTheGatewayNamesExactlyWhatDidNo
   StartKafka(3);
   StartEmulator({"--schema", ccf_file, "--dcr-resource-id", kDcrId, "--dcr-id", "dcr-e2e"});
   Subprocess gw;
-  std::string config = WriteConfig("[delivery]\nbackoff_initial = \"100ms\"\nbackoff_cap = \"500ms\"\n");
+  // Citrix's fields against the CCF DCR: the gateway's own id (on by default since issue 15; the
+  // CCF DCR does not declare it, so Azure would drop it, counted like any undeclared field) is
+  // left out of this comparison.
+  std::string config = WriteConfig(
+      "[delivery]\nbackoff_initial = \"100ms\"\nbackoff_cap = \"500ms\"\nevent_id_field = \"\"\n");
   AddToSection(config, "sentinel",
                fmt::format("dcr_resource_id = \"{}\"\nmanagement_endpoint = \"{}\"\n", kDcrId, emulator_url_));
   StartGateway(&gw, config);

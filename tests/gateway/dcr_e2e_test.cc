@@ -189,5 +189,24 @@ TEST_F(DcrE2eTest, CheckAzureExitsZeroOnOurDcrAndNonZeroOnThePublishedCcfDcr) {
   EXPECT_NE(denied.find("403 AuthorizationFailed"), std::string::npos) << denied;
 }
 
+// check-azure with [sentinel] dedupe = "query": it asks the Log Analytics Query API once, and
+// says (non-zero) when the identity lacks Log Analytics Reader, before any crash needs it.
+TEST_F(DcrE2eTest, CheckAzureTriesTheQueryApiWhenDedupeIsOn) {
+  bootstrap_ = "127.0.0.1:9";  // not contacted
+  StartEmulator({"--schema", std::string(SG_SOURCE_DIR) + "/config/azure/citrix-analytics-streams.json",
+                 "--dcr-resource-id", kDcrId, "--dcr-id", "dcr-e2e", "--query-api"});
+  const std::string config = ConfigReadingTheDcr(
+      fmt::format("dedupe = \"query\"\nworkspace_id = \"00000000-0000-0000-0000-000000000001\"\nquery_endpoint = \"{}\"\n",
+                  emulator_url_));
+  std::string ok;
+  EXPECT_EQ(CheckAzure(config, &ok), 0) << ok;
+  EXPECT_NE(ok.find("query API: workspace 00000000-0000-0000-0000-000000000001 answers"), std::string::npos) << ok;
+  EmulatorFaults("POST", R"({"deny_query": true})");
+  std::string denied;
+  EXPECT_EQ(CheckAzure(config, &denied), 1) << denied;
+  EXPECT_NE(denied.find("HTTP 403 InsufficientAccessError"), std::string::npos) << denied;
+  EXPECT_NE(denied.find("Log Analytics Reader"), std::string::npos) << denied;
+}
+
 }  // namespace
 }  // namespace sg::testing

@@ -329,6 +329,65 @@ TEST_F(SpoolTest, ReadOnlyAndSecondaryInstancesSeeTheData) {
   EXPECT_EQ(out.size(), 5u);
 }
 
+// Issue 15: a mark left by a process that stopped mid-post is in doubt at the next writer's open,
+// for as long as nobody clears it; a cleared mark leaves nothing; stats count the pending events
+// the in-doubt ranges hold.
+TEST_F(SpoolTest, InFlightMarksBecomeInDoubtAtTheNextOpen) {
+  AppendN(kA, 10);
+  AppendN(kB, 4);
+  std::vector<PendingEvent> a = ReadAll(kA);
+  std::vector<PendingEvent> b = ReadAll(kB);
+  ASSERT_TRUE(spool_->MarkInFlight(kA, a[0].seq, a[4].seq).ok());
+  ASSERT_TRUE(spool_->MarkInFlight(kA, a[5].seq, a[9].seq).ok());
+  ASSERT_TRUE(spool_->MarkInFlight(kB, b[0].seq, b[3].seq).ok());
+  ASSERT_TRUE(spool_->ClearInFlight(kA, a[5].seq).ok());  // that request's outcome is known
+  ASSERT_TRUE(spool_->Ack(kA, a, 0, 2).ok());             // two of the first range were acked
+  std::vector<InDoubtRange> doubt;
+  ASSERT_TRUE(spool_->InDoubt(&doubt).ok());
+  EXPECT_TRUE(doubt.empty()) << "in flight in this process is not in doubt";
+
+  // Read-only inspection of the stopped spool sees what the next start will hold in doubt.
+  spool_.reset();
+  {
+    std::unique_ptr<Spool> ro;
+    SpoolOptions o;
+    o.read_only = true;
+    ASSERT_TRUE(Spool::Open(o, dir_.Sub("spool"), &ro).ok());
+    SpoolStats st;
+    ASSERT_TRUE(ro->Stats(&st).ok());
+    EXPECT_EQ(st.routes[kA].in_doubt_events, 3u);
+    EXPECT_EQ(st.routes[kB].in_doubt_events, 4u);
+  }
+  Reopen();
+  ASSERT_TRUE(spool_->InDoubt(&doubt).ok());
+  ASSERT_EQ(doubt.size(), 2u);
+  EXPECT_EQ(doubt[0].route, kB);
+  EXPECT_EQ(doubt[0].first_seq, b[0].seq);
+  EXPECT_EQ(doubt[0].last_seq, b[3].seq);
+  EXPECT_EQ(doubt[1].route, kA);
+  EXPECT_EQ(doubt[1].first_seq, a[0].seq);
+  EXPECT_EQ(doubt[1].last_seq, a[4].seq);
+  EXPECT_GT(doubt[1].marked_ms, 0);
+  SpoolStats st;
+  ASSERT_TRUE(spool_->Stats(&st).ok());
+  EXPECT_EQ(st.routes[kA].in_doubt_events, 3u);
+  EXPECT_EQ(st.routes[kA].pending_events, 8u);
+
+  // Still in doubt after another restart until resolved; a new mark of this process is not.
+  ASSERT_TRUE(spool_->MarkInFlight(kA, a[5].seq, a[9].seq).ok());
+  ASSERT_TRUE(spool_->ClearInFlight(kA, a[5].seq).ok());
+  Reopen();
+  ASSERT_TRUE(spool_->InDoubt(&doubt).ok());
+  EXPECT_EQ(doubt.size(), 2u);
+  ASSERT_TRUE(spool_->ClearInDoubt(kA, a[0].seq).ok());
+  ASSERT_TRUE(spool_->ClearInDoubt(kB, b[0].seq).ok());
+  Reopen();
+  ASSERT_TRUE(spool_->InDoubt(&doubt).ok());
+  EXPECT_TRUE(doubt.empty());
+  ASSERT_TRUE(spool_->Stats(&st).ok());
+  EXPECT_EQ(st.routes[kA].in_doubt_events, 0u);
+}
+
 TEST(SpoolOpenTest, MissingSpoolIsNotFoundWhenNotCreating) {
   TempDir dir;
   SpoolOptions o;

@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -13,6 +14,7 @@
 #include <vector>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -104,6 +106,14 @@ struct Faults {
   // A test device standing for an identity without Reader on the DCR: the management read then
   // answers 403 AuthorizationFailed as ARM does (Learn "Troubleshoot Azure RBAC", see ReadDcr).
   bool deny_dcr_read = false;
+  // A test device standing for an identity without Log Analytics Reader on the workspace: the
+  // Query API answers 403 InsufficientAccessError (see Query).
+  bool deny_query = false;
+  // A test device, not an Azure behaviour: the answer to an accepted ingestion request leaves this
+  // long after its rows were accepted (a slow way back), so that a test's kill -9 lands between
+  // Azure's acceptance and the client's reading of its 2xx.
+  int64_t answer_delay_ms = 0;
+  int64_t ingestion_delay_ms = -1;  // -1: EmulatorOptions::ingestion_delay
 };
 
 // A token as Entra issued it: bound to the audience (resource) it was asked for. Source: Learn
@@ -131,6 +141,150 @@ bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefi
 
 // Azure Monitor's ingestion audience in any cloud (monitor.azure.com, .us, .cn).
 bool IsIngestionAudience(const std::string& aud) { return StartsWith(aud, "https://monitor.azure."); }
+// The Log Analytics Query API's audience in any cloud (Learn "Query - Execute", scope
+// https://api.loganalytics.io/.default; api.loganalytics.us, api.loganalytics.azure.cn).
+bool IsQueryAudience(const std::string& aud) { return StartsWith(aud, "https://api.loganalytics."); }
+
+// One row as the Query API can return it: queryable from `visible`, with its TimeGenerated.
+struct StoredRow {
+  Clock::time_point visible;
+  int64_t time_generated_ms = 0;
+  json row;
+};
+
+// The KQL subset the gateway's resolution sends (azure::PresentIdsQuery):
+//   Table | where TimeGenerated >= datetime(ISO) | where Col in ("a", "b") | project Col[, Col]
+// (also `>`, and several where stages). Anything else is a syntax error for this emulator.
+struct KqlQuery {
+  std::string table;
+  int64_t time_from_ms = INT64_MIN;
+  bool time_strict = false;
+  std::vector<std::pair<std::string, std::set<std::string>>> in_filters;
+  std::vector<std::string> project;  // empty: every column
+};
+
+bool ParseIsoMs(const std::string& v, int64_t* ms) {
+  std::tm tm{};
+  if (v.size() < 19 || ::strptime(v.substr(0, 19).c_str(), "%Y-%m-%dT%H:%M:%S", &tm) == nullptr) return false;
+  int64_t frac = 0;
+  if (v.size() > 20 && v[19] == '.') {
+    int digits = 0;
+    for (size_t i = 20; i < v.size() && std::isdigit(static_cast<unsigned char>(v[i])) && digits < 3; ++i, ++digits) {
+      frac = frac * 10 + (v[i] - '0');
+    }
+    while (digits++ < 3) frac *= 10;
+  }
+  *ms = static_cast<int64_t>(::timegm(&tm)) * 1000 + frac;
+  return true;
+}
+
+// Splits on '|' outside string literals; trims each part.
+std::vector<std::string> KqlStages(const std::string& q) {
+  std::vector<std::string> out(1);
+  bool in_str = false;
+  for (size_t i = 0; i < q.size(); ++i) {
+    char c = q[i];
+    if (in_str && c == '\\' && i + 1 < q.size()) {
+      out.back() += c;
+      out.back() += q[++i];
+      continue;
+    }
+    if (c == '"') in_str = !in_str;
+    if (c == '|' && !in_str) {
+      out.emplace_back();
+      continue;
+    }
+    out.back() += c;
+  }
+  for (auto& s : out) {
+    size_t a = s.find_first_not_of(" \t\n"), b = s.find_last_not_of(" \t\n");
+    s = a == std::string::npos ? "" : s.substr(a, b - a + 1);
+  }
+  return out;
+}
+
+bool IsIdent(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+// "a", "b" -> {a, b}; false on anything else.
+bool ParseStringList(std::string s, std::set<std::string>* out) {
+  size_t i = 0;
+  auto skip = [&] { while (i < s.size() && (s[i] == ' ' || s[i] == ',')) ++i; };
+  skip();
+  while (i < s.size()) {
+    if (s[i] != '"') return false;
+    std::string v;
+    ++i;
+    while (i < s.size() && s[i] != '"') {
+      if (s[i] == '\\' && i + 1 < s.size()) {
+        ++i;
+        v += s[i] == 'n' ? '\n' : s[i];
+      } else {
+        v += s[i];
+      }
+      ++i;
+    }
+    if (i >= s.size()) return false;
+    ++i;
+    out->insert(std::move(v));
+    skip();
+  }
+  return true;
+}
+
+bool ParseKql(const std::string& text, KqlQuery* q, std::string* error) {
+  std::vector<std::string> stages = KqlStages(text);
+  q->table = stages[0];
+  if (!IsIdent(q->table)) {
+    *error = "the query must start with a table name";
+    return false;
+  }
+  static const std::regex kTime(R"(^where\s+TimeGenerated\s*(>=|>)\s*datetime\(\s*([^)\s]+)\s*\)$)");
+  static const std::regex kIn(R"(^where\s+([A-Za-z0-9_]+)\s+in\s*\((.*)\)$)");
+  static const std::regex kProject(R"(^project\s+(.+)$)");
+  for (size_t i = 1; i < stages.size(); ++i) {
+    std::smatch m;
+    if (std::regex_match(stages[i], m, kTime)) {
+      if (!ParseIsoMs(m[2], &q->time_from_ms)) {
+        *error = "datetime(" + m[2].str() + ") is not a date";
+        return false;
+      }
+      q->time_strict = m[1] == ">";
+    } else if (std::regex_match(stages[i], m, kIn)) {
+      std::set<std::string> values;
+      if (!ParseStringList(m[2], &values)) {
+        *error = "the in() list must hold string literals";
+        return false;
+      }
+      q->in_filters.emplace_back(m[1], std::move(values));
+    } else if (std::regex_match(stages[i], m, kProject)) {
+      std::string cols = m[1];
+      size_t start = 0;
+      while (start <= cols.size()) {
+        size_t comma = cols.find(',', start);
+        std::string c = cols.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        c.erase(0, c.find_first_not_of(' '));
+        c.erase(c.find_last_not_of(' ') + 1);
+        if (!IsIdent(c)) {
+          *error = "project takes column names";
+          return false;
+        }
+        q->project.push_back(c);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else {
+      *error = "this emulator does not support the operator '" + stages[i].substr(0, 40) + "'";
+      return false;
+    }
+  }
+  return true;
+}
 // Azure Resource Manager's audience in any cloud.
 bool IsManagementAudience(const std::string& aud) {
   return aud == "https://management.azure.com" || aud == "https://management.core.windows.net" ||
@@ -240,6 +394,18 @@ Status LoadDcrResource(const EmulatorOptions& o, json* out) {
 
 struct Emulator::Impl {
   EmulatorOptions options;
+  // Rows the Query API serves, per table (options.query_api); guarded by mu.
+  std::map<std::string, std::vector<StoredRow>> stored;
+  // Input stream -> the table its rows land in, from the DCR's dataFlows (outputStream).
+  std::map<std::string, std::string> output_tables;
+
+  // The table a stream's rows are queried in: the DCR's outputStream (Learn "Structure of a data
+  // collection rule in Azure Monitor", dataFlows); without a DCR that says, the record's table
+  // (Custom-X_V1 lands in X_V1_CL, as the project's DCR has it).
+  std::string QueryTable(const std::string& stream) const {
+    auto it = output_tables.find(stream);
+    return it != output_tables.end() ? it->second : TableForStream(stream);
+  }
   TlsFiles tls;
   std::unique_ptr<httplib::SSLServer> server;
   std::thread thread;
@@ -467,6 +633,124 @@ struct Emulator::Impl {
     std::fflush(record);
   }
 
+  // Keeps accepted rows for the Query API. They become queryable only after the ingestion delay:
+  // ../../../shared/design/azure-apis.md, "Log Analytics Query API" (20 s to a few minutes after
+  // the 204), Learn "Log data ingestion time in Azure Monitor"
+  // (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time).
+  void DelayAnswer() {
+    int64_t ms;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ms = faults.answer_delay_ms;
+    }
+    if (ms <= 0) return;
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stopping; });
+  }
+
+  void Store(const std::string& table, const json& array) {
+    const auto now_sys = std::chrono::system_clock::now();
+    const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now_sys.time_since_epoch()).count();
+    std::lock_guard<std::mutex> lock(mu);
+    const int64_t delay = faults.ingestion_delay_ms >= 0 ? faults.ingestion_delay_ms : options.ingestion_delay.count();
+    const Clock::time_point visible = Clock::now() + std::chrono::milliseconds(delay);
+    auto& rows_of = stored[table];
+    for (const json& row : array) {
+      StoredRow r;
+      r.visible = visible;
+      r.time_generated_ms = now_ms;  // the arrival when the row has no TimeGenerated
+      auto tg = row.find("TimeGenerated");
+      if (tg != row.end() && tg->is_string()) ParseIsoMs(tg->get<std::string>(), &r.time_generated_ms);
+      r.row = row;
+      rows_of.push_back(std::move(r));
+    }
+  }
+
+  // The Log Analytics Query API: POST /v1/workspaces/{workspaceId}/query with {"query": KQL} and a
+  // token for https://api.loganalytics.io. Source: Learn "Query - Execute"
+  // (https://learn.microsoft.com/en-us/rest/api/loganalytics/dataaccess/query/execute): 200 with
+  // {"tables": [{"name": "PrimaryResult", "columns": [{"name", "type"}], "rows": [[...]]}]};
+  // errors as {"error": {"code", "message"}}: 400 BadArgumentError for a query it cannot run,
+  // 401 for a missing, expired or other-audience token, 403 InsufficientAccessError without read
+  // access to the workspace (Log Analytics Reader; Learn "Manage access to Log Analytics
+  // workspaces"), 404 WorkspaceNotFoundError for an unknown workspace. A table that holds no row
+  // answers an empty result here (a DCR's table exists from its creation).
+  void Query(const httplib::Request& req, httplib::Response& res) {
+    if (ApplyFaults(res, false, false)) return;
+    auto reply = [&](int status, const std::string& code, const std::string& message) {
+      res.status = status;
+      res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(), "application/json");
+    };
+    if (!options.query_api) return reply(404, "PathNotFoundError", "The requested path does not exist.");
+    const std::string workspace = req.matches[1];
+    std::string auth = req.get_header_value("Authorization");
+    if (auth.rfind("Bearer ", 0) != 0) {
+      return reply(401, "AuthorizationRequiredError", "Valid authentication was not provided.");
+    }
+    bool deny;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = tokens.find(auth.substr(7));
+      if (it == tokens.end() || Clock::now() >= it->second.expires) {
+        return reply(401, "InvalidTokenError", "The provided authentication is not valid for this resource.");
+      }
+      if (!IsQueryAudience(it->second.audience)) {
+        return reply(401, "InvalidTokenError", "The provided authentication is not valid for this resource "
+                                               "(audience " + it->second.audience + ").");
+      }
+      deny = faults.deny_query;
+    }
+    if (workspace != options.workspace_id) {
+      return reply(404, "WorkspaceNotFoundError", "The workspace could not be found.");
+    }
+    if (deny) {
+      return reply(403, "InsufficientAccessError",
+                   "The provided credentials have insufficient access to perform the requested operation");
+    }
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("query") || !body["query"].is_string()) {
+      return reply(400, "BadArgumentError", "The request had some invalid properties: query is required.");
+    }
+    KqlQuery q;
+    std::string error;
+    if (!ParseKql(body["query"].get<std::string>(), &q, &error)) {
+      return reply(400, "BadArgumentError", "The request had some invalid properties: " + error);
+    }
+    json rows = json::array();
+    std::vector<std::string> columns = q.project;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      const Clock::time_point now = Clock::now();
+      auto it = stored.find(q.table);
+      if (it != stored.end()) {
+        for (const StoredRow& r : it->second) {
+          if (now < r.visible) continue;  // not ingested yet
+          if (q.time_strict ? r.time_generated_ms <= q.time_from_ms : r.time_generated_ms < q.time_from_ms) continue;
+          bool match = true;
+          for (const auto& [col, values] : q.in_filters) {
+            auto v = r.row.find(col);
+            if (v == r.row.end() || !v->is_string() || values.count(v->get<std::string>()) == 0) {
+              match = false;
+              break;
+            }
+          }
+          if (!match) continue;
+          if (columns.empty()) {
+            for (const auto& [k, v] : r.row.items()) columns.push_back(k);
+          }
+          json out = json::array();
+          for (const std::string& c : columns) out.push_back(r.row.contains(c) ? r.row[c] : json());
+          rows.push_back(std::move(out));
+        }
+      }
+    }
+    json cols = json::array();
+    for (const std::string& c : columns) cols.push_back({{"name", c}, {"type", "string"}});
+    res.status = 200;
+    res.set_content(json{{"tables", json::array({{{"name", "PrimaryResult"}, {"columns", cols}, {"rows", rows}}})}}.dump(),
+                    "application/json");
+  }
+
   // ---- what Azure drops without a word (counted as the DCR's metrics count it) ----
 
   void CountDropped(const std::string& stream, const DropCounts& d) {
@@ -690,7 +974,7 @@ struct Emulator::Impl {
       }
       schema = &it->second;
     }
-    if (schema == nullptr && record == nullptr) {
+    if (schema == nullptr && record == nullptr && !options.query_api) {
       RowCounter counter(false);
       if (!ScanJson(*body, &counter)) {
         return reply({400, "InvalidPayload", "The body must be a JSON array of objects.", -1});
@@ -762,6 +1046,8 @@ struct Emulator::Impl {
     CountDropped(stream, drops);
     NoteAccepted(stream, sent, body->size(), array.size(), gzipped);
     Record(TableForStream(stream), array, body->size());
+    if (options.query_api) Store(QueryTable(stream), array);
+    DelayAnswer();
     res.status = 204;
   }
 
@@ -838,6 +1124,7 @@ struct Emulator::Impl {
     for (const auto& row : array) ok = ok && row.is_object();
     if (!ok) return reply({400, "InvalidDataFormat", "The body is not valid JSON.", -1});
     Record(log_type + "_CL", array, req.body.size());
+    if (options.query_api) Store(log_type + "_CL", array);
     res.status = 200;
   }
 
@@ -952,7 +1239,7 @@ struct Emulator::Impl {
     static const std::set<std::string> kKnown = {
         "outage", "failure_rate", "failure_status", "failure_code", "latency_ms", "hang",
         "hang_rate", "hang_seconds", "close", "close_rate", "token_lifetime_s", "expire_tokens",
-        "refuse_field", "deny_dcr_read", "refuse_inflated_above"};
+        "refuse_field", "deny_dcr_read", "refuse_inflated_above", "deny_query", "ingestion_delay_ms", "answer_delay_ms"};
     for (const auto& [k, v] : j.items()) {
       if (!kKnown.count(k)) return Status::InvalidArgument("unknown fault " + k);
     }
@@ -977,6 +1264,9 @@ struct Emulator::Impl {
       faults.failure_code = j.value("failure_code", faults.failure_code);
       faults.refuse_field = j.value("refuse_field", faults.refuse_field);
       faults.deny_dcr_read = j.value("deny_dcr_read", faults.deny_dcr_read);
+      faults.deny_query = j.value("deny_query", faults.deny_query);
+      faults.answer_delay_ms = j.value("answer_delay_ms", faults.answer_delay_ms);
+      faults.ingestion_delay_ms = j.value("ingestion_delay_ms", faults.ingestion_delay_ms);
       faults.refuse_inflated_above = j.value("refuse_inflated_above", faults.refuse_inflated_above);
       faults.latency_ms = j.value("latency_ms", faults.latency_ms);
       faults.hang = j.value("hang", faults.hang);
@@ -1025,6 +1315,15 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     if (!s.ok()) return s;
     s = LoadDcrResource(options, &d->dcr);
     if (!s.ok()) return s;
+    const json& flows = d->dcr["properties"].contains("dataFlows") ? d->dcr["properties"]["dataFlows"] : json();
+    if (flows.is_array()) {
+      for (const auto& f : flows) {
+        if (!f.is_object() || !f.contains("outputStream") || !f["outputStream"].is_string()) continue;
+        for (const auto& st : f.value("streams", json::array())) {
+          if (st.is_string()) d->output_tables[st.get<std::string>()] = TableForStream(f["outputStream"].get<std::string>());
+        }
+      }
+    }
   }
   if (!options.record_file.empty()) {
     d->record = std::fopen(options.record_file.c_str(), "a");
@@ -1077,6 +1376,8 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
           [d](const httplib::Request& req, httplib::Response& res) { d->Imds(req, res); });
   svr.Post(abs + R"(/dataCollectionRules/([^/]+)/streams/([^/]+))",
            [d](const httplib::Request& req, httplib::Response& res) { d->LogsIngestion(req, res); });
+  svr.Post(abs + R"(/v1/workspaces/([^/]+)/query)",
+           [d](const httplib::Request& req, httplib::Response& res) { d->Query(req, res); });
   svr.Post(abs + "/api/logs",
            [d](const httplib::Request& req, httplib::Response& res) { d->DataCollector(req, res); });
   svr.Get("/emulator/stats", [d](const httplib::Request&, httplib::Response& res) {

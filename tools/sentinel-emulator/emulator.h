@@ -4,7 +4,8 @@
 // metadata endpoint (/metadata/identity/oauth2/token), the Logs Ingestion API
 // (/dataCollectionRules/{dcr}/streams/{stream}), the Data Collector API (/api/logs) and the
 // management-plane read of the DCR it holds (GET {dcrResourceId}?api-version=...), with the
-// checks and answers Azure gives (see ../../../shared/design/azure-apis.md), plus a control
+// checks and answers Azure gives (see ../../../shared/design/azure-apis.md), the Log Analytics
+// Query API over what it accepted (EmulatorOptions::query_api), plus a control
 // surface for tests: POST/DELETE /emulator/faults and GET /emulator/stats.
 // Every accepted row is recorded (JSON lines {"table":..,"row":..}) when a record file is set.
 // Used by the sentinel-emulator program, the integration tests, the demo and the benchmarks.
@@ -52,6 +53,12 @@ struct EmulatorOptions {
   std::chrono::milliseconds early_margin{250};
   std::chrono::milliseconds early_grace{1000};
   std::chrono::seconds max_date_skew{900};
+  // The Log Analytics Query API (POST /v1/workspaces/{workspace_id}/query) over the rows accepted
+  // (kept in memory, so off unless asked), for the KQL subset the gateway's exactly-once
+  // resolution sends. A row becomes queryable ingestion_delay after its 2xx, as in Azure, where
+  // it takes 20 s to a few minutes (also settable as the fault "ingestion_delay_ms").
+  bool query_api = false;
+  std::chrono::milliseconds ingestion_delay{0};
   int threads = 64;
 };
 

@@ -44,7 +44,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", o.threads, "server threads (each keep-alive connection holds one)")
       ->capture_default_str();
+  int64_t ingestion_delay_ms = 0;
+  app.add_flag("--query-api", o.query_api,
+               "serve the Log Analytics Query API over the rows accepted (kept in memory)");
+  app.add_option("--ingestion-delay-ms", ingestion_delay_ms,
+                 "a row becomes queryable this long after its 2xx, as in Azure")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  o.ingestion_delay = std::chrono::milliseconds(ingestion_delay_ms);
 
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) {

@@ -21,6 +21,11 @@ struct CloudEndpoints {
   std::string management_endpoint;  // e.g. https://management.azure.com
   std::string management_scope;     // e.g. https://management.azure.com/.default
   std::string management_resource;  // managed identity resource, e.g. https://management.azure.com/
+  // Log Analytics Query API (the exactly-once resolution asks it which ids arrived), with its
+  // own audience (Learn "Query - Execute", https://learn.microsoft.com/en-us/rest/api/loganalytics/dataaccess/query/execute).
+  std::string query_endpoint;       // e.g. https://api.loganalytics.io
+  std::string query_scope;          // e.g. https://api.loganalytics.io/.default
+  std::string query_resource;       // managed identity resource, e.g. https://api.loganalytics.io/
 };
 
 // "public" (also "azurepubliccloud"), "usgov" ("azureusgovernment"), "china" ("azurechinacloud").
