@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <set>
 #include <random>
@@ -197,7 +198,9 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
   const uint64_t first = 4'000;
   StartKafka(4);
   StartEmulatorWithQueries();
-  std::string config = Config(true, "6s");
+  // The wait outlasts Kafka's group join even on a loaded machine (the join took more than 6 s
+  // under CI's load), so the resolution falls inside the measured window.
+  std::string config = Config(true, "20s");
   ASSERT_GT(KillBetweenAcceptAndAck(config, first), 0u);
   Subprocess gw;
   StartGateway(&gw, config);
@@ -205,18 +208,25 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
   // Kafka's own start (the group join) is not the resolution's: measured from assignment on.
   ASSERT_TRUE(WaitFor(seconds(60), [&] { return SumMetric(Metrics(), "sg_kafka_assigned_partitions") == 4; }));
   ASSERT_GT(SumMetric(Metrics(), "sg_in_doubt_events"), 0u) << "still held: the wait is not over";
-  // 12 s at 1,000 events/s: the wait (6 s from the start), the queries, the posts after them.
-  const uint64_t rate = 1000, secs = 12;
+  // 1,000 events/s from the assignment until 3 s after the resolution ended (at most 60 s): the
+  // rest of the wait, the queries, the posts after them, and what follows.
+  const uint64_t rate = 1000;
+  uint64_t sent = 0;
+  std::optional<Clock::time_point> resolved;
   auto t0 = Clock::now();
-  for (uint64_t i = 0; i < rate * secs; ++i) {
+  for (uint64_t i = 0; i < 60 * rate; ++i) {
     if (i % 100 == 0) std::this_thread::sleep_until(t0 + milliseconds(i * 1000 / rate));  // pacing, not sync
+    if (i % 500 == 0 && !resolved && SumMetric(Metrics(), "sg_in_doubt_events") == 0) resolved = Clock::now();
+    if (resolved && Clock::now() > *resolved + seconds(3)) break;
+    ++sent;
     const uint64_t seq = first + i;
     nlohmann::json e = nlohmann::json::parse(Event(seq));
     e["produced_ms"] = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", static_cast<int32_t>(seq % 4), e.dump()), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(producer_, 60'000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  const uint64_t produced = first + rate * secs;
+  ASSERT_TRUE(resolved.has_value()) << "no resolution within 60 s of the assignment";
+  const uint64_t produced = first + sent;
   std::string m;
   DrainAndStop(&gw, produced, &m);
   EXPECT_GT(SumMetric(m, "sg_in_doubt_resolved_total", "already_delivered"), 0u) << "a resolution took place";
@@ -230,11 +240,11 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
     if (!seen.insert(j["row"].value("seq", uint64_t{0})).second) continue;
     latency.push_back(j.value("received_ms", int64_t{0}) - j["row"].value("produced_ms", int64_t{0}));
   }
-  ASSERT_EQ(latency.size(), rate * secs);
+  ASSERT_EQ(latency.size(), sent);
   std::sort(latency.begin(), latency.end());
   auto pct = [&](double p) { return latency[std::min(latency.size() - 1, static_cast<size_t>(p * latency.size()))]; };
-  std::cout << fmt::format("[ latency  ] new events during a resolution, 1,000/s for {} s: p50 {} ms, p99 {} ms, max {} ms\n",
-                           secs, pct(0.50), pct(0.99), latency.back());
+  std::cout << fmt::format("[ latency  ] new events during a resolution, 1,000/s, {} events: p50 {} ms, p99 {} ms, max {} ms\n",
+                           sent, pct(0.50), pct(0.99), latency.back());
   EXPECT_LT(pct(0.99), 2000);
   Recorded r = ReadRecord();
   EXPECT_EQ(r.count.size(), produced);
