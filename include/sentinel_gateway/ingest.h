@@ -1,6 +1,6 @@
 // Ingest: the Kafka consumer that moves Citrix Analytics events into the spool.
 //
-// Guarantees (see shared/design/BRIEF.md, invariants 1, 3, 4 and 6):
+// Guarantees (README, "What it guarantees", 1, 3, 4 and 8; docs/ARCHITECTURE.md):
 //  - An offset is stored for commit only after the spool append holding its message returned OK
 //    (enable.auto.offset.store=false; every append is fsync'd by the spool).
 //  - Messages of one poll cycle go to the spool in one atomic append, together with the highest

@@ -23,7 +23,7 @@ Status ParseCloud(std::string_view name, Cloud* cloud) {
 }
 
 // Management hosts: Learn "Azure Government developer guide" / "Azure China developer guide"
-// (endpoint mappings), and ../shared/design/azure-apis.md, "Reading the deployed configuration back".
+// (endpoint mappings), and docs/AZURE.md, "The deployed DCR read back".
 // Query API hosts: the same guides ("Azure Monitor Logs": api.loganalytics.us, api.loganalytics.azure.cn).
 CloudEndpoints EndpointsFor(Cloud cloud) {
   switch (cloud) {

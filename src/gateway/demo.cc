@@ -36,7 +36,8 @@ using Clock = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 constexpr char kTopic[] = "citrix-analytics-demo";
 
-// Synthetic Citrix Analytics events of every type, shaped like ../shared/citrix-events/.
+// Synthetic Citrix Analytics events of every type, shaped like Azure-Sentinel's sample data for
+// the Citrix connector (copies in tests/azure_templates/testdata/).
 std::string MakeEvent(uint64_t n) {
   static const char* kTypes[] = {"userProfileRiskscore", "userProfileApp",   "userProfileLocation",
                                  "userProfileUsage",     "userProfileDevice", "riskScoreChange",

@@ -634,7 +634,7 @@ struct Emulator::Impl {
   }
 
   // Keeps accepted rows for the Query API. They become queryable only after the ingestion delay:
-  // ../../../shared/design/azure-apis.md, "Log Analytics Query API" (20 s to a few minutes after
+  // docs/AZURE.md, "Exactly once" (20 s to a few minutes after
   // the 204), Learn "Log data ingestion time in Azure Monitor"
   // (https://learn.microsoft.com/azure/azure-monitor/logs/data-ingestion-time).
   void DelayAnswer() {

@@ -4,7 +4,7 @@
 // metadata endpoint (/metadata/identity/oauth2/token), the Logs Ingestion API
 // (/dataCollectionRules/{dcr}/streams/{stream}), the Data Collector API (/api/logs) and the
 // management-plane read of the DCR it holds (GET {dcrResourceId}?api-version=...), with the
-// checks and answers Azure gives (see ../../../shared/design/azure-apis.md), the Log Analytics
+// checks and answers Azure gives (docs/AZURE.md, with its Microsoft sources), the Log Analytics
 // Query API over what it accepted (EmulatorOptions::query_api), plus a control
 // surface for tests: POST/DELETE /emulator/faults and GET /emulator/stats.
 // Every accepted row is recorded (JSON lines {"table":..,"row":..}) when a record file is set.
