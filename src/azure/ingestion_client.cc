@@ -63,21 +63,9 @@ PostResult ToResult(Api api, const HttpResponse& r) {
   if (p.retry_after && *p.retry_after > kMaxRetryAfter) p.retry_after = kMaxRetryAfter;
   if (const std::string* code = find("x-ms-error-code")) p.error_code = *code;
   if (p.outcome != Outcome::kSuccess && !r.body.empty()) {
-    nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-      const auto& e = j["error"];
-      if (p.error_code.empty() && e.contains("code") && e["code"].is_string()) {
-        p.error_code = e["code"].get<std::string>();
-      }
-      if (e.contains("message") && e["message"].is_string()) {
-        p.error_text = e["message"].get<std::string>();
-      }
-    } else if (j.is_object() && j.contains("Error") && j["Error"].is_string()) {
-      // Data Collector API: {"Error":"InvalidLogType","Message":"..."}.
-      if (p.error_code.empty()) p.error_code = j["Error"].get<std::string>();
-      if (j.contains("Message") && j["Message"].is_string()) {
-        p.error_text = j["Message"].get<std::string>();
-      }
+    std::string code;
+    if (ParseErrorBody(r.body, &code, &p.error_text)) {
+      if (p.error_code.empty()) p.error_code = code;  // the x-ms-error-code header wins
     } else {
       p.error_text = r.body.substr(0, 500);
     }

@@ -1,6 +1,7 @@
 #include "sentinel_gateway/azure/post_result.h"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace sg::azure {
 
@@ -49,6 +50,25 @@ std::string PostResult::Describe() const {
   if (!error_code.empty()) s += " " + error_code;
   if (!error_text.empty()) s += ": " + error_text;
   return s;
+}
+
+bool ParseErrorBody(std::string_view body, std::string* code, std::string* message) {
+  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object()) return false;
+  auto str = [](const nlohmann::json& o, const char* key, std::string* out) {
+    if (o.contains(key) && o[key].is_string()) *out = o[key].get<std::string>();
+  };
+  if (j.contains("error") && j["error"].is_object()) {
+    str(j["error"], "code", code);
+    str(j["error"], "message", message);
+    return true;
+  }
+  if (j.contains("Error") && j["Error"].is_string()) {
+    str(j, "Error", code);
+    str(j, "Message", message);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace sg::azure

@@ -8,6 +8,7 @@
 
 #include "sentinel_gateway/azure/cloud.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
+#include "sentinel_gateway/azure/post_result.h"
 
 namespace sg::azure {
 
@@ -120,12 +121,8 @@ Status QueryClient::PresentIds(const std::string& table, const std::string& id_c
     }
     // Errors are {"error": {"code", "message"}} (Learn "Query - Execute", errorResponse).
     std::string code, message;
-    nlohmann::json j = nlohmann::json::parse(resp.body, nullptr, false);
-    if (j.is_object() && j.contains("error") && j["error"].is_object()) {
-      code = j["error"].value("code", "");
-      message = j["error"].value("message", "");
-      message = message.substr(0, message.find('\n')).substr(0, 300);
-    }
+    ParseErrorBody(resp.body, &code, &message);
+    message = message.substr(0, message.find('\n')).substr(0, 300);
     if (resp.status == 401 && attempt == 0) {
       tokens_->Invalidate(token);  // expired or revoked: one fresh token, one more try
       continue;

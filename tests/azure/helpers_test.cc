@@ -229,6 +229,24 @@ TEST(ColumnIndexTest, AnswersAsTheSchemasMapDoes) {
   }
 }
 
+// One reader of Azure's error bodies for the ingestion, management and Query API clients.
+TEST(ParseErrorBodyTest, ReadsBothShapesAndNothingElse) {
+  std::string code, message;
+  EXPECT_TRUE(ParseErrorBody(R"({"error":{"code":"InvalidStream","message":"no such stream"}})", &code, &message));
+  EXPECT_EQ(code, "InvalidStream");
+  EXPECT_EQ(message, "no such stream");
+  code.clear(), message.clear();
+  EXPECT_TRUE(ParseErrorBody(R"({"Error":"InvalidLogType","Message":"bad"})", &code, &message));
+  EXPECT_EQ(code, "InvalidLogType");
+  EXPECT_EQ(message, "bad");
+  code.clear(), message.clear();
+  EXPECT_TRUE(ParseErrorBody(R"({"error":{"code":7,"message":["x"]}})", &code, &message));  // odd types: ignored
+  EXPECT_EQ(code, "");
+  for (const char* other : {"", "<html>502</html>", R"({"error":"text"})", "[1]"}) {
+    EXPECT_FALSE(ParseErrorBody(other, &code, &message)) << other;
+  }
+}
+
 TEST(ValueMatchesTest, IntegersFitOnlyWithinTheColumnsSignedRange) {
   using nlohmann::json;
   EXPECT_TRUE(ValueMatches(ColumnType::kInt, json(INT32_MAX)));

@@ -48,5 +48,8 @@ bool IsRequestLevelCode(std::string_view error_code);
 // request-level error, however many halves get them.
 bool IsDataErrorCode(std::string_view error_code);
 const char* OutcomeName(Outcome outcome);
+// Azure's error body: {"error": {"code", "message"}} (Logs Ingestion, ARM, the Query API) or the
+// Data Collector API's {"Error", "Message"}. False, nothing set, when the body is neither.
+bool ParseErrorBody(std::string_view body, std::string* code, std::string* message);
 
 }  // namespace sg::azure
