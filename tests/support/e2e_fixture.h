@@ -2,6 +2,8 @@
 // 127.0.0.1, a producer of numbered Citrix-shaped events, and readers of what Sentinel recorded.
 #pragma once
 
+#include <cstdlib>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -16,6 +18,12 @@
 #include "subprocess.h"
 
 namespace sg::testing {
+
+// A test's knob from the environment (SG_CHAOS_KILLS=...), or `def` when it is not set.
+inline int EnvInt(const char* name, int def) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::atoi(v) : def;
+}
 
 // The ARM resource id of the DCR the end-to-end tests have the gateway read back from the emulator.
 inline constexpr const char* kDcrId =
