@@ -24,6 +24,12 @@
 //    crash keeps it; a power cut may lose the newest). The writer's open turns the marks a previous
 //    process left (it stopped while those requests were out) into "in doubt" ranges, durably,
 //    before anything else is written; they stay until the drainer resolves them (ClearInDoubt).
+//  - Power loss (issue 15): a power cut can take back the unsynced tail of the WAL, and with it
+//    in-flight marks and acks. A writer records the machine's boot id while it has the spool open
+//    and removes the record when it closes. A writer that finds another boot's record knows the
+//    previous one never closed and the machine restarted since: it puts the head of each route in
+//    doubt, up to SpoolOptions::in_flight_bound_events plus ack_sync_events pending events, in the
+//    same synced write as the promotion. A clean stop, or a crash without a restart, adds nothing.
 //
 // Thread safety: all methods may be called concurrently from several threads.
 #pragma once
@@ -179,6 +185,15 @@ struct SpoolOptions {
   // first. A power cut re-delivers at most what was acked in that window (see README guarantee 5).
   uint32_t ack_sync_interval_ms = 1000;
   uint32_t ack_sync_events = 10000;
+  // The most pending events of one route, counted from its head, that the previous writer's
+  // drainer may have posted without a durable in-flight mark: what a power cut may leave in Azure
+  // but pending here (see the guarantees above). The gateway sets 2 x concurrency x
+  // max_batch_events: the batches in flight when the WAL was last synced (their marks may be
+  // unsynced too) and those taken after; ack_sync_events is added for acks the cut took back.
+  uint64_t in_flight_bound_events = 2 * 4 * 10'000;
+  // The machine's boot id (empty: /proc/sys/kernel/random/boot_id). Tests simulate a restart by
+  // opening with another one. When no boot id can be read, an unclean stop counts as a restart.
+  std::string boot_id;
   // Tests inject a fault-injecting Env here (disk full). Not owned.
   rocksdb::Env* env = nullptr;
 };

@@ -51,6 +51,9 @@ inline constexpr std::string_view kMetaCounterPrefix = "ctr/";
 // seq + big-endian mark time (ms).
 inline constexpr std::string_view kMetaInFlightPrefix = "inflight/";
 inline constexpr std::string_view kMetaInDoubtPrefix = "indoubt/";
+// The open writer's run record: its machine's boot id. Present at an open: the last writer did
+// not close (a crash, or a power cut when the boot id differs).
+inline constexpr std::string_view kMetaRun = "run";
 std::string MarkKey(std::string_view prefix, std::string_view route, uint64_t first_seq);
 bool ParseMarkKey(std::string_view key, std::string_view prefix, std::string* route, uint64_t* first_seq);
 std::string OffsetKey(std::string_view topic, int32_t partition);

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
@@ -162,6 +163,12 @@ class SpoolImpl final : public Spool {
   // The writer's first open: every in-flight mark becomes in doubt, in one synced write (a
   // reopen after an I/O error does not: this process's lanes still own their marks).
   Status PromoteInFlight(size_t* promoted);
+  // The writer's first open, after PromoteInFlight: when the previous writer never closed and the
+  // machine restarted since, puts the head of each route in doubt (see the power-loss guarantee);
+  // then records this run. One synced write. *routes: routes whose head was put in doubt.
+  Status BeginRun(size_t* routes);
+  // A clean close: removes the run record, synced.
+  Status EndRun();
   std::vector<std::string> Routes() override;
   Status Stats(SpoolStats* out) override;
   Status SourceOffsets(std::vector<PartitionOffset>* out) override;
@@ -229,6 +236,12 @@ class SpoolImpl final : public Spool {
   Status ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out);
   // Pending events of `route` with seq in [first, last].
   Status CountPendingIn(const std::string& route, uint64_t first, uint64_t last, uint64_t* n);
+  // The run record says the last writer never closed and the machine restarted since (or a boot id
+  // is unknown: counted as a restart).
+  Status RestartedSinceLastRun(bool* restarted);
+  // For each route, the range from its head to its (in_flight_bound_events + ack_sync_events)-th
+  // pending event outside the ranges already in doubt (`doubt`: held, so lanes posted past them).
+  Status HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out);
   // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
   // how many of them a sync is known to cover. A synced write covers every ack written before it.
   uint64_t AcksWritten() {
@@ -1122,6 +1135,15 @@ Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) {
   if (Status s = ListMarks(kMetaInDoubtPrefix, out); !s.ok()) return s;
   if (options_.read_only && !options_.secondary) {
     if (Status s = ListMarks(kMetaInFlightPrefix, out); !s.ok()) return s;
+    // What the stopped writer's next start will put in doubt after a power cut, too (it may
+    // overlap the marks).
+    bool restarted = false;
+    if (Status s = RestartedSinceLastRun(&restarted); !s.ok()) return s;
+    if (restarted) {
+      std::vector<InDoubtRange> heads;
+      if (Status s = HeadRanges(*out, &heads); !s.ok()) return s;
+      out->insert(out->end(), heads.begin(), heads.end());
+    }
     std::sort(out->begin(), out->end(), [](const InDoubtRange& a, const InDoubtRange& b) {
       return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
     });
@@ -1141,6 +1163,98 @@ Status SpoolImpl::PromoteInFlight(size_t* promoted) {
   }
   *promoted = marks.size();
   return Write(&wb, /*sync=*/true, "in-doubt promotion");
+}
+
+namespace {
+
+std::string ThisBootId(const SpoolOptions& options) {
+  if (!options.boot_id.empty()) return options.boot_id;
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
+}  // namespace
+
+Status SpoolImpl::RestartedSinceLastRun(bool* restarted) {
+  *restarted = false;
+  std::string previous;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_, rocksdb::Slice(kMetaRun.data(), kMetaRun.size()),
+                                &previous);
+  if (rs.IsNotFound()) return Status::OK();  // closed cleanly, or a spool from before the record
+  if (!rs.ok()) return FromRocks(rs, "cannot read the spool's run record");
+  const std::string now = ThisBootId(options_);
+  *restarted = previous.empty() || now.empty() || previous != now;
+  return Status::OK();
+}
+
+Status SpoolImpl::HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) {
+  const uint64_t bound = options_.in_flight_bound_events + options_.ack_sync_events;
+  const int64_t now = NowMs();
+  for (const std::string& route : Routes()) {
+    auto held = [&](uint64_t seq) {
+      return std::any_of(doubt.begin(), doubt.end(), [&](const InDoubtRange& d) {
+        return d.route == route && d.first_seq <= seq && seq <= d.last_seq;
+      });
+    };
+    const std::string lower = PendingPrefix(route);
+    const std::string upper = PendingKey(route, UINT64_MAX);
+    rocksdb::ReadOptions ro;
+    rocksdb::Slice ub(upper);
+    ro.iterate_upper_bound = &ub;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, pending_));
+    InDoubtRange r;
+    r.route = route;
+    r.marked_ms = now;
+    uint64_t n = 0;
+    bool any = false;
+    for (it->Seek(lower); it->Valid() && n < bound; it->Next()) {
+      std::string_view name;
+      uint64_t seq = 0;
+      if (!ParsePendingKey(std::string_view(it->key().data(), it->key().size()), &name, &seq)) {
+        return Status::Corruption(fmt::format("spool {}: malformed pending key", path_));
+      }
+      if (!any) r.first_seq = seq;
+      any = true;
+      r.last_seq = seq;
+      if (!held(seq)) ++n;
+    }
+    if (Status s = FromRocks(it->status(), "cannot read the head of a route"); !s.ok()) return s;
+    if (any) out->push_back(std::move(r));
+  }
+  return Status::OK();
+}
+
+Status SpoolImpl::BeginRun(size_t* routes) {
+  *routes = 0;
+  bool restarted = false;
+  if (Status s = RestartedSinceLastRun(&restarted); !s.ok()) return s;
+  rocksdb::WriteBatch wb;
+  if (restarted) {
+    std::vector<InDoubtRange> doubt, heads;
+    if (Status s = ListMarks(kMetaInDoubtPrefix, &doubt); !s.ok()) return s;
+    if (Status s = HeadRanges(doubt, &heads); !s.ok()) return s;
+    for (const InDoubtRange& h : heads) {
+      // A promoted mark may start at the same seq: the range keeps the larger end.
+      const std::string key = MarkKey(kMetaInDoubtPrefix, h.route, h.first_seq);
+      std::string old;
+      uint64_t last = h.last_seq;
+      rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_, key, &old);
+      if (rs.ok() && old.size() == 16) last = std::max(last, DecodeFixed64BE(old.data()));
+      if (!rs.ok() && !rs.IsNotFound()) return FromRocks(rs, "cannot read an in-doubt mark");
+      wb.Put(meta_, key, EncodeMark(last, h.marked_ms));
+    }
+    *routes = heads.size();
+  }
+  wb.Put(meta_, rocksdb::Slice(kMetaRun.data(), kMetaRun.size()), ThisBootId(options_));
+  return Write(&wb, /*sync=*/true, "run record");
+}
+
+Status SpoolImpl::EndRun() {
+  rocksdb::WriteBatch wb;
+  wb.Delete(meta_, rocksdb::Slice(kMetaRun.data(), kMetaRun.size()));
+  return Write(&wb, /*sync=*/true, "run record removal");
 }
 
 Status SpoolImpl::CountPendingIn(const std::string& route, uint64_t first, uint64_t last, uint64_t* n) {
@@ -1171,7 +1285,19 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     std::vector<InDoubtRange> doubt;
     Status s = InDoubt(&doubt);
     if (!s.ok()) return s;
+    // Ranges can overlap (a mark inside a power cut's head range): merged, each event counts once.
+    std::sort(doubt.begin(), doubt.end(), [](const InDoubtRange& a, const InDoubtRange& b) {
+      return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
+    });
+    std::vector<InDoubtRange> merged;
     for (const InDoubtRange& r : doubt) {
+      if (!merged.empty() && merged.back().route == r.route && r.first_seq <= merged.back().last_seq + 1) {
+        merged.back().last_seq = std::max(merged.back().last_seq, r.last_seq);
+      } else {
+        merged.push_back(r);
+      }
+    }
+    for (const InDoubtRange& r : merged) {
       uint64_t n = 0;
       if (s = CountPendingIn(r.route, r.first_seq, r.last_seq, &n); !s.ok()) return s;
       out->routes[r.route].in_doubt_events += n;
@@ -1260,7 +1386,15 @@ class ReopeningSpool final : public Spool {
       stop_ = true;
     }
     bg_cv_.notify_all();
-    if (bg_.joinable()) bg_.join();
+    if (!bg_.joinable()) return;  // Init failed: this process never ran on the spool
+    bg_.join();
+    // A clean stop: the next open finds no run record, so nothing is put in doubt for a power cut.
+    std::unique_lock<std::shared_mutex> l(mu_);
+    if (inner_ == nullptr) return;  // closed after an I/O error: the next start takes it as a crash
+    if (Status s = inner_->EndRun(); !s.ok()) {
+      spdlog::warn("spool {}: cannot record the clean stop ({}); after a power cut before the next "
+                   "start, the head of each table would be checked again", path_, s.ToString());
+    }
   }
 
   Status Init() {
@@ -1284,6 +1418,14 @@ class ReopeningSpool final : public Spool {
     if (promoted > 0) {
       spdlog::warn("spool {}: {} batch(es) were being posted when the previous process stopped; "
                    "their delivery is in doubt", path_, promoted);
+    }
+    size_t heads = 0;
+    s = inner_->BeginRun(&heads);
+    if (!s.ok()) return s;
+    if (heads > 0) {
+      spdlog::warn("spool {}: the previous gateway never stopped and the machine has restarted since "
+                   "(a power cut?): what it acked or posted last may not have reached the disk, so the "
+                   "head of {} table(s) is in doubt", path_, heads);
     }
     bg_ = std::thread([this] {
       NameThisThread("sg-spool-maint");
