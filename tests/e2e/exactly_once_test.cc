@@ -30,20 +30,8 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 
-// The sum of every sample of a metric family (all label sets), or 0 when absent; a label filter
-// keeps only the samples whose labels contain it.
 uint64_t SumMetric(const std::string& text, const std::string& family, const std::string& label = "") {
-  uint64_t sum = 0;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(family, 0) != 0) continue;
-    const char next = line.size() > family.size() ? line[family.size()] : '\0';
-    if (next != '{' && next != ' ') continue;
-    if (!label.empty() && line.find(label) == std::string::npos) continue;
-    sum += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
-  }
-  return sum;
+  return MetricSum(text, family, label);  // tests/support/http.h
 }
 
 class ExactlyOnceTest : public E2eFixture {
@@ -188,9 +176,10 @@ TEST_F(ExactlyOnceTest, QueryRefusedPostsTheEventsAndSaysWhy) {
 }
 
 // The resolution never delays events that were not in doubt: new events at 1,000 per second,
-// from before the wait ends until after the resolution, keep their usual latency (produce to
-// Azure's acceptance). Measured, printed (docs/BENCHMARKS.md), and held to p99 < 2 s.
-TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
+// from before the wait ends until after the resolution, reach Azure while the events in doubt are
+// still held. Their latency is printed; the p99 target (< 2 s) is measured by
+// `e2e-bench --only resolution` (docs/BENCHMARKS.md), not asserted here.
+TEST_F(ExactlyOnceTest, NewEventsFlowWhileTheEventsInDoubtAreHeld) {
   const uint64_t first = 4'000;
   StartKafka(4);
   StartEmulatorWithQueries();
@@ -209,10 +198,14 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
   const uint64_t rate = 1000;
   uint64_t sent = 0;
   std::optional<Clock::time_point> resolved;
+  int64_t resolved_ms = 0;  // the same moment on the clock the emulator's received_ms uses
   auto t0 = Clock::now();
   for (uint64_t i = 0; i < 60 * rate; ++i) {
     if (i % 100 == 0) std::this_thread::sleep_until(t0 + milliseconds(i * 1000 / rate));  // pacing, not sync
-    if (i % 500 == 0 && !resolved && SumMetric(Metrics(), "sg_in_doubt_events") == 0) resolved = Clock::now();
+    if (i % 500 == 0 && !resolved && SumMetric(Metrics(), "sg_in_doubt_events") == 0) {
+      resolved = Clock::now();
+      resolved_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
     if (resolved && Clock::now() > *resolved + seconds(3)) break;
     ++sent;
     const uint64_t seq = first + i;
@@ -227,6 +220,7 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
   DrainAndStop(&gw, produced, &m);
   EXPECT_GT(SumMetric(m, "sg_in_doubt_resolved_total", "already_delivered"), 0u) << "a resolution took place";
   std::vector<int64_t> latency;
+  uint64_t accepted_while_held = 0;  // new events Azure took before the resolution was seen over
   std::ifstream in(dir_ + "/rows.jsonl");
   std::string line;
   std::set<uint64_t> seen;
@@ -235,13 +229,15 @@ TEST_F(ExactlyOnceTest, NewEventsKeepTheirLatencyDuringAResolution) {
     if (j.is_discarded() || !j["row"].contains("produced_ms")) continue;
     if (!seen.insert(j["row"].value("seq", uint64_t{0})).second) continue;
     latency.push_back(j.value("received_ms", int64_t{0}) - j["row"].value("produced_ms", int64_t{0}));
+    accepted_while_held += j.value("received_ms", int64_t{0}) < resolved_ms ? 1 : 0;
   }
   ASSERT_EQ(latency.size(), sent);
   std::sort(latency.begin(), latency.end());
   auto pct = [&](double p) { return latency[std::min(latency.size() - 1, static_cast<size_t>(p * latency.size()))]; };
-  std::cout << fmt::format("[ latency  ] new events during a resolution, 1,000/s, {} events: p50 {} ms, p99 {} ms, max {} ms\n",
-                           sent, pct(0.50), pct(0.99), latency.back());
-  EXPECT_LT(pct(0.99), 2000);
+  std::cout << fmt::format("[ latency  ] new events during a resolution, 1,000/s, {} events: p50 {} ms, p99 {} ms, "
+                           "max {} ms; {} accepted while the events in doubt were held\n",
+                           sent, pct(0.50), pct(0.99), latency.back(), accepted_while_held);
+  EXPECT_GT(accepted_while_held, 0u) << "new events waited for the resolution";
   Recorded r = ReadRecord();
   EXPECT_EQ(r.count.size(), produced);
   EXPECT_EQ(Duplicates(r), 0u);

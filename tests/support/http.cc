@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
+#include <string>
 
 #include <curl/curl.h>
 
@@ -58,6 +60,20 @@ uint64_t MetricValue(const std::string& text, const std::string& name) {
   if (p == std::string::npos) return UINT64_MAX;
   size_t start = text.find(' ', p + 1);
   return std::strtoull(text.c_str() + start + 1, nullptr, 10);
+}
+
+uint64_t MetricSum(const std::string& text, const std::string& family, const std::string& label) {
+  uint64_t sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(family, 0) != 0) continue;
+    const char next = line.size() > family.size() ? line[family.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    if (!label.empty() && line.find(label) == std::string::npos) continue;
+    sum += std::strtoull(line.c_str() + line.rfind(' ') + 1, nullptr, 10);
+  }
+  return sum;
 }
 
 }  // namespace sg::testing

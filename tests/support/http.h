@@ -19,5 +19,8 @@ int FreePort();
 
 // The value of an unlabelled metric line `name value` in Prometheus text, or UINT64_MAX if absent.
 uint64_t MetricValue(const std::string& text, const std::string& name);
+// The sum of every sample of a metric family (all label sets), or 0 when absent; a non-empty
+// `label` keeps only the samples whose line contains it (`outcome="posted"`).
+uint64_t MetricSum(const std::string& text, const std::string& family, const std::string& label = "");
 
 }  // namespace sg::testing
