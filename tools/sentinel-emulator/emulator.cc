@@ -28,6 +28,7 @@
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/shared_key.h"
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "rate_limiter.h"
 #include "tls_material.h"
 
 namespace sg::emulator {
@@ -291,13 +292,6 @@ bool IsManagementAudience(const std::string& aud) {
          aud == "https://management.usgovcloudapi.net" || aud == "https://management.chinacloudapi.cn";
 }
 
-struct RateState {
-  Clock::time_point window_start{};
-  uint64_t requests = 0;
-  uint64_t bytes = 0;
-  Clock::time_point retry_deadline{};
-  Clock::time_point retry_set{};
-};
 
 // Counts the objects of a top-level JSON array without building a document (fast path when rows
 // need neither a schema check nor recording). Fails unless the body is an array of objects.
@@ -420,16 +414,13 @@ struct Emulator::Impl {
   int64_t token_lifetime_s = 3600;
   std::map<std::string, IssuedToken> tokens;
   nlohmann::json dcr;  // the DCR resource the management read returns; null without --schema
-  std::map<std::string, RateState> rates;
-  std::map<std::string, Clock::time_point> connection_deadlines;  // "addr:port" -> Retry-After end
-  std::map<std::string, Clock::time_point> last_answer;  // "addr:port" -> when its last answer left
+  std::unique_ptr<RateLimiter> limiter;  // made from options at Start; guarded by mu
   std::mt19937_64 rng{std::random_device{}()};
   // Stats.
   std::map<std::string, uint64_t> rows;
   std::map<std::string, DropCounts> dropped;  // per stream
   std::vector<json> log_errors;               // the latest 100
   std::map<int, uint64_t> requests_by_status;
-  uint64_t early_retries = 0;
   uint64_t bytes_accepted = 0;
   // The latest accepted Logs Ingestion requests: body size as sent, decompressed size, rows.
   std::deque<json> accepted_requests;
@@ -534,59 +525,14 @@ struct Emulator::Impl {
     return false;
   }
 
-  // Counts the request against the key's rate window. Returns a 429 answer when over a limit or
-  // when the client came back before the Retry-After we gave it.
-  //
-  // A request that arrives before the DCR's Retry-After elapsed is answered 429 again; it counts as
-  // an early retry only when it was surely sent after the client could know of the 429 (requests
-  // already on the wire are not retries):
-  //  - it came on a connection that itself was told to wait (HTTP/1.1: one request at a time), or
-  //  - the previous answer on its connection left at least early_margin after the 429 (the client
-  //    sent this request after reading that answer), or
-  //  - it arrived more than early_grace after the 429, whatever its connection.
-  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes,
-                                  const std::string& connection) {
+  // Counts the request against the key's rate window (rate_limiter.h): a 429 answer when over a
+  // limit or when the client came back before the Retry-After it was given.
+  std::optional<Answer> CheckRate(const std::string& key, uint64_t bytes, const std::string& connection) {
     if (!options.rate_limits) return std::nullopt;
     std::lock_guard<std::mutex> lock(mu);
-    Clock::time_point now = Clock::now();
-    RateState& r = rates[key];
-    auto secs_until = [&](Clock::time_point t) {
-      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t - now).count();
-      return std::max<int64_t>(1, (ms + 999) / 1000);
-    };
-    auto conn = connection_deadlines.find(connection);
-    bool told = conn != connection_deadlines.end() && now < conn->second;
-    if (conn != connection_deadlines.end() && !told) connection_deadlines.erase(conn);
-    if (now < r.retry_deadline || told) {
-      auto last = last_answer.find(connection);
-      bool sent_after = last != last_answer.end() && last->second >= r.retry_set + options.early_margin;
-      if (told || sent_after || now >= r.retry_set + options.early_grace) ++early_retries;
-      Clock::time_point until = std::max(r.retry_deadline, told ? conn->second : now);
-      int64_t retry = secs_until(until);
-      connection_deadlines[connection] = now + std::chrono::seconds(retry);
-      return Answer{429, "TooManyRequests", "request arrived before the Retry-After elapsed",
-                    retry};
-    }
-    if (now - r.window_start >= options.rate_window) {
-      r.window_start = now;
-      r.requests = 0;
-      r.bytes = 0;
-    }
-    if (r.requests + 1 > options.rate_requests || r.bytes + bytes > options.rate_bytes) {
-      Clock::time_point end = r.window_start + options.rate_window;
-      int64_t retry = secs_until(end);
-      r.retry_deadline = now + std::chrono::seconds(retry);
-      r.retry_set = now;
-      connection_deadlines[connection] = r.retry_deadline;
-      return Answer{429, "TooManyRequests",
-                    fmt::format("rate limit of {} requests or {} bytes per {} ms exceeded",
-                                options.rate_requests, options.rate_bytes,
-                                options.rate_window.count()),
-                    retry};
-    }
-    ++r.requests;
-    r.bytes += bytes;
-    return std::nullopt;
+    auto refusal = limiter->Check(key, bytes, connection, Clock::now());
+    if (!refusal) return std::nullopt;
+    return Answer{429, "TooManyRequests", refusal->message, refusal->retry_after_s};
   }
 
   // Sizes of an accepted Logs Ingestion request, for tests and benchmarks that check batching
@@ -1223,7 +1169,7 @@ struct Emulator::Impl {
                 {"rows_total", total_rows},
                 {"requests", by_status},
                 {"requests_total", requests_total},
-                {"early_retries", early_retries},
+                {"early_retries", limiter->early_retries()},
                 {"bytes_accepted", bytes_accepted},
                 {"accepted_requests", accepted_requests.empty() ? json::array() : json(accepted_requests)},
                 {"largest_body_sent", largest_sent},
@@ -1303,6 +1249,8 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
   Impl* d = impl.get();
   d->options = options;
   d->token_lifetime_s = options.token_lifetime_s;
+  d->limiter = std::make_unique<RateLimiter>(RateLimits{options.rate_requests, options.rate_bytes, options.rate_window,
+                                                        options.early_margin, options.early_grace});
   if (options.tls_dir.empty()) return Status::InvalidArgument("--tls-dir is required");
   Status s = EnsureTlsFiles(options.tls_dir, &d->tls);
   if (!s.ok()) return s;
@@ -1397,13 +1345,7 @@ Status Emulator::Start(const EmulatorOptions& options, std::unique_ptr<Emulator>
     std::lock_guard<std::mutex> lock(d->mu);
     ++d->requests_by_status[res.status];
     ++d->requests_total;
-    Clock::time_point now = Clock::now();
-    if (d->last_answer.size() > 100'000) {
-      for (auto it = d->last_answer.begin(); it != d->last_answer.end();) {
-        it = now - it->second > std::chrono::minutes(5) ? d->last_answer.erase(it) : std::next(it);
-      }
-    }
-    d->last_answer[Impl::Conn(req)] = now;
+    d->limiter->NoteAnswer(Impl::Conn(req), Clock::now());
   });
 
   if (options.port == 0) {
