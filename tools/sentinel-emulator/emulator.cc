@@ -28,6 +28,7 @@
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/shared_key.h"
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "faults.h"
 #include "kql.h"
 #include "rate_limiter.h"
 #include "tls_material.h"
@@ -80,43 +81,6 @@ std::string CodeForStatus(int status) {
     default: return status >= 500 ? "InternalServerError" : "BadRequest";
   }
 }
-
-struct Faults {
-  int outage_status = 0;
-  std::string outage_code;  // empty: CodeForStatus
-  std::string outage_stream;  // empty: every request; else only Logs Ingestion posts to it
-  std::string failure_code;
-  // A test device, not an Azure behaviour: a request holding a row with this top-level key is
-  // refused as bad data (400 InvalidDataFormat), so that tests can exercise row-level refusals.
-  std::string refuse_field;
-  // A test device, not an Azure behaviour: a gzip body whose decompressed size exceeds this many
-  // bytes (0: off) is answered 413 as if Azure counted the decompressed body against its 1 MiB cap,
-  // the reading Microsoft's SDKs chunk by, so that tests can exercise the gateway's fallback to
-  // that cap. Azure counts the body as sent (Learn "Azure Monitor service limits", Logs Ingestion
-  // API; Azure/azure-sdk-for-python issue 27436).
-  int64_t refuse_inflated_above = 0;
-  Clock::time_point outage_until{};
-  int64_t outage_retry_after_s = -1;
-  double failure_rate = 0;
-  int failure_status = 500;
-  int64_t latency_ms = 0;
-  int64_t hang = 0;
-  double hang_rate = 0;
-  int64_t hang_seconds = 30;
-  int64_t close = 0;
-  double close_rate = 0;
-  // A test device standing for an identity without Reader on the DCR: the management read then
-  // answers 403 AuthorizationFailed as ARM does (Learn "Troubleshoot Azure RBAC", see ReadDcr).
-  bool deny_dcr_read = false;
-  // A test device standing for an identity without Log Analytics Reader on the workspace: the
-  // Query API answers 403 InsufficientAccessError (see Query).
-  bool deny_query = false;
-  // A test device, not an Azure behaviour: the answer to an accepted ingestion request leaves this
-  // long after its rows were accepted (a slow way back), so that a test's kill -9 lands between
-  // Azure's acceptance and the client's reading of its 2xx.
-  int64_t answer_delay_ms = 0;
-  int64_t ingestion_delay_ms = -1;  // -1: EmulatorOptions::ingestion_delay
-};
 
 // A token as Entra issued it: bound to the audience (resource) it was asked for. Source: Learn
 // "Microsoft identity platform access tokens", the aud claim ("the intended recipient of the
@@ -1048,46 +1012,11 @@ struct Emulator::Impl {
   }
 
   Status SetFaults(const json& j) {
-    if (!j.is_object()) return Status::InvalidArgument("faults must be a JSON object");
     std::lock_guard<std::mutex> lock(mu);
-    static const std::set<std::string> kKnown = {
-        "outage", "failure_rate", "failure_status", "failure_code", "latency_ms", "hang",
-        "hang_rate", "hang_seconds", "close", "close_rate", "token_lifetime_s", "expire_tokens",
-        "refuse_field", "deny_dcr_read", "refuse_inflated_above", "deny_query", "ingestion_delay_ms", "answer_delay_ms"};
-    for (const auto& [k, v] : j.items()) {
-      if (!kKnown.count(k)) return Status::InvalidArgument("unknown fault " + k);
-    }
+    Status st = MergeFaults(j, Clock::now(), &faults);  // faults.h; all or nothing
+    if (!st.ok()) return st;
+    // Token faults act on the issued tokens, which live here.
     try {
-      if (j.contains("outage")) {
-        const json& o = j["outage"];
-        if (!o.is_object()) return Status::InvalidArgument("outage must be an object");
-        for (const auto& [k, v] : o.items()) {
-          if (k != "status" && k != "seconds" && k != "retry_after_s" && k != "code" && k != "stream") {
-            return Status::InvalidArgument("unknown outage field " + k);
-          }
-        }
-        faults.outage_status = o.value("status", 503);
-        faults.outage_code = o.value("code", std::string());
-        faults.outage_stream = o.value("stream", std::string());
-        faults.outage_until = Clock::now() + std::chrono::milliseconds(
-                                                 static_cast<int64_t>(o.value("seconds", 60.0) * 1000));
-        faults.outage_retry_after_s = o.value("retry_after_s", int64_t{-1});
-      }
-      faults.failure_rate = j.value("failure_rate", faults.failure_rate);
-      faults.failure_status = j.value("failure_status", faults.failure_status);
-      faults.failure_code = j.value("failure_code", faults.failure_code);
-      faults.refuse_field = j.value("refuse_field", faults.refuse_field);
-      faults.deny_dcr_read = j.value("deny_dcr_read", faults.deny_dcr_read);
-      faults.deny_query = j.value("deny_query", faults.deny_query);
-      faults.answer_delay_ms = j.value("answer_delay_ms", faults.answer_delay_ms);
-      faults.ingestion_delay_ms = j.value("ingestion_delay_ms", faults.ingestion_delay_ms);
-      faults.refuse_inflated_above = j.value("refuse_inflated_above", faults.refuse_inflated_above);
-      faults.latency_ms = j.value("latency_ms", faults.latency_ms);
-      faults.hang = j.value("hang", faults.hang);
-      faults.hang_rate = j.value("hang_rate", faults.hang_rate);
-      faults.hang_seconds = j.value("hang_seconds", faults.hang_seconds);
-      faults.close = j.value("close", faults.close);
-      faults.close_rate = j.value("close_rate", faults.close_rate);
       token_lifetime_s = j.value("token_lifetime_s", token_lifetime_s);
       if (j.value("expire_tokens", false)) {
         Clock::time_point now = Clock::now();
