@@ -598,14 +598,67 @@ Status ParseDuration(const std::string& text, Millis* out) {
   return Status::OK();
 }
 
-Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
-             GatewayConfig* out, const std::map<std::string, std::string>* env) {
-  toml::table root;
+namespace {
+
+// Reads [section] of `root` by the table: its unknown keys, then each row's value.
+void ReadSection(Reader& r, const toml::table& root, const std::string& section, GatewayConfig* c) {
+  const toml::table* t = r.Section(root, section, section);
+  std::set<std::string> known;
+  for (const KeyInfo& key : Keys()) {
+    if (key.section != section) continue;
+    known.insert(key.name);
+    if (key.type == KeyType::kSecret) {
+      known.insert(std::string(key.name) + "_file");
+      known.insert(std::string(key.name) + "_credential");
+    }
+  }
+  r.Known(t, section, known);
+  for (const KeyInfo& key : Keys()) {
+    if (key.section != section) continue;
+    // An alias is read only when the key before it (the one it stands for) left the field empty.
+    if ((key.flags & kAlias) != 0) {
+      const FieldRef field = key.field(*c);
+      auto* list = std::get_if<std::vector<std::string>*>(&field);
+      if (list != nullptr ? !(*list)->empty() : !Empty(field)) continue;
+    }
+    r.Read(t, key, c);
+  }
+}
+
+// [spool] path when the file names none: under systemd (StateDirectory=, which sets
+// $STATE_DIRECTORY, the first of a colon-separated list) the spool lives in
+// /var/lib/sentinel-gateway/spool; the configuration's own directory (/etc under the packaged
+// unit) is read-only there (ProtectSystem=strict). Elsewhere "spool" beside the configuration file.
+void DefaultSpool(Reader& r, const toml::table& root, GatewayConfig* c) {
+  const toml::table* s = root.get_as<toml::table>("spool");
+  if (s == nullptr || s->get("path") == nullptr) c->spool.path = DefaultSpoolPath(r.Resolve("."), r.Env("STATE_DIRECTORY"));
+}
+
+Status ParseToml(const std::string& text, const std::string& name, toml::table* root) {
   try {
-    root = toml::parse(text, name);
+    *root = toml::parse(text, name);
   } catch (const toml::parse_error& e) {
     return Status::InvalidArgument(fmt::format("{}:{}: {}", name, e.source().begin.line, e.description()));
   }
+  return Status::OK();
+}
+
+Status ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("{}: cannot read the configuration file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *text = ss.str();
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
+             GatewayConfig* out, const std::map<std::string, std::string>* env) {
+  toml::table root;
+  Status parsed = ParseToml(text, name, &root);
+  if (!parsed.ok()) return parsed;
   GatewayConfig c;
   c.source = name;
   Reader r(name, base_dir, env);
@@ -617,37 +670,8 @@ Status Parse(const std::string& text, const std::string& name, const std::string
   // (below); "" turns it off; anything else is used as given. A fenced static member is fatal in
   // librdkafka; ingest recreates its consumer then (docs/librdkafka.md).
   c.kafka.group_instance_id = "auto";
-  for (const std::string& section : Sections()) {
-    const toml::table* t = r.Section(root, section, section);
-    std::set<std::string> known;
-    for (const KeyInfo& key : Keys()) {
-      if (key.section != section) continue;
-      known.insert(key.name);
-      if (key.type == KeyType::kSecret) {
-        known.insert(std::string(key.name) + "_file");
-        known.insert(std::string(key.name) + "_credential");
-      }
-    }
-    r.Known(t, section, known);
-    for (const KeyInfo& key : Keys()) {
-      if (key.section != section) continue;
-      // An alias is read only when the key before it (the one it stands for) left the field empty.
-      if ((key.flags & kAlias) != 0) {
-        const FieldRef field = key.field(c);
-        auto* list = std::get_if<std::vector<std::string>*>(&field);
-        if (list != nullptr ? !(*list)->empty() : !Empty(field)) continue;
-      }
-      r.Read(t, key, &c);
-    }
-  }
-  const toml::table* s = root.get_as<toml::table>("spool");
-  if (s == nullptr || s->get("path") == nullptr) {
-    // No path given: under systemd (StateDirectory=, which sets $STATE_DIRECTORY, the first of a
-    // colon-separated list) the spool lives in /var/lib/sentinel-gateway/spool; the configuration's
-    // own directory (/etc under the packaged unit) is read-only there (ProtectSystem=strict).
-    // Elsewhere "spool" beside the configuration file.
-    c.spool.path = DefaultSpoolPath(r.Resolve("."), r.Env("STATE_DIRECTORY"));
-  }
+  for (const std::string& section : Sections()) ReadSection(r, root, section, &c);
+  DefaultSpool(r, root, &c);
   if (c.kafka.group_instance_id == "auto") {
     char host[256] = {0};
     if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
@@ -664,12 +688,41 @@ Status Parse(const std::string& text, const std::string& name, const std::string
 }
 
 Status Load(const std::string& path, GatewayConfig* out, const std::map<std::string, std::string>* env) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(fmt::format("{}: cannot read the configuration file", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  Status s = ReadFile(path, &text);
+  if (!s.ok()) return s;
   std::string base = fs::absolute(fs::path(path)).parent_path().string();
-  return Parse(ss.str(), path, base, out, env);
+  return Parse(text, path, base, out, env);
+}
+
+Status LoadSection(const std::string& path, const std::string& section, GatewayConfig* out,
+                   std::set<std::string>* given, const std::map<std::string, std::string>* env) {
+  std::string text;
+  Status s = ReadFile(path, &text);
+  if (!s.ok()) return s;
+  toml::table root;
+  s = ParseToml(text, path, &root);
+  if (!s.ok()) return s;
+  if (std::find(Sections().begin(), Sections().end(), section) == Sections().end()) {
+    return Status::InvalidArgument(fmt::format("{}: no section [{}] in the gateway's configuration", path, section));
+  }
+  GatewayConfig c;
+  c.source = path;
+  Reader r(path, fs::absolute(fs::path(path)).parent_path().string(), env);
+  ReadSection(r, root, section, &c);
+  if (section == "spool") DefaultSpool(r, root, &c);
+  const toml::node* node = root.get(section);
+  if (r.ok()) CheckKeys(r, node != nullptr ? static_cast<int>(node->source().begin.line) : 1, section, &c);
+  if (!r.ok()) return r.status();
+  if (given != nullptr) {
+    given->clear();
+    if (const toml::table* t = root.get_as<toml::table>(section)) {
+      for (const auto& [key, value] : *t) given->insert(std::string(key.str()));
+    }
+  }
+  c.warnings = std::move(r.warnings());
+  *out = std::move(c);
+  return Status::OK();
 }
 
 std::string Redacted(const GatewayConfig& c) {
