@@ -208,7 +208,7 @@ std::vector<std::string> OtherValues(const KeyInfo& key, const GatewayConfig& ba
     }
     case KeyType::kNumber: return {fmt::format("{}", *std::get<double*>(f) + 0.05)};
     case KeyType::kSize: return {std::to_string(*std::get<uint64_t*>(f) + (1 << 20))};
-    case KeyType::kDuration: return {std::to_string(std::get<Millis*>(f)->count() + 1000) + "ms"};
+    case KeyType::kDuration: return {"\"" + std::to_string(std::get<Millis*>(f)->count() + 1000) + "ms\""};
     case KeyType::kSecret: return {"\"other-inline-secret\""};
     case KeyType::kRawMap: return {"{ \"fetch.min.bytes\" = 2, \"sasl.password\" = \"raw-secret\" }"};
     case KeyType::kStringMap:
