@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -157,7 +158,13 @@ struct GatewayConfig {
 // Reads and validates `path`. `env` resolves ${VAR} (tests pass their own; nullptr: the process's).
 Status Load(const std::string& path, GatewayConfig* out,
             const std::map<std::string, std::string>* env = nullptr);
-// Same, from text; `name` stands for the file in messages; relative paths resolve against `base_dir`.
+// Reads only [section] of `path` (its types, units, ${ENV}, relative paths, unknown keys and
+// single-key rules: the same table and readers as Load; for [spool] also the default path), not
+// the other sections nor the rules across keys. sentinel-spool reads [spool] with it, so it works
+// without the gateway's secrets. `given` (optional): the keys the file sets in [section].
+Status LoadSection(const std::string& path, const std::string& section, GatewayConfig* out,
+                   std::set<std::string>* given = nullptr, const std::map<std::string, std::string>* env = nullptr);
+// Same as Load, from text; `name` stands for the file in messages; relative paths resolve against `base_dir`.
 Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
              GatewayConfig* out, const std::map<std::string, std::string>* env = nullptr);
 

@@ -1,5 +1,5 @@
 #include "sentinel_gateway/config.h"
-#include "sentinel_gateway/secret.h"
+#include "sentinel_gateway/config_keys.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,12 +13,12 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <variant>
 
 #include <fmt/format.h>
 
 #include "sentinel_gateway/azure/dcr_reader.h"
 #include "sentinel_gateway/citrix/catalogue.h"
-#include "toml_quote.h"
 #include <toml++/toml.h>
 
 namespace sg::config {
@@ -59,12 +59,62 @@ class Reader {
     return n->as_table();
   }
 
-  void Known(const toml::table* t, const std::string& section, std::initializer_list<const char*> keys) {
+  // Every key of `t` must be in `known` (for the root table, the sections).
+  void Known(const toml::table* t, const std::string& section, const std::set<std::string>& known) {
     if (t == nullptr) return;
-    std::set<std::string> known(keys.begin(), keys.end());
     for (const auto& [k, v] : *t) {
       std::string key(k.str());
       if (!known.count(key)) Fail(&v, section.empty() ? key : section + "." + key, "unknown key");
+    }
+  }
+
+  // Reads the row `key` of the table (config_keys.h) out of its section `t` into `c`.
+  void Read(const toml::table* t, const KeyInfo& key, GatewayConfig* c) {
+    const std::string section = key.section;
+    const char* name = key.name;
+    const FieldRef field = key.field(*c);
+    switch (key.type) {
+      case KeyType::kString:
+        Str(t, section, name, std::get<std::string*>(field));
+        return;
+      case KeyType::kPath:
+        Path(t, section, name, std::get<std::string*>(field));
+        return;
+      case KeyType::kStringList:
+        if (auto* joined = std::get_if<std::string*>(&field)) {  // "a,b" from "a,b" or ["a", "b"]
+          std::vector<std::string> items;
+          StrList(t, section, name, &items);
+          for (size_t i = 0; i < items.size(); ++i) **joined += (i ? "," : "") + items[i];
+        } else {
+          StrList(t, section, name, std::get<std::vector<std::string>*>(field));
+        }
+        return;
+      case KeyType::kBool:
+        Bool(t, section, name, std::get<bool*>(field));
+        return;
+      case KeyType::kInteger:
+        if (auto* i = std::get_if<int*>(&field)) return Integer(t, section, name, *i, key.min, key.max);
+        Integer(t, section, name, std::get<uint64_t*>(field), key.min, key.max);
+        return;
+      case KeyType::kNumber:
+        Double(t, section, name, std::get<double*>(field));
+        return;
+      case KeyType::kSize:
+        Size(t, section, name, std::get<uint64_t*>(field));
+        return;
+      case KeyType::kDuration:
+        Duration(t, section, name, std::get<Millis*>(field));
+        return;
+      case KeyType::kSecret:
+        SecretField(t, section, name, std::get<Secret*>(field));
+        return;
+      case KeyType::kRawMap:
+        if (t != nullptr) RawMap(*t, section, name, std::get<std::map<std::string, std::string>*>(field));
+        return;
+      case KeyType::kStringMap:
+      case KeyType::kPathMap:
+        if (t != nullptr) StringMap(*t, key, field);
+        return;
     }
   }
 
@@ -213,6 +263,49 @@ class Reader {
     }
   }
 
+  // [section.name]: scalars passed through as strings (librdkafka properties).
+  void RawMap(const toml::table& t, const std::string& section, const char* name,
+              std::map<std::string, std::string>* out) {
+    const toml::table* raw = Section(t, name, section + "." + name);
+    if (raw == nullptr) return;
+    for (const auto& [k, v] : *raw) {
+      std::string key(k.str());
+      if (v.is_string()) {
+        (*out)[key] = v.as_string()->get();
+      } else if (v.is_integer()) {
+        (*out)[key] = std::to_string(v.as_integer()->get());
+      } else if (v.is_boolean()) {
+        (*out)[key] = v.as_boolean()->get() ? "true" : "false";
+      } else if (v.is_floating_point()) {
+        (*out)[key] = fmt::format("{}", v.as_floating_point()->get());
+      } else {
+        Fail(&v, section + "." + name + "." + key, "must be a string, number or boolean");
+      }
+    }
+  }
+
+  // [section.name]: non-empty strings, in file order into a list of pairs or into a map; a
+  // kPathMap's values resolve against the config file's directory.
+  void StringMap(const toml::table& t, const KeyInfo& key, const FieldRef& field) {
+    const std::string dotted_map = std::string(key.section) + "." + key.name;
+    const toml::table* m = Section(t, key.name, dotted_map);
+    if (m == nullptr) return;
+    for (const auto& [k, v] : *m) {
+      std::string name(k.str());
+      if (!v.is_string() || v.as_string()->get().empty()) {
+        Fail(&v, dotted_map + "." + name, "must be a non-empty string");
+        continue;
+      }
+      std::string value = v.as_string()->get();
+      if (key.type == KeyType::kPathMap) value = Resolve(value);
+      if (auto* rules = std::get_if<std::vector<std::pair<std::string, std::string>>*>(&field)) {
+        (*rules)->emplace_back(name, value);
+      } else {
+        (*std::get<std::map<std::string, std::string>*>(field))[name] = value;
+      }
+    }
+  }
+
   // The whole file, without trailing newlines (echo and editors add one). False when unreadable.
   static bool ReadSecretFile(const std::string& path, Secret* out) {
     std::ifstream in(path);
@@ -301,96 +394,85 @@ bool OneOf(const std::string& v, std::initializer_list<const char*> options) {
   return false;
 }
 
-std::string Quote(const std::string& s) { return TomlQuote(s); }
-
-std::string SecretText(const Secret& s) {
-  if (s.empty() && s.origin.empty()) return "\"\"";
-  return Quote("<redacted: " + s.origin + ">");
+bool Empty(const FieldRef& field) {
+  if (auto* str = std::get_if<std::string*>(&field)) return (*str)->empty();
+  if (auto* list = std::get_if<std::vector<std::string>*>(&field)) return (*list)->empty() || (*list)->front().empty();
+  if (auto* secret = std::get_if<Secret*>(&field)) return (*secret)->empty();
+  return false;
 }
 
-std::string DurationText(Millis d) {
-  int64_t ms = d.count();
-  if (ms % 3'600'000 == 0 && ms > 0) return fmt::format("\"{}h\"", ms / 3'600'000);
-  if (ms % 60'000 == 0 && ms > 0) return fmt::format("\"{}m\"", ms / 60'000);
-  if (ms % 1000 == 0 && ms > 0) return fmt::format("\"{}s\"", ms / 1000);
-  return fmt::format("\"{}ms\"", ms);
-}
-
-std::string SizeText(uint64_t b) {
-  const char* units[] = {"TiB", "GiB", "MiB", "KiB"};
-  const int shifts[] = {40, 30, 20, 10};
-  for (int i = 0; i < 4; ++i) {
-    if (b != 0 && b % (1ull << shifts[i]) == 0) return fmt::format("\"{}{}\"", b >> shifts[i], units[i]);
+// The single-key rules of the table's rows in `section`: required, minimum, choices, https.
+void CheckKeys(Reader& r, int line, const std::string& section, GatewayConfig* c) {
+  for (const KeyInfo& key : Keys()) {
+    if (key.section != section || (key.flags & kAlias) != 0) continue;
+    const std::string dotted = section + "." + key.name;
+    const FieldRef field = key.field(*c);
+    if ((key.flags & kRequired) != 0 && Empty(field)) r.Fail(line, dotted, "is required");
+    if (key.min > 0 && key.type == KeyType::kSize && *std::get<uint64_t*>(field) < static_cast<uint64_t>(key.min)) {
+      r.Fail(line, dotted, "must be at least " + MinimumText(key));
+    }
+    if (key.min > 0 && key.type == KeyType::kDuration && *std::get<Millis*>(field) < Millis(key.min)) {
+      r.Fail(line, dotted, "must be at least " + MinimumText(key));
+    }
+    if (key.choices != nullptr) {
+      const std::string& value = *std::get<std::string*>(field);
+      bool ok = value.empty() && (key.flags & kEmptyOk) != 0;
+      std::string_view rest(key.choices);
+      while (!ok && !rest.empty()) {
+        const size_t bar = rest.find('|');
+        const std::string choice(rest.substr(0, bar));
+        ok = (key.flags & kIgnoreCase) != 0 ? Lower(value) == Lower(choice) : value == choice;
+        rest = bar == std::string_view::npos ? std::string_view() : rest.substr(bar + 1);
+      }
+      if (!ok) r.Fail(line, dotted, "must be " + ChoicesText(key.choices));
+    }
+    if ((key.flags & kHttps) != 0) {
+      const std::string& url = *std::get<std::string*>(field);
+      if (!url.empty() && !url.starts_with("https://")) {
+        r.Fail(line, dotted, "must be an https:// URL (TLS verification is always on)");
+      }
+    }
   }
-  return std::to_string(b);
 }
 
+// The rules of one key are the table's (CheckKeys); these are the rules across keys.
 void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
   auto line_of = [&](const char* section) {
     const toml::node* n = root.get(section);
     return n != nullptr ? static_cast<int>(n->source().begin.line) : 1;
   };
   KafkaConfig& k = c->kafka;
-  if (k.brokers.empty()) r.Fail(line_of("kafka"), "kafka.brokers", "is required");
-  if (k.topics.empty() || k.topics.front().empty()) r.Fail(line_of("kafka"), "kafka.topic", "is required");
-  if (k.group_id.empty()) r.Fail(line_of("kafka"), "kafka.group_id", "is required");
-  std::string proto = Lower(k.security_protocol);
-  if (!OneOf(proto, {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"})) {
-    r.Fail(line_of("kafka"), "kafka.security_protocol", "must be PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL");
-  }
-  if (proto.starts_with("sasl")) {
+  CheckKeys(r, line_of("kafka"), "kafka", c);
+  if (Lower(k.security_protocol).starts_with("sasl")) {
     if (k.username.empty()) r.Fail(line_of("kafka"), "kafka.username", "is required with SASL");
     if (k.password.empty()) r.Fail(line_of("kafka"), "kafka.password", "is required with SASL (or password_file, or password_credential)");
     if (!OneOf(k.sasl_mechanism, {"SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"})) {
       r.Fail(line_of("kafka"), "kafka.sasl_mechanism", "must be SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN");
     }
   }
-  if (!OneOf(k.auto_offset_reset, {"earliest", "latest"})) {
-    r.Fail(line_of("kafka"), "kafka.auto_offset_reset", "must be earliest or latest");
-  }
-  if (!OneOf(k.assignment_strategy, {"cooperative-sticky", "range", "roundrobin"})) {
-    r.Fail(line_of("kafka"), "kafka.assignment_strategy", "must be cooperative-sticky, range or roundrobin");
-  }
   SpoolConfig& sp = c->spool;
   if (sp.path.empty()) r.Fail(line_of("spool"), "spool.path", "must not be empty");
   if (!(0 < sp.low_watermark && sp.low_watermark <= sp.high_watermark && sp.high_watermark <= 1)) {
     r.Fail(line_of("spool"), "spool.low_watermark", "watermarks must satisfy 0 < low <= high <= 1");
   }
-  if (sp.max_bytes < (1u << 20)) {
-    r.Fail(line_of("spool"), "spool.max_bytes", "must be at least 1MiB");
-  } else {
-    // An ingest batch stops growing once it holds kafka.max_batch_bytes, so the event that took it
-    // there (at most min(delivery.max_batch_bytes, 1,000,000) bytes; larger input is quarantined,
-    // which the failed area's own budget takes) can overshoot. After a failed append ingest merges
-    // the batch in flight with the next one and retries them as one append: two such batches. An
-    // append larger than max_bytes is refused as Full even by an empty spool: ingest would stop for
-    // ever.
-    const uint64_t largest_event = std::min<uint64_t>(c->delivery.max_batch_bytes, 1'000'000);
-    const uint64_t largest_append = 2 * (k.max_batch_bytes + largest_event);
-    if (sp.max_bytes < largest_append) {
-      r.Fail(line_of("spool"), "spool.max_bytes",
-             fmt::format("must be at least {} bytes: a retried append (two ingest batches of kafka.max_batch_bytes "
-                         "{} plus one event of up to {} bytes each) must fit into an empty spool, or it is "
-                         "refused as full for ever; raise max_bytes or lower kafka.max_batch_bytes",
-                         largest_append, k.max_batch_bytes, largest_event));
-    }
+  CheckKeys(r, line_of("spool"), "spool", c);  // max_bytes: at least 1MiB
+  // An ingest batch stops growing once it holds kafka.max_batch_bytes, so the event that took it
+  // there (at most min(delivery.max_batch_bytes, 1,000,000) bytes; larger input is quarantined,
+  // which the failed area's own budget takes) can overshoot. After a failed append ingest merges
+  // the batch in flight with the next one and retries them as one append: two such batches. An
+  // append larger than max_bytes is refused as Full even by an empty spool: ingest would stop for
+  // ever.
+  const uint64_t largest_event = std::min<uint64_t>(c->delivery.max_batch_bytes, 1'000'000);
+  const uint64_t largest_append = 2 * (k.max_batch_bytes + largest_event);
+  if (sp.max_bytes < largest_append) {
+    r.Fail(line_of("spool"), "spool.max_bytes",
+           fmt::format("must be at least {} bytes: a retried append (two ingest batches of kafka.max_batch_bytes "
+                       "{} plus one event of up to {} bytes each) must fit into an empty spool, or it is "
+                       "refused as full for ever; raise max_bytes or lower kafka.max_batch_bytes",
+                       largest_append, k.max_batch_bytes, largest_event));
   }
   SentinelConfig& s = c->sentinel;
-  if (!OneOf(s.api, {"logs_ingestion", "data_collector"})) {
-    r.Fail(line_of("sentinel"), "sentinel.api", "must be logs_ingestion or data_collector");
-  }
-  if (!OneOf(s.cloud, {"public", "usgov", "china"})) {
-    r.Fail(line_of("sentinel"), "sentinel.cloud", "must be public, usgov or china");
-  }
-  auto https = [&](const std::string& url, const char* key) {
-    if (!url.empty() && !url.starts_with("https://")) {
-      r.Fail(line_of("sentinel"), key, "must be an https:// URL (TLS verification is always on)");
-    }
-  };
-  https(s.endpoint, "sentinel.endpoint");
-  https(s.login_endpoint, "sentinel.login_endpoint");
-  https(s.data_collector_endpoint, "sentinel.data_collector_endpoint");
-  https(s.management_endpoint, "sentinel.management_endpoint");
+  CheckKeys(r, line_of("sentinel"), "sentinel", c);  // api, cloud, https URLs, dcr_refresh, dedupe
   if (!s.dcr_resource_id.empty()) {
     if (s.api != "logs_ingestion") {
       r.Fail(line_of("sentinel"), "sentinel.dcr_resource_id", "is for logs_ingestion (a DCR is read back)");
@@ -400,7 +482,6 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
              "dataCollectionRules/{name}");
     }
   }
-  if (s.dcr_refresh < Millis(1000)) r.Fail(line_of("sentinel"), "sentinel.dcr_refresh", "must be at least 1s");
   if (s.api == "logs_ingestion") {
     if (s.endpoint.empty()) r.Fail(line_of("sentinel"), "sentinel.endpoint", "is required for logs_ingestion");
     if (s.dcr_immutable_id.empty()) {
@@ -417,9 +498,7 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
     if (s.workspace_id.empty()) r.Fail(line_of("sentinel"), "sentinel.workspace_id", "is required for data_collector");
     if (s.shared_key.empty()) r.Fail(line_of("sentinel"), "sentinel.shared_key", "is required for data_collector (or shared_key_file, or shared_key_credential)");
   }
-  if (!OneOf(s.dedupe, {"off", "query"})) {
-    r.Fail(line_of("sentinel"), "sentinel.dedupe", "must be off or query");
-  } else if (s.dedupe == "query") {
+  if (s.dedupe == "query") {
     // The ids are looked up in the tables the DCR fills; the Data Collector API's suffixed
     // columns (sg_event_id_s) are not supported by the resolution (docs/AZURE.md, "Exactly once").
     if (s.api != "logs_ingestion") {
@@ -432,26 +511,22 @@ void Validate(Reader& r, const toml::table& root, GatewayConfig* c) {
       r.Fail(line_of("delivery"), "delivery.event_id_field", "must not be empty with [sentinel] dedupe = \"query\"");
     }
   }
-  if (!c->routes.layout.empty() && !OneOf(c->routes.layout, {"dcr", "legacy"})) {
-    r.Fail(line_of("routes"), "routes.layout", "must be dcr or legacy");
-  }
+  CheckKeys(r, line_of("routes"), "routes", c);  // layout
   if (c->routes.layout.empty()) c->routes.layout = s.api == "data_collector" ? "legacy" : "dcr";
   citrix::Layout layout = citrix::Layout::kDcr;
   if (c->routes.catch_all.empty() && citrix::ParseLayout(c->routes.layout, &layout)) {
     c->routes.catch_all = citrix::CatchAllTable(layout);
   }
   DeliveryConfig& d = c->delivery;
-  if (d.max_batch_events == 0) r.Fail(line_of("delivery"), "delivery.max_batch_events", "must be at least 1");
+  CheckKeys(r, line_of("delivery"), "delivery", c);
   if (d.backoff_initial > d.backoff_cap) {
     r.Fail(line_of("delivery"), "delivery.backoff_initial", "must not exceed delivery.backoff_cap");
   }
+  CheckKeys(r, line_of("metrics"), "metrics", c);
   if (!c->metrics.listen.empty() && c->metrics.listen.rfind(':') == std::string::npos) {
     r.Fail(line_of("metrics"), "metrics.listen", "must be HOST:PORT");
   }
-  if (!OneOf(c->log.level, {"trace", "debug", "info", "warn", "error"})) {
-    r.Fail(line_of("log"), "log.level", "must be trace, debug, info, warn or error");
-  }
-  if (!OneOf(c->log.format, {"text", "json"})) r.Fail(line_of("log"), "log.format", "must be text or json");
+  CheckKeys(r, line_of("log"), "log", c);  // level, format
 }
 
 }  // namespace
@@ -523,176 +598,86 @@ Status ParseDuration(const std::string& text, Millis* out) {
   return Status::OK();
 }
 
-Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
-             GatewayConfig* out, const std::map<std::string, std::string>* env) {
-  toml::table root;
+namespace {
+
+// Reads [section] of `root` by the table: its unknown keys, then each row's value.
+void ReadSection(Reader& r, const toml::table& root, const std::string& section, GatewayConfig* c) {
+  const toml::table* t = r.Section(root, section, section);
+  std::set<std::string> known;
+  for (const KeyInfo& key : Keys()) {
+    if (key.section != section) continue;
+    known.insert(key.name);
+    if (key.type == KeyType::kSecret) {
+      known.insert(std::string(key.name) + "_file");
+      known.insert(std::string(key.name) + "_credential");
+    }
+  }
+  r.Known(t, section, known);
+  for (const KeyInfo& key : Keys()) {
+    if (key.section != section) continue;
+    // An alias is read only when the key before it (the one it stands for) left the field empty.
+    if ((key.flags & kAlias) != 0) {
+      const FieldRef field = key.field(*c);
+      auto* list = std::get_if<std::vector<std::string>*>(&field);
+      if (list != nullptr ? !(*list)->empty() : !Empty(field)) continue;
+    }
+    r.Read(t, key, c);
+  }
+}
+
+// [spool] path when the file names none: under systemd (StateDirectory=, which sets
+// $STATE_DIRECTORY, the first of a colon-separated list) the spool lives in
+// /var/lib/sentinel-gateway/spool; the configuration's own directory (/etc under the packaged
+// unit) is read-only there (ProtectSystem=strict). Elsewhere "spool" beside the configuration file.
+void DefaultSpool(Reader& r, const toml::table& root, GatewayConfig* c) {
+  const toml::table* s = root.get_as<toml::table>("spool");
+  if (s == nullptr || s->get("path") == nullptr) c->spool.path = DefaultSpoolPath(r.Resolve("."), r.Env("STATE_DIRECTORY"));
+}
+
+Status ParseToml(const std::string& text, const std::string& name, toml::table* root) {
   try {
-    root = toml::parse(text, name);
+    *root = toml::parse(text, name);
   } catch (const toml::parse_error& e) {
     return Status::InvalidArgument(fmt::format("{}:{}: {}", name, e.source().begin.line, e.description()));
   }
+  return Status::OK();
+}
+
+Status ReadFile(const std::string& path, std::string* text) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("{}: cannot read the configuration file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *text = ss.str();
+  return Status::OK();
+}
+
+}  // namespace
+
+Status Parse(const std::string& text, const std::string& name, const std::string& base_dir,
+             GatewayConfig* out, const std::map<std::string, std::string>* env) {
+  toml::table root;
+  Status parsed = ParseToml(text, name, &root);
+  if (!parsed.ok()) return parsed;
   GatewayConfig c;
   c.source = name;
   Reader r(name, base_dir, env);
-  r.Known(&root, "", {"kafka", "spool", "sentinel", "routes", "delivery", "metrics", "log"});
+  r.Known(&root, "", std::set<std::string>(Sections().begin(), Sections().end()));
   if (!r.ok()) return r.status();
 
-  const toml::table* k = r.Section(root, "kafka", "kafka");
-  r.Known(k, "kafka", {"brokers", "topic", "topics", "group_id", "client_id", "security_protocol", "sasl_mechanism",
-                       "username", "password", "password_file", "password_credential", "ca_file", "verify_hostname", "auto_offset_reset",
-                       "session_timeout", "max_poll_interval", "assignment_strategy", "group_instance_id",
-                       "commit_interval",
-                       "max_batch_messages", "max_batch_bytes", "librdkafka"});
-  std::vector<std::string> brokers;
-  r.StrList(k, "kafka", "brokers", &brokers);
-  for (size_t i = 0; i < brokers.size(); ++i) c.kafka.brokers += (i ? "," : "") + brokers[i];
-  r.StrList(k, "kafka", "topic", &c.kafka.topics);
-  if (c.kafka.topics.empty()) r.StrList(k, "kafka", "topics", &c.kafka.topics);
-  r.Str(k, "kafka", "group_id", &c.kafka.group_id);
-  r.Str(k, "kafka", "client_id", &c.kafka.client_id);
-  r.Str(k, "kafka", "security_protocol", &c.kafka.security_protocol);
-  r.Str(k, "kafka", "sasl_mechanism", &c.kafka.sasl_mechanism);
-  r.Str(k, "kafka", "username", &c.kafka.username);
-  r.SecretField(k, "kafka", "password", &c.kafka.password);
-  r.Path(k, "kafka", "ca_file", &c.kafka.ca_file);
-  r.Bool(k, "kafka", "verify_hostname", &c.kafka.verify_hostname);
-  r.Str(k, "kafka", "auto_offset_reset", &c.kafka.auto_offset_reset);
-  r.Duration(k, "kafka", "session_timeout", &c.kafka.session_timeout);
-  r.Duration(k, "kafka", "max_poll_interval", &c.kafka.max_poll_interval);
-  r.Str(k, "kafka", "assignment_strategy", &c.kafka.assignment_strategy);
-  r.Duration(k, "kafka", "commit_interval", &c.kafka.commit_interval);
-  r.Integer(k, "kafka", "max_batch_messages", &c.kafka.max_batch_messages, 1, 1'000'000);
-  r.Size(k, "kafka", "max_batch_bytes", &c.kafka.max_batch_bytes);
-  if (k != nullptr) {
-    if (const toml::table* raw = r.Section(*k, "librdkafka", "kafka.librdkafka")) {
-      for (const auto& [key, v] : *raw) {
-        std::string name(key.str());
-        if (v.is_string()) {
-          c.kafka.librdkafka[name] = v.as_string()->get();
-        } else if (v.is_integer()) {
-          c.kafka.librdkafka[name] = std::to_string(v.as_integer()->get());
-        } else if (v.is_boolean()) {
-          c.kafka.librdkafka[name] = v.as_boolean()->get() ? "true" : "false";
-        } else if (v.is_floating_point()) {
-          c.kafka.librdkafka[name] = fmt::format("{}", v.as_floating_point()->get());
-        } else {
-          r.Fail(&v, "kafka.librdkafka." + name, "must be a string, number or boolean");
-        }
-      }
-    }
-  }
-
-  const toml::table* s = r.Section(root, "spool", "spool");
-  r.Known(s, "spool", {"path", "max_bytes", "high_watermark", "low_watermark", "failed_max_bytes"});
-  r.Path(s, "spool", "path", &c.spool.path);
-  if (s == nullptr || s->get("path") == nullptr) {
-    // No path given: under systemd (StateDirectory=, which sets $STATE_DIRECTORY, the first of a
-    // colon-separated list) the spool lives in /var/lib/sentinel-gateway/spool; the configuration's
-    // own directory (/etc under the packaged unit) is read-only there (ProtectSystem=strict).
-    // Elsewhere "spool" beside the configuration file.
-    c.spool.path = DefaultSpoolPath(r.Resolve("."), r.Env("STATE_DIRECTORY"));
-  }
-  r.Size(s, "spool", "max_bytes", &c.spool.max_bytes);
-  r.Double(s, "spool", "high_watermark", &c.spool.high_watermark);
-  r.Double(s, "spool", "low_watermark", &c.spool.low_watermark);
-  r.Size(s, "spool", "failed_max_bytes", &c.spool.failed_max_bytes);
-
-  const toml::table* a = r.Section(root, "sentinel", "sentinel");
-  r.Known(a, "sentinel", {"api", "cloud", "endpoint", "login_endpoint", "ca_file", "proxy", "tenant_id", "client_id",
-                          "client_secret", "client_secret_file", "client_secret_credential", "managed_identity", "imds_endpoint",
-                          "dcr_immutable_id", "dcr_resource_id", "management_endpoint", "dcr_refresh",
-                          "gzip", "workspace_id", "shared_key", "shared_key_file", "shared_key_credential",
-                          "data_collector_endpoint", "azure_resource_id", "time_generated_field",
-                          "connect_timeout", "request_timeout", "dedupe", "dedupe_wait",
-                          "dedupe_query_timeout", "query_endpoint"});
-  SentinelConfig& sc = c.sentinel;
-  r.Str(a, "sentinel", "api", &sc.api);
-  r.Str(a, "sentinel", "cloud", &sc.cloud);
-  r.Str(a, "sentinel", "endpoint", &sc.endpoint);
-  r.Str(a, "sentinel", "login_endpoint", &sc.login_endpoint);
-  r.Path(a, "sentinel", "ca_file", &sc.ca_file);
-  r.Str(a, "sentinel", "proxy", &sc.proxy);
-  r.Str(a, "sentinel", "tenant_id", &sc.tenant_id);
-  r.Str(a, "sentinel", "client_id", &sc.client_id);
-  r.SecretField(a, "sentinel", "client_secret", &sc.client_secret);
-  r.Bool(a, "sentinel", "managed_identity", &sc.managed_identity);
-  r.Str(a, "sentinel", "imds_endpoint", &sc.imds_endpoint);
-  r.Str(a, "sentinel", "dcr_immutable_id", &sc.dcr_immutable_id);
-  r.Str(a, "sentinel", "dcr_resource_id", &sc.dcr_resource_id);
-  r.Str(a, "sentinel", "management_endpoint", &sc.management_endpoint);
-  r.Duration(a, "sentinel", "dcr_refresh", &sc.dcr_refresh);
-  r.Bool(a, "sentinel", "gzip", &sc.gzip);
-  r.Str(a, "sentinel", "workspace_id", &sc.workspace_id);
-  r.SecretField(a, "sentinel", "shared_key", &sc.shared_key);
-  r.Str(a, "sentinel", "data_collector_endpoint", &sc.data_collector_endpoint);
-  r.Str(a, "sentinel", "azure_resource_id", &sc.azure_resource_id);
-  r.Str(a, "sentinel", "time_generated_field", &sc.time_generated_field);
-  r.Duration(a, "sentinel", "connect_timeout", &sc.connect_timeout);
-  r.Duration(a, "sentinel", "request_timeout", &sc.request_timeout);
-  r.Str(a, "sentinel", "dedupe", &sc.dedupe);
-  r.Duration(a, "sentinel", "dedupe_wait", &sc.dedupe_wait);
-  r.Duration(a, "sentinel", "dedupe_query_timeout", &sc.dedupe_query_timeout);
-  r.Str(a, "sentinel", "query_endpoint", &sc.query_endpoint);
-
-  const toml::table* rt = r.Section(root, "routes", "routes");
-  r.Known(rt, "routes", {"layout", "catch_all", "builtin_schemas", "event_types", "targets", "schemas"});
-  r.Str(rt, "routes", "layout", &c.routes.layout);
-  r.Str(rt, "routes", "catch_all", &c.routes.catch_all);
-  r.Bool(rt, "routes", "builtin_schemas", &c.routes.builtin_schemas);
-  if (rt != nullptr) {
-    auto string_map = [&](const char* key, auto&& add, bool paths) {
-      if (const toml::table* m = r.Section(*rt, key, std::string("routes.") + key)) {
-        for (const auto& [name, v] : *m) {
-          std::string dotted = fmt::format("routes.{}.{}", key, name.str());
-          if (!v.is_string() || v.as_string()->get().empty()) {
-            r.Fail(&v, dotted, "must be a non-empty string");
-            continue;
-          }
-          std::string value = v.as_string()->get();
-          add(std::string(name.str()), paths ? r.Resolve(value) : value);
-        }
-      }
-    };
-    string_map("event_types", [&](std::string n, std::string v) { c.routes.event_types.emplace_back(n, v); }, false);
-    string_map("targets", [&](std::string n, std::string v) { c.routes.targets[n] = v; }, false);
-    string_map("schemas", [&](std::string n, std::string v) { c.routes.schemas[n] = v; }, true);
-  }
-
-  const toml::table* d = r.Section(root, "delivery", "delivery");
-  r.Known(d, "delivery", {"max_batch_events", "max_batch_bytes", "linger", "concurrency", "backoff_initial",
-                          "backoff_cap", "probe_interval", "max_attempts", "event_id_field", "shutdown_grace"});
-  r.Integer(d, "delivery", "max_batch_events", &c.delivery.max_batch_events, 1, 1'000'000);
-  r.Size(d, "delivery", "max_batch_bytes", &c.delivery.max_batch_bytes);
-  r.Duration(d, "delivery", "linger", &c.delivery.linger);
-  r.Integer(d, "delivery", "concurrency", &c.delivery.concurrency, 1, 64);
-  r.Duration(d, "delivery", "backoff_initial", &c.delivery.backoff_initial);
-  r.Duration(d, "delivery", "backoff_cap", &c.delivery.backoff_cap);
-  r.Duration(d, "delivery", "probe_interval", &c.delivery.probe_interval);
-  r.Integer(d, "delivery", "max_attempts", &c.delivery.max_attempts, 0, 1'000'000);
-  r.Str(d, "delivery", "event_id_field", &c.delivery.event_id_field);
-  r.Duration(d, "delivery", "shutdown_grace", &c.delivery.shutdown_grace);
-
   // [kafka] group_instance_id: static membership by default, so a restarted gateway takes its
-  // partitions back at once. Absent or "auto": derived from the host name and the spool path (read
-  // above); "" turns it off; anything else is used as given. A fenced static member is fatal in
+  // partitions back at once. Absent or "auto": derived from the host name and the spool path
+  // (below); "" turns it off; anything else is used as given. A fenced static member is fatal in
   // librdkafka; ingest recreates its consumer then (docs/librdkafka.md).
   c.kafka.group_instance_id = "auto";
-  r.Str(k, "kafka", "group_instance_id", &c.kafka.group_instance_id);
+  for (const std::string& section : Sections()) ReadSection(r, root, section, &c);
+  DefaultSpool(r, root, &c);
   if (c.kafka.group_instance_id == "auto") {
     char host[256] = {0};
     if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
     c.kafka.group_instance_id = DefaultGroupInstanceId(host, c.spool.path);
     c.kafka.group_instance_id_derived = true;
   }
-
-  const toml::table* m = r.Section(root, "metrics", "metrics");
-  r.Known(m, "metrics", {"listen"});
-  r.Str(m, "metrics", "listen", &c.metrics.listen);
-
-  const toml::table* l = r.Section(root, "log", "log");
-  r.Known(l, "log", {"level", "format"});
-  r.Str(l, "log", "level", &c.log.level);
-  r.Str(l, "log", "format", &c.log.format);
 
   if (r.ok()) Validate(r, root, &c);
   if (!r.ok()) return r.status();
@@ -703,111 +688,62 @@ Status Parse(const std::string& text, const std::string& name, const std::string
 }
 
 Status Load(const std::string& path, GatewayConfig* out, const std::map<std::string, std::string>* env) {
-  std::ifstream in(path);
-  if (!in) return Status::NotFound(fmt::format("{}: cannot read the configuration file", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  Status s = ReadFile(path, &text);
+  if (!s.ok()) return s;
   std::string base = fs::absolute(fs::path(path)).parent_path().string();
-  return Parse(ss.str(), path, base, out, env);
+  return Parse(text, path, base, out, env);
+}
+
+Status LoadSection(const std::string& path, const std::string& section, GatewayConfig* out,
+                   std::set<std::string>* given, const std::map<std::string, std::string>* env) {
+  std::string text;
+  Status s = ReadFile(path, &text);
+  if (!s.ok()) return s;
+  toml::table root;
+  s = ParseToml(text, path, &root);
+  if (!s.ok()) return s;
+  if (std::find(Sections().begin(), Sections().end(), section) == Sections().end()) {
+    return Status::InvalidArgument(fmt::format("{}: no section [{}] in the gateway's configuration", path, section));
+  }
+  GatewayConfig c;
+  c.source = path;
+  Reader r(path, fs::absolute(fs::path(path)).parent_path().string(), env);
+  ReadSection(r, root, section, &c);
+  if (section == "spool") DefaultSpool(r, root, &c);
+  const toml::node* node = root.get(section);
+  if (r.ok()) CheckKeys(r, node != nullptr ? static_cast<int>(node->source().begin.line) : 1, section, &c);
+  if (!r.ok()) return r.status();
+  if (given != nullptr) {
+    given->clear();
+    if (const toml::table* t = root.get_as<toml::table>(section)) {
+      for (const auto& [key, value] : *t) given->insert(std::string(key.str()));
+    }
+  }
+  c.warnings = std::move(r.warnings());
+  *out = std::move(c);
+  return Status::OK();
 }
 
 std::string Redacted(const GatewayConfig& c) {
-  std::string o;
-  auto kv = [&](const char* key, const std::string& value) { o += fmt::format("{} = {}\n", key, value); };
-  auto str = [&](const char* key, const std::string& value) { kv(key, Quote(value)); };
-  auto boolean = [&](const char* key, bool v) { kv(key, v ? "true" : "false"); };
-  o += fmt::format("# effective configuration of {} (secrets redacted)\n\n[kafka]\n", c.source);
-  str("brokers", c.kafka.brokers);
-  std::string topics = "[";
-  for (size_t i = 0; i < c.kafka.topics.size(); ++i) topics += (i ? ", " : "") + Quote(c.kafka.topics[i]);
-  kv("topic", topics + "]");
-  str("group_id", c.kafka.group_id);
-  str("client_id", c.kafka.client_id);
-  str("security_protocol", c.kafka.security_protocol);
-  str("sasl_mechanism", c.kafka.sasl_mechanism);
-  str("username", c.kafka.username);
-  kv("password", SecretText(c.kafka.password));
-  str("ca_file", c.kafka.ca_file);
-  boolean("verify_hostname", c.kafka.verify_hostname);
-  str("auto_offset_reset", c.kafka.auto_offset_reset);
-  kv("session_timeout", DurationText(c.kafka.session_timeout));
-  kv("max_poll_interval", DurationText(c.kafka.max_poll_interval));
-  str("assignment_strategy", c.kafka.assignment_strategy);
-  if (c.kafka.group_instance_id_derived) {  // parsed back, "auto" is derived again
-    o += fmt::format("group_instance_id = \"auto\"  # {} (host name and spool path)\n",
-                     Quote(c.kafka.group_instance_id));
-  } else {
-    str("group_instance_id", c.kafka.group_instance_id);
+  std::string o = fmt::format("# effective configuration of {} (secrets redacted)\n", c.source);
+  std::string section;
+  for (const KeyInfo& key : Keys()) {
+    if ((key.flags & kAlias) != 0) continue;
+    if (key.section != section) {
+      section = key.section;
+      o += fmt::format("\n[{}]\n", section);
+    }
+    switch (key.type) {
+      case KeyType::kRawMap:
+      case KeyType::kStringMap:
+      case KeyType::kPathMap:  // a sub-table: the table keeps them after the section's plain keys
+        o += fmt::format("\n[{}.{}]\n", section, key.name) + ValueText(key, c);
+        break;
+      default:
+        o += fmt::format("{} = {}\n", key.name, ValueText(key, c));
+    }
   }
-  kv("commit_interval", DurationText(c.kafka.commit_interval));
-  kv("max_batch_messages", std::to_string(c.kafka.max_batch_messages));
-  kv("max_batch_bytes", SizeText(c.kafka.max_batch_bytes));
-  o += "\n[kafka.librdkafka]\n";
-  for (const auto& [key, value] : c.kafka.librdkafka) {
-    o += fmt::format("{} = {}\n", Quote(key), IsSecretKey(key) ? Quote("<redacted: inline>") : Quote(value));
-  }
-  o += "\n[spool]\n";
-  str("path", c.spool.path);
-  kv("max_bytes", SizeText(c.spool.max_bytes));
-  kv("high_watermark", fmt::format("{}", c.spool.high_watermark));
-  kv("low_watermark", fmt::format("{}", c.spool.low_watermark));
-  kv("failed_max_bytes", SizeText(c.spool.failed_max_bytes));
-  const SentinelConfig& s = c.sentinel;
-  o += "\n[sentinel]\n";
-  str("api", s.api);
-  str("cloud", s.cloud);
-  str("endpoint", s.endpoint);
-  str("login_endpoint", s.login_endpoint);
-  str("ca_file", s.ca_file);
-  str("proxy", s.proxy);
-  str("tenant_id", s.tenant_id);
-  str("client_id", s.client_id);
-  kv("client_secret", SecretText(s.client_secret));
-  boolean("managed_identity", s.managed_identity);
-  str("imds_endpoint", s.imds_endpoint);
-  str("dcr_immutable_id", s.dcr_immutable_id);
-  str("dcr_resource_id", s.dcr_resource_id);
-  str("management_endpoint", s.management_endpoint);
-  kv("dcr_refresh", DurationText(s.dcr_refresh));
-  boolean("gzip", s.gzip);
-  str("workspace_id", s.workspace_id);
-  kv("shared_key", SecretText(s.shared_key));
-  str("data_collector_endpoint", s.data_collector_endpoint);
-  str("azure_resource_id", s.azure_resource_id);
-  str("time_generated_field", s.time_generated_field);
-  kv("connect_timeout", DurationText(s.connect_timeout));
-  kv("request_timeout", DurationText(s.request_timeout));
-  str("dedupe", s.dedupe);
-  kv("dedupe_wait", DurationText(s.dedupe_wait));
-  kv("dedupe_query_timeout", DurationText(s.dedupe_query_timeout));
-  str("query_endpoint", s.query_endpoint);
-  o += "\n[routes]\n";
-  str("layout", c.routes.layout);
-  str("catch_all", c.routes.catch_all);
-  boolean("builtin_schemas", c.routes.builtin_schemas);
-  o += "\n[routes.event_types]\n";
-  for (const auto& [t, table] : c.routes.event_types) o += fmt::format("{} = {}\n", Quote(t), Quote(table));
-  o += "\n[routes.targets]\n";
-  for (const auto& [t, target] : c.routes.targets) o += fmt::format("{} = {}\n", Quote(t), Quote(target));
-  o += "\n[routes.schemas]\n";
-  for (const auto& [t, file] : c.routes.schemas) o += fmt::format("{} = {}\n", Quote(t), Quote(file));
-  const DeliveryConfig& d = c.delivery;
-  o += "\n[delivery]\n";
-  kv("max_batch_events", std::to_string(d.max_batch_events));
-  kv("max_batch_bytes", SizeText(d.max_batch_bytes));
-  kv("linger", DurationText(d.linger));
-  kv("concurrency", std::to_string(d.concurrency));
-  kv("backoff_initial", DurationText(d.backoff_initial));
-  kv("backoff_cap", DurationText(d.backoff_cap));
-  kv("probe_interval", DurationText(d.probe_interval));
-  kv("max_attempts", std::to_string(d.max_attempts));
-  str("event_id_field", d.event_id_field);
-  kv("shutdown_grace", DurationText(d.shutdown_grace));
-  o += "\n[metrics]\n";
-  str("listen", c.metrics.listen);
-  o += "\n[log]\n";
-  str("level", c.log.level);
-  str("format", c.log.format);
   return o;
 }
 

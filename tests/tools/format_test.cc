@@ -92,5 +92,21 @@ TEST(ConfigFileTest, SpoolPathIsRelativeToTheConfigFile) {
   EXPECT_NE(s.message().find("broken.toml:1:"), std::string::npos) << s.message();
 }
 
+// The tool reads [spool] with the gateway's own loader (config::LoadSection): what the gateway
+// refuses in [spool] the tool refuses with the same message, and the other sections (secrets in
+// variables the operator's shell does not have) are not read.
+TEST(ConfigFileTest, SpoolSectionIsReadByTheGatewaysLoaderAlone) {
+  sg::testing::TempDir dir;
+  std::ofstream(dir.Sub("typo.toml")) << "[spool]\npath = \"s\"\nmax_byte = \"2GiB\"\n";
+  SpoolLocation where;
+  Status s = ReadSpoolLocation(dir.Sub("typo.toml"), &where);
+  EXPECT_NE(s.message().find("typo.toml:3: spool.max_byte: unknown key"), std::string::npos) << s.message();
+  std::ofstream(dir.Sub("gw.toml")) << "[kafka]\npassword = \"${SG_TEST_SURELY_UNSET}\"\n[spool]\npath = \"s\"\n";
+  s = ReadSpoolLocation(dir.Sub("gw.toml"), &where);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(where.path, dir.Sub("s"));
+  EXPECT_EQ(where.max_bytes, 0u);
+}
+
 }  // namespace
 }  // namespace sg::spooltool

@@ -1,7 +1,7 @@
 // Reads the two things sentinel-spool needs from the gateway's TOML configuration: the spool path
-// and its configured maximum size, with the gateway's own rules (sg::config: size grammar, default
-// path). Other keys are the gateway's business and are ignored here, so the tool works from a
-// shell without the gateway's secrets.
+// and its configured maximum size, with the gateway's own loader (sg::config::LoadSection: the key
+// table's types, size grammar, unknown-key check and default path). Other sections are the
+// gateway's business and are not read here, so the tool works from a shell without its secrets.
 #pragma once
 
 #include <cstdint>
