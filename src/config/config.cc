@@ -290,7 +290,16 @@ class Reader {
     const std::string dotted_map = std::string(key.section) + "." + key.name;
     const toml::table* m = Section(t, key.name, dotted_map);
     if (m == nullptr) return;
-    for (const auto& [k, v] : *m) {
+    // toml++ keeps a table's keys sorted; rules are tried in the order the file gives them.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (const auto& [k, v] : *m) entries.emplace_back(&k, &v);
+    std::stable_sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+      const toml::source_position pa = a.first->source().begin, pb = b.first->source().begin;
+      return pa.line != pb.line ? pa.line < pb.line : pa.column < pb.column;
+    });
+    for (const auto& [kp, vp] : entries) {
+      const toml::key& k = *kp;
+      const toml::node& v = *vp;
       std::string name(k.str());
       if (!v.is_string() || v.as_string()->get().empty()) {
         Fail(&v, dotted_map + "." + name, "must be a non-empty string");

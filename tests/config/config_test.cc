@@ -73,6 +73,18 @@ TEST(ConfigTest, ValidConfigHasTypedValuesAndDefaults) {
 
 // Static membership: on by default with one group.instance.id per host and spool, the same on
 // every load ("auto" says the same); "" turns it off; an explicit id is used as given.
+// [routes.event_types] rules are tried in file order (the first match wins), so a prefix rule
+// written after an exact one must come after it, whatever their alphabetical order.
+TEST(ConfigTest, EventTypeRulesKeepTheFilesOrder) {
+  GatewayConfig c;
+  Status s = ParseText(std::string(kValid) + "\n[routes.event_types]\n\"zExact\" = \"T1_CL\"\n"
+                                              "\"userProfile*\" = \"T2_CL\"\n\"userProfileUsage\" = \"T3_CL\"\n", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  std::vector<std::string> order;
+  for (const auto& [type, table] : c.routes.event_types) order.push_back(type);
+  EXPECT_EQ(order, (std::vector<std::string>{"zExact", "userProfile*", "userProfileUsage"}));
+}
+
 TEST(ConfigTest, GroupInstanceIdDerivedFromHostAndSpoolUnlessSet) {
   GatewayConfig a, b, other, set, off, dflt;
   const std::string with_auto =
