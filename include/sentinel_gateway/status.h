@@ -48,6 +48,10 @@ class Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsIOError() const { return code_ == Code::kIOError; }
 
+  // Explicitly drops this Status (RocksDB: PermitUncheckedError). A no-op that documents, at the
+  // call site, that the failure is deliberately ignored; say why in a comment next to the call.
+  void IgnoreError() const {}
+
   // "Corruption: <message>", or "OK".
   std::string ToString() const;
   static std::string_view CodeName(Code code);
