@@ -4,6 +4,11 @@
 // call site that an operation can fail and decides what to do. A Status is cheap to return
 // when OK (no allocation). Messages are written for an operator and must never contain a
 // secret (passwords, keys, tokens).
+//
+// Status is [[nodiscard]]: a call whose Status is dropped does not compile (the build treats
+// warnings as errors). Where ignoring a failure is genuinely right (best-effort cleanup in a
+// destructor, a close after another error was already reported), call IgnoreError() on it with
+// a comment saying why, so that the decision is visible at the call site.
 #pragma once
 
 #include <string>
@@ -12,7 +17,7 @@
 
 namespace sg {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
@@ -47,6 +52,10 @@ class Status {
   bool IsBusy() const { return code_ == Code::kBusy; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsIOError() const { return code_ == Code::kIOError; }
+
+  // Explicitly drops this Status (RocksDB: PermitUncheckedError). A no-op that documents, at the
+  // call site, that the failure is deliberately ignored; say why in a comment next to the call.
+  void IgnoreError() const {}
 
   // "Corruption: <message>", or "OK".
   std::string ToString() const;

@@ -144,10 +144,12 @@ void ServerImpl::Run() {
       // The directory's mode should already keep them out; answer once so they learn why.
       Log(fmt::format("control: refused uid {} (only uid {} and root may control the spool)",
                       cred.uid, ::geteuid()));
-      (void)net::WriteAll(client.get(),
-                          wire::Dump(wire::EncodeStatus(Status::InvalidArgument(
-                              "permission denied: run as the gateway's user"))) + "\n",
-                          1000);
+      // Best effort: the refusal is logged above, and a peer that does not read it is dropped anyway.
+      net::WriteAll(client.get(),
+                    wire::Dump(wire::EncodeStatus(Status::InvalidArgument(
+                        "permission denied: run as the gateway's user"))) + "\n",
+                    1000)
+          .IgnoreError();
       continue;
     }
     Serve(std::move(client), cred.uid);

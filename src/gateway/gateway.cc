@@ -35,7 +35,11 @@ int64_t NowMs() {
 class GatewayImpl final : public Gateway {
  public:
   explicit GatewayImpl(config::GatewayConfig config) : config_(std::move(config)) {}
-  ~GatewayImpl() override { Stop(); }
+  ~GatewayImpl() override {
+    // Best effort: the only failure Stop() reports is ingest's last append, logged when it
+    // happened; an owner that needs the outcome calls Stop() itself first.
+    Stop().IgnoreError();
+  }
 
   Status Init() {
     SpoolOptions so;

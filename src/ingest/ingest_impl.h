@@ -50,7 +50,9 @@ class IngestImpl final : public Ingest {
  public:
   IngestImpl(const IngestOptions& options, Spool* spool) : opts_(options), spool_(spool) {}
   ~IngestImpl() override {
-    Stop();
+    // Best effort: a failed append was logged when it happened (OnAppendFailed), and an owner
+    // that needs the outcome calls Stop() itself before destroying us.
+    Stop().IgnoreError();
     rk_.reset();  // before the members its callbacks could touch
   }
 

@@ -1585,7 +1585,11 @@ class ReopeningSpool final : public Spool {
   Status ReopenIfNeeded() {
     std::unique_lock<std::shared_mutex> l(mu_);
     if (inner_ != nullptr && !inner_->needs_reopen()) return Status::OK();
-    if (inner_ != nullptr) inner_->SourceOffsets(&closed_offsets_);
+    if (inner_ != nullptr) {
+      // Kept so that SourceOffset(s) still answer while the database is closed.
+      Status s = inner_->SourceOffsets(&closed_offsets_);
+      if (!s.ok()) spdlog::warn("spool: {}: cannot keep the source offsets across the reopen: {}", path_, s.ToString());
+    }
     inner_.reset();  // closes RocksDB; the pid lock stays with us
     Status s = OpenInner(/*reopen=*/true);
     if (!s.ok()) {

@@ -53,7 +53,9 @@ TEST(EmulatorProcessTest, ReadyLineServesStatsAndStopsOnSigterm) {
     std::unique_ptr<HttpClient> http;
     if (HttpClient::Create(o, &http).ok()) {
       HttpResponse r;
-      http->Get(url + "/emulator/stats", {}, &r);
+      // EXPECT, not ASSERT: the emulator process below must still be stopped.
+      Status gs = http->Get(url + "/emulator/stats", {}, &r);
+      EXPECT_TRUE(gs.ok()) << gs.ToString();
       status_code = r.status;
       body = r.body;
     }

@@ -184,9 +184,15 @@ int main(int argc, char** argv) {
   if (probe_ms >= 0) d.probe_interval = std::chrono::milliseconds(probe_ms);
   if (outage_s > 0 && !emu->SetFaults({{"outage", {{"status", 503}, {"seconds", outage_s}}}}).ok()) return 1;
 
+  // A failed Stats read ends the wait (0 pending) and fails the run below: it must not pass
+  // for a drained spool.
+  std::string stats_error;
   auto pending = [&] {
     sg::SpoolStats st;
-    spool->Stats(&st);
+    if (sg::Status ss = spool->Stats(&st); !ss.ok()) {
+      if (stats_error.empty()) stats_error = ss.ToString();
+      return uint64_t{0};
+    }
     uint64_t n = 0;
     for (auto& [r, rs] : st.routes) n += rs.pending_events;
     return n;
@@ -212,6 +218,10 @@ int main(int argc, char** argv) {
   double elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
   nlohmann::json stats = emu->Stats();
   drainer->Stop(std::chrono::milliseconds(2000));
+  if (!stats_error.empty()) {
+    std::fprintf(stderr, "spool stats: %s\n", stats_error.c_str());
+    return 1;
+  }
   uint64_t delivered = 0, body_bytes = 0, throttled = 0, requests = 0, splits = 0;
   for (auto& [r, c] : drainer->Counters()) {
     delivered += c.delivered_events;

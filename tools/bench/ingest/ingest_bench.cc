@@ -137,7 +137,9 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const auto end = Clock::now();
-  in->Stop();
+  // Stop reports the last append's failure: a run whose appends failed measured nothing.
+  const sg::Status stop_status = in->Stop();
+  if (!stop_status.ok()) fmt::print(stderr, "ingest-bench: ingest stopped with an error: {}\n", stop_status.ToString());
   st = in->stats();
   const double secs = std::chrono::duration<double>(end - first).count();
   const double mb = static_cast<double>(st.spooled_bytes) / 1e6;
@@ -148,7 +150,7 @@ int main(int argc, char** argv) {
              st.appends, st.appends ? static_cast<double>(st.spooled) / static_cast<double>(st.appends) : 0.0,
              st.appends ? static_cast<double>(st.append_micros) / 1000.0 / static_cast<double>(st.appends) : 0.0,
              st.quarantined, st.append_failures);
-  const bool ok = st.spooled == static_cast<uint64_t>(events);
+  const bool ok = stop_status.ok() && st.spooled == static_cast<uint64_t>(events);
   spool.reset();
   in.reset();
   std::error_code ec;
