@@ -127,6 +127,10 @@ struct InDoubtRange {
   int64_t marked_ms = 0;   // when the post began (Unix epoch milliseconds)
 };
 
+// The ranges with those of one route that overlap or touch joined into one, sorted by route then
+// first seq (a range keeps the earliest marked_ms). Wherever each event in doubt must count once.
+std::vector<InDoubtRange> MergeInDoubt(std::vector<InDoubtRange> ranges);
+
 struct RouteStats {
   // Pending events inside in-doubt ranges (also counted in pending_events). A read-only open
   // (a stopped gateway) counts the ranges still marked in flight too: the next start holds them.

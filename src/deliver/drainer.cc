@@ -976,19 +976,10 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
         lane->counters.in_doubt_posted_unchecked += n;
       }
       if (options.dedupe.query) {
-        // Ranges can overlap (a batch that mixed released events spans others): merged, each
-        // event is settled once. n above may count an event twice; recounted from the merge.
-        std::sort(lane->held.begin(), lane->held.end(),
-                  [](const InDoubtRange& a, const InDoubtRange& b) { return a.first_seq < b.first_seq; });
-        std::vector<InDoubtRange> merged;
-        for (const InDoubtRange& h : lane->held) {
-          if (!merged.empty() && h.first_seq <= merged.back().last_seq + 1) {
-            merged.back().last_seq = std::max(merged.back().last_seq, h.last_seq);
-          } else {
-            merged.push_back(h);
-          }
-        }
-        lane->held = std::move(merged);
+        // Ranges can overlap (a batch that mixed released events spans others, a promoted mark
+        // inside a power cut's head range): merged, each event is settled once. n above may count
+        // an event twice; recounted from the merge.
+        lane->held = MergeInDoubt(std::move(lane->held));
         n = 0;
         for (const InDoubtRange& h : lane->held) {
           std::vector<PendingEvent> events;

@@ -1088,19 +1088,8 @@ Status SpoolImpl::Stats(SpoolStats* out) {
     std::vector<InDoubtRange> doubt;
     Status s = InDoubt(&doubt);
     if (!s.ok()) return s;
-    // Ranges can overlap (a mark inside a power cut's head range): merged, each event counts once.
-    std::sort(doubt.begin(), doubt.end(), [](const InDoubtRange& a, const InDoubtRange& b) {
-      return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
-    });
-    std::vector<InDoubtRange> merged;
-    for (const InDoubtRange& r : doubt) {
-      if (!merged.empty() && merged.back().route == r.route && r.first_seq <= merged.back().last_seq + 1) {
-        merged.back().last_seq = std::max(merged.back().last_seq, r.last_seq);
-      } else {
-        merged.push_back(r);
-      }
-    }
-    for (const InDoubtRange& r : merged) {
+    // Ranges can overlap (a mark inside a power cut's head range): each event counts once.
+    for (const InDoubtRange& r : MergeInDoubt(std::move(doubt))) {
       uint64_t n = 0;
       if (s = CountPendingIn(r.route, r.first_seq, r.last_seq, &n); !s.ok()) return s;
       out->routes[r.route].in_doubt_events += n;
@@ -1167,3 +1156,23 @@ Status SpoolImpl::CatchUp() {
 }
 
 }  // namespace sg::spool
+
+namespace sg {
+
+std::vector<InDoubtRange> MergeInDoubt(std::vector<InDoubtRange> ranges) {
+  std::sort(ranges.begin(), ranges.end(), [](const InDoubtRange& a, const InDoubtRange& b) {
+    return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
+  });
+  std::vector<InDoubtRange> merged;
+  for (InDoubtRange& r : ranges) {
+    if (!merged.empty() && merged.back().route == r.route && r.first_seq <= merged.back().last_seq + 1) {
+      merged.back().last_seq = std::max(merged.back().last_seq, r.last_seq);
+      merged.back().marked_ms = std::min(merged.back().marked_ms, r.marked_ms);
+    } else {
+      merged.push_back(std::move(r));
+    }
+  }
+  return merged;
+}
+
+}  // namespace sg

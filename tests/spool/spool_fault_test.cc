@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <thread>
+#include <tuple>
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -285,14 +286,30 @@ TEST(SpoolPowerLossTest, AcksAreSyncedEveryNEvents) {
 // drainer posted last are pending again with nothing saying they may be in Azure. The next open,
 // on another boot, puts the head of each route in doubt up to the bound; a read-only open (a
 // stopped gateway's `sentinel-spool stats`) shows the same before that start.
+// A spool's options over the power-loss filesystem, on boot "boot-1".
+struct PowerLossRig {
+  std::shared_ptr<testing::PowerLossFileSystem> fs =
+      std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
+  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
+  SpoolOptions Options() {
+    SpoolOptions o;
+    o.env = env.get();
+    o.boot_id = "boot-1";
+    return o;
+  }
+  // The power goes with `s` open: nothing unsynced survives its close.
+  void Cut(std::unique_ptr<Spool>* s) {
+    fs->PowerCut();
+    s->reset();
+    fs->DropUnsyncedData();
+  }
+};
+
 TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
   TempDir dir;
   const std::string kB = "CitrixAnalytics_indicatorSummary_CL";
-  auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions o;
-  o.env = env.get();
-  o.boot_id = "boot-1";
+  PowerLossRig rig;
+  SpoolOptions o = rig.Options();
   o.ack_sync_interval_ms = 3600 * 1000;
   o.ack_sync_events = 3;
   o.in_flight_bound_events = 5;
@@ -305,9 +322,7 @@ TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
   std::vector<PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->MarkInFlight(kA, events[0].seq, events[1].seq).ok());
   ASSERT_TRUE(s->Ack(kA, events, 0, 2).ok());  // under ack_sync_events: not synced
-  fs->PowerCut();
-  s.reset();
-  fs->DropUnsyncedData();
+  rig.Cut(&s);
 
   o.env = nullptr;
   o.boot_id = "boot-2";
@@ -340,11 +355,8 @@ TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
 // counts from the first event outside them.
 TEST(SpoolPowerLossTest, TheHeadRangeCountsPastEventsAlreadyInDoubt) {
   TempDir dir;
-  auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions o;
-  o.env = env.get();
-  o.boot_id = "boot-1";
+  PowerLossRig rig;
+  SpoolOptions o = rig.Options();
   o.ack_sync_events = 3;
   o.in_flight_bound_events = 5;
   std::unique_ptr<Spool> s;
@@ -353,9 +365,7 @@ TEST(SpoolPowerLossTest, TheHeadRangeCountsPastEventsAlreadyInDoubt) {
   std::vector<PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->MarkInFlight(kA, events[0].seq, events[3].seq).ok());
   ASSERT_TRUE(s->Append(Batch(0, 20, 1, "e")).ok());  // synced: the mark is durable too
-  fs->PowerCut();
-  s.reset();
-  fs->DropUnsyncedData();
+  rig.Cut(&s);
   o.env = nullptr;
   o.boot_id = "boot-2";
   ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
@@ -364,15 +374,26 @@ TEST(SpoolPowerLossTest, TheHeadRangeCountsPastEventsAlreadyInDoubt) {
   EXPECT_EQ(st.routes[kA].in_doubt_events, 12u) << "the 4 marked, then 5 + 3 more";
 }
 
+// Overlapping and touching ranges of one route become one; other routes stay apart.
+TEST(SpoolPowerLossTest, InDoubtRangesMergePerRoute) {
+  std::vector<InDoubtRange> merged = MergeInDoubt({{"b", 5, 9, 30}, {"a", 10, 12, 20}, {"a", 1, 4, 50},
+                                                   {"a", 3, 6, 10}, {"b", 11, 11, 5}});
+  ASSERT_EQ(merged.size(), 4u);
+  EXPECT_EQ(std::tie(merged[0].route, merged[0].first_seq, merged[0].last_seq, merged[0].marked_ms),
+            std::make_tuple(std::string("a"), uint64_t{1}, uint64_t{6}, int64_t{10}));
+  EXPECT_EQ(std::tie(merged[1].first_seq, merged[1].last_seq), std::make_tuple(uint64_t{10}, uint64_t{12}))
+      << "7..9 is a gap";
+  EXPECT_EQ(std::tie(merged[2].route, merged[2].first_seq, merged[2].last_seq),
+            std::make_tuple(std::string("b"), uint64_t{5}, uint64_t{9}));
+  EXPECT_EQ(merged[3].first_seq, 11u);
+}
+
 // A clean stop leaves nothing in doubt, even across a restart; a stop without a close on the same
 // boot (a process crash: the page cache keeps the WAL) adds nothing to the in-flight marks.
 TEST(SpoolPowerLossTest, ACleanStopOrACrashWithoutRestartPutsNothingInDoubt) {
   TempDir dir;
-  auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
-  std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions o;
-  o.env = env.get();
-  o.boot_id = "boot-1";
+  PowerLossRig rig;
+  SpoolOptions o = rig.Options();
   std::unique_ptr<Spool> s;
   ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 10, "e")).ok());
@@ -382,9 +403,7 @@ TEST(SpoolPowerLossTest, ACleanStopOrACrashWithoutRestartPutsNothingInDoubt) {
   std::vector<InDoubtRange> doubt;
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty()) << "a clean stop, then a restart";
-  fs->PowerCut();  // no close reaches the disk: as if the process died
-  s.reset();
-  fs->DropUnsyncedData();
+  rig.Cut(&s);  // no close reaches the disk: as if the process died
   o.env = nullptr;
   ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
