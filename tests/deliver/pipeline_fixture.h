@@ -137,13 +137,15 @@ class PipelineTest : public ::testing::Test {
     if (drainer_) drainer_->Notify();
   }
 
-  uint64_t Pending() {
+  // Pending events over all routes (`field`: another per-route count, e.g. the events in doubt).
+  uint64_t Pending(uint64_t RouteStats::*field = &RouteStats::pending_events) {
     SpoolStats st;
     EXPECT_TRUE(spool_->Stats(&st).ok());
     uint64_t n = 0;
-    for (auto& [r, rs] : st.routes) n += rs.pending_events;
+    for (auto& [r, rs] : st.routes) n += rs.*field;
     return n;
   }
+  uint64_t InDoubtEvents() { return Pending(&RouteStats::in_doubt_events); }
 
   uint64_t FailedEvents() {
     SpoolStats st;

@@ -53,14 +53,6 @@ class PowerLossExactlyOnceTest : public PipelineTest, public ::testing::WithPara
   }
 
   uint64_t RowsInAzure() { return emulator_->Stats().value("rows_total", uint64_t{0}); }
-
-  uint64_t InDoubt() {
-    SpoolStats st;
-    EXPECT_TRUE(spool_->Stats(&st).ok());
-    uint64_t n = 0;
-    for (auto& [r, rs] : st.routes) n += rs.in_doubt_events;
-    return n;
-  }
 };
 
 TEST_P(PowerLossExactlyOnceTest, PowerCutsAtRandomMomentsOfDelivery) {
@@ -101,10 +93,10 @@ TEST_P(PowerLossExactlyOnceTest, PowerCutsAtRandomMomentsOfDelivery) {
   // Power back for good: whatever is pending or in doubt is settled.
   SpoolOptions so = Spooling(d, nullptr, "boot-final");
   ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &spool_).ok());
-  const uint64_t in_doubt_at_restart = InDoubt();
+  const uint64_t in_doubt_at_restart = InDoubtEvents();
   StartDrainer(d, LogsIngestion());
-  ASSERT_TRUE(WaitFor([&] { return Pending() == 0 && InDoubt() == 0; }, seconds(120)))
-      << Pending() << " pending, " << InDoubt() << " in doubt";
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0 && InDoubtEvents() == 0; }, seconds(120)))
+      << Pending() << " pending, " << InDoubtEvents() << " in doubt";
   auto counters = drainer_->Counters()[kRiskRoute];
   drainer_->Stop(seconds(5));
 

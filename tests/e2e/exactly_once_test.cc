@@ -30,10 +30,6 @@ using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
 
 
-uint64_t SumMetric(const std::string& text, const std::string& family, const std::string& label = "") {
-  return MetricSum(text, family, label);  // tests/support/http.h
-}
-
 class ExactlyOnceTest : public E2eFixture {
  protected:
   std::string Metrics() {
@@ -75,8 +71,8 @@ class ExactlyOnceTest : public E2eFixture {
         << ReadRecord().count.size() << " of " << produced;
     ASSERT_TRUE(WaitFor(seconds(60), [&] {
       std::string m = Metrics();
-      return m.find("sg_spool_pending_events") != std::string::npos && SumMetric(m, "sg_spool_pending_events") == 0 &&
-             SumMetric(m, "sg_in_doubt_events") == 0;
+      return m.find("sg_spool_pending_events") != std::string::npos && MetricSum(m, "sg_spool_pending_events") == 0 &&
+             MetricSum(m, "sg_in_doubt_events") == 0;
     })) << Metrics();
     if (metrics != nullptr) *metrics = Metrics();
     gw->Signal(SIGTERM);
@@ -95,7 +91,7 @@ class ExactlyOnceTest : public E2eFixture {
     StartGateway(&gw, config);
     Produce(0, produced);
     EXPECT_TRUE(WaitFor(seconds(60), [&] {
-      return EmulatorStats().value("rows_total", uint64_t{0}) > 0 && SumMetric(Metrics(), "sg_requests_in_flight") > 0;
+      return EmulatorStats().value("rows_total", uint64_t{0}) > 0 && MetricSum(Metrics(), "sg_requests_in_flight") > 0;
     }));
     const uint64_t accepted = EmulatorStats().value("rows_total", uint64_t{0});
     gw.Signal(SIGKILL);
@@ -117,21 +113,21 @@ TEST_F(ExactlyOnceTest, KillBetweenAcceptAndAckWithDedupeDuplicatesNothing) {
 
   Subprocess gw;
   StartGateway(&gw, config);
-  ASSERT_TRUE(WaitFor(seconds(30), [&] { return SumMetric(Metrics(), "sg_in_doubt_events") > 0; }))
+  ASSERT_TRUE(WaitFor(seconds(30), [&] { return MetricSum(Metrics(), "sg_in_doubt_events") > 0; }))
       << "the accepted batches are in doubt at the restart";
   ASSERT_TRUE(WaitFor(seconds(120), [&] {
-    return SumMetric(Metrics(), "sg_in_doubt_resolved_total", "already_delivered") > 0;
+    return MetricSum(Metrics(), "sg_in_doubt_resolved_total", "already_delivered") > 0;
   })) << Metrics();
   std::string m;
   DrainAndStop(&gw, produced, &m);
-  const uint64_t already = SumMetric(m, "sg_in_doubt_resolved_total", "already_delivered");
+  const uint64_t already = MetricSum(m, "sg_in_doubt_resolved_total", "already_delivered");
   Recorded r = ReadRecord();
   Report("kill -9 after accept, dedupe", produced, r, start);
   std::cout << fmt::format("[ exactly  ] accepted before the kill {}, found by the query {}\n", accepted, already);
   EXPECT_GE(already, accepted) << "every row accepted before the kill was found";
   EXPECT_EQ(r.count.size(), produced) << "lost";
   EXPECT_EQ(Duplicates(r), 0u);
-  EXPECT_EQ(SumMetric(m, "sg_in_doubt_resolution_failures_total"), 0u);
+  EXPECT_EQ(MetricSum(m, "sg_in_doubt_resolution_failures_total"), 0u);
 }
 
 // The same kill with dedupe off: the accepted batches are posted again, each one a duplicate.
@@ -166,7 +162,7 @@ TEST_F(ExactlyOnceTest, QueryRefusedPostsTheEventsAndSaysWhy) {
   Subprocess gw;
   StartGateway(&gw, config);
   ASSERT_TRUE(WaitFor(seconds(120), [&] {
-    return SumMetric(Metrics(), "sg_in_doubt_resolution_failures_total", "reason=\"forbidden\"") > 0;
+    return MetricSum(Metrics(), "sg_in_doubt_resolution_failures_total", "reason=\"forbidden\"") > 0;
   })) << Metrics();
   DrainAndStop(&gw, produced);
   Recorded r = ReadRecord();
@@ -189,10 +185,10 @@ TEST_F(ExactlyOnceTest, NewEventsFlowWhileTheEventsInDoubtAreHeld) {
   ASSERT_GT(KillBetweenAcceptAndAck(config, first), 0u);
   Subprocess gw;
   StartGateway(&gw, config);
-  ASSERT_TRUE(WaitFor(seconds(30), [&] { return SumMetric(Metrics(), "sg_in_doubt_events") > 0; }));
+  ASSERT_TRUE(WaitFor(seconds(30), [&] { return MetricSum(Metrics(), "sg_in_doubt_events") > 0; }));
   // Kafka's own start (the group join) is not the resolution's: measured from assignment on.
-  ASSERT_TRUE(WaitFor(seconds(60), [&] { return SumMetric(Metrics(), "sg_kafka_assigned_partitions") == 4; }));
-  ASSERT_GT(SumMetric(Metrics(), "sg_in_doubt_events"), 0u) << "still held: the wait is not over";
+  ASSERT_TRUE(WaitFor(seconds(60), [&] { return MetricSum(Metrics(), "sg_kafka_assigned_partitions") == 4; }));
+  ASSERT_GT(MetricSum(Metrics(), "sg_in_doubt_events"), 0u) << "still held: the wait is not over";
   // 1,000 events/s from the assignment until 3 s after the resolution ended (at most 60 s): the
   // rest of the wait, the queries, the posts after them, and what follows.
   const uint64_t rate = 1000;
@@ -202,7 +198,7 @@ TEST_F(ExactlyOnceTest, NewEventsFlowWhileTheEventsInDoubtAreHeld) {
   auto t0 = Clock::now();
   for (uint64_t i = 0; i < 60 * rate; ++i) {
     if (i % 100 == 0) std::this_thread::sleep_until(t0 + milliseconds(i * 1000 / rate));  // pacing, not sync
-    if (i % 500 == 0 && !resolved && SumMetric(Metrics(), "sg_in_doubt_events") == 0) {
+    if (i % 500 == 0 && !resolved && MetricSum(Metrics(), "sg_in_doubt_events") == 0) {
       resolved = Clock::now();
       resolved_ms = std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     }
@@ -218,7 +214,7 @@ TEST_F(ExactlyOnceTest, NewEventsFlowWhileTheEventsInDoubtAreHeld) {
   const uint64_t produced = first + sent;
   std::string m;
   DrainAndStop(&gw, produced, &m);
-  EXPECT_GT(SumMetric(m, "sg_in_doubt_resolved_total", "already_delivered"), 0u) << "a resolution took place";
+  EXPECT_GT(MetricSum(m, "sg_in_doubt_resolved_total", "already_delivered"), 0u) << "a resolution took place";
   std::vector<int64_t> latency;
   uint64_t accepted_while_held = 0;  // new events Azure took before the resolution was seen over
   std::ifstream in(dir_ + "/rows.jsonl");
@@ -267,7 +263,7 @@ TEST_P(ExactlyOnceChaosTest, KillNineAtRandomMoments) {
     // Delivering: a request is out (or everything has arrived, and the kills are over).
     bool sending = false;
     ASSERT_TRUE(WaitFor(seconds(60), [&] {
-      sending = SumMetric(Metrics(), "sg_requests_in_flight") > 0;
+      sending = MetricSum(Metrics(), "sg_requests_in_flight") > 0;
       return sending || ReadRecord().count.size() >= produced;
     }));
     if (sending) std::this_thread::sleep_for(milliseconds(rng() % 500));  // the kill moment is random by design
