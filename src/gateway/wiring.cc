@@ -61,6 +61,11 @@ Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
   // librdkafka prefetches up to 64 MiB per consumer by default; the spool is the buffer here, so a
   // smaller prefetch keeps memory down without slowing ingest (appends are the bottleneck).
   o->librdkafka.try_emplace("queued.max.messages.kbytes", "16384");
+  // With that queue full, librdkafka stops fetching a partition for fetch.queue.backoff.ms,
+  // 1,000 ms by default (librdkafka CONFIGURATION.md: "may need to be decreased if the queue
+  // thresholds are set low"). 16 MiB is about 0.3 s of events at full speed, so ingest sat idle
+  // for most of every second (docs/KAFKA.md, "Fetch queue backoff").
+  o->librdkafka.try_emplace("fetch.queue.backoff.ms", "25");
   o->routes.rules = RouteRulesFor(c);
   o->routes.default_route = c.routes.catch_all;
   // An event larger than one request can never be delivered: quarantine it at the door.
