@@ -21,6 +21,7 @@
 #include "e2e_fixture.h"
 #include "http.h"
 #include "kafka_produce.h"
+#include "wait.h"
 
 namespace sg::testing {
 namespace {
@@ -38,14 +39,10 @@ class ExactlyOnceTest : public E2eFixture {
     return body;
   }
 
+  // The conditions scrape metrics or read the emulator's records: polled every 100 ms.
   template <typename Pred>
   bool WaitFor(seconds timeout, Pred ok) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (ok()) return true;
-      std::this_thread::sleep_for(milliseconds(100));  // polling a condition with a deadline
-    }
-    return false;
+    return testing::WaitFor(ok, timeout, milliseconds(100));
   }
 
   // The emulator serves the Query API; a row is queryable 1 s after its 204 (Azure: 20 s to

@@ -45,6 +45,7 @@
 #include "kafka_produce.h"
 #include "kafka_broker.h"
 #include "subprocess.h"
+#include "wait.h"
 
 namespace {
 
@@ -330,13 +331,9 @@ level = "{}"
 };
 
 
+// Conditions here scrape metrics or the emulator's stats over HTTP: polled every 50 ms.
 bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+  return sg::testing::WaitFor(cond, timeout, std::chrono::milliseconds(50));
 }
 
 }  // namespace
