@@ -21,6 +21,7 @@
 #include "e2e_fixture.h"
 #include "http.h"
 #include "kafka_produce.h"
+#include "wait.h"
 
 namespace sg::testing {
 namespace {
@@ -32,20 +33,6 @@ using Clock = std::chrono::steady_clock;
 
 class ChaosTest : public E2eFixture {
  protected:
-  // Waits until the emulator has recorded every seq below `produced` at least once.
-  bool WaitForAll(uint64_t produced, seconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      nlohmann::json st = EmulatorStats();
-      if (st.is_object() && st.value("rows_total", uint64_t{0}) >= produced) {
-        Recorded r = ReadRecord();
-        if (r.count.size() >= produced) return true;
-      }
-      std::this_thread::sleep_for(milliseconds(250));
-    }
-    return false;
-  }
-
   std::string Metrics(const std::string& name = "gateway") {
     std::string body;
     HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_[name]), &body);
@@ -77,13 +64,10 @@ class ChaosTest : public E2eFixture {
   // Polls a gateway's metric until `ok(value)` holds; a missing metric never satisfies it.
   template <typename Pred>
   bool WaitForMetric(const std::string& gateway, const std::string& metric, seconds timeout, Pred ok) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      uint64_t v = MetricValue(Metrics(gateway), metric);
-      if (v != UINT64_MAX && ok(v)) return true;
-      std::this_thread::sleep_for(milliseconds(200));
-    }
-    return false;
+    return WaitFor([&] {
+      const uint64_t v = MetricValue(Metrics(gateway), metric);
+      return v != UINT64_MAX && ok(v);
+    }, timeout, milliseconds(200));
   }
 
   // Rewrites one line of a written config (WriteConfig sets every key the tests vary once).
@@ -120,7 +104,7 @@ TEST_F(ChaosTest, KillNineAtRandomMoments) {
   producer.join();
   Subprocess gw;
   StartGateway(&gw, config);
-  ASSERT_TRUE(WaitForAll(produced, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(120)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   ExpectNothingLost(fmt::format("kill -9 x{}", kills), produced, start);
@@ -140,7 +124,7 @@ TEST_F(ChaosTest, AzureOutageThenRecovery) {
   Produce(0, produced);
   ASSERT_TRUE(WaitForMetricAtLeast("sg_events_spooled_total", produced, seconds(60)));
   EXPECT_EQ(EmulatorStats().value("rows_total", uint64_t{1}), 0u) << "nothing gets through the outage";
-  ASSERT_TRUE(WaitForAll(produced, seconds(outage + 90)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(outage + 90)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   ExpectNothingLost(fmt::format("azure 503 for {}s", outage), produced, start);
@@ -156,7 +140,7 @@ TEST_F(ChaosTest, ThrottlingStormHonoursRetryAfter) {
   Subprocess gw;
   StartGateway(&gw, config);
   Produce(0, produced);
-  ASSERT_TRUE(WaitForAll(produced, seconds(180)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(180)));
   nlohmann::json st = EmulatorStats();
   EXPECT_GT(st["requests"].value("429", uint64_t{0}), 0u) << "the storm happened: " << st.dump();
   EXPECT_EQ(st.value("early_retries", uint64_t{1}), 0u) << st.dump();
@@ -181,7 +165,7 @@ TEST_F(ChaosTest, PartitionRequestsHangThenHeal) {
   std::this_thread::sleep_for(seconds(8));  // the partition lasts a while: several request timeouts
   EXPECT_EQ(EmulatorStats().value("rows_total", uint64_t{1}), 0u);
   EmulatorFaults("DELETE");
-  ASSERT_TRUE(WaitForAll(produced, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(120)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   ExpectNothingLost("partition (hang) then heal", produced, start);
@@ -219,7 +203,7 @@ TEST_F(ChaosTest, KafkaBrokerRestartWhileConsuming) {
   ASSERT_TRUE(restart.WaitForLine("plaintext=", &line, seconds(150)));
   ASSERT_EQ(restart.Wait(seconds(30)), 0);
   Produce(produced / 2, produced / 2);
-  ASSERT_TRUE(WaitForAll(produced, seconds(180)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(180)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   ExpectNothingLost("kafka broker restart", produced, t0);
@@ -245,7 +229,7 @@ TEST_F(ChaosTest, ThreeGatewaysOneKilledAndRestarted) {
   Subprocess g2b;
   StartGateway(&g2b, configs[1]);
   producer.join();
-  ASSERT_TRUE(WaitForAll(produced, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(120)));
   uint64_t consumers_with_work = 0;
   for (const char* name : {"g1", "g2", "g3"}) {
     uint64_t v = MetricValue(Metrics(name), "sg_events_spooled_total");
@@ -290,7 +274,7 @@ TEST_F(ChaosTest, DiskFullPausesAndResumes) {
   ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", MS_REMOUNT, "size=1g,mode=0700"), 0) << std::strerror(errno);
   EmulatorFaults("DELETE");
   producer.join();
-  ASSERT_TRUE(WaitForAll(produced, seconds(180)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(180)));
   gw.Signal(SIGTERM);
   EXPECT_EQ(gw.Wait(seconds(30)), 0);
   ExpectNothingLost("disk full then space", produced, start);
@@ -336,7 +320,7 @@ TEST_F(ChaosTest, PoisonIsQuarantinedAndRequeuable) {
     ASSERT_EQ(ProduceCopy(producer_, "citrix-risk", 0, p), RD_KAFKA_RESP_ERR_NO_ERROR);
   }
   ASSERT_EQ(rd_kafka_flush(producer_, 30'000), RD_KAFKA_RESP_ERR_NO_ERROR);
-  ASSERT_TRUE(WaitForAll(good, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(good, seconds(120)));
   // Wait until all four are in the failed area, then read their reasons.
   nlohmann::json failed;
   auto deadline = Clock::now() + seconds(60);
@@ -418,7 +402,7 @@ TEST_F(ChaosTest, SigtermDuringBacklogDrain) {
   EmulatorFaults("DELETE");
   Subprocess again;
   StartGateway(&again, config);
-  ASSERT_TRUE(WaitForAll(produced, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(120)));
   again.Signal(SIGTERM);
   EXPECT_EQ(again.Wait(seconds(30)), 0);
   ExpectNothingLost("SIGTERM mid-drain", produced, start);
@@ -487,7 +471,7 @@ TEST_F(ChaosTest, BackpressureRebalanceDiskFullAndRecoveryAtOnce) {
                             [&](uint64_t v) { return v == static_cast<uint64_t>(kPartitions); }));
   const uint64_t produced = first_wave + second_wave + third_wave;
   Produce(first_wave + second_wave, third_wave);
-  ASSERT_TRUE(WaitForAll(produced, seconds(240))) << ReadRecord().count.size() << " of " << produced;
+  ASSERT_TRUE(WaitForAllRecorded(produced, seconds(240))) << ReadRecord().count.size() << " of " << produced;
   EXPECT_TRUE(WaitForMetric("a", "sg_kafka_lag_messages", seconds(30), [](uint64_t v) { return v == 0; }))
       << "no partition left behind:\n" << Metrics("a");
   a.Signal(SIGTERM);

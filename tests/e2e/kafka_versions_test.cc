@@ -67,18 +67,6 @@ class KafkaVersionsTest : public E2eFixture {
     return path;
   }
 
-  // Waits until the emulator holds every seq below `produced`.
-  bool WaitForAll(uint64_t produced, seconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      if (EmulatorStats().value("rows_total", uint64_t{0}) >= produced && ReadRecord().count.size() >= produced) {
-        return true;
-      }
-      std::this_thread::sleep_for(milliseconds(200));  // polling the emulator with a deadline
-    }
-    return false;
-  }
-
   // Produces [first, first+count), runs a gateway with `config` until the emulator holds every
   // event below first+count, then stops it with SIGTERM (exit 0). `first` > 0 produces while no
   // gateway runs: the restarted gateway picks up from the committed offsets.
@@ -87,7 +75,7 @@ class KafkaVersionsTest : public E2eFixture {
     Produce(first, count);
     Subprocess gw;
     StartGateway(&gw, config);
-    EXPECT_TRUE(WaitForAll(first + count, seconds(120))) << ReadRecord().count.size() << " of " << first + count;
+    EXPECT_TRUE(WaitForAllRecorded(first + count, seconds(120))) << ReadRecord().count.size() << " of " << first + count;
     gw.Signal(SIGTERM);
     EXPECT_EQ(gw.Wait(seconds(30)), 0);
   }
@@ -161,7 +149,7 @@ TEST_F(KafkaVersionsTest, Kafka4StaticMemberGetsItsPartitionsBackAtOnceAfterKill
   Produce(0, 1000);
   auto gw = std::make_unique<Subprocess>();
   StartGateway(gw.get(), config);
-  ASSERT_TRUE(WaitForAll(1000, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(1000, seconds(120)));
   // Three crashes in a row, each right after the restarted gateway serves its metrics.
   for (int i = 0; i < 3; ++i) {
     gw->Signal(SIGKILL);
@@ -180,7 +168,7 @@ TEST_F(KafkaVersionsTest, Kafka4StaticMemberGetsItsPartitionsBackAtOnceAfterKill
       << "the first event after the restart was not spooled within 10 s";
   std::cout << fmt::format("static membership: first event after kill -9 and restart spooled in {:.1f} s\n",
                            std::chrono::duration<double>(Clock::now() - restarted).count());
-  ASSERT_TRUE(WaitForAll(1001, seconds(120)));
+  ASSERT_TRUE(WaitForAllRecorded(1001, seconds(120)));
   gw->Signal(SIGTERM);
   EXPECT_EQ(gw->Wait(seconds(30)), 0);
   Recorded r = ReadRecord();

@@ -2,6 +2,7 @@
 
 #include "http.h"
 #include "kafka_produce.h"
+#include "wait.h"
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -190,17 +191,12 @@ int E2eFixture::HttpGet(const std::string& url, std::string* body) { return test
 
 bool E2eFixture::WaitForMetricAtLeast(const std::string& metric, uint64_t value, std::chrono::seconds timeout,
                                       const std::string& gateway) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string body;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_[gateway]), &body) == 200) {
-      uint64_t v = MetricValue(body, metric);
-      if (v != UINT64_MAX && v >= value) return true;
-    }
-    // Polling the gateway's metrics for a condition, with a deadline.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+  return WaitFor([&] {
+    if (HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_ports_[gateway]), &body) != 200) return false;
+    const uint64_t v = MetricValue(body, metric);
+    return v != UINT64_MAX && v >= value;
+  }, timeout, std::chrono::milliseconds(100));
 }
 
 E2eFixture::Recorded E2eFixture::ReadRecord() {
@@ -219,14 +215,18 @@ E2eFixture::Recorded E2eFixture::ReadRecord() {
 }
 
 bool E2eFixture::WaitForRows(uint64_t rows, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
+  return WaitFor([&] {
     nlohmann::json s = EmulatorStats();
-    if (s.is_object() && s.value("rows_total", uint64_t{0}) >= rows) return true;
-    // Polling the emulator's counters for a condition, with a deadline.
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return false;
+    return s.is_object() && s.value("rows_total", uint64_t{0}) >= rows;
+  }, timeout, std::chrono::milliseconds(100));
+}
+
+bool E2eFixture::WaitForAllRecorded(uint64_t produced, std::chrono::seconds timeout) {
+  return WaitFor([&] {
+    // The cheap counter first; the record is read only once enough rows arrived.
+    nlohmann::json s = EmulatorStats();
+    return s.is_object() && s.value("rows_total", uint64_t{0}) >= produced && ReadRecord().count.size() >= produced;
+  }, timeout, std::chrono::milliseconds(200));
 }
 
 }  // namespace sg::testing

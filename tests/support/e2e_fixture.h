@@ -77,6 +77,8 @@ class E2eFixture : public ::testing::Test {
 
   Recorded ReadRecord();
   bool WaitForRows(uint64_t rows, std::chrono::seconds timeout);
+  // Until the emulator has recorded every seq below `produced` at least once.
+  bool WaitForAllRecorded(uint64_t produced, std::chrono::seconds timeout);
 
   std::string dir_;
   std::string bootstrap_;
