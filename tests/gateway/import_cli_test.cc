@@ -8,19 +8,23 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "subprocess.h"
+
 namespace {
 
-int Shell(const std::string& cmd, std::string* out) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (p == nullptr) return -1;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out->append(buf, n);
-  int st = pclose(p);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+// Runs the gateway with `args`; `out` gets its stdout and stderr. `env`: NAME=VALUE set for it.
+int Gateway(const std::vector<std::string>& args, std::string* out, const std::string& env = "") {
+  std::vector<std::string> argv;
+  if (!env.empty()) argv = {"/usr/bin/env", env};
+  argv.push_back(SG_GATEWAY_PATH);
+  argv.insert(argv.end(), args.begin(), args.end());
+  const sg::testing::RunResult r = sg::testing::RunProgram(argv);
+  *out = r.out + r.err;
+  return r.exit_code;
 }
 
 unsigned Mode(const std::string& path) {
@@ -53,10 +57,7 @@ class ImportCliTest : public ::testing::Test {
 // accepts it with that directory as $CREDENTIALS_DIRECTORY.
 TEST_F(ImportCliTest, CredstoreWritesCredentialsTheUnitLoads) {
   std::string out;
-  ASSERT_EQ(Shell(std::string(SG_GATEWAY_PATH) + " import-citrix " + input_ + " -o " + dir_ + "/gateway.toml --credstore " +
-                    dir_ + "/credstore",
-                &out),
-            0)
+  ASSERT_EQ(Gateway({"import-citrix", input_, "-o", dir_ + "/gateway.toml", "--credstore", dir_ + "/credstore"}, &out), 0)
       << out;
   const std::string cred = dir_ + "/credstore";
   EXPECT_EQ(Mode(cred), 0700u);
@@ -70,10 +71,8 @@ TEST_F(ImportCliTest, CredstoreWritesCredentialsTheUnitLoads) {
   EXPECT_NE(toml.find("shared_key_credential = \"sentinel-gateway.shared-key\""), std::string::npos) << toml;
   EXPECT_EQ(toml.find("S3cr3t-Pa55"), std::string::npos);
   EXPECT_EQ(out.find("S3cr3t-Pa55"), std::string::npos) << out;
-  out.clear();
-  EXPECT_EQ(Shell("CREDENTIALS_DIRECTORY=" + cred + " " + SG_GATEWAY_PATH + " check-config --quiet --config " + dir_ +
-                    "/gateway.toml",
-                &out),
+  EXPECT_EQ(Gateway({"check-config", "--quiet", "--config", dir_ + "/gateway.toml"}, &out,
+                    "CREDENTIALS_DIRECTORY=" + cred),
             0)
       << out;
   EXPECT_EQ(out, "");
@@ -82,13 +81,10 @@ TEST_F(ImportCliTest, CredstoreWritesCredentialsTheUnitLoads) {
 // -o alone: the secrets go to 0600 files beside the configuration, referred to with *_file.
 TEST_F(ImportCliTest, OutputWritesSecretFilesBesideTheConfiguration) {
   std::string out;
-  ASSERT_EQ(Shell(std::string(SG_GATEWAY_PATH) + " import-citrix " + input_ + " -o " + dir_ + "/gateway.toml", &out), 0)
-      << out;
+  ASSERT_EQ(Gateway({"import-citrix", input_, "-o", dir_ + "/gateway.toml"}, &out), 0) << out;
   EXPECT_EQ(Mode(dir_ + "/citrix-kafka.password"), 0600u);
   EXPECT_EQ(Mode(dir_ + "/sentinel-shared.key"), 0600u);
-  out.clear();
-  EXPECT_EQ(Shell(std::string(SG_GATEWAY_PATH) + " check-config --quiet --config " + dir_ + "/gateway.toml", &out), 0)
-      << out;
+  EXPECT_EQ(Gateway({"check-config", "--quiet", "--config", dir_ + "/gateway.toml"}, &out), 0) << out;
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
+#include "subprocess.h"
+
 namespace {
 
 // "2.8.0" -> {2, 8, 0}; anything else -> {0, 0, 0}.
@@ -16,22 +18,6 @@ std::array<int, 3> ParseVersion(const std::string& v) {
   std::array<int, 3> out{0, 0, 0};
   if (std::sscanf(v.c_str(), "%d.%d.%d", &out[0], &out[1], &out[2]) != 3) return {0, 0, 0};
   return out;
-}
-
-struct RunResult {
-  int status = -1;
-  std::string out;
-};
-
-RunResult RunVersion() {
-  RunResult r;
-  FILE* p = popen(SG_GATEWAY_PATH " --version 2>&1", "r");
-  if (p == nullptr) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  r.status = pclose(p);
-  return r;
 }
 
 // The first word after `name ` on the line that starts with it.
@@ -48,8 +34,8 @@ std::string VersionOf(const std::string& text, const std::string& name) {
 }
 
 TEST(VersionTest, GatewayReportsItsLibrariesAndALibrdkafkaOfAtLeast261) {
-  RunResult r = RunVersion();
-  ASSERT_EQ(r.status, 0) << r.out;
+  const sg::testing::RunResult r = sg::testing::RunProgram({SG_GATEWAY_PATH, "--version"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   for (const char* name : {"sentinel-gateway", "librdkafka", "RocksDB", "libcurl", "OpenSSL"}) {
     EXPECT_FALSE(VersionOf(r.out, name).empty()) << "no " << name << " line in:\n" << r.out;
   }
