@@ -2,16 +2,14 @@
 // bootstrap line, serves the Kafka protocol on 127.0.0.1 (a message produced by one client is
 // consumed by another), and exits 0 on SIGTERM.
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include "kafka_test_util.h"
+#include "../support/subprocess.h"
 
 namespace sg::testing {
 namespace {
@@ -19,25 +17,13 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(KafkaMockClusterTool, ServesUntilSigtermAndExitsZero) {
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(MOCK_CLUSTER_PATH, MOCK_CLUSTER_PATH, "--brokers", "2", "--topic", "citrix", "--topic", "other",
-          "--partitions", "3", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* f = fdopen(out[0], "r");
-  char line[1024] = {0};
-  ASSERT_NE(fgets(line, sizeof(line), f), nullptr);
-  std::string l(line);
-  ASSERT_EQ(l.rfind("bootstrap=", 0), 0u) << l;
-  ASSERT_EQ(l.back(), '\n');
-  const std::string bootstrap = l.substr(10, l.size() - 11);
+  Subprocess mock;  // its destructor kills and reaps the mock cluster if a check below fails
+  ASSERT_TRUE(mock.Start({MOCK_CLUSTER_PATH, "--brokers", "2", "--topic", "citrix", "--topic", "other", "--partitions",
+                          "3"}));
+  std::string first;
+  ASSERT_TRUE(mock.ReadLine(&first, 20s)) << "no bootstrap line";
+  ASSERT_EQ(first.rfind("bootstrap=", 0), 0u) << "the first line: " << first;
+  const std::string bootstrap = first.substr(10);
   EXPECT_EQ(bootstrap.rfind("127.0.0.1:", 0), 0u) << bootstrap;
   EXPECT_NE(bootstrap.find(','), std::string::npos) << "two brokers: " << bootstrap;
 
@@ -88,12 +74,8 @@ TEST(KafkaMockClusterTool, ServesUntilSigtermAndExitsZero) {
   rd_kafka_consumer_close(c);
   rd_kafka_destroy(c);
 
-  ASSERT_EQ(kill(pid, SIGTERM), 0);
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  fclose(f);
-  ASSERT_TRUE(WIFEXITED(status)) << status;
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  mock.Signal(SIGTERM);
+  EXPECT_EQ(mock.Wait(30s), 0) << "exit status, 128+signal when killed, -1 when still running";
 }
 
 }  // namespace
