@@ -16,6 +16,7 @@
 
 #include "../spool/spool_test_util.h"
 #include "kafka_test_util.h"
+#include "../support/kafka_broker.h"
 #include "sentinel_gateway/config.h"
 #include "sentinel_gateway/ingest.h"
 #include "sentinel_gateway/spool.h"
@@ -41,36 +42,26 @@ class IngestBrokerTest : public ::testing::Test {
       return;
     }
     dir_ = new TempDir();
-    const std::string cmd = "KAFKA_BROKER_WATCH_PID=" + std::to_string(getpid()) + " " SG_SOURCE_DIR
-                            "/tools/kafka-broker.sh start " + dir_->Sub("broker");
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[4096];
-    while (p != nullptr && fgets(line, sizeof(line), p) != nullptr) {
-      std::string l(line);
-      if (!l.empty() && l.back() == '\n') l.pop_back();
-      const size_t eq = l.find('=');
-      if (eq != std::string::npos) facts_[l.substr(0, eq)] = l.substr(eq + 1);
-    }
-    const int rc = p ? pclose(p) : -1;
-    if (rc != 0 || facts_.count("sasl_ssl") == 0) {
-      failed_ = "tools/kafka-broker.sh start failed (see " + dir_->Sub("broker/broker.log") + ")";
+    broker_ = new KafkaBroker();
+    std::string why;
+    if (!broker_->Start(SG_SOURCE_DIR "/tools/kafka-broker.sh", "", dir_->Sub("broker"), dir_->Sub("broker-script.log"),
+                        &why)) {
+      failed_ = "tools/kafka-broker.sh start failed: " + why;
       return;
     }
-    std::ifstream pw(facts_["password_file"]);
+    std::ifstream pw(Fact("password_file"));
     std::getline(pw, password_);
     // Produce the numbered events over PLAINTEXT (creates the topic).
-    Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+    Producer producer(Fact("plaintext"), {{"message.timeout.ms", "60000"}});
     for (int i = 0; i < kEvents; ++i) producer.Produce(kTopic, i % kPartitions, CitrixEvent(i, 1000));
     if (!producer.Flush(60000)) failed_ = "producing to the broker failed";
   }
 
   static void TearDownTestSuite() {
-    if (dir_ != nullptr) {
-      const std::string cmd = SG_SOURCE_DIR "/tools/kafka-broker.sh stop " + dir_->Sub("broker");
-      EXPECT_EQ(std::system(cmd.c_str()), 0);
-      delete dir_;
-      dir_ = nullptr;
-    }
+    delete broker_;  // stops the broker
+    broker_ = nullptr;
+    delete dir_;
+    dir_ = nullptr;
   }
 
   void SetUp() override {
@@ -80,14 +71,14 @@ class IngestBrokerTest : public ::testing::Test {
 
   IngestOptions Options(const std::string& group) {
     IngestOptions o;
-    o.brokers = facts_["sasl_ssl"];
+    o.brokers = Fact("sasl_ssl");
     o.topics = {kTopic};
     o.group_id = group;
     o.security_protocol = "sasl_ssl";
     o.sasl_mechanism = "SCRAM-SHA-256";
-    o.username = facts_["username"];
+    o.username = Fact("username");
     o.password = password_;
-    o.ca_file = facts_["ca"];
+    o.ca_file = Fact("ca");
     o.commit_interval_ms = 200;
     o.librdkafka["log_level"] = "2";  // the test asserts on the errors itself
     return o;
@@ -123,7 +114,8 @@ class IngestBrokerTest : public ::testing::Test {
   }
 
   static inline TempDir* dir_ = nullptr;
-  static inline std::map<std::string, std::string> facts_;
+  static inline KafkaBroker* broker_ = nullptr;
+  static std::string Fact(const std::string& name) { return broker_->Fact(name); }
   static inline std::string password_;
   static inline std::string skip_;
   static inline std::string failed_;
@@ -154,7 +146,7 @@ TEST_F(IngestBrokerTest, SaslSslScramConsumesEverythingIntoTheSpool) {
 // leave the group (KIP-345), so A takes B's partitions once B's session times out.
 TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   const std::string topic = "citrix-scale";
-  Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+  Producer producer(Fact("plaintext"), {{"message.timeout.ms", "60000"}});
   auto produce = [&](int from, int to) {
     for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
     ASSERT_TRUE(producer.Flush(60000));
@@ -220,7 +212,7 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
 // 15 s, and after B left A spooled nothing for two minutes (its failure never cleared).
 TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   const std::string topic = "citrix-full";
-  Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+  Producer producer(Fact("plaintext"), {{"message.timeout.ms", "60000"}});
   auto produce = [&](int from, int to) {
     for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
     ASSERT_TRUE(producer.Flush(60000));
@@ -244,7 +236,7 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   // twice would be a duplicate, which this test counts).
   ASSERT_TRUE(WaitFor(
       [&] {
-        return CommittedSum(facts_["plaintext"], "full", topic, kPartitions) ==
+        return CommittedSum(Fact("plaintext"), "full", topic, kPartitions) ==
                static_cast<int64_t>(PendingCount(sa.get()));
       },
       30s));
@@ -293,7 +285,7 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
 TEST_F(IngestBrokerTest, BrokerRestartWhileConsumingLosesNothing) {
   const std::string topic = "citrix-restart";
   auto produce = [&](int from, int to) {
-    Producer producer(facts_["plaintext"], {{"message.timeout.ms", "60000"}});
+    Producer producer(Fact("plaintext"), {{"message.timeout.ms", "60000"}});
     for (int i = from; i < to; ++i) producer.Produce(topic, i % kPartitions, CitrixEvent(i, 1000));
     ASSERT_TRUE(producer.Flush(60000));
   };
@@ -309,9 +301,7 @@ TEST_F(IngestBrokerTest, BrokerRestartWhileConsumingLosesNothing) {
     return st.assigned_partitions == kPartitions && st.lag == 0 && PendingCount(spool.get()) == n;
   };
   ASSERT_TRUE(WaitFor([&] { return caught_up(1000); }, 90s)) << in->stats().last_error;
-  const std::string cmd = "KAFKA_BROKER_WATCH_PID=" + std::to_string(getpid()) + " " SG_SOURCE_DIR
-                          "/tools/kafka-broker.sh restart " + dir_->Sub("broker") + " >/dev/null";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE(broker_->Restart());
   produce(1000, 2000);
   ASSERT_TRUE(WaitFor([&] { return caught_up(2000); }, 120s))
       << PendingCount(spool.get()) << " spooled; last error: " << in->stats().last_error;
@@ -329,7 +319,7 @@ TEST_F(IngestBrokerTest, WrongPasswordIsAClearErrorAndSpoolsNothing) {
 
 TEST_F(IngestBrokerTest, WrongCaIsAClearErrorAndSpoolsNothing) {
   IngestOptions o = Options("wrong-ca");
-  o.ca_file = facts_["other_ca"];
+  o.ca_file = Fact("other_ca");
   ExpectClearErrorAndNothingSpooled(o, "certificate verify failed");
 }
 

@@ -1,5 +1,7 @@
 #include "kafka_broker.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <string>
 
@@ -17,7 +19,8 @@ bool KafkaBroker::Start(const std::string& script, const std::string& version, c
   args.insert(args.end(), {"start", dir});
   Subprocess start;
   std::string pid;
-  if (!start.Start(args, log) || !start.WaitForLine("pid=", &pid, std::chrono::seconds(180)) ||
+  // The script's watchdog stops the broker if this process dies without Stop() (a crashed test).
+  if (!start.Start(args, log, {"KAFKA_BROKER_WATCH_PID=" + std::to_string(::getpid())}) || !start.WaitForLine("pid=", &pid, std::chrono::seconds(180)) ||
       start.Wait(std::chrono::seconds(30)) != 0) {
     *why = "the broker did not start: see " + dir + "/broker.log and " + log;
     return false;
@@ -41,6 +44,18 @@ void KafkaBroker::Stop() {
   if (stop.Start({script_, "stop", dir_}, log_)) stop.Wait(std::chrono::seconds(60));
   dir_.clear();
   pid_ = 0;
+}
+
+bool KafkaBroker::Restart() {
+  if (dir_.empty()) return false;
+  Subprocess restart;
+  std::string pid;
+  if (!restart.Start({script_, "restart", dir_}, log_, {"KAFKA_BROKER_WATCH_PID=" + std::to_string(::getpid())}) ||
+      !restart.WaitForLine("pid=", &pid, std::chrono::seconds(240)) || restart.Wait(std::chrono::seconds(30)) != 0) {
+    return false;
+  }
+  pid_ = static_cast<pid_t>(std::stol(pid));
+  return true;
 }
 
 std::string KafkaBroker::Fact(const std::string& name) const {

@@ -25,6 +25,8 @@ class KafkaBroker {
              const std::string& log, std::string* why);
   // Stops the broker through the script and waits for it (bounded); nothing when not started.
   void Stop();
+  // Stops and starts the same broker (same listeners, data and facts); false when it did not return.
+  bool Restart();
 
   // A fact of broker.env ("plaintext", "sasl_ssl", "username", "password_file", "ca",
   // "kafka_version"); empty when the script wrote none of that name.
