@@ -27,6 +27,9 @@ Status GzipCompress(std::string_view data, std::string* out) {
   size_t n = libdeflate_gzip_compress(compressor.get(), data.data(), data.size(), out->data(), out->size());
   if (n == 0) return Status::InvalidArgument("gzip compression failed");
   out->resize(n);
+  // The bound is about the input's size, several times the output's: give the rest back rather
+  // than hold it for the whole request (a copy of the compressed bytes only).
+  out->shrink_to_fit();
   return Status::OK();
 }
 

@@ -526,6 +526,7 @@ struct Drainer::Impl {
     };
     auto post = [&](size_t begin, size_t end) -> RangeResult {
       std::string body = JoinRows(batch.rows, begin, end);
+      const size_t body_size = body.size();
       std::string zipped;
       bool gzipped = false;
       if (compress) {
@@ -555,6 +556,9 @@ struct Drainer::Impl {
         // which Content-Encoding being optional allows.
         if (!gzipped) zipped.clear();
       }
+      // Only the compressed body is sent from here (retries included): the JSON, several times
+      // its size, is not held through the request.
+      if (gzipped) std::string().swap(body);
       const std::string& payload = gzipped ? zipped : body;
       // In flight from here until Azure's answer is known: a crash leaves the range in doubt. A
       // mark the spool refuses (a full disk) does not hold the request: delivery is what frees
@@ -592,8 +596,8 @@ struct Drainer::Impl {
           {
             std::lock_guard<std::mutex> lock(lane.cmu);
             lane.counters.delivered_events += end - begin;
-            lane.counters.delivered_bytes += body.size();
-            lane.counters.delivered_sent_bytes += compress ? payload.size() : body.size();
+            lane.counters.delivered_bytes += body_size;
+            lane.counters.delivered_sent_bytes += compress ? payload.size() : body_size;
           }
           {
             std::lock_guard<std::mutex> lock(lane.cmu);
@@ -624,8 +628,8 @@ struct Drainer::Impl {
             last_refusal = r;
             // Within the cap as sent, refused for the size of its JSON: fall back, and let the
             // split go on until the JSON fits; genuinely oversized events are isolated after that.
-            if (r.http_status == 413 && gzipped && body.size() > max_body) {
-              FallBackToJsonCap(lane, r, payload.size(), body.size());
+            if (r.http_status == 413 && gzipped && body_size > max_body) {
+              FallBackToJsonCap(lane, r, payload.size(), body_size);
             }
             return RangeResult::kRefused;
           }

@@ -134,6 +134,9 @@ struct GatewayKnobs {
   // Multiple messageSets"), where a real broker returns batches up to max.partition.fetch.bytes
   // (1 MiB). With 5 ms batches of about 9 events the rig measured the mock, not the gateway.
   int throughput_linger_ms = 100;
+  // Azure's round trip is 100s of ms, the emulator's on loopback a few: with it the throughput
+  // phase holds requests in flight as long as Azure would (emulator fault latency_ms).
+  int azure_latency_ms = 0;
 };
 GatewayKnobs knobs;
 
@@ -362,6 +365,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--producer-linger-ms", knobs.throughput_linger_ms, "the throughput phase producer's linger.ms")
       ->capture_default_str();
+  app.add_option("--azure-latency-ms", knobs.azure_latency_ms,
+                 "throughput phase: the emulator answers each request this much later, as far-away Azure would")
+      ->capture_default_str();
   bool keep = false;
   app.add_flag("--keep", keep, "keep the bench's directory (logs, spool) instead of removing it");
   CLI11_PARSE(app, argc, argv);
@@ -379,6 +385,10 @@ int main(int argc, char** argv) {
     b.metrics_port_ = FreePort();
     const int partitions = preproduce ? std::max<int>(32, static_cast<int>((events + 2999) / 3000)) : 32;
     if (!b.Start(partitions, false)) return 1;
+    if (knobs.azure_latency_ms > 0 &&
+        !b.Faults("POST", fmt::format("{{\"latency_ms\": {}}}", knobs.azure_latency_ms))) {
+      return 1;
+    }
     if (preproduce) {
       for (uint64_t seq = 0; seq < events; ++seq) b.Produce(seq);
       b.Flush();
