@@ -10,7 +10,8 @@
 #    cmake/Rdkafka.cmake finds and links statically. A second run finds it and returns at once.
 # Called by tools/setup.sh. Prints the prefix it uses (or "system") on its last line.
 # Environment: SG_CACHE_DIR (cache root), SG_RDKAFKA_FORCE_BUILD=1 (build even if the system's
-# librdkafka is new enough).
+# librdkafka is new enough), SG_RDKAFKA_PREFIX (use that install, build nothing; on a system that
+# is not Debian, where this script cannot build one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=librdkafka.pin
@@ -18,6 +19,12 @@ cd "$(dirname "$0")/.."
 die() { echo "build-librdkafka: $*" >&2; exit 1; }
 sudo_cmd=""; [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
 
+if [ -n "${SG_RDKAFKA_PREFIX:-}" ]; then
+  # An operator's own build (cmake/Rdkafka.cmake checks its version when configuring).
+  echo "build-librdkafka: using SG_RDKAFKA_PREFIX=$SG_RDKAFKA_PREFIX"
+  echo "$SG_RDKAFKA_PREFIX"
+  exit 0
+fi
 if [ "${SG_RDKAFKA_FORCE_BUILD:-0}" != 1 ] && pkg-config --atleast-version="$LIBRDKAFKA_MIN" rdkafka 2>/dev/null; then
   echo "build-librdkafka: the system's librdkafka $(pkg-config --modversion rdkafka) is >= $LIBRDKAFKA_MIN"
   echo system
@@ -61,6 +68,10 @@ mirror() {
   [ -f "$prefix/lib/pkgconfig/rdkafka-static.pc" ] && exit 0
   start=$SECONDS
   if ! apt-cache showsrc librdkafka 2>/dev/null | grep -qx "Version: $ver"; then
+    # The source is Debian's archive, signed by Debian's keyring: another distribution's mirror
+    # (Ubuntu 24.04 ships librdkafka 2.3.0) does not serve it.
+    os_id=$(. /etc/os-release && echo "${ID:-unknown}")
+    [ "$os_id" = debian ] || die "librdkafka >= $LIBRDKAFKA_MIN is needed and this system ($os_id) is not Debian, whose source package this script builds; install librdkafka >= $LIBRDKAFKA_MIN and set SG_RDKAFKA_PREFIX to its prefix"
     url=$(mirror) || die "no Debian mirror found in this machine's apt sources (/etc/apt/sources.list, /etc/apt/sources.list.d/); set SG_RDKAFKA_PREFIX to a librdkafka >= $LIBRDKAFKA_MIN instead"
     list=/etc/apt/sources.list.d/sentinel-gateway-$LIBRDKAFKA_SOURCE_SUITE-src.sources
     echo "build-librdkafka: adding $list (deb-src $url $LIBRDKAFKA_SOURCE_SUITE main)"
