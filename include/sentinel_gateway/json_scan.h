@@ -36,7 +36,7 @@ struct JsonScanError {
   const char* what = "";
 };
 
-namespace json_scan_internal {
+namespace internal {
 
 inline int Hex(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -158,7 +158,7 @@ inline const char* ScanNumber(const char** pp, const char* end) {
   return nullptr;
 }
 
-}  // namespace json_scan_internal
+}  // namespace internal
 
 // Walks `text`, calling `h`. False when the text is not one JSON value (then *error, when given,
 // says where and why), when it nests deeper than `max_depth` containers, or when the handler
@@ -166,7 +166,7 @@ inline const char* ScanNumber(const char** pp, const char* end) {
 template <typename Handler>
 bool ScanJson(std::string_view text, Handler* h, JsonScanError* error = nullptr,
               size_t max_depth = static_cast<size_t>(-1)) {
-  using namespace json_scan_internal;
+  using namespace internal;
   const char* const begin = text.data();
   const char* p = begin;
   const char* end = p + text.size();

@@ -24,7 +24,7 @@ void AppendUtf8(uint32_t cp, std::string* out) {
 }  // namespace
 
 bool JsonUnescape(std::string_view in, std::string* out) {
-  using json_scan_internal::ReadU4;
+  using internal::ReadU4;
   out->clear();
   const char* p = in.data();
   const char* end = p + in.size();

@@ -7,7 +7,7 @@
 namespace sg {
 
 Classification EventClassifier::Classify(std::string_view payload) const {
-  using namespace ingest_internal;
+  using namespace ingest;
   Classification c;
   if (payload.size() > options_.max_event_bytes) {
     // Still worth a cheap look for the route, so an operator sees where it was going.

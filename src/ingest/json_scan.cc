@@ -2,7 +2,7 @@
 
 #include "sentinel_gateway/json_scan.h"
 
-namespace sg::ingest_internal {
+namespace sg::ingest {
 namespace {
 
 // Notes the top-level keys; the value that follows the wanted one is captured (the last such
@@ -81,4 +81,4 @@ JsonScan ScanForMember(std::string_view in, std::string_view member, int max_dep
   return out;
 }
 
-}  // namespace sg::ingest_internal
+}  // namespace sg::ingest

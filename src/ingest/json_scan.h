@@ -10,7 +10,7 @@
 
 #include "sentinel_gateway/utf8.h"
 
-namespace sg::ingest_internal {
+namespace sg::ingest {
 
 using sg::FindInvalidUtf8;  // sentinel_gateway/utf8.h
 
@@ -28,4 +28,4 @@ struct JsonScan {
 // nested containers.
 JsonScan ScanForMember(std::string_view in, std::string_view member, int max_depth);
 
-}  // namespace sg::ingest_internal
+}  // namespace sg::ingest

@@ -89,7 +89,7 @@ TEST(FuzzRegressionTest, CitrixImportRejectsNonUtf8AndEscapesControlCharacters) 
 // byte and accepts it; the classifier must not).
 TEST(FuzzRegressionTest, JsonScanRejectsNulByte) {
   const std::string in("0\0e\beve", 7);
-  ingest_internal::JsonScan s = ingest_internal::ScanForMember(in, "event_type", 16);
+  ingest::JsonScan s = ingest::ScanForMember(in, "event_type", 16);
   EXPECT_FALSE(s.ok);
   EXPECT_EQ(s.error_offset, 1u);
 }

@@ -127,7 +127,7 @@ TEST_F(ClassifierTest, InvalidUtf8IsQuarantined) {
     EXPECT_FALSE(nlohmann::json::accept(s));
   }
   EXPECT_STREQ(C("{\"event_type\":\"a\xc3\xbc\"}").reason, "");  // valid 2-byte sequence
-  EXPECT_EQ(ingest_internal::FindInvalidUtf8("abcdefghij\xff"), 10u);
+  EXPECT_EQ(ingest::FindInvalidUtf8("abcdefghij\xff"), 10u);
 }
 
 TEST_F(ClassifierTest, InvalidJsonIsQuarantined) {
@@ -236,8 +236,8 @@ TEST(JsonScan, AgreesWithNlohmannOnMutatedInputs) {
           case 3: s.resize(pos); break;
         }
       }
-      if (ingest_internal::FindInvalidUtf8(s) != std::string::npos) continue;
-      auto scan = ingest_internal::ScanForMember(s, "event_type", 128);
+      if (ingest::FindInvalidUtf8(s) != std::string::npos) continue;
+      auto scan = ingest::ScanForMember(s, "event_type", 128);
       const bool expected = nlohmann::json::accept(s);
       ASSERT_EQ(scan.ok, expected) << "input: " << s << "\nscanner error: " << scan.error;
       if (expected) {

@@ -21,8 +21,8 @@
 
 namespace {
 
-using sg::ingest_internal::FindInvalidUtf8;
-using sg::ingest_internal::ScanForMember;
+using sg::ingest::FindInvalidUtf8;
+using sg::ingest::ScanForMember;
 
 [[noreturn]] void Die(const char* what) {
   std::fprintf(stderr, "fuzz_classifier: invariant broken: %s\n", what);
@@ -92,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool has_nul = in.find('\0') != std::string_view::npos;
 
   if (utf8) {
-    const sg::ingest_internal::JsonScan s = ScanForMember(in, "event_type", kMaxDepth);
+    const sg::ingest::JsonScan s = ScanForMember(in, "event_type", kMaxDepth);
     const bool too_deep = !s.ok && std::string_view(s.error) == "nesting too deep";
     if (s.ok && (!ref_ok || has_nul)) Die("ScanJson accepted what nlohmann rejects, or a NUL byte");
     if (!s.ok && ref_ok && !has_nul && !(too_deep && Depth(ref) > kMaxDepth)) {

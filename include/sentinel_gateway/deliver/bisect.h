@@ -22,7 +22,7 @@ namespace sg::deliver {
 
 enum class RangeResult { kAccepted, kRefused, kStop };
 
-namespace bisect_detail {
+namespace internal {
 
 // [begin, end) was refused. False when post() asked to stop.
 inline bool SettleRefused(size_t begin, size_t end,
@@ -62,14 +62,14 @@ inline bool SettleRefused(size_t begin, size_t end,
   return right == RangeResult::kAccepted || SettleRefused(mid, end, post, reject, alike);
 }
 
-}  // namespace bisect_detail
+}  // namespace internal
 
 // Returns false when post() asked to stop.
 inline bool Bisect(size_t begin, size_t end,
                    const std::function<RangeResult(size_t, size_t)>& post,
                    const std::function<bool(size_t)>& reject,
                    const std::function<bool()>& alike = {}) {
-  return bisect_detail::Send(begin, end, post, reject, alike);
+  return internal::Send(begin, end, post, reject, alike);
 }
 
 }  // namespace sg::deliver
