@@ -36,6 +36,7 @@ class QueryEmulatorTest : public ::testing::Test {
     a_.client_id = eo_.client_id;
     a_.client_secret = eo_.client_secret;
     a_.ca_file = emu_->ca_file();
+    a_.gzip = false;  // JSON bodies, as these tests were written with
     std::shared_ptr<TokenProvider> tokens;
     ASSERT_TRUE(NewTokenProvider(a_, &tokens).ok());
     ASSERT_TRUE(NewIngestionClient(a_, tokens, nullptr, &ingest_).ok());
