@@ -9,7 +9,9 @@
 //    Their values never appear in an error, a warning or the output of Redacted().
 //  - Sizes take units ("20GiB", "512MB", or plain bytes); durations too ("500ms", "5s", "5m", "1h").
 //  - A config or secret file that others can read while it holds a secret yields a warning.
-// The structs are plain data; turning them into stage options is the gateway program's job.
+// The structs are plain data; turning them into stage options is the gateway program's job. Where a
+// section's settings are a stage's (Kafka, delivery, Azure), the section derives from the stage's
+// struct of them, so the defaults are the stage's and there is one of each.
 #pragma once
 
 #include <chrono>
@@ -19,6 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "sentinel_gateway/azure/azure_options.h"
+#include "sentinel_gateway/deliver/delivery_options.h"
+#include "sentinel_gateway/kafka_options.h"
 #include "sentinel_gateway/status.h"
 
 namespace sg::config {
@@ -32,30 +37,14 @@ struct Secret {
   bool empty() const { return value.empty(); }
 };
 
-struct KafkaConfig {
-  std::string brokers;  // "host:port,host:port"
-  std::vector<std::string> topics;
-  std::string group_id;
-  std::string client_id = "sentinel-gateway";
-  std::string security_protocol = "SASL_SSL";
-  std::string sasl_mechanism = "SCRAM-SHA-256";
-  std::string username;
+// The settings and their defaults are ingest's (KafkaOptions); the section adds the password and
+// how group_instance_id was filled. group_instance_id here: key absent or "auto" (the default):
+// DefaultGroupInstanceId(host name, spool path); "": off (static membership, KIP-345, lets a
+// gateway that restarts within the session timeout take its partitions back without a
+// rebalance); any other value as given.
+struct KafkaConfig : KafkaOptions {
   Secret password;
-  std::string ca_file;
-  bool verify_hostname = true;
-  std::string auto_offset_reset = "earliest";
-  Millis session_timeout{60'000};
-  Millis max_poll_interval{300'000};
-  std::string assignment_strategy = "cooperative-sticky";
-  // Static membership (KIP-345, group.instance.id): a gateway that restarts within the session
-  // timeout takes its partitions back at once, without a rebalance. Key absent or "auto" (the
-  // default): DefaultGroupInstanceId(host name, spool path); "": off; any other value as given.
-  std::string group_instance_id;
   bool group_instance_id_derived = false;  // true: the default above, not the file's
-  Millis commit_interval{1'000};
-  uint64_t max_batch_messages = 20'000;
-  uint64_t max_batch_bytes = 4ull << 20;
-  std::map<std::string, std::string> librdkafka;  // raw properties, applied last
 };
 
 // "sentinel-gateway-<host>-<16 hex digits of a hash of the absolute spool path>": stable across
@@ -70,32 +59,18 @@ struct SpoolConfig {
   uint64_t failed_max_bytes = 0;  // the failed area's own budget; 0: a quarter of max_bytes
 };
 
-struct SentinelConfig {
+// The connection settings and their defaults are the Azure clients' (azure::AzureSettings); the
+// section adds the API and cloud as written, the secrets, and what the gateway itself reads.
+struct SentinelConfig : azure::AzureSettings {
   std::string api = "logs_ingestion";  // or "data_collector"
   std::string cloud = "public";        // public | usgov | china
-  std::string endpoint;                // DCE / DCR ingestion URL (logs_ingestion)
-  std::string login_endpoint;          // token authority base URL; default from cloud
-  std::string ca_file;
-  std::string proxy;
-  std::string tenant_id;
-  std::string client_id;
   Secret client_secret;
-  bool managed_identity = false;
-  std::string imds_endpoint;
-  std::string dcr_immutable_id;
   // The DCR's ARM resource id (/subscriptions/../dataCollectionRules/NAME): when set, the gateway
   // reads the deployed DCR back at start and every dcr_refresh, and shapes to its streams.
   std::string dcr_resource_id;
   std::string management_endpoint;  // Azure Resource Manager base URL; default from cloud
   Millis dcr_refresh{3'600'000};
-  bool gzip = true;
-  std::string workspace_id;
   Secret shared_key;
-  std::string data_collector_endpoint;  // default https://<workspace>.ods.opinsights.azure.<cloud>
-  std::string azure_resource_id;
-  std::string time_generated_field = "timestamp";
-  Millis connect_timeout{10'000};
-  Millis request_timeout{60'000};
   // Exactly once after a crash (issue 15): "query" asks the Log Analytics Query API which events
   // of the batches in doubt arrived (needs workspace_id, the Log Analytics Reader role and the
   // event id); "off" posts them again, as before.
@@ -119,18 +94,9 @@ struct RoutesConfig {
   bool builtin_schemas = true;
 };
 
-struct DeliveryConfig {
-  uint64_t max_batch_events = 10'000;
-  uint64_t max_batch_bytes = 1'048'576;
-  Millis linger{500};
-  int concurrency = 4;
-  Millis backoff_initial{1'000};
-  Millis backoff_cap{300'000};
-  Millis probe_interval{2'000};  // one request this often while a table backs off; 0: off
-  int max_attempts = 0;
-  // A stable id per event (topic/partition/offset), on by default: Sentinel users deduplicate
-  // with it, and [sentinel] dedupe asks for it. "" turns it off.
-  std::string event_id_field = "sg_event_id";
+// The settings and their defaults are the drainer's (deliver::DeliveryOptions); the section adds
+// how long a stop waits for requests in flight.
+struct DeliveryConfig : deliver::DeliveryOptions {
   Millis shutdown_grace{10'000};
 };
 

@@ -9,8 +9,9 @@
 //  - Redacted(), the output of check-config: every row that is not an alias is printed, secrets as
 //    "<redacted: origin>" (the secret rule, sentinel_gateway/secret.h, agrees: a test checks it);
 //  - the check that config/gateway.example.toml documents every key (tests/config).
-// Guarantees: a key's default is the default member initializer of its field in config.h (the
-// table does not repeat it; DefaultText() reads it from a default GatewayConfig). Validate()'s
+// Guarantees: a key's default is the default member initializer of its field in config.h, or in the
+// stage's struct of settings its section derives from (kafka_options.h, ...); the table does not
+// repeat it (DefaultText() reads it from a default GatewayConfig). Validate()'s
 // cross-key rules (SASL needs a password, watermarks, the spool fitting one append, ...) stay
 // hand-written in config.cc; single-key rules (range, minimum, choices, https, required) live here.
 #pragma once

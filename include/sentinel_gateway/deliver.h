@@ -51,6 +51,7 @@
 
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/deliver/delivery_options.h"
 #include "sentinel_gateway/deliver/schema_board.h"
 #include "sentinel_gateway/spool.h"
 #include "sentinel_gateway/status.h"
@@ -77,26 +78,11 @@ struct DedupeOptions {
   size_t ids_per_query = 500;
 };
 
-struct DrainerOptions {
+// The settings the gateway's [delivery] section shares (DeliveryOptions), and the drainer's own.
+struct DrainerOptions : DeliveryOptions {
   std::vector<RouteConfig> routes;
-  // Batching. The API's own limit always applies on top of max_batch_bytes.
-  size_t max_batch_events = 10'000;
-  // The cap of a request body as sent: compressed with gzip on the Logs Ingestion API.
-  size_t max_batch_bytes = 1'048'576;
-  std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
   std::chrono::milliseconds poll_interval{200};  // an idle lane looks at the spool this often
-  int concurrency = 4;  // requests in flight per lane
-  // Retries.
-  std::chrono::milliseconds backoff_initial{1'000};
-  std::chrono::milliseconds backoff_cap{300'000};
-  int max_attempts = 0;  // 0: retry retryable errors forever; else fail the batch after this many
-  // While a route backs off after timeouts, 408, 429 or 5xx, one request (a probe) goes out this
-  // often, so delivery resumes within about this long of Azure's return rather than after the
-  // rest of a backoff that grew during the outage; a probe's success wakes the route's workers.
-  // Retry-After still holds. 0: off (each retry waits out its own backoff).
-  std::chrono::milliseconds probe_interval{2'000};
-  // Shaping.
-  std::string event_id_field;        // e.g. "sg_event_id"; empty: off
+  // Shaping (event_id_field is DeliveryOptions').
   DedupeOptions dedupe;
   std::string timestamp_field = "timestamp";
   // Makes the lane of a route that has events in the spool but no lane (events requeued into a

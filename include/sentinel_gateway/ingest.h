@@ -23,7 +23,7 @@
 //    keeps an application pause across unassign and assign).
 //  - A failed append holds consumption only while its batch exists: a revoke that takes the
 //    batch's partitions away ends the failure.
-//  - Commits: asynchronous every commit_interval_ms, synchronous on revoke and on Stop.
+//  - Commits: asynchronous every commit_interval, synchronous on revoke and on Stop.
 //  - Rebalances: cooperative-sticky by default with incremental assign/unassign; an eager protocol
 //    (another member, or a configured eager strategy) is handled with assign/unassign.
 //  - The SASL password never appears in a log line, an error or a Status.
@@ -40,42 +40,25 @@
 
 #include "sentinel_gateway/event_classifier.h"
 #include "sentinel_gateway/event_router.h"
+#include "sentinel_gateway/kafka_options.h"
 #include "sentinel_gateway/status.h"
 
 namespace sg {
 
 class Spool;
 
-struct IngestOptions {
-  // --- Kafka connection (names follow the gateway's [kafka] section) ---
-  std::string brokers;              // "host:port,host:port"
-  std::vector<std::string> topics;  // at least one
-  std::string group_id;
-  std::string client_id = "sentinel-gateway";
-  std::string security_protocol = "plaintext";  // plaintext | ssl | sasl_plaintext | sasl_ssl
-  std::string sasl_mechanism = "SCRAM-SHA-256";  // SCRAM-SHA-256 | SCRAM-SHA-512 | PLAIN
-  std::string username;
+// The Kafka settings (KafkaOptions, shared with the gateway's [kafka] section), the password, and
+// the stage's own settings.
+struct IngestOptions : KafkaOptions {
   std::string password;  // secret: never logged
-  std::string ca_file;   // PEM CA bundle for the brokers' certificates
-  bool verify_hostname = true;  // TLS host name check; Citrix's own consumer once turned it off
-  std::string auto_offset_reset = "earliest";  // where a group without committed offsets starts
-  int session_timeout_ms = 45000;
-  int max_poll_interval_ms = 300000;
-  std::string assignment_strategy = "cooperative-sticky";  // or "range", "roundrobin" (eager)
-  std::string group_instance_id;  // group.instance.id: static membership (KIP-345); empty: dynamic
-  // Raw librdkafka properties, applied last (they override everything above). Values whose key
-  // names a password or secret are treated as secrets.
-  std::map<std::string, std::string> librdkafka;
 
   // --- Events ---
   RouterOptions routes;
   ClassifierOptions classifier;
 
   // --- Batching, commits and retries ---
-  size_t max_batch_messages = 20000;    // per spool append
-  size_t max_batch_bytes = 32u << 20;   // payload bytes per spool append
+  // (max_batch_messages, max_batch_bytes and commit_interval are KafkaOptions'.)
   int poll_timeout_ms = 100;            // wait for the first message of a batch
-  int commit_interval_ms = 1000;        // periodic asynchronous commit of stored offsets
   int append_retry_initial_ms = 100;    // backoff after a failed append, doubling ...
   int append_retry_max_ms = 5000;       // ... up to this
   int assign_committed_timeout_ms = 10000;  // fetch of committed offsets on assignment

@@ -7,6 +7,7 @@
 
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/post_result.h"
+#include "authorized_request.h"
 
 namespace sg::azure {
 
@@ -76,35 +77,28 @@ Status DcrReader::Create(const AzureOptions& o, const std::string& management_en
 
 Status DcrReader::Read(DeployedDcr* out) {
   const std::string url = fmt::format("{}?api-version={}", url_, kDcrApiVersion);
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string token;
-    Status s = tokens_->GetToken(&token);
-    if (!s.ok()) return s;
-    HttpResponse resp;
-    s = http_->Get(url, {"Authorization: Bearer " + token, "Accept: application/json"}, &resp);
-    if (!s.ok()) return s;
-    if (resp.status == 0) {
-      return Status::Unavailable(fmt::format("reading the DCR at {} failed: {}", url_, resp.transport_error));
-    }
-    if (resp.status == 200) {
-      s = ParseDeployedDcr(resp.body, out);
-      if (!s.ok()) return s;
-      if (out->resource_id.empty()) out->resource_id = resource_id_;
-      return Status::OK();
-    }
-    // ARM answers {"error": {"code", "message"}}; neither holds the token.
-    std::string code, message;
-    ParseErrorBody(resp.body, &code, &message);
-    message = message.substr(0, message.find('\n')).substr(0, 300);
-    if (resp.status == 401 && attempt == 0) {
-      tokens_->Invalidate(token);  // expired or revoked: one fresh token, one more try
-      continue;
-    }
-    std::string why = fmt::format("reading the DCR at {} answered HTTP {} {}: {}", url_, resp.status, code, message);
-    if (resp.status == 429 || resp.status >= 500) return Status::Unavailable(why);
-    return Status::Rejected(why);
+  HttpResponse resp;
+  Status s = SendWithToken(
+      tokens_.get(),
+      [&](const std::string& authorization, HttpResponse* r) {
+        return http_->Get(url, {authorization, "Accept: application/json"}, r);
+      },
+      &resp);
+  if (!s.ok()) return s;
+  if (resp.status == 0) {
+    return Status::Unavailable(fmt::format("reading the DCR at {} failed: {}", url_, resp.transport_error));
   }
-  return Status::Rejected("reading the DCR: the management token was refused twice");
+  if (resp.status == 200) {
+    s = ParseDeployedDcr(resp.body, out);
+    if (!s.ok()) return s;
+    if (out->resource_id.empty()) out->resource_id = resource_id_;
+    return Status::OK();
+  }
+  std::string code, message;  // ARM's error answer
+  ShortError(resp.body, &code, &message);
+  std::string why = fmt::format("reading the DCR at {} answered HTTP {} {}: {}", url_, resp.status, code, message);
+  if (resp.status == 429 || resp.status >= 500) return Status::Unavailable(why);
+  return Status::Rejected(why);
 }
 
 }  // namespace sg::azure

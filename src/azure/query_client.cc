@@ -9,6 +9,7 @@
 #include "sentinel_gateway/azure/cloud.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/post_result.h"
+#include "authorized_request.h"
 
 namespace sg::azure {
 
@@ -99,39 +100,31 @@ Status QueryClient::PresentIds(const std::string& table, const std::string& id_c
                                std::set<std::string>* present) {
   if (ids.empty()) return Status::OK();
   const std::string body = nlohmann::json{{"query", PresentIdsQuery(table, id_column, ids, not_before_ms)}}.dump();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string token;
-    Status s = tokens_->GetToken(&token);
+  HttpResponse resp;
+  Status s = SendWithToken(
+      tokens_.get(),
+      [&](const std::string& authorization, HttpResponse* r) {
+        return http_->Post(url_, {authorization, "Content-Type: application/json", "Accept: application/json"}, body, r);
+      },
+      &resp);
+  if (!s.ok()) return s;
+  if (resp.status == 0) return Status::Unavailable("the Query API did not answer: " + resp.transport_error);
+  if (resp.status == 200) {
+    std::vector<std::string> found;
+    s = ParseQueryColumn(resp.body, &found);
     if (!s.ok()) return s;
-    HttpResponse resp;
-    s = http_->Post(url_, {"Authorization: Bearer " + token, "Content-Type: application/json",
-                           "Accept: application/json"},
-                    body, &resp);
-    if (!s.ok()) return s;
-    if (resp.status == 0) return Status::Unavailable("the Query API did not answer: " + resp.transport_error);
-    if (resp.status == 200) {
-      std::vector<std::string> found;
-      s = ParseQueryColumn(resp.body, &found);
-      if (!s.ok()) return s;
-      std::set<std::string> asked(ids.begin(), ids.end());
-      for (auto& id : found) {
-        if (asked.count(id) > 0) present->insert(std::move(id));
-      }
-      return Status::OK();
+    std::set<std::string> asked(ids.begin(), ids.end());
+    for (auto& id : found) {
+      if (asked.count(id) > 0) present->insert(std::move(id));
     }
-    // Errors are {"error": {"code", "message"}} (Learn "Query - Execute", errorResponse).
-    std::string code, message;
-    ParseErrorBody(resp.body, &code, &message);
-    message = message.substr(0, message.find('\n')).substr(0, 300);
-    if (resp.status == 401 && attempt == 0) {
-      tokens_->Invalidate(token);  // expired or revoked: one fresh token, one more try
-      continue;
-    }
-    std::string why = fmt::format("HTTP {} {}: {}", resp.status, code, message);
-    if (resp.status == 408 || resp.status == 429 || resp.status >= 500) return Status::Unavailable(why);
-    return Status::Rejected(why);
+    return Status::OK();
   }
-  return Status::Rejected("HTTP 401: the Query API refused the token twice");
+  // Errors are {"error": {"code", "message"}} (Learn "Query - Execute", errorResponse).
+  std::string code, message;
+  ShortError(resp.body, &code, &message);
+  std::string why = fmt::format("HTTP {} {}: {}", resp.status, code, message);
+  if (resp.status == 408 || resp.status == 429 || resp.status >= 500) return Status::Unavailable(why);
+  return Status::Rejected(why);
 }
 
 }  // namespace sg::azure

@@ -98,7 +98,7 @@ const std::vector<KeyInfo>& Keys() {
       {"sentinel", "managed_identity", K::kBool, "authenticate with the VM's managed identity",
        SG_FIELD(sentinel.managed_identity)},
       {"sentinel", "imds_endpoint", K::kString, "instance metadata endpoint; default Azure's",
-       SG_FIELD(sentinel.imds_endpoint)},
+       SG_FIELD(sentinel.imds_url)},
       {"sentinel", "dcr_immutable_id", K::kString, "the DCR's immutable id (logs_ingestion)",
        SG_FIELD(sentinel.dcr_immutable_id)},
       {"sentinel", "dcr_resource_id", K::kString, "the DCR's ARM resource id: read it back and shape to it",

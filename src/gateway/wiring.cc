@@ -35,26 +35,9 @@ std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
 
 Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
   const config::KafkaConfig& k = c.kafka;
-  o->brokers = k.brokers;
-  o->topics = k.topics;
-  o->group_id = k.group_id;
-  o->client_id = k.client_id;
-  o->security_protocol = k.security_protocol;
+  static_cast<KafkaOptions&>(*o) = k;  // the settings the section shares with ingest; not the password
   for (char& ch : o->security_protocol) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  o->sasl_mechanism = k.sasl_mechanism;
-  o->username = k.username;
   o->password = k.password.value;
-  o->ca_file = k.ca_file;
-  o->verify_hostname = k.verify_hostname;
-  o->auto_offset_reset = k.auto_offset_reset;
-  o->session_timeout_ms = static_cast<int>(k.session_timeout.count());
-  o->max_poll_interval_ms = static_cast<int>(k.max_poll_interval.count());
-  o->assignment_strategy = k.assignment_strategy;
-  o->group_instance_id = k.group_instance_id;
-  o->commit_interval_ms = static_cast<int>(k.commit_interval.count());
-  o->max_batch_messages = k.max_batch_messages;
-  o->max_batch_bytes = k.max_batch_bytes;
-  o->librdkafka = k.librdkafka;
   // librdkafka's 500 ms default holds a fetch open that long when the topic is quiet, which is the
   // normal state of a risk feed: it would add up to half a second to every event's latency.
   o->librdkafka.try_emplace("fetch.wait.max.ms", "100");
@@ -129,16 +112,7 @@ Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std
     SchemaFiles files;
     return RouteConfigFor(*config, table, &files, rc);
   };
-  const config::DeliveryConfig& d = c.delivery;
-  o->max_batch_events = d.max_batch_events;
-  o->max_batch_bytes = d.max_batch_bytes;
-  o->linger = d.linger;
-  o->concurrency = d.concurrency;
-  o->backoff_initial = d.backoff_initial;
-  o->backoff_cap = d.backoff_cap;
-  o->probe_interval = d.probe_interval;
-  o->max_attempts = d.max_attempts;
-  o->event_id_field = d.event_id_field;
+  static_cast<deliver::DeliveryOptions&>(*o) = c.delivery;  // all of [delivery] but shutdown_grace
   const config::SentinelConfig& sc = c.sentinel;
   o->dedupe.query = sc.dedupe == "query";
   o->dedupe.workspace_id = sc.workspace_id;
@@ -153,24 +127,9 @@ Status BuildAzureOptions(const config::GatewayConfig& c, azure::AzureOptions* o)
   o->api = s.api == "data_collector" ? azure::Api::kDataCollector : azure::Api::kLogsIngestion;
   Status st = azure::ParseCloud(s.cloud, &o->cloud);
   if (!st.ok()) return st;
-  o->ca_file = s.ca_file;
-  o->proxy = s.proxy;
-  o->connect_timeout = s.connect_timeout;
-  o->request_timeout = s.request_timeout;
-  o->endpoint = s.endpoint;
-  o->dcr_immutable_id = s.dcr_immutable_id;
-  o->gzip = s.gzip;
-  o->login_endpoint = s.login_endpoint;
-  o->tenant_id = s.tenant_id;
-  o->client_id = s.client_id;
+  static_cast<azure::AzureSettings&>(*o) = s;  // the settings [sentinel] shares with the clients
   o->client_secret = s.client_secret.value;
-  o->managed_identity = s.managed_identity;
-  o->imds_url = s.imds_endpoint;
-  o->workspace_id = s.workspace_id;
   o->shared_key = s.shared_key.value;
-  o->data_collector_endpoint = s.data_collector_endpoint;
-  o->time_generated_field = s.time_generated_field;
-  o->azure_resource_id = s.azure_resource_id;
   return Status::OK();
 }
 

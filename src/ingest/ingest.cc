@@ -153,7 +153,7 @@ void IngestImpl::OnCommit(rd_kafka_resp_err_t err) {
 }
 
 void IngestImpl::Run() {
-  auto next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+  auto next_commit = Clock::now() + opts_.commit_interval;
   while (!stop_) {
     if (failing_) {
       ServeFor(backoff_ms_);
@@ -167,14 +167,14 @@ void IngestImpl::Run() {
     if (Fatal()) {
       RecreateConsumer();
       if (rk_ == nullptr) break;  // stopped during the restart's backoff
-      next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+      next_commit = Clock::now() + opts_.commit_interval;
       continue;
     }
     UpdatePause();
     if (Clock::now() >= next_commit) {
       rd_kafka_commit(rk_.get(), nullptr, 1 /* async */);
       UpdateLag();
-      next_commit = Clock::now() + std::chrono::milliseconds(opts_.commit_interval_ms);
+      next_commit = Clock::now() + opts_.commit_interval;
     }
   }
 

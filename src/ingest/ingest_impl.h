@@ -116,6 +116,9 @@ class IngestImpl final : public Ingest {
   void CommitSync();
   void UpdateLag();
   void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
+  // Drops the whole assignment (an eager revoke, or a failed rebalance) and forgets what this
+  // consumer knew of each partition.
+  void UnassignAll(rd_kafka_t* rk);
   void SetStartOffsets(rd_kafka_topic_partition_list_t* parts, std::map<TopicPartition, int64_t>* ahead);
   // Logs and counts messages from `position` up to `resumed_at` that were never spooled, of which
   // those below `lo` were deleted by retention.

@@ -36,8 +36,8 @@ Status ConsumerProperties(const IngestOptions& o, KafkaProperties* props) {
       {"client.id", o.client_id},
       {"security.protocol", proto},
       {"auto.offset.reset", o.auto_offset_reset},
-      {"session.timeout.ms", std::to_string(o.session_timeout_ms)},
-      {"max.poll.interval.ms", std::to_string(o.max_poll_interval_ms)},
+      {"session.timeout.ms", std::to_string(o.session_timeout.count())},
+      {"max.poll.interval.ms", std::to_string(o.max_poll_interval.count())},
       {"partition.assignment.strategy", o.assignment_strategy},
       // The heart of the at-least-once contract: we store offsets ourselves after the fsync and
       // commit them ourselves.

@@ -160,12 +160,7 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
         rewind_pending_.erase(tp);
       }
     } else {
-      rd_kafka_assign(rk, nullptr);
-      assigned_.clear();
-      spooled_high_.clear();
-      start_offset_.clear();
-      next_offset_.clear();
-      rewind_pending_.clear();
+      UnassignAll(rk);
     }
     if (lost) {
       std::lock_guard<std::mutex> l(mu_);
@@ -174,15 +169,19 @@ void IngestImpl::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_t
     spdlog::info("ingest: {} {} partitions, {} left", lost ? "lost" : "revoked", parts->cnt, assigned_.size());
   } else {
     RecordError(fmt::format("kafka: rebalance failed: {}", rd_kafka_err2str(err)));
-    rd_kafka_assign(rk, nullptr);
-    assigned_.clear();
-    spooled_high_.clear();
-    start_offset_.clear();
-    next_offset_.clear();
-    rewind_pending_.clear();
+    UnassignAll(rk);
   }
   std::lock_guard<std::mutex> l(mu_);
   stats_.assigned_partitions = static_cast<int>(assigned_.size());
+}
+
+void IngestImpl::UnassignAll(rd_kafka_t* rk) {
+  rd_kafka_assign(rk, nullptr);
+  assigned_.clear();
+  spooled_high_.clear();
+  start_offset_.clear();
+  next_offset_.clear();
+  rewind_pending_.clear();
 }
 
 void IngestImpl::DropPartitionsFromBatch(const std::set<TopicPartition>& revoked) {

@@ -50,6 +50,7 @@ class ClientEmulatorTest : public ::testing::Test {
     a.client_id = eo_.client_id;
     a.client_secret = eo_.client_secret;
     a.ca_file = emu_->ca_file();
+    a.gzip = false;  // JSON bodies unless a test asks for gzip
     return a;
   }
   AzureOptions Dc() {

@@ -50,6 +50,7 @@ class DcrReadTest : public ::testing::Test {
     a.client_id = eo_.client_id;
     a.client_secret = eo_.client_secret;
     a.ca_file = emu_->ca_file();
+    a.gzip = false;  // JSON bodies, as these tests were written with
     return a;
   }
   // A token for `scope` from the emulator's Entra endpoint.

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../../src/azure/authorized_request.h"
 #include "emulator.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
 #include "sentinel_gateway/azure/query_client.h"
@@ -36,6 +37,7 @@ class QueryEmulatorTest : public ::testing::Test {
     a_.client_id = eo_.client_id;
     a_.client_secret = eo_.client_secret;
     a_.ca_file = emu_->ca_file();
+    a_.gzip = false;  // JSON bodies, as these tests were written with
     std::shared_ptr<TokenProvider> tokens;
     ASSERT_TRUE(NewTokenProvider(a_, &tokens).ok());
     ASSERT_TRUE(NewIngestionClient(a_, tokens, nullptr, &ingest_).ok());
@@ -123,6 +125,35 @@ TEST(QueryTextTest, PartialResultIsNotTrusted) {
   Status s = ParseQueryColumn(R"({"tables":[{"name":"PrimaryResult","columns":[],"rows":[]}],"error":{"code":"PartialError"}})", &v);
   EXPECT_EQ(s.code(), Status::Code::kUnavailable);
   EXPECT_FALSE(ParseQueryColumn("[]", &v).ok());
+}
+
+// SendWithToken (src/azure/authorized_request.h), which this client and the DCR reader share: a
+// 401 gets one more try with a fresh token, a second 401 is the answer, any other answer ends it.
+TEST_F(QueryEmulatorTest, A401GetsOneMoreTryWithAFreshToken) {
+  std::shared_ptr<TokenProvider> tokens;
+  ASSERT_TRUE(NewTokenProvider(a_, &tokens).ok());
+  std::string first;
+  ASSERT_TRUE(tokens->GetToken(&first).ok());
+  const std::vector<std::vector<int>> cases = {{401, 200}, {401, 401}, {500}, {200}};
+  for (const std::vector<int>& answers : cases) {
+    SCOPED_TRACE(answers.size() == 1 ? std::to_string(answers[0]) : "401 then " + std::to_string(answers[1]));
+    const uint64_t renewals = tokens->renewals();
+    std::vector<std::string> sent;
+    HttpResponse resp;
+    Status s = SendWithToken(
+        tokens.get(),
+        [&](const std::string& authorization, HttpResponse* r) {
+          r->status = answers.at(sent.size());
+          sent.push_back(authorization);
+          return Status::OK();
+        },
+        &resp);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(sent.size(), answers.size());
+    EXPECT_EQ(resp.status, answers.back());
+    for (const std::string& a : sent) EXPECT_EQ(a.rfind("Authorization: Bearer ", 0), 0u);
+    EXPECT_EQ(tokens->renewals() - renewals, answers.front() == 401 ? 1u : 0u) << "one fresh token after a 401";
+  }
 }
 
 }  // namespace

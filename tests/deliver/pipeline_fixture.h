@@ -76,6 +76,7 @@ class PipelineTest : public ::testing::Test {
     a.ca_file = emulator_->ca_file();
     a.request_timeout = std::chrono::milliseconds(5000);
     a.connect_timeout = std::chrono::milliseconds(2000);
+    a.gzip = false;  // JSON bodies, as these tests were written with; the gzip tests set it
     return a;
   }
 
@@ -90,6 +91,7 @@ class PipelineTest : public ::testing::Test {
     d.backoff_cap = std::chrono::milliseconds(500);
     d.max_batch_events = 200;
     d.concurrency = 3;
+    d.event_id_field = "";  // no event id, as these tests were written with; the dedupe tests set it
     return d;
   }
 

@@ -79,7 +79,9 @@ class IngestBrokerTest : public ::testing::Test {
     o.username = Fact("username");
     o.password = password_;
     o.ca_file = Fact("ca");
-    o.commit_interval_ms = 200;
+    o.commit_interval = std::chrono::milliseconds(200);
+    o.session_timeout = std::chrono::milliseconds(45'000);  // as these tests were written with
+    o.max_batch_bytes = 32u << 20;
     o.librdkafka["log_level"] = "2";  // the test asserts on the errors itself
     return o;
   }
@@ -157,7 +159,7 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   IngestOptions o = Options("scale");
   o.topics = {topic};
   o.max_batch_messages = 200;  // small batches: the rebalance lands mid-stream
-  o.session_timeout_ms = 10000;
+  o.session_timeout = std::chrono::milliseconds(10'000);
   IngestOptions ob = o;
   o.group_instance_id = config::DefaultGroupInstanceId("edge", local_.Sub("a"));
   ob.group_instance_id = config::DefaultGroupInstanceId("edge", local_.Sub("b"));

@@ -30,9 +30,11 @@ int main(int argc, char** argv) {
   o.brokers = argv[1];
   o.topics = {argv[2]};
   o.group_id = argv[3];
-  o.commit_interval_ms = std::atoi(argv[5]);
+  o.security_protocol = "plaintext";  // the mock cluster's
+  o.max_batch_bytes = 32u << 20;      // as this test was written with
+  o.commit_interval = std::chrono::milliseconds(std::atoi(argv[5]));
   // The mock cluster waits for a killed member's session to expire before the next rebalance.
-  o.session_timeout_ms = 4500;
+  o.session_timeout = std::chrono::milliseconds(4500);
   o.librdkafka["heartbeat.interval.ms"] = "300";
   o.max_batch_messages = 100;  // many small appends: more moments to be killed between two
   std::unique_ptr<sg::Ingest> ingest;

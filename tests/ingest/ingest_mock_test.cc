@@ -82,9 +82,11 @@ class IngestMockTest : public ::testing::Test {
     o.brokers = mc_.bootstraps();
     o.topics = {kTopic};
     o.group_id = group;
-    o.commit_interval_ms = 100;
+    o.security_protocol = "plaintext";  // the mock cluster's
+    o.max_batch_bytes = 32u << 20;      // as these tests were written with
+    o.commit_interval = std::chrono::milliseconds(100);
     o.poll_timeout_ms = 50;
-    o.session_timeout_ms = 4500;  // > the mock's 3 s first-join delay; rejoins wait this - 1 s
+    o.session_timeout = std::chrono::milliseconds(4500);  // > the mock's 3 s first-join delay; rejoins wait this - 1 s
     o.librdkafka["heartbeat.interval.ms"] = "300";
     o.librdkafka["log_level"] = "3";
     if (getenv("SG_KDEBUG")) {

@@ -1,0 +1,34 @@
+// DeliveryOptions: the drainer's batching, concurrency, retry and event id settings, shared by
+// deliver::DrainerOptions (which derives from it) and the gateway's [delivery] section
+// (config::DeliveryConfig derives from it too), so each field and its default is written once
+// and the gateway passes the section to the drainer with one assignment.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace sg::deliver {
+
+struct DeliveryOptions {
+  // Batching. The API's own limit always applies on top of max_batch_bytes.
+  uint64_t max_batch_events = 10'000;
+  // The cap of a request body as sent: compressed with gzip on the Logs Ingestion API.
+  uint64_t max_batch_bytes = 1'048'576;
+  std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
+  int concurrency = 4;  // requests in flight per lane
+  // Retries.
+  std::chrono::milliseconds backoff_initial{1'000};
+  std::chrono::milliseconds backoff_cap{300'000};
+  // While a route backs off after timeouts, 408, 429 or 5xx, one request (a probe) goes out this
+  // often, so delivery resumes within about this long of Azure's return rather than after the
+  // rest of a backoff that grew during the outage; a probe's success wakes the route's workers.
+  // Retry-After still holds. 0: off (each retry waits out its own backoff).
+  std::chrono::milliseconds probe_interval{2'000};
+  int max_attempts = 0;  // 0: retry retryable errors forever; else fail the batch after this many
+  // A stable id per event (topic/partition/offset) in this field, on by default: Sentinel users
+  // deduplicate with it, and dedupe.query needs it. Empty: off.
+  std::string event_id_field = "sg_event_id";
+};
+
+}  // namespace sg::deliver
