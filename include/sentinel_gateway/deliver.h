@@ -51,6 +51,7 @@
 
 #include "sentinel_gateway/azure/azure_options.h"
 #include "sentinel_gateway/azure/stream_schema.h"
+#include "sentinel_gateway/deliver/azure_clients.h"
 #include "sentinel_gateway/deliver/delivery_options.h"
 #include "sentinel_gateway/deliver/schema_board.h"
 #include "sentinel_gateway/spool.h"
@@ -94,6 +95,10 @@ struct DrainerOptions : DeliveryOptions {
   // Optional observer of every request (latency histogram for metrics). Called from workers.
   std::function<void(const std::string& route, int http_status, std::chrono::microseconds latency)>
       on_request;
+  // Optional: where the clients come from (deliver/azure_clients.h). Unset: the real HTTPS
+  // clients of Start's AzureOptions (NewHttpsClients). Tests give fakes. The AzureOptions still
+  // choose the API, gzip and the body cap either way.
+  std::shared_ptr<AzureClients> clients;
 };
 
 enum class RouteState { kIdle, kDelivering, kRetrying, kAuthError };

@@ -13,7 +13,6 @@
 #include "sentinel_gateway/azure/backoff.h"
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/ingestion_client.h"
-#include "sentinel_gateway/azure/query_client.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/deliver/batch_builder.h"
 #include "sentinel_gateway/deliver/bisect.h"
@@ -112,7 +111,7 @@ struct Drainer::Impl {
   Spool* spool = nullptr;
   size_t max_body = 0;      // the cap of a request body as sent (compressed when `compress`)
   bool compress = false;    // Logs Ingestion with gzip: the drainer compresses, and sizes by it
-  std::shared_ptr<azure::TokenProvider> tokens;
+  std::shared_ptr<AzureClients> clients;  // options.clients, or the HTTPS ones
   mutable std::mutex lanes_mu;  // guards the list; a lane, once started, lives until Stop
   std::vector<std::unique_ptr<Lane>> lanes;
 
@@ -487,7 +486,7 @@ struct Drainer::Impl {
 
   void Worker(Lane& lane) {
     std::unique_ptr<azure::IngestionClient> client;
-    Status s = azure::NewIngestionClient(azure, tokens, &cancel, &client);
+    Status s = clients->NewIngestionClient(&cancel, &client);
     if (!s.ok()) {
       spdlog::error("route {}: cannot create the Azure client: {}", lane.config.route, s.ToString());
     }
@@ -779,7 +778,7 @@ struct Drainer::Impl {
 
   // Asks which ids of `ids` are in `table`, retrying transient failures with backoff for at most
   // dedupe.query_timeout. The last failure when it gives up.
-  Status QueryWithRetry(azure::QueryClient& client, const std::string& table, const std::vector<std::string>& ids,
+  Status QueryWithRetry(PresenceQuery& client, const std::string& table, const std::vector<std::string>& ids,
                         int64_t not_before_ms, std::set<std::string>* present, std::mt19937_64& rng) {
     const Clock::time_point give_up = Clock::now() + options.dedupe.query_timeout;
     for (int attempt = 0;; ++attempt) {
@@ -812,9 +811,8 @@ struct Drainer::Impl {
                  "ingestion latency, then the Log Analytics Query API is asked which arrived",
                  todo.size(), options.dedupe.wait.count() / 1000);
     if (!SleepUntil(due, false)) return;
-    std::unique_ptr<azure::QueryClient> client;
-    Status failure = azure::QueryClient::Create(azure, options.dedupe.query_endpoint, options.dedupe.workspace_id,
-                                                &cancel, &client);
+    std::unique_ptr<PresenceQuery> client;
+    Status failure = clients->NewPresenceQuery(&cancel, &client);
     std::mt19937_64 rng(std::random_device{}());
     for (Lane* lane : todo) {
       const std::string& route = lane->config.route;
@@ -929,11 +927,18 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
                                                           : azure::kDataCollectorMaxBody;
   impl->max_body = std::min(api_limit, std::max<size_t>(options.max_batch_bytes, 64));
   impl->compress = az.api == azure::Api::kLogsIngestion && az.gzip;
-  Status s = azure::NewTokenProvider(az, &impl->tokens, &impl->cancel);
-  if (!s.ok()) return s;
+  Status s;
+  if (options.clients) {
+    impl->clients = options.clients;
+  } else {
+    std::unique_ptr<AzureClients> https;
+    s = NewHttpsClients(az, options.dedupe, &impl->cancel, &https);
+    if (!s.ok()) return s;
+    impl->clients = std::move(https);
+  }
   // Validate the client options once, so a bad setting fails Start rather than every worker.
   std::unique_ptr<azure::IngestionClient> probe;
-  s = azure::NewIngestionClient(az, impl->tokens, nullptr, &probe);
+  s = impl->clients->NewIngestionClient(nullptr, &probe);
   if (!s.ok()) return s;
   std::set<std::string> seen;
   for (const auto& r : options.routes) {
@@ -944,8 +949,8 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
     return Status::InvalidArgument("dedupe by query needs an event id field");
   }
   if (options.dedupe.query) {
-    std::unique_ptr<azure::QueryClient> q;  // validates the options now, not minutes later
-    s = azure::QueryClient::Create(az, options.dedupe.query_endpoint, options.dedupe.workspace_id, nullptr, &q);
+    std::unique_ptr<PresenceQuery> q;  // validates the options now, not minutes later
+    s = impl->clients->NewPresenceQuery(nullptr, &q);
     if (!s.ok()) return s;
   }
   std::vector<InDoubtRange> doubt;
@@ -1091,7 +1096,7 @@ DrainerHealth Drainer::health() const {
 }
 
 uint64_t Drainer::token_renewals() const {
-  return impl_->tokens ? impl_->tokens->renewals() : 0;
+  return impl_->clients ? impl_->clients->token_renewals() : 0;
 }
 
 }  // namespace sg::deliver
