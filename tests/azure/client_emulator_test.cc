@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/recorded_rows.h"
 #include "emulator.h"
 #include "sentinel_gateway/azure/compression.h"
 #include "sentinel_gateway/azure/http_client.h"
@@ -246,8 +247,7 @@ class AzureFaithfulTest : public ClientEmulatorTest {
   }
   std::vector<json> Rows() {
     std::vector<json> out;
-    std::ifstream in(eo_.record_file);
-    for (std::string line; std::getline(in, line);) out.push_back(json::parse(line)["row"]);
+    sg::testing::ForEachRecord(eo_.record_file, [&](const json& j) { out.push_back(j["row"]); });
     return out;
   }
   std::string Token() {

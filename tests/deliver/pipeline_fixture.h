@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/recorded_rows.h"
 #include "../support/wait.h"
 #include "emulator.h"
 #include "sentinel_gateway/azure/azure_options.h"
@@ -162,12 +163,8 @@ class PipelineTest : public ::testing::Test {
   // uid -> how many times it was recorded, per table.
   std::map<std::string, std::map<int, int>> Recorded() {
     std::map<std::string, std::map<int, int>> out;
-    std::ifstream in(emu_options_.record_file);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line);
-      out[j["table"].get<std::string>()][j["row"]["uid"].get<int>()]++;
-    }
+    ForEachRecord(emu_options_.record_file,
+                  [&](const nlohmann::json& j) { out[j["table"].get<std::string>()][j["row"]["uid"].get<int>()]++; });
     return out;
   }
 

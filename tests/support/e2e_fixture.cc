@@ -2,6 +2,7 @@
 
 #include "http.h"
 #include "kafka_produce.h"
+#include "recorded_rows.h"
 #include "wait.h"
 
 #include <netinet/in.h>
@@ -201,16 +202,12 @@ bool E2eFixture::WaitForMetricAtLeast(const std::string& metric, uint64_t value,
 
 E2eFixture::Recorded E2eFixture::ReadRecord() {
   Recorded r;
-  std::ifstream in(dir_ + "/rows.jsonl");
-  std::string line;
-  while (std::getline(in, line)) {
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded()) continue;
+  ForEachRecord(dir_ + "/rows.jsonl", [&](const nlohmann::json& j) {
     uint64_t seq = j["row"].value("seq", uint64_t{0});
     ++r.count[seq];
     ++r.rows;
     r.order[{j.value("table", ""), static_cast<int>(seq % static_cast<uint64_t>(partitions_))}].push_back(seq);
-  }
+  });
   return r;
 }
 
