@@ -5,7 +5,9 @@
 //    created with, in the order they are applied; the raw `librdkafka` map comes last, so it
 //    overrides everything the gateway sets. The at-least-once contract is in this list: offsets
 //    are stored and committed by ingest itself (enable.auto.offset.store and enable.auto.commit
-//    are false), never by librdkafka behind the spool's back.
+//    are false), never by librdkafka behind the spool's back. The fetch tuning the gateway relies
+//    on (fetch.wait.max.ms, queued.max.messages.kbytes, fetch.queue.backoff.ms) is in it too, so
+//    every consumer gets it, not only the gateway's.
 //  - Secrets follow the one rule (IsSecretKey): an error about a property whose key is secret
 //    names the key, never its value; librdkafka's own message, which may quote the value, is
 //    used only for keys that are not secret.

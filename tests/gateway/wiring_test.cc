@@ -64,22 +64,5 @@ TEST(WiringTest, LegacyLayoutGetsTheLegacyTablesColumnTypes) {
   EXPECT_EQ(r->schema->columns.at("cur_riskscore"), azure::ColumnType::kReal);
 }
 
-// The consumer's local queue is small (16 MiB, for memory); librdkafka stops fetching a partition
-// whose queue is full for fetch.queue.backoff.ms, 1 s by default, which left ingest idle most of
-// each second at full speed (docs/librdkafka.md, "Fetch queue backoff"). The gateway's default is
-// far below the time the queue takes to drain; an operator's own value wins.
-TEST(WiringTest, AFullFetchQueuePausesFetchingBrieflyNotForASecond) {
-  config::GatewayConfig c;
-  IngestOptions o;
-  ASSERT_TRUE(BuildIngestOptions(c, &o).ok());
-  ASSERT_EQ(o.librdkafka.count("fetch.queue.backoff.ms"), 1u);
-  EXPECT_LE(std::stoi(o.librdkafka.at("fetch.queue.backoff.ms")), 100);
-  ASSERT_EQ(o.librdkafka.count("queued.max.messages.kbytes"), 1u);
-
-  c.kafka.librdkafka["fetch.queue.backoff.ms"] = "500";
-  ASSERT_TRUE(BuildIngestOptions(c, &o).ok());
-  EXPECT_EQ(o.librdkafka.at("fetch.queue.backoff.ms"), "500");
-}
-
 }  // namespace
 }  // namespace sg

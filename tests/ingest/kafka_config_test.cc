@@ -92,6 +92,25 @@ TEST(KafkaConfig, RawPropertiesComeLastAndOverride) {
   EXPECT_EQ(AsMap(props)["enable.auto.commit"], "true");
 }
 
+// The consumer's local queue is small (16 MiB, for memory); librdkafka stops fetching a partition
+// whose queue is full for fetch.queue.backoff.ms, 1 s by default, which left ingest idle most of
+// each second at full speed (docs/librdkafka.md, "Fetch queue backoff"). Every consumer gets a
+// backoff far below the time the queue takes to drain; an operator's own value wins.
+TEST(KafkaConfig, AFullFetchQueuePausesFetchingBrieflyNotForASecond) {
+  IngestOptions o = Basic();
+  KafkaProperties props;
+  ASSERT_TRUE(ConsumerProperties(o, &props).ok());
+  auto m = AsMap(props);
+  ASSERT_EQ(m.count("fetch.queue.backoff.ms"), 1u);
+  EXPECT_LE(std::stoi(m["fetch.queue.backoff.ms"]), 100);
+  EXPECT_EQ(m["queued.max.messages.kbytes"], "16384");
+  EXPECT_EQ(m["fetch.wait.max.ms"], "100");  // a quiet topic's fetch is not held 500 ms
+
+  o.librdkafka["fetch.queue.backoff.ms"] = "500";
+  ASSERT_TRUE(ConsumerProperties(o, &props).ok());
+  EXPECT_EQ(AsMap(props)["fetch.queue.backoff.ms"], "500");
+}
+
 TEST(KafkaConfig, InvalidOptionsNameTheSetting) {
   KafkaProperties props;
   IngestOptions o = Basic();
