@@ -75,8 +75,10 @@ struct SentinelConfig : azure::AzureSettings {
   // of the batches in doubt arrived (needs workspace_id, the Log Analytics Reader role and the
   // event id); "off" posts them again, as before.
   std::string dedupe = "off";
-  Millis dedupe_wait{300'000};            // Azure's ingestion latency: query this long after the restart
-  Millis dedupe_query_timeout{600'000};   // retry an unreachable Query API this long, then post
+  // Azure's ingestion latency: query this long after the restart; then retry an unreachable
+  // Query API this long, then post (the drainer's defaults).
+  Millis dedupe_wait{deliver::DedupeOptions{}.wait};
+  Millis dedupe_query_timeout{deliver::DedupeOptions{}.query_timeout};
   std::string query_endpoint;             // default from cloud (https://api.loganalytics.io)
 };
 

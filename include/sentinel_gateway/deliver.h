@@ -65,20 +65,6 @@ struct RouteConfig {
   std::optional<azure::StreamSchema> schema;  // the stream's declared columns, when known
 };
 
-// Exactly once after a crash (issue 15; docs/AZURE.md, "Exactly once").
-struct DedupeOptions {
-  bool query = false;  // false: events in doubt are posted again (today's behaviour)
-  std::string workspace_id;
-  std::string query_endpoint;  // empty: the cloud's (https://api.loganalytics.io)
-  // Azure's ingestion latency: rows become queryable up to minutes after their 2xx, so the
-  // question is asked this long after the drainer started (after the crash, then).
-  std::chrono::milliseconds wait{300'000};
-  // A Query API that does not answer (or answers 429/5xx) is retried with backoff this long, then
-  // the events are posted.
-  std::chrono::milliseconds query_timeout{600'000};
-  size_t ids_per_query = 500;
-};
-
 // The settings the gateway's [delivery] section shares (DeliveryOptions), and the drainer's own.
 struct DrainerOptions : DeliveryOptions {
   std::vector<RouteConfig> routes;

@@ -1,10 +1,12 @@
 // DeliveryOptions: the drainer's batching, concurrency, retry and event id settings, shared by
 // deliver::DrainerOptions (which derives from it) and the gateway's [delivery] section
 // (config::DeliveryConfig derives from it too), so each field and its default is written once
-// and the gateway passes the section to the drainer with one assignment.
+// and the gateway passes the section to the drainer with one assignment. DedupeOptions: the
+// drainer's exactly-once settings, whose defaults the [sentinel] section's dedupe keys take.
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,6 +31,21 @@ struct DeliveryOptions {
   // A stable id per event (topic/partition/offset) in this field, on by default: Sentinel users
   // deduplicate with it, and dedupe.query needs it. Empty: off.
   std::string event_id_field = "sg_event_id";
+};
+
+// Exactly once after a crash (issue 15; docs/AZURE.md, "Exactly once"): the drainer's
+// (DrainerOptions::dedupe); the gateway's [sentinel] dedupe keys take their defaults from here.
+struct DedupeOptions {
+  bool query = false;  // false: events in doubt are posted again (today's behaviour)
+  std::string workspace_id;
+  std::string query_endpoint;  // empty: the cloud's (https://api.loganalytics.io)
+  // Azure's ingestion latency: rows become queryable up to minutes after their 2xx, so the
+  // question is asked this long after the drainer started (after the crash, then).
+  std::chrono::milliseconds wait{300'000};
+  // A Query API that does not answer (or answers 429/5xx) is retried with backoff this long, then
+  // the events are posted.
+  std::chrono::milliseconds query_timeout{600'000};
+  size_t ids_per_query = 500;
 };
 
 }  // namespace sg::deliver
