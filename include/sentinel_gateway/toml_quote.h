@@ -1,4 +1,5 @@
-// TomlQuote: a TOML basic string for any text (internal to src/config). Quotes, backslashes and
+// TomlQuote: a TOML basic string for any text, for everything that writes the gateway's
+// configuration (citrix import, check-config, the benches). Quotes, backslashes and
 // control characters (TOML forbids them raw, DEL included) are escaped, so generated configuration
 // always parses back.
 #pragma once

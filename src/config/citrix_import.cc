@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "sentinel_gateway/utf8.h"
-#include "toml_quote.h"
+#include "sentinel_gateway/toml_quote.h"
 
 namespace sg::config {
 namespace {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "sentinel_gateway/secret.h"
-#include "toml_quote.h"
+#include "sentinel_gateway/toml_quote.h"
 
 namespace sg::config {
 namespace {

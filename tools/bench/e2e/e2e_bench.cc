@@ -41,15 +41,18 @@
 #include <nlohmann/json.hpp>
 
 #include "sentinel_gateway/spool.h"
+#include "sentinel_gateway/toml_quote.h"
 #include "http.h"
 #include "kafka_produce.h"
 #include "kafka_broker.h"
+#include "recorded_rows.h"
 #include "subprocess.h"
 #include "wait.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using sg::testing::ForEachRecord;
 using sg::testing::FreePort;
 using sg::testing::HttpGet;
 using sg::testing::HttpRequest;
@@ -145,7 +148,8 @@ std::string LibrdkafkaSection() {
   std::string out = "[kafka.librdkafka]\n";
   for (const std::string& kv : knobs.librdkafka) {
     const size_t eq = kv.find('=');
-    out += fmt::format("\"{}\" = \"{}\"\n", kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
+    out += fmt::format("{} = {}\n", sg::config::TomlQuote(kv.substr(0, eq)),
+                       sg::config::TomlQuote(eq == std::string::npos ? "" : kv.substr(eq + 1)));
   }
   return out;
 }
@@ -440,16 +444,12 @@ int main(int argc, char** argv) {
     WaitFor([&] { return b.Accepted() >= n; }, std::chrono::seconds(120));
     b.StopGateway();
     std::vector<std::pair<int64_t, int64_t>> rows;  // produced_ms, latency ms
-    std::ifstream rec(b.dir() + "/rows.jsonl");
-    std::string line;
     int64_t first_ms = INT64_MAX;
-    while (std::getline(rec, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;
+    ForEachRecord(b.dir() + "/rows.jsonl", [&](const nlohmann::json& j) {
       const int64_t produced = j["row"].value("produced_ms", int64_t{0});
       rows.emplace_back(produced, j.value("received_ms", int64_t{0}) - produced);
       first_ms = std::min(first_ms, produced);
-    }
+    });
     // All events, and those produced after the first 2 s: the first requests also pay for the
     // token, the TLS handshakes and the lanes' first reads, which a running gateway has behind it.
     std::vector<int64_t> lat, steady;
@@ -567,15 +567,11 @@ int main(int argc, char** argv) {
     b.StopGateway();
     std::vector<int64_t> lat;
     std::set<uint64_t> seen;
-    std::ifstream rec(b.dir() + "/rows.jsonl");
-    std::string line;
-    while (std::getline(rec, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;
+    ForEachRecord(b.dir() + "/rows.jsonl", [&](const nlohmann::json& j) {
       const uint64_t seq = j["row"].value("seq", uint64_t{0});
-      if (seq < first || !seen.insert(seq).second) continue;
+      if (seq < first || !seen.insert(seq).second) return;
       lat.push_back(j.value("received_ms", int64_t{0}) - j["row"].value("produced_ms", int64_t{0}));
-    }
+    });
     std::sort(lat.begin(), lat.end());
     auto pct = [&](double q) -> long long { return lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<size_t>(q * lat.size()))]; };
     std::printf("\n| phase | rate events/s | new events | start to assignment s | held in doubt | found delivered | resolved after s | p50 ms | p99 ms | max ms |\n");
