@@ -17,7 +17,7 @@
 
 #include "sentinel_gateway/event_router.h"
 
-namespace sg {
+namespace sg::ingest {
 
 inline constexpr const char* kReasonInvalidUtf8 = "invalid_utf8";
 inline constexpr const char* kReasonInvalidJson = "invalid_json";
@@ -55,4 +55,4 @@ class EventClassifier {
   const EventRouter* router_;
 };
 
-}  // namespace sg
+}  // namespace sg::ingest

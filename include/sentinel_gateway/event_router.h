@@ -17,7 +17,7 @@
 #include "sentinel_gateway/citrix/catalogue.h"
 #include "sentinel_gateway/status.h"
 
-namespace sg {
+namespace sg::ingest {
 
 struct RouteRule {
   std::string event_type;  // exact type, or a prefix followed by '*'
@@ -50,4 +50,4 @@ class EventRouter {
   RouterOptions options_;
 };
 
-}  // namespace sg
+}  // namespace sg::ingest

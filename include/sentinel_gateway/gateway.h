@@ -18,7 +18,9 @@
 namespace sg {
 
 class Spool;
+namespace ingest {
 class Ingest;
+}
 namespace deliver {
 class Drainer;
 }
@@ -43,7 +45,7 @@ class Gateway {
   virtual std::string metrics_address() const = 0;
 
   virtual Spool* spool() = 0;
-  virtual Ingest* ingest() = 0;
+  virtual ingest::Ingest* ingest() = 0;
   virtual deliver::Drainer* drainer() = 0;
 
  protected:

@@ -44,8 +44,10 @@
 #include "sentinel_gateway/status.h"
 
 namespace sg {
-
 class Spool;
+}  // namespace sg::ingest
+
+namespace sg::ingest {
 
 // The Kafka settings (KafkaOptions, shared with the gateway's [kafka] section), the password, and
 // the stage's own settings.

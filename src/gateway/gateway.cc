@@ -85,12 +85,12 @@ class GatewayImpl final : public Gateway {
     s = control::ControlServer::Start(spool_.get(), co, &control_);
     if (!s.ok()) return s;
 
-    IngestOptions iopts;
+    ingest::IngestOptions iopts;
     s = BuildIngestOptions(config_, &iopts);
     if (!s.ok()) return s;
     // New events wake the drainer at once, so a lane waiting for its linger time adds no latency.
     iopts.on_spooled = [this] { drainer_->Notify(); };
-    s = Ingest::Create(iopts, spool_.get(), &ingest_);
+    s = ingest::Ingest::Create(iopts, spool_.get(), &ingest_);
     if (!s.ok()) return s;
     s = ingest_->Start();
     if (!s.ok()) return s;
@@ -125,7 +125,7 @@ class GatewayImpl final : public Gateway {
   Readiness Ready() override;
   std::string metrics_address() const override { return metrics_address_; }
   Spool* spool() override { return spool_.get(); }
-  Ingest* ingest() override { return ingest_.get(); }
+  ingest::Ingest* ingest() override { return ingest_.get(); }
   deliver::Drainer* drainer() override { return drainer_.get(); }
 
  private:
@@ -172,7 +172,7 @@ class GatewayImpl final : public Gateway {
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<DcrWatch> dcr_watch_;
   std::unique_ptr<deliver::Drainer> drainer_;
-  std::unique_ptr<Ingest> ingest_;
+  std::unique_ptr<ingest::Ingest> ingest_;
   RequestHistogram histogram_;
   std::unique_ptr<httplib::Server> http_;
   std::thread http_thread_;
@@ -183,7 +183,7 @@ class GatewayImpl final : public Gateway {
 std::string GatewayImpl::Metrics() {
   PrometheusWriter w;
   using Type = PrometheusWriter::Type;
-  const IngestStats is = ingest_ ? ingest_->stats() : IngestStats();
+  const ingest::IngestStats is = ingest_ ? ingest_->stats() : ingest::IngestStats();
   const struct {
     const char* name;
     Type type;
@@ -378,7 +378,7 @@ std::string GatewayImpl::Metrics() {
 Readiness GatewayImpl::Ready() {
   Readiness r;
   if (ingest_ != nullptr) {
-    IngestHealth h = ingest_->health();
+    ingest::IngestHealth h = ingest_->health();
     if (!h.healthy) r.reasons.push_back("kafka: " + h.reason);
   }
   if (drainer_ != nullptr) {

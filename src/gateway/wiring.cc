@@ -21,8 +21,8 @@ citrix::Layout LayoutOf(const config::GatewayConfig& c) {
 
 }  // namespace
 
-std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
-  std::vector<RouteRule> rules;
+std::vector<ingest::RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
+  std::vector<ingest::RouteRule> rules;
   for (const auto& [type, table] : c.routes.event_types) rules.push_back({type, table});
   const citrix::Layout layout = LayoutOf(c);
   // The catalogue's rules whose family has a table in this layout; the others fall to the catch-all.
@@ -33,22 +33,11 @@ std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& c) {
   return rules;
 }
 
-Status BuildIngestOptions(const config::GatewayConfig& c, IngestOptions* o) {
+Status BuildIngestOptions(const config::GatewayConfig& c, ingest::IngestOptions* o) {
   const config::KafkaConfig& k = c.kafka;
   static_cast<KafkaOptions&>(*o) = k;  // the settings the section shares with ingest; not the password
   for (char& ch : o->security_protocol) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   o->password = k.password.value;
-  // librdkafka's 500 ms default holds a fetch open that long when the topic is quiet, which is the
-  // normal state of a risk feed: it would add up to half a second to every event's latency.
-  o->librdkafka.try_emplace("fetch.wait.max.ms", "100");
-  // librdkafka prefetches up to 64 MiB per consumer by default; the spool is the buffer here, so a
-  // smaller prefetch keeps memory down without slowing ingest (appends are the bottleneck).
-  o->librdkafka.try_emplace("queued.max.messages.kbytes", "16384");
-  // With that queue full, librdkafka stops fetching a partition for fetch.queue.backoff.ms,
-  // 1,000 ms by default (librdkafka CONFIGURATION.md: "may need to be decreased if the queue
-  // thresholds are set low"). 16 MiB is about 0.3 s of events at full speed, so ingest sat idle
-  // for most of every second (docs/KAFKA.md, "Fetch queue backoff").
-  o->librdkafka.try_emplace("fetch.queue.backoff.ms", "25");
   o->routes.rules = RouteRulesFor(c);
   o->routes.default_route = c.routes.catch_all;
   // An event larger than one request can never be delivered: quarantine it at the door.
@@ -94,7 +83,7 @@ Status RouteConfigFor(const config::GatewayConfig& c, const std::string& table, 
 Status BuildDrainerOptions(const config::GatewayConfig& c, const std::vector<std::string>& spool_routes,
                            deliver::DrainerOptions* o) {
   std::set<std::string> tables(spool_routes.begin(), spool_routes.end());
-  for (const RouteRule& r : RouteRulesFor(c)) tables.insert(r.route);
+  for (const ingest::RouteRule& r : RouteRulesFor(c)) tables.insert(r.route);
   tables.insert(c.routes.catch_all);
   for (const auto& [table, file] : c.routes.schemas) tables.insert(table);
 

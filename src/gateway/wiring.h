@@ -18,9 +18,9 @@
 namespace sg {
 
 // Event type rules: the configured ones first, then the defaults of the table layout.
-std::vector<RouteRule> RouteRulesFor(const config::GatewayConfig& config);
+std::vector<ingest::RouteRule> RouteRulesFor(const config::GatewayConfig& config);
 
-Status BuildIngestOptions(const config::GatewayConfig& config, IngestOptions* out);
+Status BuildIngestOptions(const config::GatewayConfig& config, ingest::IngestOptions* out);
 // `spool_routes` are the routes the spool already holds (from an earlier configuration): they get
 // a lane too, so nothing spooled is stranded by a configuration change.
 Status BuildDrainerOptions(const config::GatewayConfig& config, const std::vector<std::string>& spool_routes,

@@ -4,7 +4,7 @@
 
 #include "json_scan.h"
 
-namespace sg {
+namespace sg::ingest {
 
 Classification EventClassifier::Classify(std::string_view payload) const {
   using namespace ingest;
@@ -57,4 +57,4 @@ Classification EventClassifier::Classify(std::string_view payload) const {
   return c;
 }
 
-}  // namespace sg
+}  // namespace sg::ingest

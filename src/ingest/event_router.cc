@@ -2,7 +2,7 @@
 
 #include "sentinel_gateway/citrix/catalogue.h"
 
-namespace sg {
+namespace sg::ingest {
 
 std::vector<RouteRule> DefaultRouteRules() {
   std::vector<RouteRule> rules;
@@ -37,4 +37,4 @@ const std::string& EventRouter::RouteFor(std::string_view event_type) const {
   return options_.default_route;
 }
 
-}  // namespace sg
+}  // namespace sg::ingest

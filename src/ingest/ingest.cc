@@ -571,14 +571,13 @@ void IngestImpl::UpdateLag() {
   stats_.assigned_partitions = cnt;
 }
 
-}  // namespace ingest
-
 Status Ingest::Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest) {
-  auto impl = std::make_unique<ingest::IngestImpl>(options, spool);
+  auto impl = std::make_unique<IngestImpl>(options, spool);
   Status s = impl->Init();
   if (!s.ok()) return s;
   *ingest = std::move(impl);
   return Status::OK();
 }
 
+}  // namespace ingest
 }  // namespace sg

@@ -84,10 +84,10 @@ TEST_P(AgreementTest, EveryEventTypesRouteIsALaneToItsTable) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_EQ(c.routes.catch_all, lc.catch_all);
 
-  IngestOptions io;
+  ingest::IngestOptions io;
   ASSERT_TRUE(BuildIngestOptions(c, &io).ok());
-  std::unique_ptr<EventRouter> router;
-  ASSERT_TRUE(EventRouter::Create(io.routes, &router).ok());
+  std::unique_ptr<ingest::EventRouter> router;
+  ASSERT_TRUE(ingest::EventRouter::Create(io.routes, &router).ok());
   deliver::DrainerOptions d;
   ASSERT_TRUE(BuildDrainerOptions(c, {}, &d).ok());
   std::map<std::string, const deliver::RouteConfig*> lanes;

@@ -19,9 +19,9 @@ std::string Lower(std::string s) {
 
 TEST(StageDefaultsTest, KafkaSectionIsIngestsDefaults) {
   const config::GatewayConfig c;
-  IngestOptions wired;
+  ingest::IngestOptions wired;
   ASSERT_TRUE(BuildIngestOptions(c, &wired).ok());
-  const IngestOptions stage;
+  const ingest::IngestOptions stage;
   // The three that once disagreed (45 s, 32 MiB and plaintext in ingest; the gateway ran with these).
   EXPECT_EQ(wired.session_timeout, stage.session_timeout);
   EXPECT_EQ(wired.session_timeout, std::chrono::milliseconds(60'000));

@@ -9,7 +9,7 @@
 #include "sentinel_gateway/event_classifier.h"
 #include "sentinel_gateway/event_router.h"
 
-namespace sg {
+namespace sg::ingest {
 namespace {
 
 std::unique_ptr<EventRouter> DefaultRouter() {
@@ -255,4 +255,4 @@ TEST(JsonScan, AgreesWithNlohmannOnMutatedInputs) {
 }
 
 }  // namespace
-}  // namespace sg
+}  // namespace sg::ingest

@@ -25,6 +25,10 @@ namespace sg::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using ingest::Ingest;
+using ingest::IngestHealth;
+using ingest::IngestOptions;
+using ingest::IngestStats;
 
 constexpr const char* kTopic = "citrix-e2e";
 constexpr int kPartitions = 4;  // the broker's num.partitions (auto-created topic)

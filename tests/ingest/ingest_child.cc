@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "spool: %s\n", s.ToString().c_str());
     return 1;
   }
-  sg::IngestOptions o;
+  sg::ingest::IngestOptions o;
   o.brokers = argv[1];
   o.topics = {argv[2]};
   o.group_id = argv[3];
@@ -37,8 +37,8 @@ int main(int argc, char** argv) {
   o.session_timeout = std::chrono::milliseconds(4500);
   o.librdkafka["heartbeat.interval.ms"] = "300";
   o.max_batch_messages = 100;  // many small appends: more moments to be killed between two
-  std::unique_ptr<sg::Ingest> ingest;
-  s = sg::Ingest::Create(o, spool.get(), &ingest);
+  std::unique_ptr<sg::ingest::Ingest> ingest;
+  s = sg::ingest::Ingest::Create(o, spool.get(), &ingest);
   if (s.ok()) s = ingest->Start();
   if (!s.ok()) {
     std::fprintf(stderr, "ingest: %s\n", s.ToString().c_str());
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   while (true) {
     siginfo_t info;
     if (sigtimedwait(&stop, &info, &tick) == SIGTERM) break;
-    sg::IngestStats st = ingest->stats();
+    sg::ingest::IngestStats st = ingest->stats();
     if (st.spooled + st.commits != last) {
       last = st.spooled + st.commits;
       std::printf("spooled=%llu commits=%llu\n", static_cast<unsigned long long>(st.spooled),

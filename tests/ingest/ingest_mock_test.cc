@@ -28,6 +28,10 @@ namespace sg::testing {
 namespace {
 
 using namespace std::chrono_literals;
+using ingest::Ingest;
+using ingest::IngestHealth;
+using ingest::IngestOptions;
+using ingest::IngestStats;
 
 constexpr const char* kTopic = "citrix";
 constexpr int kPartitions = 4;
@@ -165,7 +169,7 @@ TEST_F(IngestMockTest, EverythingSpooledExactlyOnceAcrossRestart) {
   std::vector<std::string> routes = spool->Routes();
   EXPECT_NE(std::find(routes.begin(), routes.end(), "CitrixAnalytics_userProfile"), routes.end());
   EXPECT_NE(std::find(routes.begin(), routes.end(), "CitrixAnalytics_CVAD_Events"), routes.end());
-  EXPECT_NE(std::find(routes.begin(), routes.end(), kDefaultCatchAllRoute), routes.end());
+  EXPECT_NE(std::find(routes.begin(), routes.end(), ingest::kDefaultCatchAllRoute), routes.end());
 }
 
 // A child process spools without ever committing and is SIGKILLed mid-stream, three times. Each
@@ -439,12 +443,12 @@ TEST_F(IngestMockTest, BadInputIsQuarantinedWithReasonAndOffset) {
   };
   const std::vector<Case> cases = {
       {CitrixEvent(0), ""},
-      {"this is not json", kReasonInvalidJson},
-      {std::string("{\"event_type\":\"riskScoreChange\",\"city\":\"Z\xfcrich\"}"), kReasonInvalidUtf8},
-      {"[{\"event_type\":\"riskScoreChange\"}]", kReasonNotObject},
-      {"{\"entity_id\":\"a@b.c\"}", kReasonMissingEventType},
-      {big, kReasonTooLarge},
-      {"", kReasonInvalidJson},
+      {"this is not json", ingest::kReasonInvalidJson},
+      {std::string("{\"event_type\":\"riskScoreChange\",\"city\":\"Z\xfcrich\"}"), ingest::kReasonInvalidUtf8},
+      {"[{\"event_type\":\"riskScoreChange\"}]", ingest::kReasonNotObject},
+      {"{\"entity_id\":\"a@b.c\"}", ingest::kReasonMissingEventType},
+      {big, ingest::kReasonTooLarge},
+      {"", ingest::kReasonInvalidJson},
       {CitrixEvent(1), ""},
   };
   for (const Case& c : cases) producer_.Produce(kTopic, 0, c.payload);

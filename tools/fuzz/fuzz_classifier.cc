@@ -1,4 +1,4 @@
-// Fuzzes the ingest classifier (sg::EventClassifier) and its scanner (json_scan.h) on arbitrary
+// Fuzzes the ingest classifier (sg::ingest::EventClassifier) and its scanner (json_scan.h) on arbitrary
 // message bytes. Besides "no crash, no hang, no leak", it checks the classification against
 // independent references:
 //  - FindInvalidUtf8 agrees with a plain code-point decoder (RFC 3629);
@@ -64,10 +64,10 @@ int Depth(const nlohmann::json& j) {
   return 0;
 }
 
-const sg::EventRouter& Router() {
-  static std::unique_ptr<sg::EventRouter> router = [] {
-    std::unique_ptr<sg::EventRouter> r;
-    if (!sg::EventRouter::Create(sg::RouterOptions{}, &r).ok()) Die("default router");
+const sg::ingest::EventRouter& Router() {
+  static std::unique_ptr<sg::ingest::EventRouter> router = [] {
+    std::unique_ptr<sg::ingest::EventRouter> r;
+    if (!sg::ingest::EventRouter::Create(sg::ingest::RouterOptions{}, &r).ok()) Die("default router");
     return r;
   }();
   return *router;
@@ -116,12 +116,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
 
   for (bool require : {true, false}) {
-    sg::ClassifierOptions options;
+    sg::ingest::ClassifierOptions options;
     options.require_event_type = require;
     options.max_depth = kMaxDepth;
     options.max_event_bytes = 2048;  // below libFuzzer's default max_len: both sides get explored
-    const sg::EventClassifier classifier(options, &Router());
-    const sg::Classification c = classifier.Classify(in);
+    const sg::ingest::EventClassifier classifier(options, &Router());
+    const sg::ingest::Classification c = classifier.Classify(in);
     if (c.ok) {
       if (!utf8) Die("classified ok but not valid UTF-8");
       if (!ref_ok || !ref.is_object()) Die("classified ok but not a JSON object per nlohmann");

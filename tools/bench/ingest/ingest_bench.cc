@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "spool: {}\n", s.ToString());
     return 1;
   }
-  sg::IngestOptions o;
+  sg::ingest::IngestOptions o;
   o.brokers = brokers;
   o.topics = {"citrix"};
   o.group_id = "bench";
@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
   o.librdkafka["queued.max.messages.kbytes"] = "262144";
   o.librdkafka["fetch.max.bytes"] = "104857600";
   o.librdkafka["max.partition.fetch.bytes"] = "4194304";
-  std::unique_ptr<sg::Ingest> in;
-  s = sg::Ingest::Create(o, spool.get(), &in);
+  std::unique_ptr<sg::ingest::Ingest> in;
+  s = sg::ingest::Ingest::Create(o, spool.get(), &in);
   if (s.ok()) s = in->Start();
   if (!s.ok()) {
     fmt::print(stderr, "ingest: {}\n", s.ToString());
@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   }
   // Poll the counters; the clock starts with the first consumed message (after the group join).
   Clock::time_point first{};
-  sg::IngestStats st;
+  sg::ingest::IngestStats st;
   const auto deadline = Clock::now() + std::chrono::minutes(10);
   while (Clock::now() < deadline) {
     st = in->stats();
