@@ -146,6 +146,25 @@ TEST(GzipTest, RoundTripAndLimits) {
   EXPECT_FALSE(GzipDecompress(zipped.substr(0, zipped.size() / 2), data.size(), &back).ok());
 }
 
+// A request body has a cap (1 MiB as sent): compression stops at it instead of filling a buffer
+// as large as the JSON, which four workers per lane would each hold (issue 16, memory).
+TEST(GzipTest, ABodyOverItsCapIsRefusedAndNothingLargerIsHeld) {
+  std::string data;
+  for (int i = 0; i < 200000; ++i) data += std::to_string(i * 2654435761u) + ",";
+  std::string zipped, back;
+  ASSERT_TRUE(GzipCompress(data, &zipped).ok());
+  const size_t need = zipped.size();
+  ASSERT_GT(need, 64u * 1024);
+  std::string capped;
+  Status s = GzipCompress(data, need - 1, &capped);
+  EXPECT_TRUE(s.IsFull()) << s.ToString();
+  EXPECT_LE(capped.capacity(), need);  // never the bound (about the input's size)
+  ASSERT_TRUE(GzipCompress(data, need, &capped).ok());
+  EXPECT_EQ(capped.size(), need);
+  ASSERT_TRUE(GzipDecompress(capped, data.size(), &back).ok());
+  EXPECT_EQ(back, data);
+}
+
 TEST(CloudTest, OneSettingPicksAllHosts) {
   Cloud c;
   ASSERT_TRUE(ParseCloud("usgov", &c).ok());
