@@ -146,6 +146,8 @@ const std::vector<KeyInfo>& Keys() {
       {"delivery", "max_batch_bytes", K::kSize, "request body bytes as sent", SG_FIELD(delivery.max_batch_bytes)},
       {"delivery", "linger", K::kDuration, "wait this long for a fuller batch", SG_FIELD(delivery.linger)},
       {"delivery", "concurrency", K::kInteger, "requests in flight per table", SG_FIELD(delivery.concurrency), 1, 64},
+      {"delivery", "read_ahead_bytes", K::kSize, "events read from the spool and not yet delivered, all tables",
+       SG_FIELD(delivery.read_ahead_bytes)},
       {"delivery", "backoff_initial", K::kDuration, "first retry delay (exponential, full jitter)",
        SG_FIELD(delivery.backoff_initial)},
       {"delivery", "backoff_cap", K::kDuration, "longest retry delay", SG_FIELD(delivery.backoff_cap)},

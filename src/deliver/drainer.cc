@@ -46,6 +46,7 @@ int64_t NowMs() {
 struct Batch {
   std::vector<PendingEvent> events;
   std::vector<std::string> rows;  // shaped, parallel to events
+  uint64_t read_ahead = 0;        // bytes it holds of the read-ahead (ReserveReadAhead)
 };
 
 }  // namespace
@@ -130,6 +131,11 @@ struct Drainer::Impl {
       Reader(*l);
     });
   }
+
+  // The read-ahead of all lanes (ReserveReadAhead); each lane's share is in its counters.
+  std::mutex ra_mu;
+  std::condition_variable ra_cv;
+  uint64_t read_ahead = 0;
 
   std::atomic<bool> stopping{false};  // no new batches, no new attempts
   std::atomic<bool> cancel{false};    // abort requests in flight
@@ -287,6 +293,7 @@ struct Drainer::Impl {
       }
       carry_since = Clock::now();
       SortBySeq(batch.get());
+      if (!ReserveReadAhead(lane, *batch)) break;
       if (!Enqueue(lane, std::move(batch))) break;
     }
     std::lock_guard<std::mutex> lock(lane.qmu);
@@ -372,6 +379,43 @@ struct Drainer::Impl {
     if (lane.counters.state == RouteState::kDelivering && lane.counters.in_flight == 0) {
       lane.counters.state = RouteState::kIdle;
     }
+  }
+
+  // Read-ahead (DeliveryOptions::read_ahead_bytes): waits until the batch fits within the bound
+  // with the other batches queued or in flight, or the lane holds none (so a table in an outage,
+  // whose batches are retried for as long as it lasts, never holds the others back, and a batch
+  // larger than the bound still goes). False when stopping.
+  bool ReserveReadAhead(Lane& lane, Batch& batch) {
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < batch.events.size(); ++i) bytes += batch.events[i].payload.size() + batch.rows[i].size();
+    std::unique_lock<std::mutex> lock(ra_mu);
+    while (!stopping.load()) {
+      uint64_t mine;
+      {
+        std::lock_guard<std::mutex> c(lane.cmu);
+        mine = lane.counters.read_ahead_bytes;
+      }
+      if (mine == 0 || read_ahead + bytes <= options.read_ahead_bytes) {
+        read_ahead += bytes;
+        batch.read_ahead = bytes;
+        std::lock_guard<std::mutex> c(lane.cmu);
+        lane.counters.read_ahead_bytes += bytes;
+        return true;
+      }
+      ra_cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  void ReleaseReadAhead(Lane& lane, Batch& batch) {
+    {
+      std::lock_guard<std::mutex> lock(ra_mu);
+      read_ahead -= batch.read_ahead;
+      std::lock_guard<std::mutex> c(lane.cmu);
+      lane.counters.read_ahead_bytes -= batch.read_ahead;
+    }
+    batch.read_ahead = 0;
+    ra_cv.notify_all();
   }
 
   bool Enqueue(Lane& lane, std::shared_ptr<Batch> batch) {
@@ -502,6 +546,7 @@ struct Drainer::Impl {
         lane.qcv.notify_all();
       }
       Deliver(lane, *client, rng, *batch);
+      ReleaseReadAhead(lane, *batch);
     }
     if (--running_workers == 0) {
       std::lock_guard<std::mutex> lock(mu);
@@ -537,7 +582,9 @@ struct Drainer::Impl {
         if (fallback && body.size() > max_body && end - begin > 1) {
           return split_unsent("JSON over the cap after the 413 fallback");
         }
-        Status zs = azure::GzipCompress(body, &zipped);
+        // Compressed within the cap: a body over it is split anyway, so no worker holds a buffer
+        // the size of its JSON. Over the cap, the ratio is learnt from the halves.
+        Status zs = azure::GzipCompress(body, max_body, &zipped);
         if (zs.ok()) {
           std::lock_guard<std::mutex> lock(lane.cmu);
           lane.ratio.Observe(body.size(), zipped.size());

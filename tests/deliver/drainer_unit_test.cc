@@ -4,6 +4,7 @@
 // gate fails it. The same paths over HTTPS against the emulator stay in pipeline_test.cc.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -292,6 +293,38 @@ TEST_F(DrainerUnitTest, EachRoutesEventsGoToItsOwnTarget) {
   EXPECT_EQ(c[kRouteA].delivered_events, 120u);
   EXPECT_EQ(c[kRouteB].delivered_events, 80u);
   EXPECT_EQ(c[kRouteC].delivered_events, 40u);
+}
+
+// What the drainer reads ahead of delivery is bounded across tables (read_ahead_bytes): batches
+// queued or in flight hold their events' payloads and rows. With the bound at its smallest, each
+// table holds one batch at a time, and a table in an outage (503 on every request, retried) still
+// never holds the others back: a table with nothing read ahead may always take one batch.
+TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers) {
+  Feed(kRouteA, 0, 1000);
+  DrainerOptions d = Options({kRouteA, kRouteB});
+  d.concurrency = 4;       // without the bound, A's four workers would each hold a batch, and
+  d.read_ahead_bytes = 1;  // four more would wait in its queue
+  std::atomic<bool> a_down{true};
+  fake_->SetResponder([&](const FakeRequest& r) {
+    return r.target == TargetOf(kRouteA) && a_down.load() ? FakeAnswer::Http(503) : FakeAnswer::Accepted();
+  });
+  Start(d);
+  ASSERT_TRUE(WaitFor([&] { return fake_->requests().size() >= 30; }, 10s));
+  std::set<int> tried;
+  for (const FakeRequest& r : fake_->requests()) {
+    for (const json& row : Rows(r)) tried.insert(row["uid"].get<int>());
+  }
+  EXPECT_LE(tried.size(), d.max_batch_events) << "A read more than one batch ahead during its outage";
+  EXPECT_GT(drainer_->Counters()[kRouteA].read_ahead_bytes, 0u);
+  Feed(kRouteB, 0, 300);
+  ASSERT_TRUE(WaitFor([&] { return Stats().routes[kRouteB].pending_events == 0; }, 10s))
+      << "B waited for A's outage";
+  a_down = false;
+  ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 20s)) << Pending() << " still pending";
+  ExpectDeliveredOnce(TargetOf(kRouteA), 1000);
+  ExpectDeliveredOnce(TargetOf(kRouteB), 300);
+  ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[kRouteA].read_ahead_bytes == 0; }, 5s))
+      << "delivered batches still count as read ahead";
 }
 
 // Exactly once after a crash, through the seam's presence query: of the events a previous run left

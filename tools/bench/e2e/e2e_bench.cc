@@ -131,6 +131,7 @@ ProcStats ReadProc(pid_t pid) {
 // Knobs from the command line that shape the gateway's configuration in every phase.
 struct GatewayKnobs {
   std::vector<std::string> librdkafka;  // KEY=VALUE, written to [kafka.librdkafka]
+  std::vector<std::string> delivery;    // KEY=TOML value, added to [delivery]
   std::string log_level = "warn";
   // The throughput phase's producer lingers to build big batches: librdkafka's mock cluster
   // answers a fetch with one producer batch per partition (rdkafka_mock_handlers.c, "FIXME:
@@ -150,6 +151,16 @@ std::string LibrdkafkaSection() {
     const size_t eq = kv.find('=');
     out += fmt::format("{} = {}\n", sg::config::TomlQuote(kv.substr(0, eq)),
                        sg::config::TomlQuote(eq == std::string::npos ? "" : kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+std::string DeliveryLines() {
+  std::string out;
+  for (const std::string& kv : knobs.delivery) {
+    const size_t eq = kv.find('=');
+    out += fmt::format("{} = {}\n", sg::config::TomlQuote(kv.substr(0, eq)),
+                       eq == std::string::npos ? "\"\"" : kv.substr(eq + 1));
   }
   return out;
 }
@@ -246,13 +257,13 @@ dcr_immutable_id = "dcr-bench"
 {}
 [delivery]
 linger = "50ms"
-[metrics]
+{}[metrics]
 listen = "127.0.0.1:{}"
 [log]
 level = "{}"
 )",
                                                           gateway_bootstrap_, kafka_security_, LibrdkafkaSection(), dir_,
-                                                          url_, url_, ca_, SentinelExtra(), metrics_port_,
+                                                          url_, url_, ca_, SentinelExtra(), DeliveryLines(), metrics_port_,
                                                           knobs.log_level);
   }
 
@@ -365,6 +376,9 @@ int main(int argc, char** argv) {
                "share the CPU with the gateway while it is measured");
   app.add_option("--librdkafka", knobs.librdkafka,
                  "KEY=VALUE: a librdkafka property for the gateway's consumer ([kafka.librdkafka]); repeatable");
+  app.add_option("--delivery", knobs.delivery,
+                 "KEY=VALUE: a [delivery] setting for the gateway, the value in TOML (e.g. "
+                 "read_ahead_bytes='\"128MiB\"'); repeatable");
   app.add_option("--log-level", knobs.log_level, "the gateway's log level (its log is kept with --keep)")
       ->capture_default_str();
   app.add_option("--producer-linger-ms", knobs.throughput_linger_ms, "the throughput phase producer's linger.ms")
