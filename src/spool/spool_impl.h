@@ -1,6 +1,8 @@
-// SpoolImpl: the RocksDB spool itself (spool.cc), shared with the reopening decorator
-// (reopening_spool.cc) that hands it out. Internal to src/spool; the guarantees are those of
-// include/sentinel_gateway/spool.h.
+// SpoolImpl: the RocksDB spool itself, shared with the reopening decorator (reopening_spool.cc)
+// that hands it out. Internal to src/spool; the guarantees are those of
+// include/sentinel_gateway/spool.h. Its definitions are in three units: spool_open.cc (Init:
+// opening the database), meta_counters.cc (the meta counters and their mirror), spool.cc (the
+// rest: the operations).
 #pragma once
 
 #include <atomic>
@@ -15,10 +17,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
+#include "meta_counters.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg::spool {
@@ -27,17 +32,6 @@ constexpr char kPendingCF[] = "pending";
 constexpr char kFailedCF[] = "failed";
 constexpr char kMetaCF[] = "meta";
 constexpr char kLockFile[] = "gateway.lock";
-constexpr std::string_view kHwmPrefix = "hwm/";
-constexpr char kHwmSeq[] = "hwm/seq";
-constexpr char kHwmBatch[] = "hwm/batch";
-constexpr char kCtrAppended[] = "ctr/appended";
-constexpr char kCtrAcked[] = "ctr/acked";
-constexpr char kCtrQuarantined[] = "ctr/quarantined";
-constexpr char kCtrFailedBatches[] = "ctr/failed_batches";
-constexpr char kCtrFailedEvents[] = "ctr/failed_events";
-constexpr char kCtrFailedBytes[] = "ctr/failed_bytes";
-constexpr std::string_view kCtrRouteEvents = "ctr/pe/";
-constexpr std::string_view kCtrRouteBytes = "ctr/pb/";
 
 // Unix epoch milliseconds.
 int64_t NowMs();
