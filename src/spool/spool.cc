@@ -555,7 +555,7 @@ Status SpoolImpl::Drop(uint64_t batch_id) {
   return Status::OK();
 }
 
-Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) {
+Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) const {
   rocksdb::PinnableSlice v;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), failed_, FailedKey(batch_id), &v);
   if (rs.IsNotFound()) return Status::NotFound(fmt::format("no failed batch {}", batch_id));
@@ -567,7 +567,7 @@ Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) {
 }
 
 Status SpoolImpl::ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                             std::vector<FailedBatch>* out) {
+                             std::vector<FailedBatch>* out) const {
   out->clear();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), failed_));
   for (it->Seek(FailedKey(after_id + 1)); it->Valid() && out->size() < limit; it->Next()) {
@@ -583,7 +583,7 @@ Status SpoolImpl::ListFailed(uint64_t after_id, size_t limit, const std::string&
   return FromRocks(it->status(), "spool read failed");
 }
 
-std::vector<std::string> SpoolImpl::Routes() {
+std::vector<std::string> SpoolImpl::Routes() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> names;
   for (const auto& [name, r] : routes_) names.push_back(name);
@@ -628,7 +628,7 @@ Status SpoolImpl::ClearInDoubt(const std::string& route, uint64_t first_seq) {
   return Write(&wb, /*sync=*/true, "in-doubt clear");
 }
 
-Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) {
+Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
@@ -644,7 +644,7 @@ Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* 
   return FromRocks(it->status(), "cannot read the spool's marks");
 }
 
-Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) {
+Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) const {
   out->clear();
   if (Status s = ListMarks(kMetaInDoubtPrefix, out); !s.ok()) return s;
   if (options_.read_only && !options_.secondary) {
@@ -691,7 +691,7 @@ std::string ThisBootId(const SpoolOptions& options) {
 
 }  // namespace
 
-Status SpoolImpl::RestartedSinceLastRun(bool* restarted) {
+Status SpoolImpl::RestartedSinceLastRun(bool* restarted) const {
   *restarted = false;
   std::string previous;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_, rocksdb::Slice(kMetaRun.data(), kMetaRun.size()),
@@ -703,7 +703,7 @@ Status SpoolImpl::RestartedSinceLastRun(bool* restarted) {
   return Status::OK();
 }
 
-Status SpoolImpl::HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) {
+Status SpoolImpl::HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) const {
   const uint64_t bound = options_.in_flight_bound_events + options_.ack_sync_events;
   const int64_t now = NowMs();
   for (const std::string& route : Routes()) {
@@ -831,31 +831,31 @@ Status SpoolImpl::Stats(SpoolStats* out) {
   return Status::OK();
 }
 
-Status SpoolImpl::SourceOffsets(std::vector<PartitionOffset>* out) {
+Status SpoolImpl::SourceOffsets(std::vector<PartitionOffset>* out) const {
   std::lock_guard<std::mutex> l(mu_);
   out->clear();
   for (const auto& [tp, offset] : offsets_) out->push_back({tp.first, tp.second, offset});
   return Status::OK();
 }
 
-int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
+int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = offsets_.find({topic, partition});
   return it == offsets_.end() ? -1 : it->second;
 }
 
-uint64_t SpoolImpl::UsedBytes() {
+uint64_t SpoolImpl::UsedBytes() const {
   std::lock_guard<std::mutex> l(mu_);
   int64_t used = 0;
   for (const auto& [name, r] : routes_) used += r.bytes;
   return static_cast<uint64_t>(std::max<int64_t>(used, 0));
 }
 
-bool SpoolImpl::AboveHighWatermark() {
+bool SpoolImpl::AboveHighWatermark() const {
   return static_cast<double>(UsedBytes()) >= options_.high_watermark * static_cast<double>(options_.max_bytes);
 }
 
-bool SpoolImpl::BelowLowWatermark() {
+bool SpoolImpl::BelowLowWatermark() const {
   return static_cast<double>(UsedBytes()) < options_.low_watermark * static_cast<double>(options_.max_bytes);
 }
 
