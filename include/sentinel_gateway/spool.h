@@ -223,6 +223,8 @@ class Spool {
 
   // Reads up to max_events / max_bytes (payload bytes; at least one event is returned when any is
   // pending) of the oldest pending events of `route` whose seq is > after_seq (0: from the head).
+  // Not const: a writer moves a record it cannot decode to the failed area (reason
+  // corrupt_record), so one bad record never blocks its route, and remembers the route's head.
   virtual Status Read(const std::string& route, uint64_t after_seq, size_t max_events,
                       size_t max_bytes, std::vector<PendingEvent>* out) = 0;
 
@@ -248,8 +250,8 @@ class Spool {
 
   // Failed batches, oldest id first, starting after `after_id`; optional route filter.
   virtual Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                            std::vector<FailedBatch>* out) = 0;
-  virtual Status GetFailed(uint64_t batch_id, FailedBatch* out) = 0;
+                            std::vector<FailedBatch>* out) const = 0;
+  virtual Status GetFailed(uint64_t batch_id, FailedBatch* out) const = 0;
 
   // In-flight marks (see the guarantees above). `first_seq` identifies a mark within its route;
   // marking again replaces it. Not synced: cheap enough to write before every request.
@@ -258,26 +260,27 @@ class Spool {
   // The in-doubt ranges, by route then first seq. A read-only open also lists the ranges still
   // marked in flight (the stopped gateway's next start finds them in doubt); a secondary does not
   // (its primary is posting them).
-  virtual Status InDoubt(std::vector<InDoubtRange>* out) = 0;
+  virtual Status InDoubt(std::vector<InDoubtRange>* out) const = 0;
   // The range was resolved: its events are acked, or back in the ordinary path. Synced.
   virtual Status ClearInDoubt(const std::string& route, uint64_t first_seq) = 0;
 
   // Routes that have ever held events (from meta; no scan).
-  virtual std::vector<std::string> Routes() = 0;
+  virtual std::vector<std::string> Routes() const = 0;
 
+  // Not const: it reads the head of each route with Read (see there).
   virtual Status Stats(SpoolStats* out) = 0;
 
   // Highest offset spooled per topic-partition (also while the spool is closed after an I/O error:
   // then the offsets it held when it closed).
-  virtual Status SourceOffsets(std::vector<PartitionOffset>* out) = 0;
+  virtual Status SourceOffsets(std::vector<PartitionOffset>* out) const = 0;
   // Highest offset spooled for one partition, or -1 when none.
-  virtual int64_t SourceOffset(const std::string& topic, int32_t partition) = 0;
+  virtual int64_t SourceOffset(const std::string& topic, int32_t partition) const = 0;
 
   // Backpressure: pending bytes are above the high watermark (pause consumption) ...
-  virtual bool AboveHighWatermark() = 0;
+  virtual bool AboveHighWatermark() const = 0;
   // ... and below the low watermark (resume).
-  virtual bool BelowLowWatermark() = 0;
-  virtual uint64_t UsedBytes() = 0;
+  virtual bool BelowLowWatermark() const = 0;
+  virtual uint64_t UsedBytes() const = 0;
 
   // For secondary instances: catch up with the primary's latest writes.
   virtual Status CatchUp() = 0;

@@ -132,11 +132,11 @@ class ReopeningSpool final : public Spool {
   }
   Status Drop(uint64_t batch_id) override { return Change([&](SpoolImpl* s) { return s->Drop(batch_id); }); }
   Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                    std::vector<FailedBatch>* out) override {
-    return Use([&](SpoolImpl* s) { return s->ListFailed(after_id, limit, route_filter, out); });
+                    std::vector<FailedBatch>* out) const override {
+    return Use([&](const SpoolImpl* s) { return s->ListFailed(after_id, limit, route_filter, out); });
   }
-  Status GetFailed(uint64_t batch_id, FailedBatch* out) override {
-    return Use([&](SpoolImpl* s) { return s->GetFailed(batch_id, out); });
+  Status GetFailed(uint64_t batch_id, FailedBatch* out) const override {
+    return Use([&](const SpoolImpl* s) { return s->GetFailed(batch_id, out); });
   }
   Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override {
     return Change([&](SpoolImpl* s) { return s->MarkInFlight(route, first_seq, last_seq); });
@@ -144,26 +144,26 @@ class ReopeningSpool final : public Spool {
   Status ClearInFlight(const std::string& route, uint64_t first_seq) override {
     return Change([&](SpoolImpl* s) { return s->ClearInFlight(route, first_seq); });
   }
-  Status InDoubt(std::vector<InDoubtRange>* out) override {
-    return Use([&](SpoolImpl* s) { return s->InDoubt(out); });
+  Status InDoubt(std::vector<InDoubtRange>* out) const override {
+    return Use([&](const SpoolImpl* s) { return s->InDoubt(out); });
   }
   Status ClearInDoubt(const std::string& route, uint64_t first_seq) override {
     return Change([&](SpoolImpl* s) { return s->ClearInDoubt(route, first_seq); });
   }
-  std::vector<std::string> Routes() override {
+  std::vector<std::string> Routes() const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     return inner_ ? inner_->Routes() : std::vector<std::string>();
   }
   Status Stats(SpoolStats* out) override { return Use([&](SpoolImpl* s) { return s->Stats(out); }); }
   // While closed, the offsets the spool held when it closed (nothing can have changed them since):
   // a consumer assigned a partition meanwhile must resume after them, not from scratch.
-  Status SourceOffsets(std::vector<PartitionOffset>* out) override {
+  Status SourceOffsets(std::vector<PartitionOffset>* out) const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     if (inner_ != nullptr) return inner_->SourceOffsets(out);
     *out = closed_offsets_;
     return Status::OK();
   }
-  int64_t SourceOffset(const std::string& topic, int32_t partition) override {
+  int64_t SourceOffset(const std::string& topic, int32_t partition) const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     if (inner_ != nullptr) return inner_->SourceOffset(topic, partition);
     for (const PartitionOffset& o : closed_offsets_) {
@@ -171,15 +171,15 @@ class ReopeningSpool final : public Spool {
     }
     return -1;
   }
-  bool AboveHighWatermark() override {
+  bool AboveHighWatermark() const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     return inner_ ? inner_->AboveHighWatermark() : true;
   }
-  bool BelowLowWatermark() override {
+  bool BelowLowWatermark() const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     return inner_ ? inner_->BelowLowWatermark() : false;
   }
-  uint64_t UsedBytes() override {
+  uint64_t UsedBytes() const override {
     std::shared_lock<std::shared_mutex> l(mu_);
     return inner_ ? inner_->UsedBytes() : 0;
   }
@@ -252,8 +252,10 @@ class ReopeningSpool final : public Spool {
     return Status::OK();
   }
 
+  // Calls f with the open spool under the shared lock. Const: it changes nothing of the decorator;
+  // the queries pass an f that takes a const SpoolImpl*, so they cannot change the spool either.
   template <typename F>
-  Status Use(F&& f) {
+  Status Use(F&& f) const {
     std::shared_lock<std::shared_mutex> l(mu_);
     if (inner_ == nullptr) return Status::IOError(fmt::format("spool {} is closed after an I/O error: {}", path_, last_error_));
     return f(inner_.get());
@@ -329,7 +331,7 @@ class ReopeningSpool final : public Spool {
   const SpoolOptions options_;
   const std::string path_;
   spool::PidLock lock_;
-  std::shared_mutex mu_;  // shared: calls; exclusive: reopen
+  mutable std::shared_mutex mu_;  // shared: calls; exclusive: reopen
   std::unique_ptr<SpoolImpl> inner_;
   std::string last_error_;
   std::vector<PartitionOffset> closed_offsets_;  // inner_'s offsets when it last closed

@@ -1,81 +1,33 @@
-// RocksDB implementation of sg::Spool. See include/sentinel_gateway/spool.h for the guarantees.
+// RocksDB implementation of sg::Spool: the operations (append, read, ack, fail, requeue, drop,
+// marks, stats). See include/sentinel_gateway/spool.h for the guarantees.
 //
 // Column families: "pending" (route\0seq -> event), "failed" (batch id -> failed batch), "meta"
 // (format version, routes, per-partition offsets, counters). Counters and high-water marks are
 // merge operands (add / max) written in the same WriteBatch as the data they describe, so opening
-// reads only the meta family and never scans the events.
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstring>
-
+// reads only the meta family and never scans the events (meta_counters.h). Opening the database is
+// in spool_open.cc; the writer's decorator that reopens it after an I/O error and Spool::Open are
+// in reopening_spool.cc.
 #include <algorithm>
-#include <tuple>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <set>
-#include <shared_mutex>
-#include <thread>
-#include <unordered_map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
-#include <rocksdb/merge_operator.h>
-#include <rocksdb/options.h>
-#include <rocksdb/table.h>
-#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
 #include "coding.h"
-#include "pid_lock.h"
-#include "rocksdb_log.h"
+#include "meta_counters.h"
 #include "sentinel_gateway/spool.h"
-#include "sentinel_gateway/thread_name.h"
 #include "spool_impl.h"
 
 namespace sg::spool {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string EncodeI64(int64_t v) {
-  std::string s;
-  PutFixed64BE(&s, static_cast<uint64_t>(v));
-  return s;
-}
-
-int64_t DecodeI64(const rocksdb::Slice& s) {
-  if (s.size() != 8) return 0;
-  return static_cast<int64_t>(DecodeFixed64BE(s.data()));
-}
-
-bool StartsWith(const rocksdb::Slice& s, std::string_view prefix) {
-  return s.size() >= prefix.size() && std::string_view(s.data(), prefix.size()) == prefix;
-}
-
-// Meta merge: offsets and high-water marks keep the maximum, counters add up. Both are
-// commutative, so concurrent appends that commit in either order leave the same value.
-class MetaMergeOperator : public rocksdb::AssociativeMergeOperator {
- public:
-  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing, const rocksdb::Slice& value,
-             std::string* new_value, rocksdb::Logger*) const override {
-    bool is_max = StartsWith(key, kMetaOffsetPrefix) || StartsWith(key, kHwmPrefix);
-    int64_t v = DecodeI64(value);
-    if (existing != nullptr) {
-      int64_t e = DecodeI64(*existing);
-      v = is_max ? std::max(e, v) : e + v;
-    }
-    *new_value = EncodeI64(v);
-    return true;
-  }
-  const char* Name() const override { return "sg.MetaMerge"; }
-};
 
 }  // namespace
 
@@ -95,247 +47,6 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.IsBusy() || s.IsTryAgain()) return Status::Busy(msg);
   if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
   return Status::IOError(msg);
-}
-
-const SpoolImpl::Counter SpoolImpl::kCounters[6] = {
-    {kCtrFailedBatches, &SpoolImpl::failed_batches_, &Deltas::failed_batches},
-    {kCtrFailedEvents, &SpoolImpl::failed_events_, &Deltas::failed_events},
-    {kCtrFailedBytes, &SpoolImpl::failed_bytes_, &Deltas::failed_bytes},
-    {kCtrAppended, &SpoolImpl::appended_, &Deltas::appended},
-    {kCtrAcked, &SpoolImpl::acked_, &Deltas::acked},
-    {kCtrQuarantined, &SpoolImpl::quarantined_, &Deltas::quarantined},
-};
-
-rocksdb::ColumnFamilyOptions QueueFamilyOptions(size_t write_buffer) {
-  rocksdb::ColumnFamilyOptions cf;
-  cf.compression = rocksdb::kLZ4Compression;
-  cf.write_buffer_size = write_buffer;
-  // Deletion-triggered compaction: an SST whose window of 8192 entries holds 4096 tombstones is
-  // compacted soon, so acked heads do not pile up tombstones that every head read would skip.
-  cf.table_properties_collector_factories.emplace_back(
-      rocksdb::NewCompactOnDeletionCollectorFactory(8192, 4096, 0.5));
-  rocksdb::BlockBasedTableOptions table;
-  table.block_size = 16 << 10;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return cf;
-}
-
-// Before anything is written there: no spool where one must exist, or a directory that holds
-// something else.
-Status CheckSpoolDir(const SpoolOptions& options, const std::string& path) {
-  std::error_code ec;
-  if (fs::exists(fs::path(path) / "CURRENT", ec)) return Status::OK();
-  if (options.read_only || options.secondary || !options.create_if_missing) {
-    return Status::NotFound(fmt::format("no spool at {}", path));
-  }
-  if (fs::is_directory(path, ec)) {
-    for (const auto& entry : fs::directory_iterator(path, ec)) {
-      std::string name = entry.path().filename().string();
-      if (name != kLockFile && name != "README.md" && name != ".gitignore") {
-        return Status::InvalidArgument(fmt::format(
-            "{} is not a spool (it holds {} but no RocksDB CURRENT file); refusing to touch it", path, name));
-      }
-    }
-  }
-  return Status::OK();
-}
-
-Status SpoolImpl::Init() {
-  std::error_code ec;
-  bool has_current = fs::exists(fs::path(path_) / "CURRENT", ec);
-  if (!writable()) {
-    if (Status s = CheckSpoolDir(options_, path_); !s.ok()) return s;
-    if (::access((path_ + "/CURRENT").c_str(), R_OK) != 0) {
-      return Status::IOError(fmt::format("cannot read spool {}: {}", path_, std::strerror(errno)));
-    }
-  }
-
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.paranoid_checks = true;
-  db_options.max_background_jobs = 2;
-  // One bound for all memtables together (RocksDB flushes the largest when it is reached).
-  db_options.db_write_buffer_size = 64 << 20;
-  // RocksDB's diagnostics go to the process log, never to a LOG file on the spool's disk: see
-  // rocksdb_log.h for the abort a full disk caused otherwise.
-  db_options.info_log = spool::NewRocksLog();
-  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
-  if (options_.env != nullptr) db_options.env = options_.env;
-  if (options_.secondary) db_options.max_open_files = -1;
-
-  std::vector<std::string> existing;
-  if (has_current) {
-    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, path_, &existing);
-    if (!ls.ok()) return FromRocks(ls, fmt::format("cannot open spool {}", path_));
-    for (const char* needed : {kPendingCF, kFailedCF, kMetaCF}) {
-      if (std::find(existing.begin(), existing.end(), needed) == existing.end()) {
-        return Status::Corruption(fmt::format(
-            "{} is a RocksDB database without a '{}' column family: a damaged spool or not a "
-            "sentinel-gateway spool (the spool was left untouched)",
-            path_, needed));
-      }
-    }
-  } else {
-    existing = {rocksdb::kDefaultColumnFamilyName, kPendingCF, kFailedCF, kMetaCF};
-  }
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const std::string& name : existing) {
-    rocksdb::ColumnFamilyOptions cf;
-    // Memtables are the spool's main memory cost: pending gets most of it, the failed area and
-    // meta (small and rare writes) little.
-    if (name == kPendingCF) cf = QueueFamilyOptions(32 << 20);
-    if (name == kFailedCF) cf = QueueFamilyOptions(4 << 20);
-    if (name == kMetaCF || name == rocksdb::kDefaultColumnFamilyName) cf.write_buffer_size = 1 << 20;
-    if (name == kMetaCF) cf.merge_operator = std::make_shared<MetaMergeOperator>();
-    cfs.emplace_back(name, cf);
-  }
-  rocksdb::Status rs;
-  if (options_.secondary) {
-    std::string secondary = options_.secondary_path;
-    if (secondary.empty()) secondary = fs::temp_directory_path() / fmt::format("sg-secondary-{}", ::getpid());
-    rs = rocksdb::DB::OpenAsSecondary(db_options, path_, secondary, cfs, &handles_, &db_);
-  } else if (options_.read_only) {
-    rs = rocksdb::DB::OpenForReadOnly(db_options, path_, cfs, &handles_, &db_);
-  } else {
-    rs = rocksdb::DB::Open(db_options, path_, cfs, &handles_, &db_);
-  }
-  if (!rs.ok()) {
-    Status s = FromRocks(rs, fmt::format("cannot open spool {}", path_));
-    if (s.IsCorruption()) {
-      return Status::Corruption(s.message() +
-                                " (the spool was left untouched; move it aside to start afresh)");
-    }
-    return s;
-  }
-  for (size_t i = 0; i < existing.size(); ++i) {
-    if (existing[i] == kPendingCF) pending_ = handles_[i];
-    if (existing[i] == kFailedCF) failed_ = handles_[i];
-    if (existing[i] == kMetaCF) meta_ = handles_[i];
-  }
-
-  // Format version: written once at creation, checked on every open.
-  std::string version;
-  rocksdb::Status vs = db_->Get(rocksdb::ReadOptions(), meta_, std::string(kMetaFormatVersion), &version);
-  if (vs.IsNotFound()) {
-    if (has_current) {
-      return Status::Corruption(fmt::format("spool {} has no format version record", path_));
-    }
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    vs = db_->Put(wo, meta_, std::string(kMetaFormatVersion), std::to_string(kFormatVersion));
-    if (!vs.ok()) return FromRocks(vs, "cannot write spool format version");
-  } else if (!vs.ok()) {
-    return FromRocks(vs, fmt::format("cannot read spool {}", path_));
-  } else {
-    unsigned long v = std::strtoul(version.c_str(), nullptr, 10);
-    if (v == 0) return Status::Corruption(fmt::format("spool {} has a bad format version '{}'", path_, version));
-    if (v > kFormatVersion) {
-      return Status::Unsupported(fmt::format(
-          "spool {} has format version {}, newer than this build supports ({}); use a newer "
-          "sentinel-gateway",
-          path_, v, kFormatVersion));
-    }
-  }
-
-  if (writable()) {
-    for (const auto& entry : fs::directory_iterator(path_, ec)) {
-      if (entry.is_regular_file(ec)) ::chmod(entry.path().c_str(), 0600);
-    }
-  }
-  Status s = LoadMeta();
-  if (!s.ok()) return s;
-  return RecoverSequences();
-}
-
-Status SpoolImpl::LoadMeta() {
-  std::lock_guard<std::mutex> l(mu_);
-  routes_.clear();
-  offsets_.clear();
-  failed_batches_ = failed_events_ = failed_bytes_ = appended_ = acked_ = quarantined_ = 0;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    rocksdb::Slice k = it->key();
-    std::string_view key(k.data(), k.size());
-    if (key.starts_with(kMetaRoutePrefix)) {
-      routes_[std::string(key.substr(kMetaRoutePrefix.size()))];
-    } else if (key.starts_with(kMetaOffsetPrefix)) {
-      std::string topic;
-      int32_t partition = 0;
-      if (ParseOffsetKey(key, &topic, &partition)) offsets_[{topic, partition}] = DecodeI64(it->value());
-    } else if (key.starts_with(kCtrRouteEvents)) {
-      routes_[std::string(key.substr(kCtrRouteEvents.size()))].events = DecodeI64(it->value());
-    } else if (key.starts_with(kCtrRouteBytes)) {
-      routes_[std::string(key.substr(kCtrRouteBytes.size()))].bytes = DecodeI64(it->value());
-    } else if (key == kHwmSeq) {
-      next_seq_ = std::max<uint64_t>(next_seq_, static_cast<uint64_t>(DecodeI64(it->value())));
-    } else if (key == kHwmBatch) {
-      next_batch_id_ = std::max<uint64_t>(next_batch_id_, static_cast<uint64_t>(DecodeI64(it->value())));
-    } else {
-      for (const Counter& c : kCounters) {
-        if (key == c.key) this->*c.value = DecodeI64(it->value());
-      }
-    }
-  }
-  return FromRocks(it->status(), "cannot read spool meta");
-}
-
-// The high-water marks already give the next seq and batch id; the last keys are a cross-check
-// that costs one seek per route (never a scan).
-Status SpoolImpl::RecoverSequences() {
-  std::lock_guard<std::mutex> l(mu_);
-  for (const auto& [route, state] : routes_) {
-    std::string prefix = PendingPrefix(route);
-    std::string upper = PendingKey(route, UINT64_MAX);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), pending_));
-    it->SeekForPrev(upper);
-    std::string_view r;
-    uint64_t seq = 0;
-    if (it->Valid() && ParsePendingKey(std::string_view(it->key().data(), it->key().size()), &r, &seq) &&
-        r == route) {
-      next_seq_ = std::max(next_seq_, seq + 1);
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "cannot read spool");
-  }
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), failed_));
-  it->SeekToLast();
-  uint64_t id = 0;
-  if (it->Valid() && ParseFailedKey(std::string_view(it->key().data(), it->key().size()), &id)) {
-    next_batch_id_ = std::max(next_batch_id_, id + 1);
-  }
-  return FromRocks(it->status(), "cannot read spool");
-}
-
-void SpoolImpl::AddDeltasToBatch(const Deltas& d, rocksdb::WriteBatch* wb) {
-  for (const auto& [route, eb] : d.route) {
-    if (eb.first != 0) wb->Merge(meta_, std::string(kCtrRouteEvents) + route, EncodeI64(eb.first));
-    if (eb.second != 0) wb->Merge(meta_, std::string(kCtrRouteBytes) + route, EncodeI64(eb.second));
-  }
-  for (const Counter& c : kCounters) {
-    if (d.*c.delta != 0) wb->Merge(meta_, c.key, EncodeI64(d.*c.delta));
-  }
-  for (const PartitionOffset& o : d.offsets) {
-    if (o.rewound) {
-      wb->Put(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));  // a Put ends the max merge
-    } else {
-      wb->Merge(meta_, OffsetKey(o.topic, o.partition), EncodeI64(o.offset));
-    }
-  }
-}
-
-void SpoolImpl::ApplyDeltasLocked(const Deltas& d) {
-  for (const auto& [route, eb] : d.route) {
-    RouteState& r = routes_[route];
-    r.events += eb.first;
-    r.bytes += eb.second;
-  }
-  for (const Counter& c : kCounters) this->*c.value += d.*c.delta;
-  for (const PartitionOffset& o : d.offsets) {
-    int64_t& cur = offsets_.try_emplace({o.topic, o.partition}, -1).first->second;
-    cur = o.rewound ? o.offset : std::max(cur, o.offset);
-  }
-  if (d.failed_bytes != 0) WarnFailedBudgetLocked();
 }
 
 Status SpoolImpl::Write(rocksdb::WriteBatch* wb, bool sync, std::string_view what) {
@@ -844,7 +555,7 @@ Status SpoolImpl::Drop(uint64_t batch_id) {
   return Status::OK();
 }
 
-Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) {
+Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) const {
   rocksdb::PinnableSlice v;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), failed_, FailedKey(batch_id), &v);
   if (rs.IsNotFound()) return Status::NotFound(fmt::format("no failed batch {}", batch_id));
@@ -856,7 +567,7 @@ Status SpoolImpl::GetFailed(uint64_t batch_id, FailedBatch* out) {
 }
 
 Status SpoolImpl::ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                             std::vector<FailedBatch>* out) {
+                             std::vector<FailedBatch>* out) const {
   out->clear();
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), failed_));
   for (it->Seek(FailedKey(after_id + 1)); it->Valid() && out->size() < limit; it->Next()) {
@@ -872,7 +583,7 @@ Status SpoolImpl::ListFailed(uint64_t after_id, size_t limit, const std::string&
   return FromRocks(it->status(), "spool read failed");
 }
 
-std::vector<std::string> SpoolImpl::Routes() {
+std::vector<std::string> SpoolImpl::Routes() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<std::string> names;
   for (const auto& [name, r] : routes_) names.push_back(name);
@@ -917,7 +628,7 @@ Status SpoolImpl::ClearInDoubt(const std::string& route, uint64_t first_seq) {
   return Write(&wb, /*sync=*/true, "in-doubt clear");
 }
 
-Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) {
+Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), meta_));
   for (it->Seek(rocksdb::Slice(prefix.data(), prefix.size())); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
@@ -933,7 +644,7 @@ Status SpoolImpl::ListMarks(std::string_view prefix, std::vector<InDoubtRange>* 
   return FromRocks(it->status(), "cannot read the spool's marks");
 }
 
-Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) {
+Status SpoolImpl::InDoubt(std::vector<InDoubtRange>* out) const {
   out->clear();
   if (Status s = ListMarks(kMetaInDoubtPrefix, out); !s.ok()) return s;
   if (options_.read_only && !options_.secondary) {
@@ -980,7 +691,7 @@ std::string ThisBootId(const SpoolOptions& options) {
 
 }  // namespace
 
-Status SpoolImpl::RestartedSinceLastRun(bool* restarted) {
+Status SpoolImpl::RestartedSinceLastRun(bool* restarted) const {
   *restarted = false;
   std::string previous;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), meta_, rocksdb::Slice(kMetaRun.data(), kMetaRun.size()),
@@ -992,7 +703,7 @@ Status SpoolImpl::RestartedSinceLastRun(bool* restarted) {
   return Status::OK();
 }
 
-Status SpoolImpl::HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) {
+Status SpoolImpl::HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) const {
   const uint64_t bound = options_.in_flight_bound_events + options_.ack_sync_events;
   const int64_t now = NowMs();
   for (const std::string& route : Routes()) {
@@ -1120,31 +831,31 @@ Status SpoolImpl::Stats(SpoolStats* out) {
   return Status::OK();
 }
 
-Status SpoolImpl::SourceOffsets(std::vector<PartitionOffset>* out) {
+Status SpoolImpl::SourceOffsets(std::vector<PartitionOffset>* out) const {
   std::lock_guard<std::mutex> l(mu_);
   out->clear();
   for (const auto& [tp, offset] : offsets_) out->push_back({tp.first, tp.second, offset});
   return Status::OK();
 }
 
-int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) {
+int64_t SpoolImpl::SourceOffset(const std::string& topic, int32_t partition) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = offsets_.find({topic, partition});
   return it == offsets_.end() ? -1 : it->second;
 }
 
-uint64_t SpoolImpl::UsedBytes() {
+uint64_t SpoolImpl::UsedBytes() const {
   std::lock_guard<std::mutex> l(mu_);
   int64_t used = 0;
   for (const auto& [name, r] : routes_) used += r.bytes;
   return static_cast<uint64_t>(std::max<int64_t>(used, 0));
 }
 
-bool SpoolImpl::AboveHighWatermark() {
+bool SpoolImpl::AboveHighWatermark() const {
   return static_cast<double>(UsedBytes()) >= options_.high_watermark * static_cast<double>(options_.max_bytes);
 }
 
-bool SpoolImpl::BelowLowWatermark() {
+bool SpoolImpl::BelowLowWatermark() const {
   return static_cast<double>(UsedBytes()) < options_.low_watermark * static_cast<double>(options_.max_bytes);
 }
 

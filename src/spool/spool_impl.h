@@ -1,6 +1,8 @@
-// SpoolImpl: the RocksDB spool itself (spool.cc), shared with the reopening decorator
-// (reopening_spool.cc) that hands it out. Internal to src/spool; the guarantees are those of
-// include/sentinel_gateway/spool.h.
+// SpoolImpl: the RocksDB spool itself, shared with the reopening decorator (reopening_spool.cc)
+// that hands it out. Internal to src/spool; the guarantees are those of
+// include/sentinel_gateway/spool.h. Its definitions are in three units: spool_open.cc (Init:
+// opening the database), meta_counters.cc (the meta counters and their mirror), spool.cc (the
+// rest: the operations).
 #pragma once
 
 #include <atomic>
@@ -15,10 +17,13 @@
 #include <unordered_map>
 #include <vector>
 
+#include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
 
+#include "meta_counters.h"
 #include "sentinel_gateway/spool.h"
 
 namespace sg::spool {
@@ -27,17 +32,6 @@ constexpr char kPendingCF[] = "pending";
 constexpr char kFailedCF[] = "failed";
 constexpr char kMetaCF[] = "meta";
 constexpr char kLockFile[] = "gateway.lock";
-constexpr std::string_view kHwmPrefix = "hwm/";
-constexpr char kHwmSeq[] = "hwm/seq";
-constexpr char kHwmBatch[] = "hwm/batch";
-constexpr char kCtrAppended[] = "ctr/appended";
-constexpr char kCtrAcked[] = "ctr/acked";
-constexpr char kCtrQuarantined[] = "ctr/quarantined";
-constexpr char kCtrFailedBatches[] = "ctr/failed_batches";
-constexpr char kCtrFailedEvents[] = "ctr/failed_events";
-constexpr char kCtrFailedBytes[] = "ctr/failed_bytes";
-constexpr std::string_view kCtrRouteEvents = "ctr/pe/";
-constexpr std::string_view kCtrRouteBytes = "ctr/pb/";
 
 // Unix epoch milliseconds.
 int64_t NowMs();
@@ -90,11 +84,11 @@ class SpoolImpl final : public Spool {
   Status Requeue(uint64_t batch_id, size_t* moved) override;
   Status Drop(uint64_t batch_id) override;
   Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                    std::vector<FailedBatch>* out) override;
-  Status GetFailed(uint64_t batch_id, FailedBatch* out) override;
+                    std::vector<FailedBatch>* out) const override;
+  Status GetFailed(uint64_t batch_id, FailedBatch* out) const override;
   Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override;
   Status ClearInFlight(const std::string& route, uint64_t first_seq) override;
-  Status InDoubt(std::vector<InDoubtRange>* out) override;
+  Status InDoubt(std::vector<InDoubtRange>* out) const override;
   Status ClearInDoubt(const std::string& route, uint64_t first_seq) override;
   // The writer's first open: every in-flight mark becomes in doubt, in one synced write (a
   // reopen after an I/O error does not: this process's lanes still own their marks).
@@ -105,13 +99,13 @@ class SpoolImpl final : public Spool {
   Status BeginRun(size_t* routes);
   // A clean close: removes the run record, synced.
   Status EndRun();
-  std::vector<std::string> Routes() override;
+  std::vector<std::string> Routes() const override;
   Status Stats(SpoolStats* out) override;
-  Status SourceOffsets(std::vector<PartitionOffset>* out) override;
-  int64_t SourceOffset(const std::string& topic, int32_t partition) override;
-  bool AboveHighWatermark() override;
-  bool BelowLowWatermark() override;
-  uint64_t UsedBytes() override;
+  Status SourceOffsets(std::vector<PartitionOffset>* out) const override;
+  int64_t SourceOffset(const std::string& topic, int32_t partition) const override;
+  bool AboveHighWatermark() const override;
+  bool BelowLowWatermark() const override;
+  uint64_t UsedBytes() const override;
   Status CatchUp() override;
   const std::string& path() const override { return path_; }
 
@@ -169,15 +163,15 @@ class SpoolImpl final : public Spool {
   Status RecoverSequences();
   Status QuarantineCorrupt(const std::string& route, uint64_t seq, std::string raw, const std::string& why);
   Status ReadHead(const std::string& route, PendingEvent* head, bool* found);
-  Status ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out);
+  Status ListMarks(std::string_view prefix, std::vector<InDoubtRange>* out) const;
   // Pending events of `route` with seq in [first, last].
   Status CountPendingIn(const std::string& route, uint64_t first, uint64_t last, uint64_t* n);
   // The run record says the last writer never closed and the machine restarted since (or a boot id
   // is unknown: counted as a restart).
-  Status RestartedSinceLastRun(bool* restarted);
+  Status RestartedSinceLastRun(bool* restarted) const;
   // For each route, the range from its head to its (in_flight_bound_events + ack_sync_events)-th
   // pending event outside the ranges already in doubt (`doubt`: held, so lanes posted past them).
-  Status HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out);
+  Status HeadRanges(const std::vector<InDoubtRange>& doubt, std::vector<InDoubtRange>* out) const;
   // Ack sync bookkeeping (see SpoolOptions::ack_sync_*): how many acked events were written, and
   // how many of them a sync is known to cover. A synced write covers every ack written before it.
   uint64_t AcksWritten() {
@@ -203,7 +197,7 @@ class SpoolImpl final : public Spool {
   rocksdb::ColumnFamilyHandle* failed_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
 
-  std::mutex mu_;  // guards everything below
+  mutable std::mutex mu_;  // guards everything below
   uint64_t next_seq_ = 1;
   uint64_t next_batch_id_ = 1;
   std::set<uint64_t> inflight_;  // first seq of each append not yet committed: readers stop before it

@@ -215,7 +215,7 @@ Status MemorySpool::Drop(uint64_t batch_id) {
 }
 
 Status MemorySpool::ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                               std::vector<FailedBatch>* out) {
+                               std::vector<FailedBatch>* out) const {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
   for (auto it = failed_.upper_bound(after_id); it != failed_.end() && out->size() < limit; ++it) {
@@ -225,7 +225,7 @@ Status MemorySpool::ListFailed(uint64_t after_id, size_t limit, const std::strin
   return Status::OK();
 }
 
-Status MemorySpool::GetFailed(uint64_t batch_id, FailedBatch* out) {
+Status MemorySpool::GetFailed(uint64_t batch_id, FailedBatch* out) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = failed_.find(batch_id);
   if (it == failed_.end()) return Status::NotFound("no failed batch " + std::to_string(batch_id));
@@ -247,7 +247,7 @@ Status MemorySpool::ClearInFlight(const std::string& route, uint64_t first_seq) 
   return Status::OK();
 }
 
-Status MemorySpool::InDoubt(std::vector<InDoubtRange>* out) {
+Status MemorySpool::InDoubt(std::vector<InDoubtRange>* out) const {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& [key, range] : in_doubt_) out->push_back(range);
@@ -261,7 +261,7 @@ Status MemorySpool::ClearInDoubt(const std::string& route, uint64_t first_seq) {
   return Status::OK();
 }
 
-std::vector<std::string> MemorySpool::Routes() {
+std::vector<std::string> MemorySpool::Routes() const {
   std::lock_guard<std::mutex> l(mu_);
   return {routes_.begin(), routes_.end()};
 }
@@ -300,14 +300,14 @@ Status MemorySpool::Stats(SpoolStats* out) {
   return Status::OK();
 }
 
-Status MemorySpool::SourceOffsets(std::vector<PartitionOffset>* out) {
+Status MemorySpool::SourceOffsets(std::vector<PartitionOffset>* out) const {
   std::lock_guard<std::mutex> l(mu_);
   out->clear();
   for (const auto& [tp, offset] : offsets_) out->push_back({tp.first, tp.second, offset});
   return Status::OK();
 }
 
-int64_t MemorySpool::SourceOffset(const std::string& topic, int32_t partition) {
+int64_t MemorySpool::SourceOffset(const std::string& topic, int32_t partition) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = offsets_.find({topic, partition});
   return it == offsets_.end() ? -1 : it->second;
@@ -321,16 +321,16 @@ uint64_t MemorySpool::UsedBytesLocked() const {
   return used;
 }
 
-uint64_t MemorySpool::UsedBytes() {
+uint64_t MemorySpool::UsedBytes() const {
   std::lock_guard<std::mutex> l(mu_);
   return UsedBytesLocked();
 }
 
-bool MemorySpool::AboveHighWatermark() {
+bool MemorySpool::AboveHighWatermark() const {
   return static_cast<double>(UsedBytes()) >= options_.high_watermark * static_cast<double>(options_.max_bytes);
 }
 
-bool MemorySpool::BelowLowWatermark() {
+bool MemorySpool::BelowLowWatermark() const {
   return static_cast<double>(UsedBytes()) < options_.low_watermark * static_cast<double>(options_.max_bytes);
 }
 

@@ -69,19 +69,19 @@ class MemorySpool : public Spool {
   Status Requeue(uint64_t batch_id, size_t* moved) override;
   Status Drop(uint64_t batch_id) override;
   Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                    std::vector<FailedBatch>* out) override;
-  Status GetFailed(uint64_t batch_id, FailedBatch* out) override;
+                    std::vector<FailedBatch>* out) const override;
+  Status GetFailed(uint64_t batch_id, FailedBatch* out) const override;
   Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override;
   Status ClearInFlight(const std::string& route, uint64_t first_seq) override;
-  Status InDoubt(std::vector<InDoubtRange>* out) override;
+  Status InDoubt(std::vector<InDoubtRange>* out) const override;
   Status ClearInDoubt(const std::string& route, uint64_t first_seq) override;
-  std::vector<std::string> Routes() override;
+  std::vector<std::string> Routes() const override;
   Status Stats(SpoolStats* out) override;
-  Status SourceOffsets(std::vector<PartitionOffset>* out) override;
-  int64_t SourceOffset(const std::string& topic, int32_t partition) override;
-  bool AboveHighWatermark() override;
-  bool BelowLowWatermark() override;
-  uint64_t UsedBytes() override;
+  Status SourceOffsets(std::vector<PartitionOffset>* out) const override;
+  int64_t SourceOffset(const std::string& topic, int32_t partition) const override;
+  bool AboveHighWatermark() const override;
+  bool BelowLowWatermark() const override;
+  uint64_t UsedBytes() const override;
   Status CatchUp() override { return Status::OK(); }
   const std::string& path() const override { return path_; }
 
@@ -93,7 +93,7 @@ class MemorySpool : public Spool {
 
   const SpoolOptions options_;
   const std::string path_ = "memory:";
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::function<Status(std::string_view)> fault_;
   std::map<std::string, std::map<uint64_t, PendingEvent>> pending_;  // route -> seq -> event
   std::set<std::string> routes_;  // every route that ever held events
