@@ -70,7 +70,7 @@ struct ChangeResult {
 
 // Applies `request` to `spool` (open read-write). On an error part of the work may be done already
 // (each batch is atomic); `result` then lists the batches that were changed.
-Status ApplyChange(Spool* spool, const ChangeRequest& request, ChangeResult* result);
+Status ApplyChange(spool::Spool* spool, const ChangeRequest& request, ChangeResult* result);
 
 // What a running gateway says about itself.
 struct ServerInfo {
@@ -101,7 +101,7 @@ struct ControlServerOptions {
 class ControlServer {
  public:
   // Binds the socket (Busy if another live server answers on it) and starts the thread.
-  static Status Start(Spool* spool, const ControlServerOptions& options,
+  static Status Start(spool::Spool* spool, const ControlServerOptions& options,
                       std::unique_ptr<ControlServer>* server);
 
   virtual ~ControlServer() = default;  // implementations Stop() on destruction
@@ -131,7 +131,7 @@ class ControlClient {
   ControlClient& operator=(const ControlClient&) = delete;
 
   virtual Status Hello(ServerInfo* info) = 0;
-  virtual Status Stats(SpoolStats* stats) = 0;
+  virtual Status Stats(spool::SpoolStats* stats) = 0;
   // The server's ApplyChange. On error `result` still lists what was changed before it.
   virtual Status Change(const ChangeRequest& request, ChangeResult* result) = 0;
 

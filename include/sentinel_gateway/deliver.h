@@ -148,7 +148,7 @@ class Drainer {
   // Starts one lane per route. The spool must outlive the drainer. Fails only on invalid options
   // (never because Azure is unreachable: that is retried).
   static Status Start(const DrainerOptions& options, const azure::AzureOptions& azure,
-                      Spool* spool, std::unique_ptr<Drainer>* out);
+                      spool::Spool* spool, std::unique_ptr<Drainer>* out);
   ~Drainer();  // Stop(0)
   Drainer(const Drainer&) = delete;
   Drainer& operator=(const Drainer&) = delete;

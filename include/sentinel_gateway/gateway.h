@@ -17,7 +17,9 @@
 
 namespace sg {
 
+namespace spool {
 class Spool;
+}
 namespace ingest {
 class Ingest;
 }
@@ -44,7 +46,7 @@ class Gateway {
   // Address the metrics server listens on ("127.0.0.1:9464"), empty when disabled.
   virtual std::string metrics_address() const = 0;
 
-  virtual Spool* spool() = 0;
+  virtual spool::Spool* spool() = 0;
   virtual ingest::Ingest* ingest() = 0;
   virtual deliver::Drainer* drainer() = 0;
 

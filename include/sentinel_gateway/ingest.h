@@ -43,9 +43,9 @@
 #include "sentinel_gateway/kafka_options.h"
 #include "sentinel_gateway/status.h"
 
-namespace sg {
+namespace sg::spool {
 class Spool;
-}  // namespace sg::ingest
+}  // namespace sg::spool
 
 namespace sg::ingest {
 
@@ -112,7 +112,7 @@ class Ingest {
  public:
   // Validates the options and creates the consumer; `spool` must outlive the Ingest.
   // InvalidArgument names the offending setting (never its value when it is a secret).
-  static Status Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest);
+  static Status Create(const IngestOptions& options, spool::Spool* spool, std::unique_ptr<Ingest>* ingest);
 
   virtual ~Ingest() = default;
   Ingest(const Ingest&) = delete;

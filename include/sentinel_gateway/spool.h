@@ -48,7 +48,7 @@ namespace rocksdb {
 class Env;
 }
 
-namespace sg {
+namespace sg::spool {
 
 // Where an event came from in Kafka. Empty topic for events with no Kafka origin.
 struct SourceRef {
@@ -292,4 +292,4 @@ class Spool {
   Spool() = default;
 };
 
-}  // namespace sg
+}  // namespace sg::spool

@@ -11,7 +11,7 @@ namespace {
 // Failed batches are decoded whole (events included) when listed; a small page bounds memory.
 constexpr size_t kPage = 16;
 
-bool Matches(const FailedBatch& fb, const ChangeRequest& r) {
+bool Matches(const spool::FailedBatch& fb, const ChangeRequest& r) {
   return r.http_status < 0 || fb.why.http_status == r.http_status;
 }
 
@@ -23,7 +23,7 @@ std::string SocketPath(const std::string& spool_dir) {
   return dir + "/" + kSocketName;
 }
 
-Status ApplyChange(Spool* spool, const ChangeRequest& request, ChangeResult* result) {
+Status ApplyChange(spool::Spool* spool, const ChangeRequest& request, ChangeResult* result) {
   *result = ChangeResult();
   const bool requeue = request.op == ChangeRequest::Op::kRequeue;
   const char* verb = requeue ? "requeue" : "drop";
@@ -37,10 +37,10 @@ Status ApplyChange(Spool* spool, const ChangeRequest& request, ChangeResult* res
     // get new ids and are not chased.
     uint64_t after = 0;
     for (;;) {
-      std::vector<FailedBatch> page;
+      std::vector<spool::FailedBatch> page;
       Status s = spool->ListFailed(after, kPage, request.route, &page);
       if (!s.ok()) return s;
-      for (const FailedBatch& fb : page) {
+      for (const spool::FailedBatch& fb : page) {
         after = fb.id;
         if (!Matches(fb, request)) continue;
         if (fb.route.empty()) {
@@ -58,7 +58,7 @@ Status ApplyChange(Spool* spool, const ChangeRequest& request, ChangeResult* res
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
     for (uint64_t id : ids) {
-      FailedBatch fb;
+      spool::FailedBatch fb;
       Status s = spool->GetFailed(id, &fb);
       if (s.IsNotFound()) {
         return Status::NotFound(fmt::format("no failed batch {}; nothing was changed", id));

@@ -35,7 +35,7 @@ class ClientImpl final : public ControlClient {
     return Status::OK();
   }
 
-  Status Stats(SpoolStats* stats) override {
+  Status Stats(spool::SpoolStats* stats) override {
     json answer;
     Status s = Call({{"op", "stats"}}, &answer);
     if (!s.ok()) return s;

@@ -149,7 +149,7 @@ Status DecodeChangeResult(const json& j, ChangeResult* r) {
   });
 }
 
-json EncodeStats(const SpoolStats& s) {
+json EncodeStats(const spool::SpoolStats& s) {
   json routes = json::object();
   for (const auto& [name, r] : s.routes) {
     routes[name] = {{"pending_events", r.pending_events},
@@ -168,11 +168,11 @@ json EncodeStats(const SpoolStats& s) {
           {"quarantined_total", s.quarantined_total}};
 }
 
-Status DecodeStats(const json& j, SpoolStats* s) {
+Status DecodeStats(const json& j, spool::SpoolStats* s) {
   return Guard("stats", [&] {
-    *s = SpoolStats();
+    *s = spool::SpoolStats();
     for (const auto& [name, r] : j.at("routes").items()) {
-      RouteStats& rs = s->routes[name];
+      spool::RouteStats& rs = s->routes[name];
       rs.pending_events = Integer<uint64_t>(r.at("pending_events"));
       rs.pending_bytes = Integer<uint64_t>(r.at("pending_bytes"));
       rs.oldest_enqueued_ms = Integer<int64_t>(r.at("oldest_enqueued_ms"));

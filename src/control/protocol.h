@@ -28,8 +28,8 @@ Status DecodeChangeRequest(const json& j, ChangeRequest* request);
 void EncodeChangeResult(const ChangeResult& result, json* j);
 Status DecodeChangeResult(const json& j, ChangeResult* result);
 
-json EncodeStats(const SpoolStats& stats);
-Status DecodeStats(const json& j, SpoolStats* stats);
+json EncodeStats(const spool::SpoolStats& stats);
+Status DecodeStats(const json& j, spool::SpoolStats* stats);
 
 // {"ok":true} or {"ok":false,"code":...,"error":...}.
 json EncodeStatus(const Status& status);

@@ -25,7 +25,7 @@ using wire::json;
 
 class ServerImpl final : public ControlServer {
  public:
-  ServerImpl(Spool* spool, ControlServerOptions options)
+  ServerImpl(spool::Spool* spool, ControlServerOptions options)
       : spool_(spool), options_(std::move(options)) {}
   ~ServerImpl() override { Stop(); }
 
@@ -42,7 +42,7 @@ class ServerImpl final : public ControlServer {
     if (options_.log) options_.log(line);
   }
 
-  Spool* const spool_;
+  spool::Spool* const spool_;
   ControlServerOptions options_;
   net::Fd listen_;
   net::Fd wake_read_, wake_write_;  // a byte written here interrupts every poll of the thread
@@ -180,7 +180,7 @@ void ServerImpl::Serve(net::Fd client, uid_t uid) {
 json ServerImpl::Handle(const json& request, uid_t uid) {
   std::string op = request.contains("op") && request["op"].is_string() ? request["op"].get<std::string>() : "";
   if (op == "hello" || op == "stats") {
-    SpoolStats stats;
+    spool::SpoolStats stats;
     Status s = spool_->Stats(&stats);
     if (!s.ok()) return wire::EncodeStatus(s);
     json answer = wire::EncodeStatus(Status::OK());
@@ -218,7 +218,7 @@ json ServerImpl::Handle(const json& request, uid_t uid) {
 
 }  // namespace
 
-Status ControlServer::Start(Spool* spool, const ControlServerOptions& options,
+Status ControlServer::Start(spool::Spool* spool, const ControlServerOptions& options,
                             std::unique_ptr<ControlServer>* server) {
   if (spool == nullptr) return Status::InvalidArgument("control server needs a spool");
   auto impl = std::make_unique<ServerImpl>(spool, options);

@@ -44,7 +44,7 @@ int64_t NowMs() {
 }
 
 struct Batch {
-  std::vector<PendingEvent> events;
+  std::vector<spool::PendingEvent> events;
   std::vector<std::string> rows;  // shaped, parallel to events
   uint64_t read_ahead = 0;        // bytes it holds of the read-ahead (ReserveReadAhead)
 };
@@ -83,11 +83,11 @@ struct Lane {
   // Exactly once after a crash: the in-doubt ranges found at start (set before the lane's threads
   // start, then only read). The reader skips their events; the resolver settles them and hands
   // those to be posted back through `released` (guarded by rmu).
-  std::vector<InDoubtRange> held;    // merged: disjoint, by first seq
+  std::vector<spool::InDoubtRange> held;    // merged: disjoint, by first seq
   std::vector<uint64_t> held_keys;
   bool mark_failing = false;         // guarded by cmu: the last in-flight mark was refused   // the spool's in-doubt marks behind them (cleared when settled)
   std::mutex rmu;
-  std::deque<PendingEvent> released;
+  std::deque<spool::PendingEvent> released;
 
   bool Held(uint64_t seq) const {
     for (const auto& r : held) {
@@ -109,7 +109,7 @@ std::string RefusalKey(const PostResult& r) {
 struct Drainer::Impl {
   DrainerOptions options;
   azure::AzureOptions azure;
-  Spool* spool = nullptr;
+  spool::Spool* spool = nullptr;
   size_t max_body = 0;      // the cap of a request body as sent (compressed when `compress`)
   bool compress = false;    // Logs Ingestion with gzip: the drainer compresses, and sizes by it
   std::shared_ptr<AzureClients> clients;  // options.clients, or the HTTPS ones
@@ -203,7 +203,7 @@ struct Drainer::Impl {
     size_t budget = JsonBudget(lane);
 
     uint64_t cursor = 0;
-    std::deque<std::pair<PendingEvent, std::string>> carry;
+    std::deque<std::pair<spool::PendingEvent, std::string>> carry;
     size_t carry_bytes = 0;
     Clock::time_point carry_since{};
     bool read_error_logged = false;
@@ -215,7 +215,7 @@ struct Drainer::Impl {
       budget = JsonBudget(lane);
       bool full = carry.size() >= max_events || carry_bytes + carry.size() + 1 >= budget;
       if (!full) {
-        std::vector<PendingEvent> events;
+        std::vector<spool::PendingEvent> events;
         // Events released by a resolution come first (the reader's cursor is past them).
         bool from_released = false;
         {
@@ -334,7 +334,7 @@ struct Drainer::Impl {
   // The route's first rows, before any body was compressed: one sample of them (about 256 KiB,
   // eight times gzip's window) gives the ratio, so that even the first batches are sized by it
   // rather than all being 1 MiB of JSON. True when it measured.
-  bool MeasureRatioOnce(Lane& lane, const std::deque<std::pair<PendingEvent, std::string>>& carry) {
+  bool MeasureRatioOnce(Lane& lane, const std::deque<std::pair<spool::PendingEvent, std::string>>& carry) {
     {
       std::lock_guard<std::mutex> lock(lane.cmu);
       if (lane.ratio.measured()) return false;
@@ -509,7 +509,7 @@ struct Drainer::Impl {
 
   void FailEvents(Lane& lane, const std::vector<uint64_t>& seqs, int http_status,
                   const std::string& reason, const std::string& text, int attempts) {
-    FailureInfo why;
+    spool::FailureInfo why;
     why.http_status = http_status;
     why.reason = reason;
     why.error_text = text;
@@ -784,11 +784,11 @@ struct Drainer::Impl {
   Clock::time_point started = Clock::now();
 
   // Pending events of `route` with seq in [r.first_seq, r.last_seq], in seq order.
-  Status ReadRange(const InDoubtRange& r, std::vector<PendingEvent>* out) {
+  Status ReadRange(const spool::InDoubtRange& r, std::vector<spool::PendingEvent>* out) {
     out->clear();
     uint64_t cursor = r.first_seq > 0 ? r.first_seq - 1 : 0;
     while (true) {
-      std::vector<PendingEvent> got;
+      std::vector<spool::PendingEvent> got;
       Status s = spool->Read(r.route, cursor, 10'000, SIZE_MAX, &got);
       if (s.IsNotFound()) return Status::OK();
       if (!s.ok()) return s;
@@ -801,7 +801,7 @@ struct Drainer::Impl {
     }
   }
 
-  void Release(Lane& lane, std::vector<PendingEvent> events) {
+  void Release(Lane& lane, std::vector<spool::PendingEvent> events) {
     if (events.empty()) return;
     {
       std::lock_guard<std::mutex> lock(lane.rmu);
@@ -864,8 +864,8 @@ struct Drainer::Impl {
     for (Lane* lane : todo) {
       const std::string& route = lane->config.route;
       uint64_t found_total = 0, posted_total = 0, unchecked_total = 0;
-      for (const InDoubtRange& r : lane->held) {
-        std::vector<PendingEvent> events;
+      for (const spool::InDoubtRange& r : lane->held) {
+        std::vector<spool::PendingEvent> events;
         Status s;
         while (!(s = ReadRange(r, &events)).ok()) {
           spdlog::error("route {}: reading the events in doubt failed: {}; retrying", route, s.ToString());
@@ -873,7 +873,7 @@ struct Drainer::Impl {
         }
         const int64_t n = static_cast<int64_t>(events.size());
         std::set<std::string> present;
-        std::vector<PendingEvent> with_id, without_id;
+        std::vector<spool::PendingEvent> with_id, without_id;
         for (auto& ev : events) (ev.source.topic.empty() ? without_id : with_id).push_back(std::move(ev));
         size_t checked = 0;  // with_id[0, checked) were asked about
         for (size_t i = 0; failure.ok() && i < with_id.size(); i += options.dedupe.ids_per_query) {
@@ -902,10 +902,10 @@ struct Drainer::Impl {
         }
         // Found: delivered, whatever became of later chunks. Asked and absent: posted after the
         // query. Never asked (no id, or the query failed first): posted unchecked.
-        std::vector<PendingEvent> delivered, post;
+        std::vector<spool::PendingEvent> delivered, post;
         uint64_t after_query = 0;
         for (size_t k = 0; k < with_id.size(); ++k) {
-          PendingEvent& ev = with_id[k];
+          spool::PendingEvent& ev = with_id[k];
           if (k < checked && present.count(EventId(ev.source)) > 0) {
             delivered.push_back(std::move(ev));
           } else {
@@ -930,7 +930,7 @@ struct Drainer::Impl {
               lane->counters.in_doubt_events >= static_cast<uint64_t>(n) ? lane->counters.in_doubt_events - n : 0;
         }
         for (auto& ev : without_id) post.push_back(std::move(ev));
-        std::sort(post.begin(), post.end(), [](const PendingEvent& a, const PendingEvent& b) { return a.seq < b.seq; });
+        std::sort(post.begin(), post.end(), [](const spool::PendingEvent& a, const spool::PendingEvent& b) { return a.seq < b.seq; });
         Release(*lane, std::move(post));
       }
       // Cleared once all are settled: a stop before leaves them in doubt, and the next start asks
@@ -944,7 +944,7 @@ struct Drainer::Impl {
     }
   }
 
-  static std::string EventId(const SourceRef& s) {
+  static std::string EventId(const spool::SourceRef& s) {
     return fmt::format("{}/{}/{}", s.topic, s.partition, s.offset);  // as the shaper writes it
   }
 
@@ -960,7 +960,7 @@ Drainer::Drainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Drainer::~Drainer() { Stop(std::chrono::milliseconds(0)); }
 
-Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& az, Spool* spool,
+Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& az, spool::Spool* spool,
                       std::unique_ptr<Drainer>* out) {
   if (spool == nullptr) return Status::InvalidArgument("no spool");
   if (options.routes.empty()) return Status::InvalidArgument("no routes to deliver");
@@ -1000,7 +1000,7 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
     s = impl->clients->NewPresenceQuery(nullptr, &q);
     if (!s.ok()) return s;
   }
-  std::vector<InDoubtRange> doubt;
+  std::vector<spool::InDoubtRange> doubt;
   s = spool->InDoubt(&doubt);
   if (!s.ok()) return s;
   bool any_held = false;
@@ -1010,9 +1010,9 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
       auto lane = std::make_unique<Lane>();
       lane->config = r;
       uint64_t n = 0;
-      for (const InDoubtRange& d : doubt) {
+      for (const spool::InDoubtRange& d : doubt) {
         if (d.route != r.route) continue;
-        std::vector<PendingEvent> events;
+        std::vector<spool::PendingEvent> events;
         s = impl->ReadRange(d, &events);
         if (!s.ok()) return s;
         n += events.size();
@@ -1035,10 +1035,10 @@ Status Drainer::Start(const DrainerOptions& options, const azure::AzureOptions& 
         // Ranges can overlap (a batch that mixed released events spans others, a promoted mark
         // inside a power cut's head range): merged, each event is settled once. n above may count
         // an event twice; recounted from the merge.
-        lane->held = MergeInDoubt(std::move(lane->held));
+        lane->held = spool::MergeInDoubt(std::move(lane->held));
         n = 0;
-        for (const InDoubtRange& h : lane->held) {
-          std::vector<PendingEvent> events;
+        for (const spool::InDoubtRange& h : lane->held) {
+          std::vector<spool::PendingEvent> events;
           s = impl->ReadRange(h, &events);
           if (!s.ok()) return s;
           n += events.size();

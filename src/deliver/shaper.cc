@@ -491,7 +491,7 @@ class FlattenHandler {
 };
 
 // False in *done when the event needs the document path (see FlattenHandler).
-Status ShapeStreaming(std::string_view payload, const SourceRef& source, const ShapeOptions& options,
+Status ShapeStreaming(std::string_view payload, const spool::SourceRef& source, const ShapeOptions& options,
                       std::string* row, ShapeReport* report, bool* done) {
   *done = false;
   const azure::StreamSchema* schema = options.schema;
@@ -577,7 +577,7 @@ Status ShapeStreaming(std::string_view payload, const SourceRef& source, const S
 
 }  // namespace
 
-Status ShapeEvent(std::string_view payload, const SourceRef& source, const ShapeOptions& options,
+Status ShapeEvent(std::string_view payload, const spool::SourceRef& source, const ShapeOptions& options,
                   std::string* row, ShapeReport* report) {
   if (report != nullptr) {
     report->catch_all = HasCatchAll(options.schema);

@@ -251,7 +251,7 @@ int RunDemo(const DemoOptions& opts) {
     p.produced = produced;
     p.spooled = gw->ingest()->stats().spooled;
     for (const auto& [route, rc] : gw->drainer()->Counters()) p.delivered += rc.delivered_events;
-    SpoolStats st;
+    spool::SpoolStats st;
     if (gw->spool()->Stats(&st).ok()) {
       for (const auto& [route, rs] : st.routes) p.pending += rs.pending_events;
     }
@@ -294,7 +294,7 @@ int RunDemo(const DemoOptions& opts) {
   if (Status ss = gw->Stop(); !ss.ok()) {
     std::fprintf(stderr, "demo: the gateway stopped with an error: %s\n", ss.ToString().c_str());
   }
-  SpoolStats st;
+  spool::SpoolStats st;
   const Status stats_status = gw->spool()->Stats(&st);
   if (!stats_status.ok()) {
     std::fprintf(stderr, "demo: cannot read the spool's stats: %s; pending, failed and lost counts are unknown\n",

@@ -42,7 +42,7 @@ class GatewayImpl final : public Gateway {
   }
 
   Status Init() {
-    SpoolOptions so;
+    spool::SpoolOptions so;
     so.max_bytes = config_.spool.max_bytes;
     so.high_watermark = config_.spool.high_watermark;
     so.low_watermark = config_.spool.low_watermark;
@@ -53,7 +53,7 @@ class GatewayImpl final : public Gateway {
     // A lock held for a moment (an older sentinel-spool's probe, the previous gateway still
     // stopping) is waited for, bounded, instead of exiting 3, which systemd does not restart.
     so.lock_wait_ms = 3000;
-    Status s = Spool::Open(so, config_.spool.path, &spool_);
+    Status s = spool::Spool::Open(so, config_.spool.path, &spool_);
     if (!s.ok()) return s;
 
     deliver::DrainerOptions dopts;
@@ -124,7 +124,7 @@ class GatewayImpl final : public Gateway {
   std::string Metrics() override;
   Readiness Ready() override;
   std::string metrics_address() const override { return metrics_address_; }
-  Spool* spool() override { return spool_.get(); }
+  spool::Spool* spool() override { return spool_.get(); }
   ingest::Ingest* ingest() override { return ingest_.get(); }
   deliver::Drainer* drainer() override { return drainer_.get(); }
 
@@ -168,7 +168,7 @@ class GatewayImpl final : public Gateway {
   }
 
   config::GatewayConfig config_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<control::ControlServer> control_;
   std::unique_ptr<DcrWatch> dcr_watch_;
   std::unique_ptr<deliver::Drainer> drainer_;
@@ -342,7 +342,7 @@ std::string GatewayImpl::Metrics() {
   if (dcr_watch_ != nullptr) dcr_watch_->RenderMetrics(&w);
 
   if (spool_ != nullptr) {
-    SpoolStats st;
+    spool::SpoolStats st;
     if (spool_->Stats(&st).ok()) {
       const int64_t now = NowMs();
       w.Gauge("sg_spool_pending_events", "Events waiting in the spool, per route.");

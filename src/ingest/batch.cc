@@ -41,7 +41,7 @@ void Batch::Absorb(Batch* newer) {
 }
 
 size_t Batch::Drop(const std::set<TopicPartition>& gone) {
-  auto is_gone = [&](const SourceRef& s) { return gone.count(TopicPartition(s.topic, s.partition)) > 0; };
+  auto is_gone = [&](const spool::SourceRef& s) { return gone.count(TopicPartition(s.topic, s.partition)) > 0; };
   size_t dropped = 0;
   size_t dropped_bytes = 0;
   auto& ev = append.events;
@@ -71,7 +71,7 @@ size_t Batch::Drop(const std::set<TopicPartition>& gone) {
 void Batch::SetSpoolOffsets() {
   append.offsets.clear();
   for (const auto& [tp, off] : offsets) {
-    append.offsets.push_back(PartitionOffset{tp.first, tp.second, off, rewound.count(tp) > 0});
+    append.offsets.push_back(spool::PartitionOffset{tp.first, tp.second, off, rewound.count(tp) > 0});
   }
 }
 

@@ -22,7 +22,7 @@ namespace ingest {
 using TopicPartition = std::pair<std::string, int32_t>;
 
 struct Batch {
-  AppendBatch append;
+  spool::AppendBatch append;
   std::map<TopicPartition, int64_t> offsets;  // highest offset per partition in the batch
   std::set<TopicPartition> rewound;  // partitions whose recorded offset this batch lowers
   size_t msgs = 0;

@@ -305,7 +305,7 @@ void IngestImpl::HandleMessage(KafkaMessagePtr m) {
     return;
   }
   const std::string_view payload(static_cast<const char*>(m->payload), m->payload ? m->len : 0);
-  SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
+  spool::SourceRef src{rd_kafka_topic_name(m->rkt), m->partition, m->offset};
   const TopicPartition tp(src.topic, src.partition);
   if (auto n = next_offset_.find(tp); n == next_offset_.end()) {
     next_offset_.emplace(tp, m->offset + 1);
@@ -324,10 +324,10 @@ void IngestImpl::HandleMessage(KafkaMessagePtr m) {
   Classification c = classifier_->Classify(payload);
   cur_.Count(tp, m->offset, payload.size());
   if (c.ok) {
-    cur_.append.events.push_back(NewEvent{std::move(c.route), std::string(payload), std::move(src)});
+    cur_.append.events.push_back(spool::NewEvent{std::move(c.route), std::string(payload), std::move(src)});
   } else {
     const int64_t now = NowMs();
-    QuarantinedMessage q;
+    spool::QuarantinedMessage q;
     q.route = std::move(c.route);
     q.payload.assign(payload);
     q.source = std::move(src);
@@ -571,7 +571,7 @@ void IngestImpl::UpdateLag() {
   stats_.assigned_partitions = cnt;
 }
 
-Status Ingest::Create(const IngestOptions& options, Spool* spool, std::unique_ptr<Ingest>* ingest) {
+Status Ingest::Create(const IngestOptions& options, spool::Spool* spool, std::unique_ptr<Ingest>* ingest) {
   auto impl = std::make_unique<IngestImpl>(options, spool);
   Status s = impl->Init();
   if (!s.ok()) return s;

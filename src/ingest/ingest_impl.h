@@ -34,7 +34,9 @@
 
 namespace sg {
 
+namespace spool {
 class Spool;
+}
 
 namespace ingest {
 
@@ -48,7 +50,7 @@ inline int64_t NowMs() {
 
 class IngestImpl final : public Ingest {
  public:
-  IngestImpl(const IngestOptions& options, Spool* spool) : opts_(options), spool_(spool) {}
+  IngestImpl(const IngestOptions& options, spool::Spool* spool) : opts_(options), spool_(spool) {}
   ~IngestImpl() override {
     // Best effort: a failed append was logged when it happened (OnAppendFailed), and an owner
     // that needs the outcome calls Stop() itself before destroying us.
@@ -130,7 +132,7 @@ class IngestImpl final : public Ingest {
   void RecordError(std::string msg);
 
   const IngestOptions opts_;
-  Spool* const spool_;
+  spool::Spool* const spool_;
   ingest::KafkaProperties kafka_properties_;  // from opts_, once: every consumer gets the same
   std::unique_ptr<EventRouter> router_;
   std::unique_ptr<EventClassifier> classifier_;

@@ -343,7 +343,6 @@ class ReopeningSpool final : public Spool {
 };
 
 }  // namespace
-}  // namespace spool
 
 Status Spool::Open(const SpoolOptions& options, const std::string& path, std::unique_ptr<Spool>* spool) {
   if (options.low_watermark > options.high_watermark || options.high_watermark > 1.0 ||
@@ -351,18 +350,18 @@ Status Spool::Open(const SpoolOptions& options, const std::string& path, std::un
     return Status::InvalidArgument("spool watermarks must satisfy 0 <= low <= high <= 1");
   }
   if (!options.read_only && !options.secondary) {
-    auto reopening = std::make_unique<spool::ReopeningSpool>(options, path);
+    auto reopening = std::make_unique<ReopeningSpool>(options, path);
     Status s = reopening->Init();
     if (!s.ok()) return s;
     *spool = std::move(reopening);
     return Status::OK();
   }
-  auto impl = std::make_unique<spool::SpoolImpl>(options, path);
+  auto impl = std::make_unique<SpoolImpl>(options, path);
   Status s = impl->Init();
   if (!s.ok()) return s;
   *spool = std::move(impl);
   return Status::OK();
 }
 
+}  // namespace spool
 }  // namespace sg
-

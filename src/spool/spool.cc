@@ -866,10 +866,6 @@ Status SpoolImpl::CatchUp() {
   return LoadMeta();
 }
 
-}  // namespace sg::spool
-
-namespace sg {
-
 std::vector<InDoubtRange> MergeInDoubt(std::vector<InDoubtRange> ranges) {
   std::sort(ranges.begin(), ranges.end(), [](const InDoubtRange& a, const InDoubtRange& b) {
     return std::tie(a.route, a.first_seq) < std::tie(b.route, b.first_seq);
@@ -886,4 +882,4 @@ std::vector<InDoubtRange> MergeInDoubt(std::vector<InDoubtRange> ranges) {
   return merged;
 }
 
-}  // namespace sg
+}  // namespace sg::spool

@@ -515,7 +515,7 @@ class ShapedSamplesTest : public ::testing::Test {
     EXPECT_NE(schema, nullptr) << "no stream " << stream;
     if (schema == nullptr) return 0;
     SCOPED_TRACE(stream);
-    const SourceRef source{"citrix-tenant", 3, 4242};
+    const spool::SourceRef source{"citrix-tenant", 3, 4242};
     const std::string payload = event.dump();
 
     // 1. As sent without [routes.schemas]: nothing undeclared, so Azure drops nothing. Values
@@ -648,7 +648,7 @@ TEST_F(ShapedSamplesTest, CitrixFieldsLongerThanAzureAllowsLandInTheirShortColum
       options.schema = with;
       options.use_document = use_document;
       std::string row_text;
-      ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), SourceRef{}, options, &row_text, nullptr).ok());
+      ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), spool::SourceRef{}, options, &row_text, nullptr).ok());
       const json row = json::parse(row_text);
       EXPECT_EQ(row.value("occurrence_details_exfiltrated_data_bytes", json()), 307800000) << row_text;
       EXPECT_EQ(row.value("occurrence_details_historical_period_days", json()), 30) << row_text;
@@ -660,7 +660,7 @@ TEST_F(ShapedSamplesTest, CitrixFieldsLongerThanAzureAllowsLandInTheirShortColum
   legacy.azure_column_names = false;
   legacy.set_time_generated = false;
   std::string row_text;
-  ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), SourceRef{}, legacy, &row_text, nullptr).ok());
+  ASSERT_TRUE(deliver::ShapeEvent(ev.dump(), spool::SourceRef{}, legacy, &row_text, nullptr).ok());
   EXPECT_EQ(json::parse(row_text).value("occurrence_details_historical_observation_period_in_days",
                                         json()),
             30);
@@ -704,7 +704,7 @@ TEST_F(ShapedSamplesTest, DataCollectorValuesFitTheLegacyTablesColumns) {
       o.azure_column_names = false;
       o.set_time_generated = false;
       std::string row_text;
-      ASSERT_TRUE(deliver::ShapeEvent(s.event.dump(), SourceRef{}, o, &row_text, nullptr).ok());
+      ASSERT_TRUE(deliver::ShapeEvent(s.event.dump(), spool::SourceRef{}, o, &row_text, nullptr).ok());
       size_t twins = 0;
       const json row = json::parse(row_text);
       for (const auto& [k, v] : row.items()) {

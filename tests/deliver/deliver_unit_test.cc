@@ -230,7 +230,7 @@ Shaped ShapeOrFail(std::string_view event, const Shaping& how, const std::string
   o.event_id_field = event_id_field;
   std::string row;
   Shaped out;
-  EXPECT_TRUE(ShapeEvent(event, SourceRef{"t", 0, 9}, o, &row, &out.report).ok()) << event;
+  EXPECT_TRUE(ShapeEvent(event, spool::SourceRef{"t", 0, 9}, o, &row, &out.report).ok()) << event;
   EXPECT_EQ(DuplicateKeys(row), 0u) << row;
   out.row = json::parse(row);
   return out;
@@ -387,7 +387,7 @@ TEST(ShaperTest, StableEventIdFromSource) {
   ShapeOptions o;
   o.event_id_field = "sg_event_id";
   std::string row;
-  ASSERT_TRUE(ShapeEvent(R"({"a":1})", SourceRef{"citrix", 3, 12345}, o, &row, nullptr).ok());
+  ASSERT_TRUE(ShapeEvent(R"({"a":1})", spool::SourceRef{"citrix", 3, 12345}, o, &row, nullptr).ok());
   EXPECT_EQ(json::parse(row)["sg_event_id"], "citrix/3/12345");
 }
 
@@ -563,7 +563,7 @@ TEST(ShaperTest, StreamingMatchesDocumentPath) {
       ShapeOptions stream, doc;
       doc.use_document = true;
       if (with_id) stream.event_id_field = doc.event_id_field = "sg_event_id";
-      SourceRef src{"t", 1, 2};
+      spool::SourceRef src{"t", 1, 2};
       std::string a, b;
       ASSERT_TRUE(ShapeEvent(s, src, stream, &a, nullptr).ok()) << s;
       ASSERT_TRUE(ShapeEvent(s, src, doc, &b, nullptr).ok()) << s;
@@ -671,8 +671,8 @@ TEST(ShaperTest, BuiltinSchemaStreamsTheSameRowAsTheDocumentPath) {
     stream.event_id_field = doc.event_id_field = "sg_event_id";
     std::string a, b;
     ShapeReport ra, rb;
-    ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, stream, &a, &ra).ok()) << s;
-    ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, doc, &b, &rb).ok()) << s;
+    ASSERT_TRUE(ShapeEvent(s, spool::SourceRef{"t", 0, 9}, stream, &a, &ra).ok()) << s;
+    ASSERT_TRUE(ShapeEvent(s, spool::SourceRef{"t", 0, 9}, doc, &b, &rb).ok()) << s;
     EXPECT_EQ(nlohmann::json::parse(a), nlohmann::json::parse(b)) << s << "\n" << a << "\n" << b;
     EXPECT_EQ(ra.unconvertible.size(), rb.unconvertible.size()) << s;
   }
@@ -695,8 +695,8 @@ TEST(ShaperTest, ColumnIndexGivesTheSameRowsAndReports) {
       indexed.index = &index;
       std::string a, b;
       ShapeReport ra, rb;
-      ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, plain, &a, &ra).ok()) << name << " " << s;
-      ASSERT_TRUE(ShapeEvent(s, SourceRef{"t", 0, 9}, indexed, &b, &rb).ok()) << name << " " << s;
+      ASSERT_TRUE(ShapeEvent(s, spool::SourceRef{"t", 0, 9}, plain, &a, &ra).ok()) << name << " " << s;
+      ASSERT_TRUE(ShapeEvent(s, spool::SourceRef{"t", 0, 9}, indexed, &b, &rb).ok()) << name << " " << s;
       EXPECT_EQ(a, b) << name << " " << s;
       EXPECT_EQ(ra.undeclared, rb.undeclared) << name << " " << s;
       EXPECT_EQ(ra.unconvertible, rb.unconvertible) << name << " " << s;
@@ -717,7 +717,7 @@ TEST(ShaperTest, AnIndexOfAnotherSchemaIsIgnored) {
   o.index = &wrong;
   o.set_time_generated = false;
   std::string row;
-  ASSERT_TRUE(ShapeEvent(R"({"n":7})", SourceRef{}, o, &row, nullptr).ok());
+  ASSERT_TRUE(ShapeEvent(R"({"n":7})", spool::SourceRef{}, o, &row, nullptr).ok());
   EXPECT_EQ(row, R"({"n":"7"})");  // converted to the schema's string, not left an int
 }
 

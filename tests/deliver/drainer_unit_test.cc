@@ -66,18 +66,18 @@ class DrainerUnitTest : public ::testing::Test {
 
   // Appends events uid [first, first+n) to `route`; `poison` uids carry "poison": true.
   void Feed(const std::string& route, int first, int n, const std::set<int>& poison = {}) {
-    AppendBatch b;
+    spool::AppendBatch b;
     for (int i = first; i < first + n; ++i) {
       json j = {{"route", route}, {"uid", i}, {"timestamp", "2021-12-15T01:00:00Z"}};
       if (poison.count(i) > 0) j["poison"] = true;
-      b.events.push_back({route, j.dump(), SourceRef{"topic-" + route, 0, i}});
+      b.events.push_back({route, j.dump(), spool::SourceRef{"topic-" + route, 0, i}});
     }
     ASSERT_TRUE(spool_.Append(b).ok());
     if (drainer_) drainer_->Notify();
   }
 
-  SpoolStats Stats() {
-    SpoolStats st;
+  spool::SpoolStats Stats() {
+    spool::SpoolStats st;
     EXPECT_TRUE(spool_.Stats(&st).ok());
     return st;
   }
@@ -136,7 +136,7 @@ TEST_F(DrainerUnitTest, TransientErrorsAreRetriedAndEveryEventIsAckedExactlyOnce
   drainer_->Stop(1s);
 
   ExpectDeliveredOnce(TargetOf(kRouteA), 500);
-  SpoolStats st = Stats();
+  spool::SpoolStats st = Stats();
   EXPECT_EQ(st.acked_total, 500u);
   EXPECT_EQ(st.failed_events, 0u);
   EXPECT_EQ(spool_.redundant_acks(), 0u);
@@ -170,7 +170,7 @@ TEST_F(DrainerUnitTest, A400BisectsAndFailsOnlyTheRefusedEvent) {
   drainer_->Stop(1s);
 
   ExpectDeliveredOnce(TargetOf(kRouteA), 64, {poison});
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_.ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].route, kRouteA);
@@ -331,7 +331,7 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
 // in doubt, those the Query API finds are acked without a post, the rest are posted once.
 TEST_F(DrainerUnitTest, EventsInDoubtThatAzureHasAreAckedWithoutAPost) {
   Feed(kRouteA, 0, 20);
-  std::vector<PendingEvent> head;
+  std::vector<spool::PendingEvent> head;
   ASSERT_TRUE(spool_.Read(kRouteA, 0, 10, SIZE_MAX, &head).ok());
   ASSERT_EQ(head.size(), 10u);
   ASSERT_TRUE(spool_.MarkInFlight(kRouteA, head.front().seq, head.back().seq).ok());
@@ -349,7 +349,7 @@ TEST_F(DrainerUnitTest, EventsInDoubtThatAzureHasAreAckedWithoutAPost) {
 
   EXPECT_EQ(fake_->queries_made(), 1u);
   ExpectDeliveredOnce(TargetOf(kRouteA), 20, {0, 1, 2, 3, 4, 5});
-  std::vector<InDoubtRange> doubt;
+  std::vector<spool::InDoubtRange> doubt;
   ASSERT_TRUE(spool_.InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty());
   auto c = drainer_->Counters()[kRouteA];

@@ -37,8 +37,8 @@ class PipelineTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "sg-deliver-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    SpoolOptions so;
-    ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &spool_).ok());
+    spool::SpoolOptions so;
+    ASSERT_TRUE(spool::Spool::Open(so, dir_ + "/spool", &spool_).ok());
   }
 
   void TearDown() override {
@@ -127,9 +127,9 @@ class PipelineTest : public ::testing::Test {
   void Feed(const std::string& route, int first, int n,
             const std::function<std::string(int)>& make = nullptr) {
     for (int i = first; i < first + n;) {
-      AppendBatch b;
+      spool::AppendBatch b;
       for (int k = 0; k < 100 && i < first + n; ++k, ++i) {
-        NewEvent e;
+        spool::NewEvent e;
         e.route = route;
         e.payload = make ? make(i) : Event(route, i);
         e.source = {"citrix-risk", 0, i};
@@ -141,17 +141,17 @@ class PipelineTest : public ::testing::Test {
   }
 
   // Pending events over all routes (`field`: another per-route count, e.g. the events in doubt).
-  uint64_t Pending(uint64_t RouteStats::*field = &RouteStats::pending_events) {
-    SpoolStats st;
+  uint64_t Pending(uint64_t spool::RouteStats::*field = &spool::RouteStats::pending_events) {
+    spool::SpoolStats st;
     EXPECT_TRUE(spool_->Stats(&st).ok());
     uint64_t n = 0;
     for (auto& [r, rs] : st.routes) n += rs.*field;
     return n;
   }
-  uint64_t InDoubtEvents() { return Pending(&RouteStats::in_doubt_events); }
+  uint64_t InDoubtEvents() { return Pending(&spool::RouteStats::in_doubt_events); }
 
   uint64_t FailedEvents() {
-    SpoolStats st;
+    spool::SpoolStats st;
     EXPECT_TRUE(spool_->Stats(&st).ok());
     return st.failed_events;
   }
@@ -186,7 +186,7 @@ class PipelineTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
   emulator::EmulatorOptions emu_options_;
   std::unique_ptr<emulator::Emulator> emulator_;
   std::unique_ptr<deliver::Drainer> drainer_;

@@ -191,7 +191,7 @@ TEST_F(PipelineTest, A413ToAGzipBodyWithinTheCapFallsBackToTheJsonCapAndDelivers
   EXPECT_EQ(rec.size(), static_cast<size_t>(n - 1));
   EXPECT_EQ(rec.count(big), 0u);
   for (auto& [uid, count] : rec) EXPECT_EQ(count, 1) << uid;
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   ASSERT_EQ(failed[0].events.size(), 1u);
@@ -294,7 +294,7 @@ TEST_F(PipelineTest, OnePoisonEventInAThousandIsIsolated) {
   EXPECT_EQ(rec.size(), 999u);
   EXPECT_EQ(rec.count(poison), 0u);
   for (auto& [uid, n] : rec) EXPECT_EQ(n, 1) << uid;
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   ASSERT_EQ(failed[0].events.size(), 1u);
@@ -610,7 +610,7 @@ TEST_F(PipelineTest, OptionalMaxAttemptsMovesTheBatchToTheFailedArea) {
   StartDrainer(d, LogsIngestion());
   ASSERT_TRUE(WaitFor([&] { return FailedEvents() == 50; }, 15s));
   EXPECT_EQ(Pending(), 0u);
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, kRiskRoute, &failed).ok());
   ASSERT_FALSE(failed.empty());
   EXPECT_EQ(failed[0].why.reason, "max_attempts");
@@ -643,9 +643,9 @@ class PipelineFaultTest : public PipelineTest {
     spool_.reset();
     fs_ = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
     env_ = rocksdb::NewCompositeEnv(fs_);
-    SpoolOptions so;
+    spool::SpoolOptions so;
     so.env = env_.get();
-    ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &spool_).ok());
+    ASSERT_TRUE(spool::Spool::Open(so, dir_ + "/spool", &spool_).ok());
   }
   void TearDown() override { PipelineTest::TearDown(); }  // the spool goes before its Env
 
@@ -679,9 +679,9 @@ TEST_F(PipelineTest, RequeueIntoATableWithoutALaneIsDelivered) {
     return Status::OK();
   };
   StartDrainer(d, LogsIngestion());
-  AppendBatch b;
+  spool::AppendBatch b;
   for (int i = 0; i < 50; ++i) {
-    QuarantinedMessage q;
+    spool::QuarantinedMessage q;
     q.route = kIndicatorRoute;
     q.payload = Event(kIndicatorRoute, i);
     q.source = {"citrix-risk", 1, i};
@@ -689,10 +689,10 @@ TEST_F(PipelineTest, RequeueIntoATableWithoutALaneIsDelivered) {
     b.quarantined.push_back(std::move(q));
   }
   ASSERT_TRUE(spool_->Append(b).ok());
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 1000, "", &failed).ok());
   ASSERT_EQ(failed.size(), 50u);
-  for (const FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
+  for (const spool::FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
   ASSERT_EQ(Pending(), 50u);
   drainer_->AddMissingLanes();
   drainer_->Notify();
@@ -724,9 +724,9 @@ TEST_F(PipelineTest, ALaneMadeForARequeueShapesToTheDeployedDcr) {
   d.schema_board = std::make_shared<deliver::SchemaBoard>();
   d.schema_board->Publish({{citrix::TargetFor(citrix::Layout::kDcr, kIndicatorRoute), deployed}});
   StartDrainer(d, LogsIngestion());
-  AppendBatch b;
+  spool::AppendBatch b;
   for (int i = 0; i < 20; ++i) {
-    QuarantinedMessage q;
+    spool::QuarantinedMessage q;
     q.route = kIndicatorRoute;
     q.payload = Event(kIndicatorRoute, i);
     q.source = {"citrix-risk", 1, i};
@@ -734,9 +734,9 @@ TEST_F(PipelineTest, ALaneMadeForARequeueShapesToTheDeployedDcr) {
     b.quarantined.push_back(std::move(q));
   }
   ASSERT_TRUE(spool_->Append(b).ok());
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 1000, "", &failed).ok());
-  for (const FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
+  for (const spool::FailedBatch& f : failed) ASSERT_TRUE(spool_->Requeue(f.id, nullptr).ok());
   drainer_->AddMissingLanes();
   drainer_->Notify();
   ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 30s)) << Pending() << " still pending";

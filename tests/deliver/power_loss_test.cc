@@ -41,8 +41,8 @@ class PowerLossExactlyOnceTest : public PipelineTest, public ::testing::WithPara
     return d;
   }
 
-  SpoolOptions Spooling(const deliver::DrainerOptions& d, rocksdb::Env* env, const std::string& boot) {
-    SpoolOptions so;
+  spool::SpoolOptions Spooling(const deliver::DrainerOptions& d, rocksdb::Env* env, const std::string& boot) {
+    spool::SpoolOptions so;
     so.env = env;
     so.boot_id = boot;
     // Acks synced by count only, so every cut takes some back.
@@ -72,7 +72,7 @@ TEST_P(PowerLossExactlyOnceTest, PowerCutsAtRandomMomentsOfDelivery) {
   for (int round = 0; round < cuts; ++round, ++rounds) {
     auto fs = std::make_shared<PowerLossFileSystem>(rocksdb::FileSystem::Default());
     std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-    Status s = Spool::Open(Spooling(d, env.get(), fmt::format("boot-{}", round)), dir_ + "/spool", &spool_);
+    Status s = spool::Spool::Open(Spooling(d, env.get(), fmt::format("boot-{}", round)), dir_ + "/spool", &spool_);
     ASSERT_TRUE(s.ok()) << s.ToString();
     if (Pending() == 0) break;
     const uint64_t before = RowsInAzure();
@@ -91,8 +91,8 @@ TEST_P(PowerLossExactlyOnceTest, PowerCutsAtRandomMomentsOfDelivery) {
   EXPECT_GT(cut_during_delivery, 0) << "no cut fell during delivery: the backlog is too small";
 
   // Power back for good: whatever is pending or in doubt is settled.
-  SpoolOptions so = Spooling(d, nullptr, "boot-final");
-  ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &spool_).ok());
+  spool::SpoolOptions so = Spooling(d, nullptr, "boot-final");
+  ASSERT_TRUE(spool::Spool::Open(so, dir_ + "/spool", &spool_).ok());
   const uint64_t in_doubt_at_restart = InDoubtEvents();
   StartDrainer(d, LogsIngestion());
   ASSERT_TRUE(WaitFor([&] { return Pending() == 0 && InDoubtEvents() == 0; }, seconds(120)))

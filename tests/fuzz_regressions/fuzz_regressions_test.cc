@@ -49,10 +49,10 @@ TEST(FuzzRegressionTest, ConfigDurationAndSizeOverflowAreErrors) {
 TEST(FuzzRegressionTest, SpoolSourceRoundTripsForEveryPartitionAndOffset) {
   for (int32_t partition : {INT32_MIN, -2, -1, 0, INT32_MAX}) {
     for (int64_t offset : {INT64_MIN, int64_t{-1}, int64_t{0}, INT64_MAX}) {
-      SourceRef src{"topic", partition, offset};
+      spool::SourceRef src{"topic", partition, offset};
       std::string v;
       spool::EncodePendingValue(src, -5, "{}", &v);
-      PendingEvent e;
+      spool::PendingEvent e;
       ASSERT_TRUE(spool::DecodePendingValue(v, &e).ok()) << partition << " " << offset;
       EXPECT_EQ(e.source.partition, partition);
       EXPECT_EQ(e.source.offset, offset);
@@ -62,7 +62,7 @@ TEST(FuzzRegressionTest, SpoolSourceRoundTripsForEveryPartitionAndOffset) {
   }
   // Format 1, enqueued 0, partition field 0 (none), offset field 2^63 as a 10-byte varint.
   const std::string raw("\x01\x00\x00\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01\x00{}", 16);
-  PendingEvent e;
+  spool::PendingEvent e;
   ASSERT_TRUE(spool::DecodePendingValue(raw, &e).ok());
   EXPECT_EQ(e.source.offset, INT64_MAX);
   EXPECT_EQ(e.source.partition, -1);
@@ -143,9 +143,9 @@ TEST(FuzzRegressionTest, ShaperRefusesNulBytesOnBothPaths) {
     options.schema = sch;
     std::string row;
     deliver::ShapeReport report;
-    EXPECT_FALSE(deliver::ShapeEvent(payload, SourceRef{"t", 0, 1}, options, &row, &report).ok())
+    EXPECT_FALSE(deliver::ShapeEvent(payload, spool::SourceRef{"t", 0, 1}, options, &row, &report).ok())
         << (sch ? "schema path" : "streaming path");
-    EXPECT_TRUE(deliver::ShapeEvent(payload.substr(0, 38), SourceRef{"t", 0, 1}, options, &row, &report).ok())
+    EXPECT_TRUE(deliver::ShapeEvent(payload.substr(0, 38), spool::SourceRef{"t", 0, 1}, options, &row, &report).ok())
         << (sch ? "schema path" : "streaming path");
   }
 }

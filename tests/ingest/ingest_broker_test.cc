@@ -90,9 +90,9 @@ class IngestBrokerTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<Spool> OpenSpool(const std::string& name, const SpoolOptions& so = {}) {
-    std::unique_ptr<Spool> s;
-    Status st = Spool::Open(so, local_.Sub(name), &s);
+  std::unique_ptr<spool::Spool> OpenSpool(const std::string& name, const spool::SpoolOptions& so = {}) {
+    std::unique_ptr<spool::Spool> s;
+    Status st = spool::Spool::Open(so, local_.Sub(name), &s);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return s;
   }
@@ -113,7 +113,7 @@ class IngestBrokerTest : public ::testing::Test {
     ASSERT_TRUE(in->Stop().ok());
     EXPECT_EQ(in->stats().consumed, 0u);
     EXPECT_EQ(PendingCount(spool.get()), 0u);
-    SpoolStats st;
+    spool::SpoolStats st;
     ASSERT_TRUE(spool->Stats(&st).ok());
     EXPECT_EQ(st.appended_total, 0u);
     EXPECT_EQ(st.quarantined_total, 0u);
@@ -224,7 +224,7 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
     ASSERT_TRUE(producer.Flush(60000));
   };
   produce(0, 4000);  // ~4 MB: ten times A's spool
-  SpoolOptions small;
+  spool::SpoolOptions small;
   small.max_bytes = 400 * 1000;
   small.high_watermark = 1.0;  // no backpressure pause: appends fail with Full
   small.low_watermark = 1.0;
@@ -261,9 +261,9 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   auto drain = [&] {
     for (const std::string& route : sa->Routes()) {
       while (true) {
-        std::vector<PendingEvent> out;
+        std::vector<spool::PendingEvent> out;
         if (!sa->Read(route, 0, 1000, 1 << 20, &out).ok() || out.empty()) break;
-        for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+        for (const spool::PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
         if (!sa->Ack(route, out).ok()) break;
       }
     }

@@ -20,8 +20,8 @@ int main(int argc, char** argv) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
 
-  std::unique_ptr<sg::Spool> spool;
-  sg::Status s = sg::Spool::Open(sg::SpoolOptions{}, argv[4], &spool);
+  std::unique_ptr<sg::spool::Spool> spool;
+  sg::Status s = sg::spool::Spool::Open(sg::spool::SpoolOptions{}, argv[4], &spool);
   if (!s.ok()) {
     std::fprintf(stderr, "spool: %s\n", s.ToString().c_str());
     return 1;

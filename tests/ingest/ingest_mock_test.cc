@@ -40,12 +40,12 @@ constexpr int16_t kApiFetch = 1;
 constexpr int16_t kApiOffsetCommit = 8;
 
 // Reads and acks everything pending in `spool`, counting each seq, as the deliver stage would.
-void DrainAll(Spool* spool, std::map<int64_t, int>* drained) {
+void DrainAll(spool::Spool* spool, std::map<int64_t, int>* drained) {
   for (const std::string& route : spool->Routes()) {
     while (true) {
-      std::vector<PendingEvent> out;
+      std::vector<spool::PendingEvent> out;
       if (!spool->Read(route, 0, 1000, 1 << 20, &out).ok() || out.empty()) break;
-      for (const PendingEvent& e : out) ++(*drained)[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+      for (const spool::PendingEvent& e : out) ++(*drained)[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
       if (!spool->Ack(route, out).ok()) break;
     }
   }
@@ -56,7 +56,7 @@ void DrainAll(Spool* spool, std::map<int64_t, int>* drained) {
 // tools/load-test.sh a 4.5 s session can) could not commit what it had spooled, so their next
 // owner reads it again: then every seq must be there at least once (Kafka's at-least-once across
 // members; each spool alone still holds each seq once).
-void ExpectDrainedAndSpooledOnce(Spool* a, std::map<int64_t, int>* drained, Spool* b, int64_t n,
+void ExpectDrainedAndSpooledOnce(spool::Spool* a, std::map<int64_t, int>* drained, spool::Spool* b, int64_t n,
                                  uint64_t partitions_lost = 0) {
   DrainAll(a, drained);
   SpoolContents cb = ReadSpool(b);
@@ -74,9 +74,9 @@ class IngestMockTest : public ::testing::Test {
  protected:
   IngestMockTest() : mc_(3, kTopic, kPartitions), producer_(mc_.bootstraps()) {}
 
-  std::unique_ptr<Spool> OpenSpool(const std::string& name, SpoolOptions so = {}) {
-    std::unique_ptr<Spool> s;
-    Status st = Spool::Open(so, tmp_.Sub(name), &s);
+  std::unique_ptr<spool::Spool> OpenSpool(const std::string& name, spool::SpoolOptions so = {}) {
+    std::unique_ptr<spool::Spool> s;
+    Status st = spool::Spool::Open(so, tmp_.Sub(name), &s);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return s;
   }
@@ -100,7 +100,7 @@ class IngestMockTest : public ::testing::Test {
     return o;
   }
 
-  std::unique_ptr<Ingest> StartIngest(const IngestOptions& o, Spool* spool) {
+  std::unique_ptr<Ingest> StartIngest(const IngestOptions& o, spool::Spool* spool) {
     std::unique_ptr<Ingest> in;
     Status s = Ingest::Create(o, spool, &in);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -117,7 +117,7 @@ class IngestMockTest : public ::testing::Test {
   }
 
   // The consumer holds all partitions given, has fetched to the end of each, and the spool holds n.
-  static bool CaughtUp(Ingest* in, Spool* spool, uint64_t n, int partitions = kPartitions) {
+  static bool CaughtUp(Ingest* in, spool::Spool* spool, uint64_t n, int partitions = kPartitions) {
     IngestStats st = in->stats();
     return st.assigned_partitions == partitions && st.lag == 0 && PendingCount(spool) == n;
   }
@@ -462,7 +462,7 @@ TEST_F(IngestMockTest, BadInputIsQuarantinedWithReasonAndOffset) {
   SpoolContents got = ReadSpool(spool.get());
   ExpectExactlyOnce({&got}, 100);
   ASSERT_EQ(got.failed.size(), 6u);
-  for (const QuarantinedMessage& q : got.failed) {
+  for (const spool::QuarantinedMessage& q : got.failed) {
     ASSERT_EQ(q.source.topic, kTopic);
     ASSERT_EQ(q.source.partition, 0);
     ASSERT_GE(q.source.offset, 1);
@@ -481,7 +481,7 @@ TEST_F(IngestMockTest, BadInputIsQuarantinedWithReasonAndOffset) {
 // Above the high watermark consumption pauses (the consumer stays in the group), below the low
 // watermark it resumes; a drainer acking events meanwhile sees every event exactly once.
 TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 200 * 1024;
   so.high_watermark = 0.5;
   so.low_watermark = 0.25;
@@ -499,9 +499,9 @@ TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
   std::map<int64_t, int> drained;
   auto drain_some = [&] {
     for (const std::string& route : spool->Routes()) {
-      std::vector<PendingEvent> out;
+      std::vector<spool::PendingEvent> out;
       if (!spool->Read(route, 0, 30, 1 << 20, &out).ok() || out.empty()) continue;
-      for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+      for (const spool::PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
       EXPECT_TRUE(spool->Ack(route, out).ok());
     }
   };
@@ -528,7 +528,7 @@ TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
 // from librdkafka's cached high watermark, which only fetches update: it stood still while
 // events piled up in Kafka during a pause.
 TEST_F(IngestMockTest, LagOfPausedPartitionsFollowsTheTopic) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 200 * 1024;
   so.high_watermark = 0.5;
   so.low_watermark = 0.25;
@@ -552,7 +552,7 @@ TEST_F(IngestMockTest, LagOfPausedPartitionsFollowsTheTopic) {
 // A spool at capacity: the append fails with Full, no offset advances, health says why, the
 // same batch is retried; once a drainer frees room it goes in, nothing lost or doubled.
 TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 200 * 1000;
   so.high_watermark = 1.0;  // no backpressure pause: exercise the failed-append path alone
   so.low_watermark = 1.0;
@@ -588,9 +588,9 @@ TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
   // Drain 300 events, as the deliver stage would.
   std::map<int64_t, int> drained;
   for (const std::string& route : spool->Routes()) {
-    std::vector<PendingEvent> out;
+    std::vector<spool::PendingEvent> out;
     ASSERT_TRUE(spool->Read(route, 0, 1000, 1 << 20, &out).ok());
-    for (const PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
+    for (const spool::PendingEvent& e : out) ++drained[nlohmann::json::parse(e.payload)["seq"].get<int64_t>()];
     ASSERT_TRUE(spool->Ack(route, out).ok());
   }
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 800 - drained.size()); }, 60s))
@@ -607,7 +607,7 @@ TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
 TEST_F(IngestMockTest, FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
   auto fs = std::make_shared<FullDiskFileSystem>(rocksdb::FileSystem::Default());
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.env = env.get();
   auto spool = OpenSpool("spool", so);
   Produce(0, 400);
@@ -737,7 +737,7 @@ TEST_P(IngestRetentionTest, RetentionPassingThePositionIsCountedAndSaid) {
 // told, and no metric.
 TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
   const std::string reset = GetParam();
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 200 * 1024;
   so.high_watermark = 0.5;
   so.low_watermark = 0.25;
@@ -829,7 +829,7 @@ class IngestWedgeTest : public IngestMockTest, public ::testing::WithParamInterf
 // hold its partitions hostage: a second member of the group gets partitions within seconds, and
 // once it leaves and the first one's spool drains, every event is spooled exactly once.
 TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 150 * 1000;
   so.high_watermark = 1.0;  // no backpressure pause: appends fail with Full
   so.low_watermark = 1.0;
@@ -875,7 +875,7 @@ TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
 // batch away and gives them back; once room returns, the consumer must catch up. Before the fix
 // the emptied batch left the ingest "failing" for ever: paused, nothing appended again.
 TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 150 * 1000;
   so.high_watermark = 1.0;
   so.low_watermark = 1.0;
@@ -915,7 +915,7 @@ TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
 // A below its high watermark once drained, so no later pause and resume of the whole assignment
 // can mask the partitions that came back paused.
 TEST_P(IngestWedgeTest, PartitionsPausedByBackpressureResumeAfterTheyMoveBack) {
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 1000 * 1000;
   so.high_watermark = 0.5;
   so.low_watermark = 0.25;

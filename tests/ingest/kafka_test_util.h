@@ -97,21 +97,21 @@ inline std::string CitrixEvent(int64_t seq, size_t size = 300) {
 // Everything a spool holds, counted by the `seq` of numbered events.
 struct SpoolContents {
   std::map<int64_t, int> pending_by_seq;  // seq -> copies pending
-  std::vector<QuarantinedMessage> failed;  // failed area entries (payload, source, reason)
-  std::vector<FailedBatch> failed_batches;
+  std::vector<spool::QuarantinedMessage> failed;  // failed area entries (payload, source, reason)
+  std::vector<spool::FailedBatch> failed_batches;
   size_t pending = 0;
 };
 
-inline SpoolContents ReadSpool(Spool* spool) {
+inline SpoolContents ReadSpool(spool::Spool* spool) {
   SpoolContents c;
   for (const std::string& route : spool->Routes()) {
     uint64_t after = 0;
     while (true) {
-      std::vector<PendingEvent> out;
+      std::vector<spool::PendingEvent> out;
       Status s = spool->Read(route, after, 100000, size_t{1} << 30, &out);
       EXPECT_TRUE(s.ok()) << s.ToString();
       if (!s.ok() || out.empty()) break;
-      for (const PendingEvent& e : out) {
+      for (const spool::PendingEvent& e : out) {
         auto j = nlohmann::json::parse(e.payload, nullptr, false);
         if (!j.is_discarded() && j.contains("seq")) ++c.pending_by_seq[j["seq"].get<int64_t>()];
         ++c.pending;
@@ -121,14 +121,14 @@ inline SpoolContents ReadSpool(Spool* spool) {
   }
   uint64_t after = 0;
   while (true) {
-    std::vector<FailedBatch> out;
+    std::vector<spool::FailedBatch> out;
     Status s = spool->ListFailed(after, 1000, "", &out);
     EXPECT_TRUE(s.ok()) << s.ToString();
     if (!s.ok() || out.empty()) break;
-    for (FailedBatch& b : out) {
+    for (spool::FailedBatch& b : out) {
       after = b.id;
-      for (const PendingEvent& e : b.events) {
-        QuarantinedMessage q;
+      for (const spool::PendingEvent& e : b.events) {
+        spool::QuarantinedMessage q;
         q.route = b.route;
         q.payload = e.payload;
         q.source = e.source;
@@ -170,8 +170,8 @@ inline int64_t CommittedSum(const std::string& bootstraps, const std::string& gr
   return sum;
 }
 
-inline uint64_t PendingCount(Spool* spool) {
-  SpoolStats st;
+inline uint64_t PendingCount(spool::Spool* spool) {
+  spool::SpoolStats st;
   if (!spool->Stats(&st).ok()) return 0;
   uint64_t n = 0;
   for (const auto& [route, rs] : st.routes) n += rs.pending_events;

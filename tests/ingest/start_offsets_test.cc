@@ -58,8 +58,8 @@ TEST(StartOffsets, RetentionPassingThePositionResumesPerAutoOffsetReset) {
   EXPECT_FALSE(s.commit_spooled);
 }
 
-NewEvent Event(const std::string& topic, int32_t partition, int64_t offset, const std::string& payload) {
-  return NewEvent{"route", payload, SourceRef{topic, partition, offset}};
+spool::NewEvent Event(const std::string& topic, int32_t partition, int64_t offset, const std::string& payload) {
+  return spool::NewEvent{"route", payload, spool::SourceRef{topic, partition, offset}};
 }
 
 TEST(Batch, AbsorbKeepsTheOlderMessagesFirstAndTheHighestOffsets) {

@@ -19,7 +19,7 @@ TEST(SpoolCodingTest, PendingKeysSortByRouteThenSeq) {
 TEST(SpoolCodingTest, PendingValueRoundTrips) {
   std::string v;
   EncodePendingValue({"topic", 3, 12345}, 1700000000123, R"({"event_type":"riskScoreChange"})", &v);
-  PendingEvent e;
+  spool::PendingEvent e;
   ASSERT_TRUE(DecodePendingValue(v, &e).ok());
   EXPECT_EQ(e.payload, R"({"event_type":"riskScoreChange"})");
   EXPECT_EQ(e.source.topic, "topic");
@@ -31,18 +31,18 @@ TEST(SpoolCodingTest, PendingValueRoundTrips) {
 TEST(SpoolCodingTest, NoSourceRoundTripsAsMinusOne) {
   std::string v;
   EncodePendingValue({}, 1, "x", &v);
-  PendingEvent e;
+  spool::PendingEvent e;
   ASSERT_TRUE(DecodePendingValue(v, &e).ok());
   EXPECT_EQ(e.source.partition, -1);
   EXPECT_EQ(e.source.offset, -1);
 }
 
 TEST(SpoolCodingTest, FailedBatchRoundTrips) {
-  FailedBatch b;
+  spool::FailedBatch b;
   b.route = "r";
   b.why = {400, "http_400", "InvalidDataFormat: bad", 3, 10, 20};
   for (int i = 0; i < 3; ++i) {
-    PendingEvent e;
+    spool::PendingEvent e;
     e.seq = 100 + i;
     e.payload = std::string(i + 1, 'x');
     e.source = {"t", i, 1000 + i};
@@ -51,7 +51,7 @@ TEST(SpoolCodingTest, FailedBatchRoundTrips) {
   }
   std::string v;
   EncodeFailedBatch(b, &v);
-  FailedBatch d;
+  spool::FailedBatch d;
   ASSERT_TRUE(DecodeFailedBatch(v, &d).ok());
   EXPECT_EQ(d.route, "r");
   EXPECT_EQ(d.why.http_status, 400);
@@ -66,22 +66,22 @@ TEST(SpoolCodingTest, FailedBatchRoundTrips) {
 }
 
 TEST(SpoolCodingTest, TruncatedRecordsAreCorruptionNotCrashes) {
-  FailedBatch b;
+  spool::FailedBatch b;
   b.route = "route";
   b.why.reason = "invalid_json";
-  PendingEvent e;
+  spool::PendingEvent e;
   e.payload = "payload";
   b.events.push_back(e);
   std::string v;
   EncodeFailedBatch(b, &v);
   for (size_t n = 0; n < v.size(); ++n) {
-    FailedBatch d;
+    spool::FailedBatch d;
     Status s = DecodeFailedBatch(std::string_view(v).substr(0, n), &d);
     EXPECT_FALSE(s.ok()) << "prefix of " << n << " bytes decoded";
   }
   std::string pv;
   EncodePendingValue({"t", 1, 1}, 1, "p", &pv);
-  PendingEvent pe;
+  spool::PendingEvent pe;
   EXPECT_FALSE(DecodePendingValue(std::string_view(pv).substr(0, 3), &pe).ok());
   pv[0] = 9;
   EXPECT_EQ(DecodePendingValue(pv, &pe).code(), Status::Code::kUnsupported);

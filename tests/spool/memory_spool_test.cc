@@ -20,9 +20,9 @@ class MemorySpoolAgreementTest : public ::testing::Test {
     std::string tmpl = (std::filesystem::temp_directory_path() / "sg-memspool-XXXXXX").string();
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
-    SpoolOptions so;
+    spool::SpoolOptions so;
     so.max_bytes = 4096;
-    ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &real_).ok());
+    ASSERT_TRUE(spool::Spool::Open(so, dir_ + "/spool", &real_).ok());
     memory_ = std::make_unique<testing::MemorySpool>(so);
   }
   void TearDown() override {
@@ -39,8 +39,8 @@ class MemorySpoolAgreementTest : public ::testing::Test {
     EXPECT_EQ(a.code(), b.code()) << a.ToString() << " vs " << b.ToString();
   }
 
-  static AppendBatch Events(const std::string& route, int first, int n, size_t size = 10) {
-    AppendBatch b;
+  static spool::AppendBatch Events(const std::string& route, int first, int n, size_t size = 10) {
+    spool::AppendBatch b;
     for (int i = first; i < first + n; ++i) {
       b.events.push_back({route, std::string(size, static_cast<char>('a' + i % 26)), {"t", 0, i}});
     }
@@ -48,14 +48,14 @@ class MemorySpoolAgreementTest : public ::testing::Test {
     return b;
   }
 
-  static std::vector<uint64_t> Seqs(const std::vector<PendingEvent>& events) {
+  static std::vector<uint64_t> Seqs(const std::vector<spool::PendingEvent>& events) {
     std::vector<uint64_t> out;
     for (const auto& e : events) out.push_back(e.seq);
     return out;
   }
 
   void ExpectSameReads(const std::string& route, uint64_t after, size_t max_events, size_t max_bytes) {
-    std::vector<PendingEvent> a, b;
+    std::vector<spool::PendingEvent> a, b;
     ASSERT_TRUE(real_->Read(route, after, max_events, max_bytes, &a).ok());
     ASSERT_TRUE(memory_->Read(route, after, max_events, max_bytes, &b).ok());
     ASSERT_EQ(Seqs(a), Seqs(b)) << route << " after " << after;
@@ -64,12 +64,12 @@ class MemorySpoolAgreementTest : public ::testing::Test {
 
   // reopened: the real spool was opened again since (duplicates_skipped counts since the open).
   void ExpectSameStats(bool reopened = false) {
-    SpoolStats a, b;
+    spool::SpoolStats a, b;
     ASSERT_TRUE(real_->Stats(&a).ok());
     ASSERT_TRUE(memory_->Stats(&b).ok());
     ASSERT_EQ(a.routes.size(), b.routes.size());
     for (const auto& [route, ra] : a.routes) {
-      const RouteStats& rb = b.routes[route];
+      const spool::RouteStats& rb = b.routes[route];
       EXPECT_EQ(ra.pending_events, rb.pending_events) << route;
       EXPECT_EQ(ra.pending_bytes, rb.pending_bytes) << route;
       EXPECT_EQ(ra.in_doubt_events, rb.in_doubt_events) << route;
@@ -88,16 +88,16 @@ class MemorySpoolAgreementTest : public ::testing::Test {
   }
 
   std::string dir_;
-  std::unique_ptr<Spool> real_;
+  std::unique_ptr<spool::Spool> real_;
   std::unique_ptr<testing::MemorySpool> memory_;
 };
 
 TEST_F(MemorySpoolAgreementTest, AppendReadAckFailRequeueAndMarksAgree) {
-  Both([](Spool* s) { return s->Append(Events("A", 0, 20)); });
-  Both([](Spool* s) { return s->Append(Events("B", 20, 5)); });
-  Both([](Spool* s) { return s->Append(Events("A", 15, 10)); });  // 15..24 spooled before: skipped
-  Both([](Spool* s) { return s->Append(Events("A", 25, 1000)); });  // past max_bytes: Full
-  Both([](Spool* s) { return s->Append(AppendBatch{{NewEvent{"", "x", {}}}, {}, {}}); });  // no route
+  Both([](spool::Spool* s) { return s->Append(Events("A", 0, 20)); });
+  Both([](spool::Spool* s) { return s->Append(Events("B", 20, 5)); });
+  Both([](spool::Spool* s) { return s->Append(Events("A", 15, 10)); });  // 15..24 spooled before: skipped
+  Both([](spool::Spool* s) { return s->Append(Events("A", 25, 1000)); });  // past max_bytes: Full
+  Both([](spool::Spool* s) { return s->Append(spool::AppendBatch{{spool::NewEvent{"", "x", {}}}, {}, {}}); });  // no route
   ExpectSameStats();
   ExpectSameReads("A", 0, 100, SIZE_MAX);
   ExpectSameReads("A", 0, 7, SIZE_MAX);
@@ -106,24 +106,24 @@ TEST_F(MemorySpoolAgreementTest, AppendReadAckFailRequeueAndMarksAgree) {
   ExpectSameReads("B", 0, 100, SIZE_MAX);
   ExpectSameReads("none", 0, 100, SIZE_MAX);
 
-  std::vector<PendingEvent> head;
+  std::vector<spool::PendingEvent> head;
   ASSERT_TRUE(memory_->Read("A", 0, 6, SIZE_MAX, &head).ok());
-  Both([&](Spool* s) { return s->Ack("A", head, 0, 4); });
-  Both([&](Spool* s) { return s->Ack("A", head, 4, 9); });  // out of bounds
-  std::vector<PendingEvent> reversed = {head[5], head[4]};
-  Both([&](Spool* s) { return s->Ack("A", reversed); });    // not in seq order
+  Both([&](spool::Spool* s) { return s->Ack("A", head, 0, 4); });
+  Both([&](spool::Spool* s) { return s->Ack("A", head, 4, 9); });  // out of bounds
+  std::vector<spool::PendingEvent> reversed = {head[5], head[4]};
+  Both([&](spool::Spool* s) { return s->Ack("A", reversed); });    // not in seq order
   ExpectSameStats();
   ExpectSameReads("A", 0, 100, SIZE_MAX);
 
-  FailureInfo why;
+  spool::FailureInfo why;
   why.http_status = 400;
   why.reason = "http_400";
   uint64_t id_a = 0, id_b = 0;
-  Both([&](Spool* s) { return s->Fail("A", {head[4].seq, head[5].seq}, why, s == real_.get() ? &id_a : &id_b); });
+  Both([&](spool::Spool* s) { return s->Fail("A", {head[4].seq, head[5].seq}, why, s == real_.get() ? &id_a : &id_b); });
   EXPECT_EQ(id_a, id_b);
-  Both([&](Spool* s) { return s->Fail("A", {head[0].seq}, why, nullptr); });  // acked: NotFound
+  Both([&](spool::Spool* s) { return s->Fail("A", {head[0].seq}, why, nullptr); });  // acked: NotFound
   ExpectSameStats();
-  std::vector<FailedBatch> fa, fb;
+  std::vector<spool::FailedBatch> fa, fb;
   ASSERT_TRUE(real_->ListFailed(0, 10, "A", &fa).ok());
   ASSERT_TRUE(memory_->ListFailed(0, 10, "A", &fb).ok());
   ASSERT_EQ(fa.size(), fb.size());
@@ -133,9 +133,9 @@ TEST_F(MemorySpoolAgreementTest, AppendReadAckFailRequeueAndMarksAgree) {
   EXPECT_EQ(fa[0].bytes, fb[0].bytes);
 
   size_t moved_a = 0, moved_b = 0;
-  Both([&](Spool* s) { return s->Requeue(id_a, s == real_.get() ? &moved_a : &moved_b); });
+  Both([&](spool::Spool* s) { return s->Requeue(id_a, s == real_.get() ? &moved_a : &moved_b); });
   EXPECT_EQ(moved_a, moved_b);
-  Both([&](Spool* s) { return s->Requeue(id_a, nullptr); });  // gone: NotFound
+  Both([&](spool::Spool* s) { return s->Requeue(id_a, nullptr); });  // gone: NotFound
   ExpectSameStats();
   ExpectSameReads("A", 0, 100, SIZE_MAX);  // requeued at the tail, with new seqs
 
@@ -143,17 +143,17 @@ TEST_F(MemorySpoolAgreementTest, AppendReadAckFailRequeueAndMarksAgree) {
 
   // In-flight marks: a cleared one is gone; those left become in doubt at the writer's next open
   // (the memory spool: PromoteInFlight), and Stats counts each pending event in them once.
-  Both([](Spool* s) { return s->MarkInFlight("A", 7, 9); });
-  Both([](Spool* s) { return s->ClearInFlight("A", 7); });
-  Both([](Spool* s) { return s->MarkInFlight("A", 8, 12); });
-  Both([](Spool* s) { return s->MarkInFlight("A", 10, 14); });  // overlaps the one before
-  Both([](Spool* s) { return s->MarkInFlight("B", 21, 22); });
+  Both([](spool::Spool* s) { return s->MarkInFlight("A", 7, 9); });
+  Both([](spool::Spool* s) { return s->ClearInFlight("A", 7); });
+  Both([](spool::Spool* s) { return s->MarkInFlight("A", 8, 12); });
+  Both([](spool::Spool* s) { return s->MarkInFlight("A", 10, 14); });  // overlaps the one before
+  Both([](spool::Spool* s) { return s->MarkInFlight("B", 21, 22); });
   real_.reset();
-  SpoolOptions so;
+  spool::SpoolOptions so;
   so.max_bytes = 4096;
-  ASSERT_TRUE(Spool::Open(so, dir_ + "/spool", &real_).ok());
+  ASSERT_TRUE(spool::Spool::Open(so, dir_ + "/spool", &real_).ok());
   memory_->PromoteInFlight();
-  std::vector<InDoubtRange> da, db;
+  std::vector<spool::InDoubtRange> da, db;
   ASSERT_TRUE(real_->InDoubt(&da).ok());
   ASSERT_TRUE(memory_->InDoubt(&db).ok());
   ASSERT_EQ(da.size(), 3u);
@@ -164,7 +164,7 @@ TEST_F(MemorySpoolAgreementTest, AppendReadAckFailRequeueAndMarksAgree) {
     EXPECT_EQ(da[i].last_seq, db[i].last_seq);
   }
   ExpectSameStats(/*reopened=*/true);
-  Both([](Spool* s) { return s->ClearInDoubt("A", 8); });
+  Both([](spool::Spool* s) { return s->ClearInDoubt("A", 8); });
   ExpectSameStats(/*reopened=*/true);
 }
 

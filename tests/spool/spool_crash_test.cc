@@ -43,7 +43,7 @@ void JournalLine(int fd, const std::string& line) {
   if (::write(fd, l.data(), l.size()) != static_cast<ssize_t>(l.size())) _exit(3);
 }
 
-std::string Ids(const std::vector<PendingEvent>& events) {
+std::string Ids(const std::vector<spool::PendingEvent>& events) {
   std::string s;
   for (const auto& e : events) s += " " + std::to_string(IdOf(e.payload));
   return s;
@@ -51,8 +51,8 @@ std::string Ids(const std::vector<PendingEvent>& events) {
 
 [[noreturn]] void ChildLoop(const std::string& spool_path, const std::string& journal, int ready_fd,
                             uint64_t first_id, unsigned seed) {
-  std::unique_ptr<Spool> spool;
-  Status s = Spool::Open(SpoolOptions(), spool_path, &spool);
+  std::unique_ptr<spool::Spool> spool;
+  Status s = spool::Spool::Open(spool::SpoolOptions(), spool_path, &spool);
   if (!s.ok()) {
     std::fprintf(stderr, "child: %s\n", s.ToString().c_str());
     _exit(2);
@@ -68,7 +68,7 @@ std::string Ids(const std::vector<PendingEvent>& events) {
     const int32_t partition = static_cast<int32_t>(rng() % 3);
     unsigned op = rng() % 20;
     if (op < 10) {
-      AppendBatch b;
+      spool::AppendBatch b;
       uint64_t first = next_id;
       int n = 1 + static_cast<int>(rng() % 40);
       for (int i = 0; i < n; ++i) {
@@ -76,7 +76,7 @@ std::string Ids(const std::vector<PendingEvent>& events) {
         ++next_id;
       }
       if (rng() % 4 == 0) {
-        QuarantinedMessage q;
+        spool::QuarantinedMessage q;
         q.payload = Payload(next_id);
         q.source = {"citrix-risk", partition, static_cast<int64_t>(next_id)};
         q.why.reason = "invalid_json";
@@ -89,7 +89,7 @@ std::string Ids(const std::vector<PendingEvent>& events) {
       if (!spool->Append(b).ok()) _exit(6);
       JournalLine(jfd, "A " + std::to_string(first) + " " + std::to_string(next_id - 1));
     } else if (op < 15) {
-      std::vector<PendingEvent> head;
+      std::vector<spool::PendingEvent> head;
       if (!spool->Read(route, 0, 1 + rng() % 50, SIZE_MAX, &head).ok()) _exit(7);
       if (head.empty()) continue;
       size_t n = 1 + rng() % head.size();
@@ -97,20 +97,20 @@ std::string Ids(const std::vector<PendingEvent>& events) {
       JournalLine(jfd, "k" + Ids(head));  // intent: these may vanish from here on
       if (!spool->Ack(route, head).ok()) _exit(8);
     } else if (op < 17) {
-      std::vector<PendingEvent> head;
+      std::vector<spool::PendingEvent> head;
       if (!spool->Read(route, 0, 10, SIZE_MAX, &head).ok()) _exit(9);
       if (head.empty()) continue;
       std::vector<uint64_t> seqs = {head[rng() % head.size()].seq};
-      FailureInfo why;
+      spool::FailureInfo why;
       why.http_status = 400;
       why.reason = "http_400";
       why.error_text = "rejected by test";
       if (!spool->Fail(route, seqs, why, nullptr).ok()) _exit(10);
     } else {
-      std::vector<FailedBatch> failed;
+      std::vector<spool::FailedBatch> failed;
       if (!spool->ListFailed(0, 8, "", &failed).ok()) _exit(11);
       if (failed.empty()) continue;
-      const FailedBatch& fb = failed[rng() % failed.size()];
+      const spool::FailedBatch& fb = failed[rng() % failed.size()];
       if (op == 19 && rng() % 3 == 0) {
         JournalLine(jfd, "d" + Ids(fb.events));
         if (!spool->Drop(fb.id).ok()) _exit(12);
@@ -165,16 +165,16 @@ struct Journal {
 void Verify(const std::string& spool_path, const std::string& journal_path, int kill_no) {
   const Journal journal = Journal::Load(journal_path);
   SCOPED_TRACE("after kill " + std::to_string(kill_no));
-  std::unique_ptr<Spool> spool;
-  Status s = Spool::Open(SpoolOptions(), spool_path, &spool);
+  std::unique_ptr<spool::Spool> spool;
+  Status s = spool::Spool::Open(spool::SpoolOptions(), spool_path, &spool);
   ASSERT_TRUE(s.ok()) << s.ToString();
 
   std::map<uint64_t, int> seen;
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(spool->Stats(&stats).ok());
   for (const std::string& route : spool->Routes()) {
     uint64_t cursor = 0, count = 0;
-    std::vector<PendingEvent> out;
+    std::vector<spool::PendingEvent> out;
     do {
       ASSERT_TRUE(spool->Read(route, cursor, 1000, SIZE_MAX, &out).ok());
       for (const auto& e : out) {
@@ -188,7 +188,7 @@ void Verify(const std::string& spool_path, const std::string& journal_path, int 
     EXPECT_EQ(stats.routes[route].pending_events, count) << "pending counter of " << route;
   }
   uint64_t failed_events = 0, failed_batches = 0, after = 0;
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   do {
     ASSERT_TRUE(spool->ListFailed(after, 500, "", &failed).ok());
     for (const auto& fb : failed) {
@@ -341,24 +341,24 @@ TEST(SpoolCreationTest, AKillAtAnyStepOfTheFirstOpenLeavesASpoolTheNextStartOpen
     if (pid == 0) {
       auto fs = std::make_shared<KillAtStepFileSystem>(rocksdb::FileSystem::Default(), step);
       std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-      SpoolOptions o;
+      spool::SpoolOptions o;
       o.env = env.get();
-      std::unique_ptr<Spool> s;
-      Status st = Spool::Open(o, path, &s);
+      std::unique_ptr<spool::Spool> s;
+      Status st = spool::Spool::Open(o, path, &s);
       ::_exit(st.ok() ? 0 : 1);  // no destructors: the spool is left as a kill leaves it
     }
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status));
     if (WEXITSTATUS(status) == 0) finished_at = step;
-    std::unique_ptr<Spool> s;
-    Status st = Spool::Open(SpoolOptions(), path, &s);
+    std::unique_ptr<spool::Spool> s;
+    Status st = spool::Spool::Open(spool::SpoolOptions(), path, &s);
     ASSERT_TRUE(st.ok()) << st.ToString();
-    AppendBatch b;
-    b.events.push_back(NewEvent{"CitrixAnalytics_riskScoreChange_CL", "e", {"citrix-risk", 0, 0}});
+    spool::AppendBatch b;
+    b.events.push_back(spool::NewEvent{"CitrixAnalytics_riskScoreChange_CL", "e", {"citrix-risk", 0, 0}});
     b.offsets = {{"citrix-risk", 0, 0}};
     ASSERT_TRUE(s->Append(b).ok());
-    std::vector<PendingEvent> out;
+    std::vector<spool::PendingEvent> out;
     ASSERT_TRUE(s->Read("CitrixAnalytics_riskScoreChange_CL", 0, 10, SIZE_MAX, &out).ok());
     EXPECT_EQ(out.size(), 1u);
   }

@@ -29,8 +29,8 @@ using testing::WaitFor;
 
 constexpr char kA[] = "CitrixAnalytics_riskScoreChange_CL";
 
-AppendBatch Batch(int32_t partition, int64_t first_offset, int n, const std::string& prefix) {
-  AppendBatch b;
+spool::AppendBatch Batch(int32_t partition, int64_t first_offset, int n, const std::string& prefix) {
+  spool::AppendBatch b;
   for (int i = 0; i < n; ++i) {
     const int64_t offset = first_offset + i;
     b.events.push_back(MakeEvent(kA, prefix + std::to_string(offset), partition, offset));
@@ -39,8 +39,8 @@ AppendBatch Batch(int32_t partition, int64_t first_offset, int n, const std::str
   return b;
 }
 
-std::vector<PendingEvent> ReadAll(Spool* s) {
-  std::vector<PendingEvent> out;
+std::vector<spool::PendingEvent> ReadAll(spool::Spool* s) {
+  std::vector<spool::PendingEvent> out;
   Status st = s->Read(kA, 0, 1 << 20, SIZE_MAX, &out);
   EXPECT_TRUE(st.ok()) << st.ToString();
   return out;
@@ -55,7 +55,7 @@ class SpoolFaultTest : public ::testing::Test {
   }
 
   // Retries as ingest does until the spool takes the batch (bounded).
-  static Status AppendUntilAccepted(Spool* s, const AppendBatch& b) {
+  static Status AppendUntilAccepted(spool::Spool* s, const spool::AppendBatch& b) {
     Status st;
     WaitFor([&] { return (st = s->Append(b)).ok(); }, std::chrono::seconds(60));
     return st;
@@ -64,17 +64,17 @@ class SpoolFaultTest : public ::testing::Test {
   TempDir dir;
   std::shared_ptr<testing::FullDiskFileSystem> fs;
   std::unique_ptr<rocksdb::Env> env;
-  SpoolOptions o;
+  spool::SpoolOptions o;
 };
 
 // Issue 12 item 3: a reopen that failed is retried by the spool itself. Nothing but reads and
 // watermark checks happen after the fault is gone (ingest is paused, the drainer has nothing to
 // ack), and the spool still comes back.
 TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 3, "e")).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   ASSERT_EQ(events.size(), 3u);
 
   fs->io_error = true;
@@ -89,7 +89,7 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
   // A consumer assigned a partition now must not start from scratch (or from "latest"): the
   // closed spool still answers what it holds.
   EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 2);
-  std::vector<PartitionOffset> offsets;
+  std::vector<spool::PartitionOffset> offsets;
   EXPECT_TRUE(s->SourceOffsets(&offsets).ok());
   EXPECT_EQ(offsets.size(), 1u);
 
@@ -97,7 +97,7 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
   // Only reads and watermark checks from here on.
   bool reads_ok = false, below = false;
   EXPECT_TRUE(WaitFor([&] {
-    std::vector<PendingEvent> out;
+    std::vector<spool::PendingEvent> out;
     reads_ok = s->Read(kA, 0, 100, SIZE_MAX, &out).ok() && out.size() == 3;
     below = !s->AboveHighWatermark();
     return reads_ok && below;
@@ -111,10 +111,10 @@ TEST_F(SpoolFaultTest, FailedReopenIsRetriedWithoutAnyChange) {
 // the append failed and retries the same batch; the reopen replays the first write. The batch's
 // offsets say it is already spooled: it must be there once, not twice.
 TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 2, "e")).ok());
-  const AppendBatch b = Batch(0, 2, 5, "e");
+  const spool::AppendBatch b = Batch(0, 2, 5, "e");
   fs->sync_error = true;
   Status st = s->Append(b);
   EXPECT_FALSE(st.ok()) << "the fsync failed, so the append is not durable";
@@ -123,11 +123,11 @@ TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
   st = AppendUntilAccepted(s.get(), b);
   ASSERT_TRUE(st.ok()) << st.ToString();
 
-  std::vector<PendingEvent> out = ReadAll(s.get());
+  std::vector<spool::PendingEvent> out = ReadAll(s.get());
   std::vector<std::string> payloads;
   for (const auto& e : out) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"e0", "e1", "e2", "e3", "e4", "e5", "e6"}));
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.appended_total, 7u);
   EXPECT_EQ(stats.routes[kA].pending_events, 7u);
@@ -135,7 +135,7 @@ TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
 
   // The same after a restart: counters and events agree with the disk.
   s.reset();
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   EXPECT_EQ(ReadAll(s.get()).size(), 7u);
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.routes[kA].pending_events, 7u);
@@ -146,10 +146,10 @@ TEST_F(SpoolFaultTest, AppendRetriedAfterFailedFsyncIsSpooledOnce) {
 // counters drive the watermarks and max_bytes).
 TEST_F(SpoolFaultTest, AckRetriedAfterFailedFsyncCountsOnce) {
   o.ack_sync_events = 1;  // every ack is synced, so its fsync can fail
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 5, "e")).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   const uint64_t before = s->UsedBytes();
   fs->sync_error = true;
   EXPECT_FALSE(s->Ack(kA, events, 0, 3).ok());
@@ -157,7 +157,7 @@ TEST_F(SpoolFaultTest, AckRetriedAfterFailedFsyncCountsOnce) {
   Status st;
   ASSERT_TRUE(WaitFor([&] { return (st = s->Ack(kA, events, 0, 3)).ok(); }, std::chrono::seconds(30)))
       << st.ToString();
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.acked_total, 3u);
   EXPECT_EQ(stats.routes[kA].pending_events, 2u);
@@ -169,42 +169,42 @@ TEST_F(SpoolFaultTest, AckRetriedAfterFailedFsyncCountsOnce) {
 // of a partly covered batch only the new part is; events without a Kafka offset are always written.
 TEST(SpoolIdempotentAppendTest, OffsetsAlreadySpooledAreNotWrittenAgain) {
   TempDir dir;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 5, "p0-")).ok());
   ASSERT_TRUE(s->Append(Batch(1, 0, 2, "p1-")).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 5, "p0-")).ok()) << "a repeat is accepted (it is spooled) ...";
   EXPECT_EQ(ReadAll(s.get()).size(), 7u) << "... but not written again";
 
   // Partly covered, across two partitions: p0 3..7 (3 and 4 are spooled), p1 2..3 (new).
-  AppendBatch mixed = Batch(0, 3, 5, "p0-");
-  AppendBatch p1 = Batch(1, 2, 2, "p1-");
+  spool::AppendBatch mixed = Batch(0, 3, 5, "p0-");
+  spool::AppendBatch p1 = Batch(1, 2, 2, "p1-");
   mixed.events.insert(mixed.events.end(), p1.events.begin(), p1.events.end());
   mixed.offsets.push_back(p1.offsets[0]);
-  QuarantinedMessage old_bad;
+  spool::QuarantinedMessage old_bad;
   old_bad.payload = "not json";
   old_bad.source = {"citrix-risk", 0, 4};
   old_bad.why.reason = "invalid_json";
   mixed.quarantined.push_back(old_bad);
-  QuarantinedMessage new_bad = old_bad;
+  spool::QuarantinedMessage new_bad = old_bad;
   new_bad.source.offset = 8;
   mixed.quarantined.push_back(new_bad);
   mixed.offsets[0].offset = 8;
   mixed.events.push_back(MakeEvent(kA, "no-source"));
-  mixed.events.back().source = SourceRef{};
+  mixed.events.back().source = spool::SourceRef{};
   ASSERT_TRUE(s->Append(mixed).ok());
 
   std::vector<std::string> payloads;
   for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"p0-0", "p0-1", "p0-2", "p0-3", "p0-4", "p1-0", "p1-1",
                                                 "p0-5", "p0-6", "p0-7", "p1-2", "p1-3", "no-source"}));
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(s->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u) << "only the quarantined message past the mark";
   EXPECT_EQ(failed[0].events.at(0).source.offset, 8);
   EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 8);
   EXPECT_EQ(s->SourceOffset("citrix-risk", 1), 3);
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.appended_total, 13u);
   EXPECT_EQ(stats.quarantined_total, 1u);
@@ -215,11 +215,11 @@ TEST(SpoolIdempotentAppendTest, OffsetsAlreadySpooledAreNotWrittenAgain) {
 // spooled, not skipped as duplicates, and the rewound mark survives a restart.
 TEST(SpoolIdempotentAppendTest, ARewoundOffsetLetsARecreatedTopicsMessagesIn) {
   TempDir dir;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 10, "old-")).ok());
   ASSERT_TRUE(s->Append(Batch(1, 0, 3, "p1-")).ok());
-  AppendBatch recreated = Batch(0, 0, 5, "new-");
+  spool::AppendBatch recreated = Batch(0, 0, 5, "new-");
   recreated.offsets[0].rewound = true;
   ASSERT_TRUE(s->Append(recreated).ok());
   EXPECT_EQ(ReadAll(s.get()).size(), 18u) << "the 5 new messages are spooled beside the 13 before";
@@ -228,7 +228,7 @@ TEST(SpoolIdempotentAppendTest, ARewoundOffsetLetsARecreatedTopicsMessagesIn) {
   ASSERT_TRUE(s->Append(Batch(0, 3, 4, "new-")).ok()) << "3 and 4 are spooled, 5 and 6 are new";
   EXPECT_EQ(ReadAll(s.get()).size(), 20u);
   s.reset();
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   EXPECT_EQ(s->SourceOffset("citrix-risk", 0), 6);
   EXPECT_EQ(ReadAll(s.get()).size(), 20u);
 }
@@ -239,19 +239,19 @@ TEST(SpoolPowerLossTest, AcksReachTheDiskWithinTheSyncIntervalWithoutOtherWrites
   TempDir dir;
   auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.env = env.get();
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 5, "e")).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->Ack(kA, events, 0, 3).ok());
   EXPECT_TRUE(WaitFor([&] { return fs->UnsyncedBytes(".log") == 0; }, std::chrono::seconds(5)))
       << fs->UnsyncedBytes(".log") << " bytes of the WAL are still unsynced";
   fs->PowerCut();
   s.reset();
   fs->DropUnsyncedData();
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   std::vector<std::string> payloads;
   for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"e3", "e4"}));
@@ -262,20 +262,20 @@ TEST(SpoolPowerLossTest, AcksAreSyncedEveryNEvents) {
   TempDir dir;
   auto fs = std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.env = env.get();
   o.ack_sync_interval_ms = 3600 * 1000;
   o.ack_sync_events = 10;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 25, "e")).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   ASSERT_EQ(events.size(), 25u);
   for (size_t i = 0; i < events.size(); ++i) ASSERT_TRUE(s->Ack(kA, events, i, i + 1).ok());
   fs->PowerCut();
   s.reset();
   fs->DropUnsyncedData();
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   std::vector<std::string> payloads;
   for (const auto& e : ReadAll(s.get())) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"e20", "e21", "e22", "e23", "e24"}))
@@ -291,14 +291,14 @@ struct PowerLossRig {
   std::shared_ptr<testing::PowerLossFileSystem> fs =
       std::make_shared<testing::PowerLossFileSystem>(rocksdb::FileSystem::Default());
   std::unique_ptr<rocksdb::Env> env = rocksdb::NewCompositeEnv(fs);
-  SpoolOptions Options() {
-    SpoolOptions o;
+  spool::SpoolOptions Options() {
+    spool::SpoolOptions o;
     o.env = env.get();
     o.boot_id = "boot-1";
     return o;
   }
   // The power goes with `s` open: nothing unsynced survives its close.
-  void Cut(std::unique_ptr<Spool>* s) {
+  void Cut(std::unique_ptr<spool::Spool>* s) {
     fs->PowerCut();
     s->reset();
     fs->DropUnsyncedData();
@@ -309,17 +309,17 @@ TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
   TempDir dir;
   const std::string kB = "CitrixAnalytics_indicatorSummary_CL";
   PowerLossRig rig;
-  SpoolOptions o = rig.Options();
+  spool::SpoolOptions o = rig.Options();
   o.ack_sync_interval_ms = 3600 * 1000;
   o.ack_sync_events = 3;
   o.in_flight_bound_events = 5;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  AppendBatch b = Batch(0, 0, 20, "e");
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::AppendBatch b = Batch(0, 0, 20, "e");
   for (int i = 0; i < 2; ++i) b.events.push_back(MakeEvent(kB, "b" + std::to_string(i), 1, i));
   b.offsets.push_back({"citrix-risk", 1, 1});
   ASSERT_TRUE(s->Append(b).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->MarkInFlight(kA, events[0].seq, events[1].seq).ok());
   ASSERT_TRUE(s->Ack(kA, events, 0, 2).ok());  // under ack_sync_events: not synced
   rig.Cut(&s);
@@ -329,24 +329,24 @@ TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
   for (bool read_only : {true, false}) {
     SCOPED_TRACE(read_only ? "read-only open" : "writer open");
     o.read_only = read_only;
-    ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+    ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
     ASSERT_EQ(ReadAll(s.get()).size(), 20u) << "the unsynced acks were taken back";
-    std::vector<InDoubtRange> doubt;
+    std::vector<spool::InDoubtRange> doubt;
     ASSERT_TRUE(s->InDoubt(&doubt).ok());
     ASSERT_EQ(doubt.size(), 2u);
-    SpoolStats st;
+    spool::SpoolStats st;
     ASSERT_TRUE(s->Stats(&st).ok());
     EXPECT_EQ(st.routes[kA].in_doubt_events, 8u) << "in_flight_bound_events + ack_sync_events from the head";
     EXPECT_EQ(st.routes[kB].in_doubt_events, 2u) << "the whole of a shorter route";
-    auto a = std::find_if(doubt.begin(), doubt.end(), [&](const InDoubtRange& r) { return r.route == kA; });
+    auto a = std::find_if(doubt.begin(), doubt.end(), [&](const spool::InDoubtRange& r) { return r.route == kA; });
     ASSERT_NE(a, doubt.end());
     EXPECT_EQ(a->first_seq, events[0].seq) << "from the head, whose ack was lost";
     s.reset();
   }
   // The writer's open made it durable: the next open on the same boot still has it in doubt.
   o.read_only = false;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  std::vector<InDoubtRange> doubt;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::vector<spool::InDoubtRange> doubt;
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
   EXPECT_EQ(doubt.size(), 2u);
 }
@@ -356,27 +356,27 @@ TEST(SpoolPowerLossTest, AfterARestartTheHeadOfEachRouteIsInDoubt) {
 TEST(SpoolPowerLossTest, TheHeadRangeCountsPastEventsAlreadyInDoubt) {
   TempDir dir;
   PowerLossRig rig;
-  SpoolOptions o = rig.Options();
+  spool::SpoolOptions o = rig.Options();
   o.ack_sync_events = 3;
   o.in_flight_bound_events = 5;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 20, "e")).ok());
-  std::vector<PendingEvent> events = ReadAll(s.get());
+  std::vector<spool::PendingEvent> events = ReadAll(s.get());
   ASSERT_TRUE(s->MarkInFlight(kA, events[0].seq, events[3].seq).ok());
   ASSERT_TRUE(s->Append(Batch(0, 20, 1, "e")).ok());  // synced: the mark is durable too
   rig.Cut(&s);
   o.env = nullptr;
   o.boot_id = "boot-2";
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  SpoolStats st;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::SpoolStats st;
   ASSERT_TRUE(s->Stats(&st).ok());
   EXPECT_EQ(st.routes[kA].in_doubt_events, 12u) << "the 4 marked, then 5 + 3 more";
 }
 
 // Overlapping and touching ranges of one route become one; other routes stay apart.
 TEST(SpoolPowerLossTest, InDoubtRangesMergePerRoute) {
-  std::vector<InDoubtRange> merged = MergeInDoubt({{"b", 5, 9, 30}, {"a", 10, 12, 20}, {"a", 1, 4, 50},
+  std::vector<spool::InDoubtRange> merged = spool::MergeInDoubt({{"b", 5, 9, 30}, {"a", 10, 12, 20}, {"a", 1, 4, 50},
                                                    {"a", 3, 6, 10}, {"b", 11, 11, 5}});
   ASSERT_EQ(merged.size(), 4u);
   EXPECT_EQ(std::tie(merged[0].route, merged[0].first_seq, merged[0].last_seq, merged[0].marked_ms),
@@ -393,24 +393,24 @@ TEST(SpoolPowerLossTest, InDoubtRangesMergePerRoute) {
 TEST(SpoolPowerLossTest, ACleanStopOrACrashWithoutRestartPutsNothingInDoubt) {
   TempDir dir;
   PowerLossRig rig;
-  SpoolOptions o = rig.Options();
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::SpoolOptions o = rig.Options();
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->Append(Batch(0, 0, 10, "e")).ok());
   s.reset();  // clean
   o.boot_id = "boot-2";
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  std::vector<InDoubtRange> doubt;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  std::vector<spool::InDoubtRange> doubt;
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty()) << "a clean stop, then a restart";
   rig.Cut(&s);  // no close reaches the disk: as if the process died
   o.env = nullptr;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty()) << "same boot: the in-flight marks say all";
   s.reset();
   o.boot_id = "boot-3";
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
   ASSERT_TRUE(s->InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty()) << "the last open closed cleanly";
 }
@@ -421,8 +421,8 @@ TEST(SpoolCorruptRecordTest, CorruptPendingRecordMovesToTheFailedAreaAndTheRoute
   TempDir dir;
   const std::string path = dir.Sub("spool");
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), path, &s).ok());
     ASSERT_TRUE(s->Append(Batch(0, 0, 3, "e")).ok());
   }
   uint64_t bad_seq = 0;
@@ -452,25 +452,25 @@ TEST(SpoolCorruptRecordTest, CorruptPendingRecordMovesToTheFailedAreaAndTheRoute
     for (auto* x : h) db->DestroyColumnFamilyHandle(x);
     delete db;
   }
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
-  SpoolStats before;
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), path, &s).ok());
+  spool::SpoolStats before;
   ASSERT_TRUE(s->Stats(&before).ok());
   EXPECT_EQ(before.routes[kA].pending_events, 3u);
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   Status st = s->Read(kA, 0, 100, SIZE_MAX, &out);
   ASSERT_TRUE(st.ok()) << st.ToString();
   std::vector<std::string> payloads;
   for (const auto& e : out) payloads.push_back(e.payload);
   EXPECT_EQ(payloads, (std::vector<std::string>{"e0", "e2"}));
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(s->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].route, kA);
   EXPECT_EQ(failed[0].why.reason, "corrupt_record");
   EXPECT_NE(failed[0].why.error_text.find("seq " + std::to_string(bad_seq)), std::string::npos)
       << failed[0].why.error_text;
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.routes[kA].pending_events, 2u);
   EXPECT_EQ(stats.failed_batches, 1u);
@@ -482,32 +482,32 @@ TEST(SpoolCorruptRecordTest, CorruptPendingRecordMovesToTheFailedAreaAndTheRoute
 // pending capacity neither pauses ingest (watermarks) nor refuses appends (Full).
 TEST(SpoolFailedBudgetTest, ALargeFailedAreaNeitherPausesNorFillsTheSpool) {
   TempDir dir;
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.max_bytes = 1000;
   o.high_watermark = 0.9;
   o.low_watermark = 0.5;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  AppendBatch b;
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, std::string(950, 'x')));
   ASSERT_TRUE(s->Append(b).ok());
   EXPECT_TRUE(s->AboveHighWatermark());
-  std::vector<PendingEvent> out = ReadAll(s.get());
+  std::vector<spool::PendingEvent> out = ReadAll(s.get());
   ASSERT_EQ(out.size(), 1u);
-  ASSERT_TRUE(s->Fail(kA, {out[0].seq}, FailureInfo{400, "http_400", "refused", 1, 0, 0}, nullptr).ok());
+  ASSERT_TRUE(s->Fail(kA, {out[0].seq}, spool::FailureInfo{400, "http_400", "refused", 1, 0, 0}, nullptr).ok());
   EXPECT_FALSE(s->AboveHighWatermark()) << "the failed area does not count toward the watermarks";
   EXPECT_TRUE(s->BelowLowWatermark());
   b.events[0].payload = std::string(800, 'y');
   Status st = s->Append(b);
   EXPECT_TRUE(st.ok()) << st.ToString();
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.failed_bytes, 950u);
   EXPECT_EQ(stats.used_bytes, 800u);
   EXPECT_EQ(stats.failed_max_bytes, 250u) << "default: a quarter of max_bytes";
   // Quarantined input is never refused for room either.
-  AppendBatch q;
-  QuarantinedMessage m;
+  spool::AppendBatch q;
+  spool::QuarantinedMessage m;
   m.payload = std::string(900, 'q');
   m.why.reason = "invalid_json";
   q.quarantined.push_back(m);
@@ -521,26 +521,26 @@ TEST(SpoolLockTest, AWriterWaitsForABrieflyHeldLockAndIsBusyAfterItsBound) {
   TempDir dir;
   const std::string path = dir.Sub("spool");
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), path, &s).ok());
   }
   int fd = ::open((path + "/gateway.lock").c_str(), O_RDONLY | O_CLOEXEC);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(::flock(fd, LOCK_SH | LOCK_NB), 0);  // what an older tool's probe did
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.lock_wait_ms = 10000;
   Status opened;
-  std::unique_ptr<Spool> s;
-  std::thread writer([&] { opened = Spool::Open(o, path, &s); });
+  std::unique_ptr<spool::Spool> s;
+  std::thread writer([&] { opened = spool::Spool::Open(o, path, &s); });
   ::close(fd);  // the probe ends while the writer waits (or before it tried: either way it must win)
   writer.join();
   EXPECT_TRUE(opened.ok()) << opened.ToString();
 
-  SpoolOptions brief;
+  spool::SpoolOptions brief;
   brief.lock_wait_ms = 300;
-  std::unique_ptr<Spool> second;
+  std::unique_ptr<spool::Spool> second;
   const auto t0 = std::chrono::steady_clock::now();
-  Status busy = Spool::Open(brief, path, &second);
+  Status busy = spool::Spool::Open(brief, path, &second);
   EXPECT_TRUE(busy.IsBusy()) << busy.ToString();
   EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
 }

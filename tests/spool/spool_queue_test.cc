@@ -21,19 +21,19 @@ uint64_t InternalStepsOfLastRead() {
 TEST(SpoolQueueTest, HeadReadsStayFlatAcrossAMillionAcks) {
   constexpr int kEvents = 1'000'000, kBatch = 1000;
   testing::TempDir dir;
-  std::unique_ptr<Spool> spool;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &spool).ok());
+  std::unique_ptr<spool::Spool> spool;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &spool).ok());
   const std::string route = "CitrixAnalytics_indicatorEventDetails_CL";
   const std::string payload(100, 'x');
   for (int i = 0; i < kEvents; i += kBatch) {
-    AppendBatch b;
+    spool::AppendBatch b;
     b.events.reserve(kBatch);
     for (int j = 0; j < kBatch; ++j) b.events.push_back(testing::MakeEvent(route, payload));
     ASSERT_TRUE(spool->Append(b).ok());
   }
   rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
   std::vector<uint64_t> steps;
-  std::vector<PendingEvent> head;
+  std::vector<spool::PendingEvent> head;
   size_t drained = 0;
   for (;;) {
     rocksdb::get_perf_context()->Reset();

@@ -28,14 +28,14 @@ class SpoolTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
 
-  void Reopen(SpoolOptions opts = SpoolOptions()) {
+  void Reopen(spool::SpoolOptions opts = spool::SpoolOptions()) {
     spool_.reset();
-    Status s = Spool::Open(opts, dir_.Sub("spool"), &spool_);
+    Status s = spool::Spool::Open(opts, dir_.Sub("spool"), &spool_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
   void AppendN(const std::string& route, int n, const std::string& prefix = "e", int partition = 0) {
-    AppendBatch b;
+    spool::AppendBatch b;
     for (int i = 0; i < n; ++i) {
       b.events.push_back(MakeEvent(route, prefix + std::to_string(i), partition, next_offset_));
       b.offsets = {{"citrix-risk", partition, next_offset_++}};
@@ -44,21 +44,21 @@ class SpoolTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
 
-  std::vector<PendingEvent> ReadAll(const std::string& route) {
-    std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> ReadAll(const std::string& route) {
+    std::vector<spool::PendingEvent> out;
     Status s = spool_->Read(route, 0, 1 << 20, SIZE_MAX, &out);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return out;
   }
 
-  static std::vector<std::string> Payloads(const std::vector<PendingEvent>& v) {
+  static std::vector<std::string> Payloads(const std::vector<spool::PendingEvent>& v) {
     std::vector<std::string> p;
     for (const auto& e : v) p.push_back(e.payload);
     return p;
   }
 
   TempDir dir_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
   int64_t next_offset_ = 0;
 };
 
@@ -68,11 +68,11 @@ TEST_F(SpoolTest, RoutesDrainInFifoOrderIndependently) {
   AppendN(kA, 2, "c");
   EXPECT_EQ(Payloads(ReadAll(kA)), (std::vector<std::string>{"a0", "a1", "a2", "c0", "c1"}));
   EXPECT_EQ(Payloads(ReadAll(kB)), (std::vector<std::string>{"b0", "b1"}));
-  std::vector<PendingEvent> a = ReadAll(kA);
+  std::vector<spool::PendingEvent> a = ReadAll(kA);
   ASSERT_TRUE(spool_->Ack(kA, a).ok());
   EXPECT_TRUE(ReadAll(kA).empty());
   EXPECT_EQ(ReadAll(kB).size(), 2u);  // a drained route does not touch another
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.routes[kA].pending_events, 0u);
   EXPECT_EQ(st.routes[kB].pending_events, 2u);
@@ -85,7 +85,7 @@ TEST_F(SpoolTest, RoutesDrainInFifoOrderIndependently) {
 
 TEST_F(SpoolTest, ReadHonoursCountByteBudgetAndCursor) {
   AppendN(kA, 10, "xxxxxxxxx");  // payloads of 10 bytes each
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   ASSERT_TRUE(spool_->Read(kA, 0, 4, SIZE_MAX, &out).ok());
   EXPECT_EQ(out.size(), 4u);
   ASSERT_TRUE(spool_->Read(kA, 0, 100, 35, &out).ok());
@@ -101,7 +101,7 @@ TEST_F(SpoolTest, ReadHonoursCountByteBudgetAndCursor) {
 
 TEST_F(SpoolTest, OutOfOrderAcksKeepTheHead) {
   AppendN(kA, 6);
-  std::vector<PendingEvent> all = ReadAll(kA);
+  std::vector<spool::PendingEvent> all = ReadAll(kA);
   ASSERT_TRUE(spool_->Ack(kA, all, 3, 6).ok());  // a later request finished first
   EXPECT_EQ(Payloads(ReadAll(kA)), (std::vector<std::string>{"e0", "e1", "e2"}));
   ASSERT_TRUE(spool_->Ack(kA, all, 0, 3).ok());
@@ -111,8 +111,8 @@ TEST_F(SpoolTest, OutOfOrderAcksKeepTheHead) {
 
 TEST_F(SpoolTest, FailMovesEventsToFailedAreaWithReason) {
   AppendN(kA, 5);
-  std::vector<PendingEvent> all = ReadAll(kA);
-  FailureInfo why;
+  std::vector<spool::PendingEvent> all = ReadAll(kA);
+  spool::FailureInfo why;
   why.http_status = 400;
   why.reason = "http_400";
   why.error_text = "InvalidDataFormat: column type mismatch";
@@ -120,7 +120,7 @@ TEST_F(SpoolTest, FailMovesEventsToFailedAreaWithReason) {
   uint64_t id = 0;
   ASSERT_TRUE(spool_->Fail(kA, {all[1].seq, all[3].seq}, why, &id).ok());
   EXPECT_EQ(Payloads(ReadAll(kA)), (std::vector<std::string>{"e0", "e2", "e4"}));
-  FailedBatch fb;
+  spool::FailedBatch fb;
   ASSERT_TRUE(spool_->GetFailed(id, &fb).ok());
   EXPECT_EQ(fb.route, kA);
   EXPECT_EQ(fb.why.http_status, 400);
@@ -130,7 +130,7 @@ TEST_F(SpoolTest, FailMovesEventsToFailedAreaWithReason) {
   ASSERT_EQ(fb.events.size(), 2u);
   EXPECT_EQ(fb.events[0].payload, "e1");
   EXPECT_EQ(fb.events[1].source.offset, all[3].source.offset);
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.failed_batches, 1u);
   EXPECT_EQ(st.failed_events, 2u);
@@ -141,20 +141,20 @@ TEST_F(SpoolTest, FailMovesEventsToFailedAreaWithReason) {
 
 TEST_F(SpoolTest, RequeueAppendsToTheTailAndKeepsAge) {
   AppendN(kA, 3, "old");
-  std::vector<PendingEvent> all = ReadAll(kA);
+  std::vector<spool::PendingEvent> all = ReadAll(kA);
   uint64_t id = 0;
-  ASSERT_TRUE(spool_->Fail(kA, {all[0].seq}, FailureInfo{}, &id).ok());
+  ASSERT_TRUE(spool_->Fail(kA, {all[0].seq}, spool::FailureInfo{}, &id).ok());
   AppendN(kA, 1, "new");
   size_t moved = 0;
   ASSERT_TRUE(spool_->Requeue(id, &moved).ok());
   EXPECT_EQ(moved, 1u);
-  std::vector<PendingEvent> now = ReadAll(kA);
+  std::vector<spool::PendingEvent> now = ReadAll(kA);
   EXPECT_EQ(Payloads(now), (std::vector<std::string>{"old1", "old2", "new0", "old0"}));
   EXPECT_EQ(now.back().enqueued_ms, all[0].enqueued_ms);
-  FailedBatch fb;
+  spool::FailedBatch fb;
   EXPECT_TRUE(spool_->GetFailed(id, &fb).IsNotFound());
   EXPECT_TRUE(spool_->Requeue(id, &moved).IsNotFound());
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.failed_events, 0u);
   EXPECT_EQ(st.routes[kA].pending_events, 4u);
@@ -162,14 +162,14 @@ TEST_F(SpoolTest, RequeueAppendsToTheTailAndKeepsAge) {
 
 TEST_F(SpoolTest, DropDeletesOnlyTheNamedFailedBatch) {
   AppendN(kA, 3);
-  std::vector<PendingEvent> all = ReadAll(kA);
+  std::vector<spool::PendingEvent> all = ReadAll(kA);
   uint64_t id1 = 0, id2 = 0;
-  ASSERT_TRUE(spool_->Fail(kA, {all[0].seq}, FailureInfo{}, &id1).ok());
-  ASSERT_TRUE(spool_->Fail(kA, {all[1].seq}, FailureInfo{}, &id2).ok());
+  ASSERT_TRUE(spool_->Fail(kA, {all[0].seq}, spool::FailureInfo{}, &id1).ok());
+  ASSERT_TRUE(spool_->Fail(kA, {all[1].seq}, spool::FailureInfo{}, &id2).ok());
   EXPECT_NE(id1, id2);
   ASSERT_TRUE(spool_->Drop(id1).ok());
   EXPECT_TRUE(spool_->Drop(id1).IsNotFound());
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].id, id2);
@@ -178,9 +178,9 @@ TEST_F(SpoolTest, DropDeletesOnlyTheNamedFailedBatch) {
 }
 
 TEST_F(SpoolTest, QuarantinedInputLandsInFailedAreaWithOffsetInTheSameWrite) {
-  AppendBatch b;
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, R"({"event_type":"riskScoreChange"})", 2, 40));
-  QuarantinedMessage q;
+  spool::QuarantinedMessage q;
   q.payload = "{not json";
   q.source = {"citrix-risk", 2, 41};
   q.why.reason = "invalid_json";
@@ -188,7 +188,7 @@ TEST_F(SpoolTest, QuarantinedInputLandsInFailedAreaWithOffsetInTheSameWrite) {
   b.quarantined.push_back(q);
   b.offsets = {{"citrix-risk", 2, 41}};
   ASSERT_TRUE(spool_->Append(b).ok());
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0].why.reason, "invalid_json");
@@ -197,7 +197,7 @@ TEST_F(SpoolTest, QuarantinedInputLandsInFailedAreaWithOffsetInTheSameWrite) {
   EXPECT_EQ(failed[0].events[0].source.partition, 2);
   EXPECT_EQ(failed[0].events[0].source.offset, 41);
   EXPECT_EQ(spool_->SourceOffset("citrix-risk", 2), 41);
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.quarantined_total, 1u);
   size_t moved = 0;
@@ -208,15 +208,15 @@ TEST_F(SpoolTest, QuarantinedInputLandsInFailedAreaWithOffsetInTheSameWrite) {
 TEST_F(SpoolTest, OffsetsCountersAndSequencesSurviveReopen) {
   AppendN(kA, 4, "e", 0);
   AppendN(kB, 2, "e", 1);
-  std::vector<PendingEvent> a = ReadAll(kA);
+  std::vector<spool::PendingEvent> a = ReadAll(kA);
   ASSERT_TRUE(spool_->Ack(kA, a, 0, 4).ok());
   uint64_t last_seq = a.back().seq;
-  std::vector<PendingEvent> b = ReadAll(kB);
-  ASSERT_TRUE(spool_->Fail(kB, {b[0].seq}, FailureInfo{}, nullptr).ok());
-  SpoolStats before;
+  std::vector<spool::PendingEvent> b = ReadAll(kB);
+  ASSERT_TRUE(spool_->Fail(kB, {b[0].seq}, spool::FailureInfo{}, nullptr).ok());
+  spool::SpoolStats before;
   ASSERT_TRUE(spool_->Stats(&before).ok());
   Reopen();
-  SpoolStats after;
+  spool::SpoolStats after;
   ASSERT_TRUE(spool_->Stats(&after).ok());
   EXPECT_EQ(after.routes[kA].pending_events, 0u);
   EXPECT_EQ(after.routes[kB].pending_events, 1u);
@@ -227,25 +227,25 @@ TEST_F(SpoolTest, OffsetsCountersAndSequencesSurviveReopen) {
   EXPECT_EQ(spool_->SourceOffset("citrix-risk", 0), 3);
   EXPECT_EQ(spool_->SourceOffset("citrix-risk", 1), 5);
   EXPECT_EQ(spool_->SourceOffset("citrix-risk", 9), -1);
-  std::vector<PartitionOffset> offsets;
+  std::vector<spool::PartitionOffset> offsets;
   ASSERT_TRUE(spool_->SourceOffsets(&offsets).ok());
   EXPECT_EQ(offsets.size(), 2u);
   // A drained route keeps counting upwards: sequences are never reused.
   AppendN(kA, 1);
   EXPECT_GT(ReadAll(kA).front().seq, last_seq);
   // Failed batch ids are never reused either, even after a drop.
-  std::vector<FailedBatch> failed;
+  std::vector<spool::FailedBatch> failed;
   ASSERT_TRUE(spool_->ListFailed(0, 10, "", &failed).ok());
   ASSERT_EQ(failed.size(), 1u);
   ASSERT_TRUE(spool_->Drop(failed[0].id).ok());
   Reopen();
   uint64_t id = 0;
-  ASSERT_TRUE(spool_->Fail(kB, {b[1].seq}, FailureInfo{}, &id).ok());
+  ASSERT_TRUE(spool_->Fail(kB, {b[1].seq}, spool::FailureInfo{}, &id).ok());
   EXPECT_GT(id, failed[0].id);
 }
 
 TEST_F(SpoolTest, OffsetsOnlyMoveForward) {
-  AppendBatch b;
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, "x"));
   b.offsets = {{"t", 0, 100}};
   ASSERT_TRUE(spool_->Append(b).ok());
@@ -255,12 +255,12 @@ TEST_F(SpoolTest, OffsetsOnlyMoveForward) {
 }
 
 TEST_F(SpoolTest, WatermarksAndCapacity) {
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.max_bytes = 1000;
   o.high_watermark = 0.9;
   o.low_watermark = 0.5;
   Reopen(o);
-  AppendBatch b;
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, std::string(800, 'x')));
   ASSERT_TRUE(spool_->Append(b).ok());
   EXPECT_FALSE(spool_->AboveHighWatermark());
@@ -272,7 +272,7 @@ TEST_F(SpoolTest, WatermarksAndCapacity) {
   Status s = spool_->Append(b);
   EXPECT_TRUE(s.IsFull()) << s.ToString();
   EXPECT_EQ(ReadAll(kA).size(), 2u) << "a refused append writes nothing";
-  std::vector<PendingEvent> all = ReadAll(kA);
+  std::vector<spool::PendingEvent> all = ReadAll(kA);
   ASSERT_TRUE(spool_->Ack(kA, all, 0, 1).ok());
   EXPECT_TRUE(spool_->BelowLowWatermark());
   EXPECT_FALSE(spool_->AboveHighWatermark());
@@ -280,8 +280,8 @@ TEST_F(SpoolTest, WatermarksAndCapacity) {
 }
 
 TEST_F(SpoolTest, SecondWriterGetsInUseByPid) {
-  std::unique_ptr<Spool> second;
-  Status s = Spool::Open(SpoolOptions(), dir_.Sub("spool"), &second);
+  std::unique_ptr<spool::Spool> second;
+  Status s = spool::Spool::Open(spool::SpoolOptions(), dir_.Sub("spool"), &second);
   ASSERT_TRUE(s.IsBusy()) << s.ToString();
   EXPECT_NE(s.message().find("in use by pid " + std::to_string(::getpid())), std::string::npos)
       << s.message();
@@ -303,28 +303,28 @@ TEST_F(SpoolTest, DirectoryIsPrivate) {
 
 TEST_F(SpoolTest, ReadOnlyAndSecondaryInstancesSeeTheData) {
   AppendN(kA, 3);
-  SpoolOptions ro;
+  spool::SpoolOptions ro;
   ro.secondary = true;
   ro.secondary_path = dir_.Sub("secondary");
-  std::unique_ptr<Spool> follower;
-  Status s = Spool::Open(ro, dir_.Sub("spool"), &follower);
+  std::unique_ptr<spool::Spool> follower;
+  Status s = spool::Spool::Open(ro, dir_.Sub("spool"), &follower);
   ASSERT_TRUE(s.ok()) << s.ToString();
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   ASSERT_TRUE(follower->Read(kA, 0, 100, SIZE_MAX, &out).ok());
   EXPECT_EQ(out.size(), 3u);
   AppendN(kA, 2);
   ASSERT_TRUE(follower->CatchUp().ok());
   ASSERT_TRUE(follower->Read(kA, 0, 100, SIZE_MAX, &out).ok());
   EXPECT_EQ(out.size(), 5u);
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(follower->Stats(&st).ok());
   EXPECT_EQ(st.routes[kA].pending_events, 5u);
-  EXPECT_EQ(follower->Append(AppendBatch{}).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(follower->Append(spool::AppendBatch{}).code(), Status::Code::kInvalidArgument);
   follower.reset();
   spool_.reset();
-  SpoolOptions offline;
+  spool::SpoolOptions offline;
   offline.read_only = true;
-  ASSERT_TRUE(Spool::Open(offline, dir_.Sub("spool"), &follower).ok());
+  ASSERT_TRUE(spool::Spool::Open(offline, dir_.Sub("spool"), &follower).ok());
   ASSERT_TRUE(follower->Read(kA, 0, 100, SIZE_MAX, &out).ok());
   EXPECT_EQ(out.size(), 5u);
 }
@@ -335,25 +335,25 @@ TEST_F(SpoolTest, ReadOnlyAndSecondaryInstancesSeeTheData) {
 TEST_F(SpoolTest, InFlightMarksBecomeInDoubtAtTheNextOpen) {
   AppendN(kA, 10);
   AppendN(kB, 4);
-  std::vector<PendingEvent> a = ReadAll(kA);
-  std::vector<PendingEvent> b = ReadAll(kB);
+  std::vector<spool::PendingEvent> a = ReadAll(kA);
+  std::vector<spool::PendingEvent> b = ReadAll(kB);
   ASSERT_TRUE(spool_->MarkInFlight(kA, a[0].seq, a[4].seq).ok());
   ASSERT_TRUE(spool_->MarkInFlight(kA, a[5].seq, a[9].seq).ok());
   ASSERT_TRUE(spool_->MarkInFlight(kB, b[0].seq, b[3].seq).ok());
   ASSERT_TRUE(spool_->ClearInFlight(kA, a[5].seq).ok());  // that request's outcome is known
   ASSERT_TRUE(spool_->Ack(kA, a, 0, 2).ok());             // two of the first range were acked
-  std::vector<InDoubtRange> doubt;
+  std::vector<spool::InDoubtRange> doubt;
   ASSERT_TRUE(spool_->InDoubt(&doubt).ok());
   EXPECT_TRUE(doubt.empty()) << "in flight in this process is not in doubt";
 
   // Read-only inspection of the stopped spool sees what the next start will hold in doubt.
   spool_.reset();
   {
-    std::unique_ptr<Spool> ro;
-    SpoolOptions o;
+    std::unique_ptr<spool::Spool> ro;
+    spool::SpoolOptions o;
     o.read_only = true;
-    ASSERT_TRUE(Spool::Open(o, dir_.Sub("spool"), &ro).ok());
-    SpoolStats st;
+    ASSERT_TRUE(spool::Spool::Open(o, dir_.Sub("spool"), &ro).ok());
+    spool::SpoolStats st;
     ASSERT_TRUE(ro->Stats(&st).ok());
     EXPECT_EQ(st.routes[kA].in_doubt_events, 3u);
     EXPECT_EQ(st.routes[kB].in_doubt_events, 4u);
@@ -368,7 +368,7 @@ TEST_F(SpoolTest, InFlightMarksBecomeInDoubtAtTheNextOpen) {
   EXPECT_EQ(doubt[1].first_seq, a[0].seq);
   EXPECT_EQ(doubt[1].last_seq, a[4].seq);
   EXPECT_GT(doubt[1].marked_ms, 0);
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.routes[kA].in_doubt_events, 3u);
   EXPECT_EQ(st.routes[kA].pending_events, 8u);
@@ -390,21 +390,21 @@ TEST_F(SpoolTest, InFlightMarksBecomeInDoubtAtTheNextOpen) {
 
 TEST(SpoolOpenTest, MissingSpoolIsNotFoundWhenNotCreating) {
   TempDir dir;
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.create_if_missing = false;
-  std::unique_ptr<Spool> s;
-  Status st = Spool::Open(o, dir.Sub("nope"), &s);
+  std::unique_ptr<spool::Spool> s;
+  Status st = spool::Spool::Open(o, dir.Sub("nope"), &s);
   EXPECT_TRUE(st.IsNotFound()) << st.ToString();
   o.read_only = true;
-  EXPECT_TRUE(Spool::Open(o, dir.Sub("nope"), &s).IsNotFound());
+  EXPECT_TRUE(spool::Spool::Open(o, dir.Sub("nope"), &s).IsNotFound());
 }
 
 TEST(SpoolOpenTest, ForeignDirectoryIsRefusedAndUntouched) {
   TempDir dir;
   std::filesystem::create_directories(dir.Sub("data"));
   { std::ofstream(dir.Sub("data/precious.txt")) << "keep me"; }
-  std::unique_ptr<Spool> s;
-  Status st = Spool::Open(SpoolOptions(), dir.Sub("data"), &s);
+  std::unique_ptr<spool::Spool> s;
+  Status st = spool::Spool::Open(spool::SpoolOptions(), dir.Sub("data"), &s);
   EXPECT_EQ(st.code(), Status::Code::kInvalidArgument) << st.ToString();
   EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.Sub("data")), {}), 1);
 }
@@ -412,8 +412,8 @@ TEST(SpoolOpenTest, ForeignDirectoryIsRefusedAndUntouched) {
 TEST(SpoolOpenTest, NewerFormatVersionIsRefused) {
   TempDir dir;
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   }
   {
     // Stamp a future version with plain RocksDB, as a newer gateway would have.
@@ -426,8 +426,8 @@ TEST(SpoolOpenTest, NewerFormatVersionIsRefused) {
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
-  std::unique_ptr<Spool> s;
-  Status st = Spool::Open(SpoolOptions(), dir.Sub("spool"), &s);
+  std::unique_ptr<spool::Spool> s;
+  Status st = spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s);
   EXPECT_EQ(st.code(), Status::Code::kUnsupported) << st.ToString();
   EXPECT_NE(st.message().find("format version 99"), std::string::npos) << st.message();
 }
@@ -435,9 +435,9 @@ TEST(SpoolOpenTest, NewerFormatVersionIsRefused) {
 TEST(SpoolOpenTest, CorruptedSpoolIsReportedAndLeftAlone) {
   TempDir dir;
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
-    AppendBatch b;
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
+    spool::AppendBatch b;
     b.events.push_back(MakeEvent(kA, "x"));
     ASSERT_TRUE(s->Append(b).ok());
   }
@@ -459,8 +459,8 @@ TEST(SpoolOpenTest, CorruptedSpoolIsReportedAndLeftAlone) {
     return files;
   };
   auto before = listing();
-  std::unique_ptr<Spool> s;
-  Status st = Spool::Open(SpoolOptions(), dir.Sub("spool"), &s);
+  std::unique_ptr<spool::Spool> s;
+  Status st = spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s);
   EXPECT_TRUE(st.IsCorruption()) << st.ToString();
   EXPECT_NE(st.message().find("left untouched"), std::string::npos) << st.message();
   auto after = listing();
@@ -480,7 +480,7 @@ class SpoolDiskFullTest : public ::testing::Test {
 
   // RocksDB recovers from the error in the background (its SstFileManager re-checks the disk
   // every few seconds); the caller retries, as ingest does, with a short pause between tries.
-  static Status AppendUntilAccepted(Spool* s, const AppendBatch& b) {
+  static Status AppendUntilAccepted(spool::Spool* s, const spool::AppendBatch& b) {
     Status st;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (!(st = s->Append(b)).ok() && std::chrono::steady_clock::now() < deadline) {
@@ -492,14 +492,14 @@ class SpoolDiskFullTest : public ::testing::Test {
   TempDir dir;
   std::shared_ptr<testing::FullDiskFileSystem> fs;
   std::unique_ptr<rocksdb::Env> env;
-  SpoolOptions o;
+  spool::SpoolOptions o;
 };
 
 TEST_F(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-    AppendBatch b;
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+    spool::AppendBatch b;
     b.events.push_back(MakeEvent(kA, "before"));
     b.offsets = {{"t", 0, 1}};
     ASSERT_TRUE(s->Append(b).ok());
@@ -511,7 +511,7 @@ TEST_F(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
     EXPECT_NE(st.message().find("disk full"), std::string::npos) << st.message();
     EXPECT_GT(fs->refused.load(), 0);
     EXPECT_EQ(s->SourceOffset("t", 0), 1) << "a failed append records no offset";
-    std::vector<PendingEvent> out;
+    std::vector<spool::PendingEvent> out;
     ASSERT_TRUE(s->Read(kA, 0, 10, SIZE_MAX, &out).ok());
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].payload, "before");
@@ -521,9 +521,9 @@ TEST_F(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
     st = AppendUntilAccepted(s.get(), b);
     ASSERT_TRUE(st.ok()) << st.ToString();
   }
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
-  std::vector<PendingEvent> out;
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::vector<spool::PendingEvent> out;
   ASSERT_TRUE(s->Read(kA, 0, 10, SIZE_MAX, &out).ok());
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].payload, "before");
@@ -535,9 +535,9 @@ TEST_F(SpoolDiskFullTest, AppendFailsCleanlyAndRecoversWhenSpaceReturns) {
 // after its own LOG file failed (seen on a full tmpfs in ChaosTest.DiskFullPausesAndResumes), so
 // RocksDB's diagnostics must never be written to the spool's disk.
 TEST_F(SpoolDiskFullTest, LongOutageNeverAbortsAndLeavesNoLogFileOnTheSpoolDisk) {
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  AppendBatch b;
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, std::string(4000, 'x')));
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(s->Append(b).ok());
   fs->full = true;
@@ -547,7 +547,7 @@ TEST_F(SpoolDiskFullTest, LongOutageNeverAbortsAndLeavesNoLogFileOnTheSpoolDisk)
   fs->full = false;
   Status st = AppendUntilAccepted(s.get(), b);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(s->Stats(&stats).ok());
   EXPECT_EQ(stats.routes[kA].pending_events, 51u);
   for (const auto& entry : std::filesystem::directory_iterator(dir.Sub("spool"))) {
@@ -563,8 +563,8 @@ TEST_F(SpoolDiskFullTest, RocksDbDiagnosticsGoToTheProcessLog) {
   std::shared_ptr<spdlog::logger> previous = spdlog::default_logger();
   spdlog::set_default_logger(capture);
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   }
   spdlog::set_default_logger(previous);
   size_t from_rocksdb = 0;
@@ -579,9 +579,9 @@ TEST_F(SpoolDiskFullTest, RocksDbDiagnosticsGoToTheProcessLog) {
   info_capture->set_level(spdlog::level::info);
   spdlog::set_default_logger(info_capture);
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool2"), &s).ok());
-    AppendBatch b;
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool2"), &s).ok());
+    spool::AppendBatch b;
     b.events.push_back(MakeEvent(kA, "x"));
     ASSERT_TRUE(s->Append(b).ok());
   }
@@ -594,9 +594,9 @@ TEST_F(SpoolDiskFullTest, RocksDbDiagnosticsGoToTheProcessLog) {
 // An I/O error that RocksDB deems fatal cannot be resumed in-process; the spool closes and reopens
 // its database on the next change, and nothing acknowledged is lost.
 TEST_F(SpoolDiskFullTest, FatalIoErrorIsRecoveredByReopening) {
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(o, dir.Sub("spool"), &s).ok());
-  AppendBatch b;
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(o, dir.Sub("spool"), &s).ok());
+  spool::AppendBatch b;
   b.events.push_back(MakeEvent(kA, "before"));
   ASSERT_TRUE(s->Append(b).ok());
   fs->io_error = true;
@@ -606,28 +606,28 @@ TEST_F(SpoolDiskFullTest, FatalIoErrorIsRecoveredByReopening) {
   b.events[0].payload = "after";
   Status st = AppendUntilAccepted(s.get(), b);
   ASSERT_TRUE(st.ok()) << st.ToString();
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   ASSERT_TRUE(s->Read(kA, 0, 10, SIZE_MAX, &out).ok());
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].payload, "before");
   EXPECT_EQ(out[1].payload, "after");
-  std::unique_ptr<Spool> second;
-  EXPECT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &second).IsBusy()) << "the lock was held throughout";
+  std::unique_ptr<spool::Spool> second;
+  EXPECT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &second).IsBusy()) << "the lock was held throughout";
 }
 
 // Appenders race a reader that follows with a cursor: the reader must see every event exactly once,
 // even though concurrent appends commit out of sequence order.
 TEST(SpoolConcurrencyTest, CursorReaderNeverSkipsConcurrentAppends) {
   TempDir dir;
-  std::unique_ptr<Spool> s;
-  ASSERT_TRUE(Spool::Open(SpoolOptions(), dir.Sub("spool"), &s).ok());
+  std::unique_ptr<spool::Spool> s;
+  ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), dir.Sub("spool"), &s).ok());
   constexpr int kThreads = 4, kBatches = 60, kPerBatch = 5;
   std::atomic<int> done{0};
   std::vector<std::thread> writers;
   for (int t = 0; t < kThreads; ++t) {
     writers.emplace_back([&, t] {
       for (int i = 0; i < kBatches; ++i) {
-        AppendBatch b;
+        spool::AppendBatch b;
         for (int j = 0; j < kPerBatch; ++j) {
           b.events.push_back(MakeEvent(kA, std::to_string(t) + ":" + std::to_string(i * kPerBatch + j)));
         }
@@ -638,7 +638,7 @@ TEST(SpoolConcurrencyTest, CursorReaderNeverSkipsConcurrentAppends) {
   }
   std::multiset<std::string> seen;
   uint64_t cursor = 0;
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   while (true) {
     bool finished = done.load() == kThreads;
     ASSERT_TRUE(s->Read(kA, cursor, 64, SIZE_MAX, &out).ok());

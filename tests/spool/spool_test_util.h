@@ -30,9 +30,9 @@ class TempDir {
   std::string path_;
 };
 
-inline NewEvent MakeEvent(const std::string& route, const std::string& payload, int32_t partition = 0,
+inline spool::NewEvent MakeEvent(const std::string& route, const std::string& payload, int32_t partition = 0,
                           int64_t offset = -1) {
-  NewEvent e;
+  spool::NewEvent e;
   e.route = route;
   e.payload = payload;
   e.source = {"citrix-risk", partition, offset};

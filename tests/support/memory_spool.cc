@@ -24,7 +24,7 @@ Status ValidateRoute(const std::string& route) {
 
 }  // namespace
 
-MemorySpool::MemorySpool(SpoolOptions options) : options_(std::move(options)) {}
+MemorySpool::MemorySpool(spool::SpoolOptions options) : options_(std::move(options)) {}
 
 void MemorySpool::SetFault(std::function<Status(std::string_view op)> fault) {
   std::lock_guard<std::mutex> l(mu_);
@@ -41,9 +41,9 @@ void MemorySpool::PromoteInFlight() {
   in_flight_.clear();
 }
 
-std::vector<InDoubtRange> MemorySpool::InFlight() {
+std::vector<spool::InDoubtRange> MemorySpool::InFlight() {
   std::lock_guard<std::mutex> l(mu_);
-  std::vector<InDoubtRange> out;
+  std::vector<spool::InDoubtRange> out;
   for (const auto& [key, range] : in_flight_) out.push_back(range);
   return out;
 }
@@ -53,40 +53,40 @@ uint64_t MemorySpool::redundant_acks() {
   return redundant_acks_;
 }
 
-Status MemorySpool::Append(const AppendBatch& batch) {
-  for (const NewEvent& e : batch.events) {
+Status MemorySpool::Append(const spool::AppendBatch& batch) {
+  for (const spool::NewEvent& e : batch.events) {
     if (Status s = ValidateRoute(e.route); !s.ok()) return s;
   }
   std::lock_guard<std::mutex> l(mu_);
   if (Status s = FaultLocked("append"); !s.ok()) return s;
   // The recorded mark of each partition, as it was before this batch; a rewound partition has none.
   std::map<std::pair<std::string, int32_t>, int64_t> marks = offsets_;
-  for (const PartitionOffset& o : batch.offsets) {
+  for (const spool::PartitionOffset& o : batch.offsets) {
     if (o.rewound) marks.erase({o.topic, o.partition});
   }
-  auto spooled = [&](const SourceRef& src) {
+  auto spooled = [&](const spool::SourceRef& src) {
     if (src.topic.empty() || src.offset < 0) return false;
     auto it = marks.find({src.topic, src.partition});
     return it != marks.end() && src.offset <= it->second;
   };
   uint64_t bytes = 0;
   size_t skipped = 0;
-  for (const NewEvent& e : batch.events) {
+  for (const spool::NewEvent& e : batch.events) {
     if (spooled(e.source)) {
       ++skipped;
     } else {
       bytes += e.payload.size();
     }
   }
-  for (const QuarantinedMessage& q : batch.quarantined) skipped += spooled(q.source) ? 1 : 0;
+  for (const spool::QuarantinedMessage& q : batch.quarantined) skipped += spooled(q.source) ? 1 : 0;
   duplicates_skipped_ += skipped;
   if (bytes > 0 && UsedBytesLocked() + bytes > options_.max_bytes) {
     return Status::Full("memory spool is full");
   }
   const int64_t now = NowMs();
-  for (const NewEvent& e : batch.events) {
+  for (const spool::NewEvent& e : batch.events) {
     if (spooled(e.source)) continue;
-    PendingEvent pe;
+    spool::PendingEvent pe;
     pe.seq = next_seq_++;
     pe.payload = e.payload;
     pe.source = e.source;
@@ -95,15 +95,15 @@ Status MemorySpool::Append(const AppendBatch& batch) {
     routes_.insert(e.route);
     ++appended_;
   }
-  for (const QuarantinedMessage& q : batch.quarantined) {
+  for (const spool::QuarantinedMessage& q : batch.quarantined) {
     if (spooled(q.source)) continue;
-    FailedBatch fb;
+    spool::FailedBatch fb;
     fb.id = next_batch_id_++;
     fb.route = q.route;
     fb.why = q.why;
     if (fb.why.first_failure_ms == 0) fb.why.first_failure_ms = now;
     if (fb.why.last_failure_ms == 0) fb.why.last_failure_ms = now;
-    PendingEvent pe;
+    spool::PendingEvent pe;
     pe.payload = q.payload;
     pe.source = q.source;
     pe.enqueued_ms = now;
@@ -112,7 +112,7 @@ Status MemorySpool::Append(const AppendBatch& batch) {
     failed_.emplace(fb.id, std::move(fb));
     ++quarantined_;
   }
-  for (const PartitionOffset& o : batch.offsets) {
+  for (const spool::PartitionOffset& o : batch.offsets) {
     auto it = offsets_.find({o.topic, o.partition});
     if (o.rewound || it == offsets_.end() || o.offset > it->second) offsets_[{o.topic, o.partition}] = o.offset;
   }
@@ -120,7 +120,7 @@ Status MemorySpool::Append(const AppendBatch& batch) {
 }
 
 Status MemorySpool::Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
-                         std::vector<PendingEvent>* out) {
+                         std::vector<spool::PendingEvent>* out) {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
   if (Status s = FaultLocked("read"); !s.ok()) return s;
@@ -136,11 +136,11 @@ Status MemorySpool::Read(const std::string& route, uint64_t after_seq, size_t ma
   return Status::OK();
 }
 
-Status MemorySpool::Ack(const std::string& route, const std::vector<PendingEvent>& events) {
+Status MemorySpool::Ack(const std::string& route, const std::vector<spool::PendingEvent>& events) {
   return Ack(route, events, 0, events.size());
 }
 
-Status MemorySpool::Ack(const std::string& route, const std::vector<PendingEvent>& events, size_t begin,
+Status MemorySpool::Ack(const std::string& route, const std::vector<spool::PendingEvent>& events, size_t begin,
                         size_t end) {
   std::lock_guard<std::mutex> l(mu_);
   if (Status s = FaultLocked("ack"); !s.ok()) return s;
@@ -159,7 +159,7 @@ Status MemorySpool::Ack(const std::string& route, const std::vector<PendingEvent
   return Status::OK();
 }
 
-Status MemorySpool::Fail(const std::string& route, const std::vector<uint64_t>& seqs, const FailureInfo& why,
+Status MemorySpool::Fail(const std::string& route, const std::vector<uint64_t>& seqs, const spool::FailureInfo& why,
                          uint64_t* batch_id) {
   std::lock_guard<std::mutex> l(mu_);
   if (Status s = FaultLocked("fail"); !s.ok()) return s;
@@ -170,7 +170,7 @@ Status MemorySpool::Fail(const std::string& route, const std::vector<uint64_t>& 
       return Status::NotFound("route " + route + " has no pending event " + std::to_string(seq));
     }
   }
-  FailedBatch fb;
+  spool::FailedBatch fb;
   fb.id = next_batch_id_++;
   fb.route = route;
   fb.why = why;
@@ -197,7 +197,7 @@ Status MemorySpool::Requeue(uint64_t batch_id, size_t* moved) {
     return Status::InvalidArgument("failed batch " + std::to_string(batch_id) + " has no route");
   }
   const std::string route = it->second.route;
-  for (PendingEvent& e : it->second.events) {
+  for (spool::PendingEvent& e : it->second.events) {
     e.seq = next_seq_++;  // the original enqueue time is kept
     pending_[route].emplace(e.seq, std::move(e));
   }
@@ -215,7 +215,7 @@ Status MemorySpool::Drop(uint64_t batch_id) {
 }
 
 Status MemorySpool::ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                               std::vector<FailedBatch>* out) const {
+                               std::vector<spool::FailedBatch>* out) const {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
   for (auto it = failed_.upper_bound(after_id); it != failed_.end() && out->size() < limit; ++it) {
@@ -225,7 +225,7 @@ Status MemorySpool::ListFailed(uint64_t after_id, size_t limit, const std::strin
   return Status::OK();
 }
 
-Status MemorySpool::GetFailed(uint64_t batch_id, FailedBatch* out) const {
+Status MemorySpool::GetFailed(uint64_t batch_id, spool::FailedBatch* out) const {
   std::lock_guard<std::mutex> l(mu_);
   auto it = failed_.find(batch_id);
   if (it == failed_.end()) return Status::NotFound("no failed batch " + std::to_string(batch_id));
@@ -236,7 +236,7 @@ Status MemorySpool::GetFailed(uint64_t batch_id, FailedBatch* out) const {
 Status MemorySpool::MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) {
   std::lock_guard<std::mutex> l(mu_);
   if (Status s = FaultLocked("mark"); !s.ok()) return s;
-  in_flight_[{route, first_seq}] = InDoubtRange{route, first_seq, last_seq, NowMs()};
+  in_flight_[{route, first_seq}] = spool::InDoubtRange{route, first_seq, last_seq, NowMs()};
   return Status::OK();
 }
 
@@ -247,7 +247,7 @@ Status MemorySpool::ClearInFlight(const std::string& route, uint64_t first_seq) 
   return Status::OK();
 }
 
-Status MemorySpool::InDoubt(std::vector<InDoubtRange>* out) const {
+Status MemorySpool::InDoubt(std::vector<spool::InDoubtRange>* out) const {
   out->clear();
   std::lock_guard<std::mutex> l(mu_);
   for (const auto& [key, range] : in_doubt_) out->push_back(range);
@@ -266,11 +266,11 @@ std::vector<std::string> MemorySpool::Routes() const {
   return {routes_.begin(), routes_.end()};
 }
 
-Status MemorySpool::Stats(SpoolStats* out) {
-  *out = SpoolStats();
+Status MemorySpool::Stats(spool::SpoolStats* out) {
+  *out = spool::SpoolStats();
   std::lock_guard<std::mutex> l(mu_);
   for (const std::string& route : routes_) {
-    RouteStats& rs = out->routes[route];
+    spool::RouteStats& rs = out->routes[route];
     for (const auto& [seq, e] : pending_[route]) {
       if (rs.pending_events == 0) rs.oldest_enqueued_ms = e.enqueued_ms;
       ++rs.pending_events;
@@ -278,9 +278,9 @@ Status MemorySpool::Stats(SpoolStats* out) {
     }
     out->used_bytes += rs.pending_bytes;
   }
-  std::vector<InDoubtRange> doubt;
+  std::vector<spool::InDoubtRange> doubt;
   for (const auto& [key, range] : in_doubt_) doubt.push_back(range);
-  for (const InDoubtRange& r : MergeInDoubt(std::move(doubt))) {
+  for (const spool::InDoubtRange& r : spool::MergeInDoubt(std::move(doubt))) {
     const auto& events = pending_[r.route];
     uint64_t n = 0;
     for (auto it = events.lower_bound(r.first_seq); it != events.end() && it->first <= r.last_seq; ++it) ++n;
@@ -300,7 +300,7 @@ Status MemorySpool::Stats(SpoolStats* out) {
   return Status::OK();
 }
 
-Status MemorySpool::SourceOffsets(std::vector<PartitionOffset>* out) const {
+Status MemorySpool::SourceOffsets(std::vector<spool::PartitionOffset>* out) const {
   std::lock_guard<std::mutex> l(mu_);
   out->clear();
   for (const auto& [tp, offset] : offsets_) out->push_back({tp.first, tp.second, offset});

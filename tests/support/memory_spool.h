@@ -39,10 +39,10 @@
 
 namespace sg::testing {
 
-class MemorySpool : public Spool {
+class MemorySpool : public spool::Spool {
  public:
   // Of the options, max_bytes, the watermarks and failed_max_bytes apply; the rest is ignored.
-  explicit MemorySpool(SpoolOptions options = SpoolOptions());
+  explicit MemorySpool(spool::SpoolOptions options = spool::SpoolOptions());
 
   // Test hooks.
   // A fault: called with the operation's name ("append", "read", "ack", "fail", "requeue",
@@ -53,31 +53,31 @@ class MemorySpool : public Spool {
   // becomes an in-doubt range.
   void PromoteInFlight();
   // The in-flight marks now set, by route then first seq.
-  std::vector<InDoubtRange> InFlight();
+  std::vector<spool::InDoubtRange> InFlight();
   // Ack calls that named an event no longer pending (a double ack): 0 for a correct caller.
   uint64_t redundant_acks();
 
   // Spool.
-  Status Append(const AppendBatch& batch) override;
+  Status Append(const spool::AppendBatch& batch) override;
   Status Read(const std::string& route, uint64_t after_seq, size_t max_events, size_t max_bytes,
-              std::vector<PendingEvent>* out) override;
-  Status Ack(const std::string& route, const std::vector<PendingEvent>& events) override;
-  Status Ack(const std::string& route, const std::vector<PendingEvent>& events, size_t begin,
+              std::vector<spool::PendingEvent>* out) override;
+  Status Ack(const std::string& route, const std::vector<spool::PendingEvent>& events) override;
+  Status Ack(const std::string& route, const std::vector<spool::PendingEvent>& events, size_t begin,
              size_t end) override;
-  Status Fail(const std::string& route, const std::vector<uint64_t>& seqs, const FailureInfo& why,
+  Status Fail(const std::string& route, const std::vector<uint64_t>& seqs, const spool::FailureInfo& why,
               uint64_t* batch_id) override;
   Status Requeue(uint64_t batch_id, size_t* moved) override;
   Status Drop(uint64_t batch_id) override;
   Status ListFailed(uint64_t after_id, size_t limit, const std::string& route_filter,
-                    std::vector<FailedBatch>* out) const override;
-  Status GetFailed(uint64_t batch_id, FailedBatch* out) const override;
+                    std::vector<spool::FailedBatch>* out) const override;
+  Status GetFailed(uint64_t batch_id, spool::FailedBatch* out) const override;
   Status MarkInFlight(const std::string& route, uint64_t first_seq, uint64_t last_seq) override;
   Status ClearInFlight(const std::string& route, uint64_t first_seq) override;
-  Status InDoubt(std::vector<InDoubtRange>* out) const override;
+  Status InDoubt(std::vector<spool::InDoubtRange>* out) const override;
   Status ClearInDoubt(const std::string& route, uint64_t first_seq) override;
   std::vector<std::string> Routes() const override;
-  Status Stats(SpoolStats* out) override;
-  Status SourceOffsets(std::vector<PartitionOffset>* out) const override;
+  Status Stats(spool::SpoolStats* out) override;
+  Status SourceOffsets(std::vector<spool::PartitionOffset>* out) const override;
   int64_t SourceOffset(const std::string& topic, int32_t partition) const override;
   bool AboveHighWatermark() const override;
   bool BelowLowWatermark() const override;
@@ -86,18 +86,18 @@ class MemorySpool : public Spool {
   const std::string& path() const override { return path_; }
 
  private:
-  using Marks = std::map<std::pair<std::string, uint64_t>, InDoubtRange>;  // (route, first_seq)
+  using Marks = std::map<std::pair<std::string, uint64_t>, spool::InDoubtRange>;  // (route, first_seq)
 
   Status FaultLocked(std::string_view op);
   uint64_t UsedBytesLocked() const;
 
-  const SpoolOptions options_;
+  const spool::SpoolOptions options_;
   const std::string path_ = "memory:";
   mutable std::mutex mu_;
   std::function<Status(std::string_view)> fault_;
-  std::map<std::string, std::map<uint64_t, PendingEvent>> pending_;  // route -> seq -> event
+  std::map<std::string, std::map<uint64_t, spool::PendingEvent>> pending_;  // route -> seq -> event
   std::set<std::string> routes_;  // every route that ever held events
-  std::map<uint64_t, FailedBatch> failed_;
+  std::map<uint64_t, spool::FailedBatch> failed_;
   std::map<std::pair<std::string, int32_t>, int64_t> offsets_;
   Marks in_flight_;
   Marks in_doubt_;

@@ -13,9 +13,9 @@ TEST(SpoolToolAccessTest, AReadingCommandLeavesTheLockToAGatewayStartingMeanwhil
   sg::testing::TempDir dir;
   const std::string path = dir.Sub("spool");
   {
-    std::unique_ptr<Spool> s;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), path, &s).ok());
-    AppendBatch b;
+    std::unique_ptr<spool::Spool> s;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), path, &s).ok());
+    spool::AppendBatch b;
     b.events.push_back(sg::testing::MakeEvent("CitrixAnalytics_riskScoreChange_CL", "{}", 0, 0));
     ASSERT_TRUE(s->Append(b).ok());
   }
@@ -23,16 +23,16 @@ TEST(SpoolToolAccessTest, AReadingCommandLeavesTheLockToAGatewayStartingMeanwhil
   Status s = reading.Open(path, Intent::kRead, 0);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_NE(reading.spool(), nullptr);
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(reading.spool()->Stats(&stats).ok());
   EXPECT_EQ(stats.appended_total, 1u);
 
   // The gateway starts while the command is still reading: it gets the spool at once.
-  std::unique_ptr<Spool> gateway;
-  s = Spool::Open(SpoolOptions(), path, &gateway);
+  std::unique_ptr<spool::Spool> gateway;
+  s = spool::Spool::Open(spool::SpoolOptions(), path, &gateway);
   EXPECT_TRUE(s.ok()) << s.ToString();
   // ... and the reading command still reads what it opened.
-  std::vector<PendingEvent> out;
+  std::vector<spool::PendingEvent> out;
   EXPECT_TRUE(reading.spool()->Read("CitrixAnalytics_riskScoreChange_CL", 0, 10, SIZE_MAX, &out).ok());
   EXPECT_EQ(out.size(), 1u);
 }

@@ -24,20 +24,20 @@ using sg::testing::TempDir;
 class ControlTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    SpoolOptions o;
-    ASSERT_TRUE(Spool::Open(o, dir_.Sub("spool"), &spool_).ok());
+    spool::SpoolOptions o;
+    ASSERT_TRUE(spool::Spool::Open(o, dir_.Sub("spool"), &spool_).ok());
   }
 
   // Appends n events to route and fails them as one batch with the given HTTP status.
   uint64_t AddFailed(const std::string& route, int n, int http_status) {
-    AppendBatch b;
+    spool::AppendBatch b;
     for (int i = 0; i < n; ++i) b.events.push_back(MakeEvent(route, R"({"n":)" + std::to_string(i) + "}"));
     EXPECT_TRUE(spool_->Append(b).ok());
-    std::vector<PendingEvent> events;
+    std::vector<spool::PendingEvent> events;
     EXPECT_TRUE(spool_->Read(route, 0, 100000, SIZE_MAX, &events).ok());
     std::vector<uint64_t> seqs;
     for (const auto& e : events) seqs.push_back(e.seq);
-    FailureInfo why;
+    spool::FailureInfo why;
     why.http_status = http_status;
     why.reason = "http_" + std::to_string(http_status);
     why.error_text = "rejected";
@@ -47,25 +47,25 @@ class ControlTest : public ::testing::Test {
   }
 
   uint64_t AddQuarantined() {
-    AppendBatch b;
-    QuarantinedMessage q;
+    spool::AppendBatch b;
+    spool::QuarantinedMessage q;
     q.payload = "{not json";
     q.why.reason = "invalid_json";
     b.quarantined.push_back(q);
     EXPECT_TRUE(spool_->Append(b).ok());
-    std::vector<FailedBatch> all;
+    std::vector<spool::FailedBatch> all;
     EXPECT_TRUE(spool_->ListFailed(0, 1000, "", &all).ok());
     return all.back().id;
   }
 
   uint64_t Pending(const std::string& route) {
-    SpoolStats st;
+    spool::SpoolStats st;
     EXPECT_TRUE(spool_->Stats(&st).ok());
     return st.routes[route].pending_events;
   }
 
   TempDir dir_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
 };
 
 TEST_F(ControlTest, RequeueByIdsIsAllOrNothingOnUnknownId) {
@@ -130,7 +130,7 @@ TEST_F(ControlTest, DropNeedsIdsAndDeletes) {
   r.ids = {a};
   ASSERT_TRUE(ApplyChange(spool_.get(), r, &res).ok());
   EXPECT_EQ(res.events, 2u);
-  FailedBatch fb;
+  spool::FailedBatch fb;
   EXPECT_TRUE(spool_->GetFailed(a, &fb).IsNotFound());
 }
 
@@ -157,9 +157,9 @@ TEST_F(ControlTest, ServerAnswersHelloStatsAndChanges) {
   EXPECT_EQ(info.pid, ::getpid());
   EXPECT_EQ(info.protocol, kProtocolVersion);
   EXPECT_EQ(info.spool, dir_.Sub("spool"));
-  EXPECT_EQ(info.max_bytes, SpoolOptions().max_bytes);
+  EXPECT_EQ(info.max_bytes, spool::SpoolOptions().max_bytes);
 
-  SpoolStats stats;
+  spool::SpoolStats stats;
   ASSERT_TRUE(client->Stats(&stats).ok());
   EXPECT_EQ(stats.failed_batches, 1u);
   EXPECT_EQ(stats.failed_events, 3u);

@@ -38,7 +38,7 @@ class LiveTest : public ::testing::Test {
     // secondary scratch directories of their own, which the scratch check must not see.
     std::filesystem::create_directories(dir_.Sub("tmp"));
     ::setenv("TMPDIR", dir_.Sub("tmp").c_str(), 1);
-    Status s = Spool::Open(SpoolOptions(), path(), &spool_);
+    Status s = spool::Spool::Open(spool::SpoolOptions(), path(), &spool_);
     ASSERT_TRUE(s.ok()) << s.ToString();
   }
   void StartServer() {
@@ -62,7 +62,7 @@ class LiveTest : public ::testing::Test {
   std::string LivePid() const { return "live via pid " + std::to_string(::getpid()); }
 
   TempDir dir_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<control::ControlServer> server_;
   std::mutex log_mu_;
   std::vector<std::string> log_;
@@ -99,7 +99,7 @@ TEST_F(LiveTest, ReadsFollowTheGatewayAndChangesGoThroughItsSocket) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "sentinel-spool: " + LivePid() + " (control socket)\n");
   EXPECT_NE(r.out.find("requeued 1 batch, 10 events"), std::string::npos) << r.out;
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.routes[kRouteA].pending_events, 25u);
   EXPECT_EQ(st.failed_batches, 1u);
@@ -131,7 +131,7 @@ TEST_F(LiveTest, HeldSpoolWithoutControlSocketRefusesChangesButReads) {
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("in use by pid " + std::to_string(::getpid())), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("does not answer"), std::string::npos) << r.err;
-  FailedBatch fb;
+  spool::FailedBatch fb;
   EXPECT_TRUE(spool_->GetFailed(a, &fb).ok());
 }
 
@@ -148,7 +148,7 @@ TEST_F(LiveTest, LsJsonPipesIntoRequeueThroughTheSocket) {
   EXPECT_NE(r.out.find("requeued 4 batches, 20 events"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("(secondary instance)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("(control socket)"), std::string::npos) << r.err;
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   EXPECT_EQ(st.failed_batches, 0u);
   EXPECT_EQ(st.routes[kRouteA].pending_events, 20u);
@@ -166,7 +166,7 @@ TEST_F(LiveTest, RequeueWhileDrainingDeliversEveryEventOnce) {
     for (int i = 0; i < 20; ++i) FailHead(spool_.get(), route, 50, i % 2 == 0 ? 400 : 503);
     AppendEvents(spool_.get(), route, 1000, &next);
   }
-  SpoolStats st;
+  spool::SpoolStats st;
   ASSERT_TRUE(spool_->Stats(&st).ok());
   ASSERT_EQ(st.failed_batches, 40u);
 
@@ -178,7 +178,7 @@ TEST_F(LiveTest, RequeueWhileDrainingDeliversEveryEventOnce) {
   threads.emplace_back([&] {  // ingest
     int64_t n = next;
     while (!stop_ingest.load()) {
-      AppendBatch b;
+      spool::AppendBatch b;
       for (int i = 0; i < 10; ++i, ++n) b.events.push_back(MakeEvent(i % 2 ? kRouteA : kRouteB, Payload(n)));
       ASSERT_TRUE(spool_->Append(b).ok());
       appended.store(n);
@@ -186,7 +186,7 @@ TEST_F(LiveTest, RequeueWhileDrainingDeliversEveryEventOnce) {
   });
   for (const char* route : {kRouteA, kRouteB}) {
     threads.emplace_back([&, route] {  // drainer lane
-      std::vector<PendingEvent> batch;
+      std::vector<spool::PendingEvent> batch;
       while (!stop_drain.load()) {
         ASSERT_TRUE(spool_->Read(route, 0, 64, 1 << 20, &batch).ok());
         if (batch.empty()) {
@@ -195,7 +195,7 @@ TEST_F(LiveTest, RequeueWhileDrainingDeliversEveryEventOnce) {
         }
         {
           std::lock_guard<std::mutex> l(mu);
-          for (const PendingEvent& e : batch) ++delivered[PayloadN(e.payload)];
+          for (const spool::PendingEvent& e : batch) ++delivered[PayloadN(e.payload)];
         }
         ASSERT_TRUE(spool_->Ack(route, batch).ok());
       }
@@ -259,8 +259,8 @@ TEST(LiveProcessTest, KilledGatewayLeavesNothingInTheWay) {
   TempDir dir;
   const std::string spool_dir = dir.Sub("spool");
   {
-    std::unique_ptr<Spool> spool;
-    ASSERT_TRUE(Spool::Open(SpoolOptions(), spool_dir, &spool).ok());
+    std::unique_ptr<spool::Spool> spool;
+    ASSERT_TRUE(spool::Spool::Open(spool::SpoolOptions(), spool_dir, &spool).ok());
     int64_t next = 0;
     AppendEvents(spool.get(), kRouteA, 12, &next);
     for (int i = 0; i < 3; ++i) FailHead(spool.get(), kRouteA, 4, 400);

@@ -18,7 +18,7 @@ using nlohmann::json;
 class OfflineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::unique_ptr<Spool> spool = OpenSpool();
+    std::unique_ptr<spool::Spool> spool = OpenSpool();
     int64_t next = 0;
     AppendEvents(spool.get(), kRouteA, 30, &next);
     a400_ = FailHead(spool.get(), kRouteA, 10, 400,
@@ -30,14 +30,14 @@ class OfflineTest : public ::testing::Test {
     quarantined_ = Quarantine(spool.get(), "{not json");
   }
 
-  std::unique_ptr<Spool> OpenSpool() {
-    std::unique_ptr<Spool> spool;
-    Status s = Spool::Open(SpoolOptions(), path(), &spool);
+  std::unique_ptr<spool::Spool> OpenSpool() {
+    std::unique_ptr<spool::Spool> spool;
+    Status s = spool::Spool::Open(spool::SpoolOptions(), path(), &spool);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return spool;
   }
-  SpoolStats Stats() {
-    SpoolStats st;
+  spool::SpoolStats Stats() {
+    spool::SpoolStats st;
     EXPECT_TRUE(OpenSpool()->Stats(&st).ok());
     return st;
   }
@@ -88,8 +88,8 @@ TEST_F(OfflineTest, StatsShowsEventsInDoubtPerTable) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("in doubt"), std::string::npos) << r.out;
   {
-    std::unique_ptr<Spool> spool = OpenSpool();
-    std::vector<PendingEvent> b;
+    std::unique_ptr<spool::Spool> spool = OpenSpool();
+    std::vector<spool::PendingEvent> b;
     ASSERT_TRUE(spool->Read(kRouteB, 0, 100, SIZE_MAX, &b).ok());
     ASSERT_GE(b.size(), 6u);
     ASSERT_TRUE(spool->MarkInFlight(kRouteB, b[0].seq, b[5].seq).ok());
@@ -195,7 +195,7 @@ TEST_F(OfflineTest, RequeueByIdsMovesBatchesBack) {
   RunResult r = Run({"requeue", std::to_string(a400_), std::to_string(b400_)});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("requeued 2 batches, 14 events"), std::string::npos) << r.out;
-  SpoolStats st = Stats();
+  spool::SpoolStats st = Stats();
   EXPECT_EQ(st.routes[kRouteA].pending_events, 25u);
   EXPECT_EQ(st.routes[kRouteB].pending_events, 20u);
   EXPECT_EQ(st.failed_batches, 2u);
@@ -222,7 +222,7 @@ TEST_F(OfflineTest, RequeueAllWithFilters) {
   r = Run({"requeue", "--all"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("skipped batch " + std::to_string(quarantined_)), std::string::npos) << r.out;
-  SpoolStats st = Stats();
+  spool::SpoolStats st = Stats();
   EXPECT_EQ(st.failed_batches, 1u);  // only the routeless one is left
   EXPECT_EQ(st.routes[kRouteA].pending_events + st.routes[kRouteB].pending_events, 50u);
 }

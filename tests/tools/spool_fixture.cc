@@ -49,14 +49,14 @@ std::string Event(const std::string& type, int i) {
   return j.dump();
 }
 
-sg::Status Fill(sg::Spool* spool) {
+sg::Status Fill(sg::spool::Spool* spool) {
   const std::string kChange = "CitrixAnalytics_riskScoreChange_V1_CL";
   const std::string kDetails = "CitrixAnalytics_indicatorEventDetails_V1_CL";
   int64_t offset = 0;
   auto append = [&](const std::string& route, const std::string& type, int n) {
-    sg::AppendBatch b;
+    sg::spool::AppendBatch b;
     for (int i = 0; i < n; ++i) {
-      sg::NewEvent e;
+      sg::spool::NewEvent e;
       e.route = route;
       e.payload = Event(type, static_cast<int>(offset));
       e.source = {"citrix-risk-events", static_cast<int32_t>(offset % 3), offset / 3};
@@ -65,17 +65,17 @@ sg::Status Fill(sg::Spool* spool) {
     }
     // The highest offset this batch holds per partition (the spool takes what its recorded
     // offsets cover as already spooled, so they must not claim more).
-    for (const sg::NewEvent& e : b.events) b.offsets.push_back({e.source.topic, e.source.partition, e.source.offset});
+    for (const sg::spool::NewEvent& e : b.events) b.offsets.push_back({e.source.topic, e.source.partition, e.source.offset});
     return spool->Append(b);
   };
   auto fail = [&](const std::string& route, size_t n, int http, const std::string& reason,
                   const std::string& text, int attempts, int64_t ago_ms) {
-    std::vector<sg::PendingEvent> events;
+    std::vector<sg::spool::PendingEvent> events;
     sg::Status s = spool->Read(route, 0, n, SIZE_MAX, &events);
     if (!s.ok()) return s;
     std::vector<uint64_t> seqs;
     for (const auto& e : events) seqs.push_back(e.seq);
-    sg::FailureInfo why{http, reason, text, attempts, NowMs() - ago_ms - 60'000, NowMs() - ago_ms};
+    sg::spool::FailureInfo why{http, reason, text, attempts, NowMs() - ago_ms - 60'000, NowMs() - ago_ms};
     uint64_t id = 0;
     return spool->Fail(route, seqs, why, &id);
   };
@@ -91,14 +91,14 @@ sg::Status Fill(sg::Spool* spool) {
   if (s.ok()) s = fail(kChange, 200, 503, "http_503", "Service Unavailable", 12, 3 * 60'000);
   if (s.ok()) s = append(kDetails, "indicatorEventDetails", 300);
   if (s.ok()) {
-    sg::AppendBatch b;
-    sg::QuarantinedMessage q;
+    sg::spool::AppendBatch b;
+    sg::spool::QuarantinedMessage q;
     q.payload = R"({"event_type":"riskScoreChange","tenant_id":"jimex9vbhnya","risk_score":)";
     q.source = {"citrix-risk-events", 1, offset / 3 + 1};
     q.why.reason = "invalid_json";
     q.why.error_text = "parse error at byte 68: unexpected end of input";
     b.quarantined.push_back(q);
-    b.offsets.push_back(q.source.topic.empty() ? sg::PartitionOffset{} : sg::PartitionOffset{q.source.topic, 1, q.source.offset});
+    b.offsets.push_back(q.source.topic.empty() ? sg::spool::PartitionOffset{} : sg::spool::PartitionOffset{q.source.topic, 1, q.source.offset});
     s = spool->Append(b);
   }
   return s;
@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
 
-  std::unique_ptr<sg::Spool> spool;
-  sg::Status s = sg::Spool::Open(sg::SpoolOptions(), dir, &spool);
+  std::unique_ptr<sg::spool::Spool> spool;
+  sg::Status s = sg::spool::Spool::Open(sg::spool::SpoolOptions(), dir, &spool);
   if (!s.ok()) {
     fmt::print(stderr, "{}\n", s.ToString());
     return 1;

@@ -28,8 +28,8 @@ inline int64_t PayloadN(const std::string& payload) {
 }
 
 // Appends `n` events numbered from *next to `route`.
-inline void AppendEvents(Spool* spool, const std::string& route, int n, int64_t* next) {
-  AppendBatch b;
+inline void AppendEvents(spool::Spool* spool, const std::string& route, int n, int64_t* next) {
+  spool::AppendBatch b;
   for (int i = 0; i < n; ++i) {
     int64_t k = (*next)++;
     b.events.push_back(MakeEvent(route, Payload(k), static_cast<int32_t>(k % 2), k));
@@ -39,13 +39,13 @@ inline void AppendEvents(Spool* spool, const std::string& route, int n, int64_t*
 }
 
 // Fails the `n` oldest pending events of `route` as one batch; returns its id.
-inline uint64_t FailHead(Spool* spool, const std::string& route, size_t n, int http_status,
+inline uint64_t FailHead(spool::Spool* spool, const std::string& route, size_t n, int http_status,
                          const std::string& text = "The request was rejected") {
-  std::vector<PendingEvent> events;
+  std::vector<spool::PendingEvent> events;
   EXPECT_TRUE(spool->Read(route, 0, n, SIZE_MAX, &events).ok());
   std::vector<uint64_t> seqs;
-  for (const PendingEvent& e : events) seqs.push_back(e.seq);
-  FailureInfo why;
+  for (const spool::PendingEvent& e : events) seqs.push_back(e.seq);
+  spool::FailureInfo why;
   why.http_status = http_status;
   why.reason = "http_" + std::to_string(http_status);
   why.error_text = text;
@@ -55,16 +55,16 @@ inline uint64_t FailHead(Spool* spool, const std::string& route, size_t n, int h
   return id;
 }
 
-inline uint64_t Quarantine(Spool* spool, const std::string& payload) {
-  AppendBatch b;
-  QuarantinedMessage q;
+inline uint64_t Quarantine(spool::Spool* spool, const std::string& payload) {
+  spool::AppendBatch b;
+  spool::QuarantinedMessage q;
   q.payload = payload;
   q.source = {"citrix-risk", 0, 999};
   q.why.reason = "invalid_json";
   q.why.error_text = "parse error at byte 5";
   b.quarantined.push_back(q);
   EXPECT_TRUE(spool->Append(b).ok());
-  std::vector<FailedBatch> all;
+  std::vector<spool::FailedBatch> all;
   EXPECT_TRUE(spool->ListFailed(0, 100000, "", &all).ok());
   return all.empty() ? 0 : all.back().id;
 }

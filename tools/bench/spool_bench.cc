@@ -35,7 +35,7 @@ struct Result {
   double events_per_s = 0, mb_per_s = 0;
 };
 
-Result BenchAppend(sg::Spool* spool, size_t batch, double seconds, int threads, uint64_t* id) {
+Result BenchAppend(sg::spool::Spool* spool, size_t batch, double seconds, int threads, uint64_t* id) {
   std::vector<std::string> payloads;
   for (size_t i = 0; i < batch; ++i) payloads.push_back(CitrixEvent((*id)++));
   std::atomic<uint64_t> events{0}, bytes{0};
@@ -44,7 +44,7 @@ Result BenchAppend(sg::Spool* spool, size_t batch, double seconds, int threads, 
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
     ts.emplace_back([&] {
-      sg::AppendBatch b;
+      sg::spool::AppendBatch b;
       for (const auto& p : payloads) b.events.push_back({"CitrixAnalytics_indicatorEventDetails_CL", p, {"bench", 0, 0}});
       uint64_t n = 0, by = 0;
       while (Clock::now() < deadline) {
@@ -109,10 +109,10 @@ int main(int argc, char** argv) {
   std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (auto [batch, threads] : {std::pair<size_t, int>{1, 1}, {1, 4}, {100, 1}, {1000, 1}}) {
     std::string path = fmt::format("{}/spool-{}-{}", dir, batch, threads);
-    std::unique_ptr<sg::Spool> spool;
-    sg::SpoolOptions o;
+    std::unique_ptr<sg::spool::Spool> spool;
+    sg::spool::SpoolOptions o;
     o.max_bytes = 1ull << 40;
-    sg::Status s = sg::Spool::Open(o, path, &spool);
+    sg::Status s = sg::spool::Spool::Open(o, path, &spool);
     if (!s.ok()) {
       std::fprintf(stderr, "%s\n", s.ToString().c_str());
       return 1;
@@ -128,17 +128,17 @@ int main(int argc, char** argv) {
 
   // Head reads: fill a backlog, then read and ack it from the head in batches of 1,000.
   std::string path = dir + "/spool-backlog";
-  std::unique_ptr<sg::Spool> spool;
-  sg::SpoolOptions o;
+  std::unique_ptr<sg::spool::Spool> spool;
+  sg::spool::SpoolOptions o;
   o.max_bytes = 1ull << 40;
-  if (!sg::Spool::Open(o, path, &spool).ok()) return 1;
+  if (!sg::spool::Spool::Open(o, path, &spool).ok()) return 1;
   const std::string route = "CitrixAnalytics_indicatorEventDetails_CL";
   for (size_t i = 0; i < backlog; i += 1000) {
-    sg::AppendBatch b;
+    sg::spool::AppendBatch b;
     for (size_t j = 0; j < 1000; ++j) b.events.push_back({route, CitrixEvent(i + j), {"bench", 0, 0}});
     if (!spool->Append(b).ok()) return 1;
   }
-  std::vector<sg::PendingEvent> head;
+  std::vector<sg::spool::PendingEvent> head;
   uint64_t n = 0, bytes = 0;
   double first_tenth = 0, last_tenth = 0;
   auto start = Clock::now();

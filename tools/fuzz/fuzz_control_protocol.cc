@@ -70,9 +70,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!wire::DecodeChangeResult(again, &res2).ok()) Die("re-encoded result does not decode");
     if (!Same(res, res2)) Die("result changed on re-encoding");
   }
-  sg::SpoolStats stats;
+  sg::spool::SpoolStats stats;
   if (wire::DecodeStats(j, &stats).ok()) {
-    sg::SpoolStats stats2;
+    sg::spool::SpoolStats stats2;
     if (!wire::DecodeStats(wire::EncodeStats(stats), &stats2).ok()) Die("re-encoded stats do not decode");
     if (stats2.routes.size() != stats.routes.size() || stats2.failed_batches != stats.failed_batches ||
         stats2.used_bytes != stats.used_bytes) {

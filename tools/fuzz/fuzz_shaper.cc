@@ -62,7 +62,7 @@ size_t TopLevelKeys(const std::string& row) {
   return keys;
 }
 
-void CheckStreamingMatchesDocument(std::string_view payload, const sg::SourceRef& source) {
+void CheckStreamingMatchesDocument(std::string_view payload, const sg::spool::SourceRef& source) {
   sg::deliver::ShapeOptions stream, doc;
   stream.schema = doc.schema = &AssumedSchema();
   stream.event_id_field = doc.event_id_field = "event_id";
@@ -98,7 +98,7 @@ void CheckStreamingMatchesDocument(std::string_view payload, const sg::SourceRef
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view payload(reinterpret_cast<const char*>(data), size);
   const nlohmann::json ref = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
-  sg::SourceRef source{"citrix-topic", 3, 42};
+  sg::spool::SourceRef source{"citrix-topic", 3, 42};
   for (int variant = 0; variant < 2; ++variant) {
     sg::deliver::ShapeOptions options;
     if (variant == 1) {

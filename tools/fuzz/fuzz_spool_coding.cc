@@ -24,14 +24,14 @@ using namespace sg::spool;
   std::abort();
 }
 
-bool Same(const sg::SourceRef& a, const sg::SourceRef& b) {
+bool Same(const sg::spool::SourceRef& a, const sg::spool::SourceRef& b) {
   return a.topic == b.topic && a.partition == b.partition && a.offset == b.offset;
 }
-bool Same(const sg::PendingEvent& a, const sg::PendingEvent& b, bool with_seq) {
+bool Same(const sg::spool::PendingEvent& a, const sg::spool::PendingEvent& b, bool with_seq) {
   return (!with_seq || a.seq == b.seq) && a.payload == b.payload && Same(a.source, b.source) &&
          a.enqueued_ms == b.enqueued_ms;
 }
-bool Same(const sg::FailedBatch& a, const sg::FailedBatch& b) {
+bool Same(const sg::spool::FailedBatch& a, const sg::spool::FailedBatch& b) {
   if (a.route != b.route || a.why.http_status != b.why.http_status || a.why.reason != b.why.reason ||
       a.why.error_text != b.why.error_text || a.why.attempts != b.why.attempts ||
       a.why.first_failure_ms != b.why.first_failure_ms || a.why.last_failure_ms != b.why.last_failure_ms ||
@@ -45,21 +45,21 @@ bool Same(const sg::FailedBatch& a, const sg::FailedBatch& b) {
 }
 
 void CheckPending(std::string_view value) {
-  sg::PendingEvent e;
+  sg::spool::PendingEvent e;
   if (!DecodePendingValue(value, &e).ok()) return;
   std::string again;
   EncodePendingValue(e.source, e.enqueued_ms, e.payload, &again);
-  sg::PendingEvent e2;
+  sg::spool::PendingEvent e2;
   if (!DecodePendingValue(again, &e2).ok()) Die("re-encoded pending value does not decode");
   if (!Same(e, e2, false)) Die("pending value changed on re-encoding");
 }
 
 void CheckFailed(std::string_view value) {
-  sg::FailedBatch b;
+  sg::spool::FailedBatch b;
   if (!DecodeFailedBatch(value, &b).ok()) return;
   std::string again;
   EncodeFailedBatch(b, &again);
-  sg::FailedBatch b2;
+  sg::spool::FailedBatch b2;
   if (!DecodeFailedBatch(again, &b2).ok()) Die("re-encoded failed batch does not decode");
   b2.id = b.id;
   if (!Same(b, b2)) Die("failed batch changed on re-encoding");
@@ -82,8 +82,8 @@ void CheckKeys(std::string_view key) {
   }
 }
 
-sg::SourceRef AnySource(FuzzedDataProvider& fdp) {
-  sg::SourceRef s;
+sg::spool::SourceRef AnySource(FuzzedDataProvider& fdp) {
+  sg::spool::SourceRef s;
   s.topic = fdp.ConsumeRandomLengthString(64);
   s.partition = fdp.ConsumeIntegral<int32_t>();
   s.offset = fdp.ConsumeIntegral<int64_t>();
@@ -92,16 +92,16 @@ sg::SourceRef AnySource(FuzzedDataProvider& fdp) {
 
 void CheckEncodeDecode(const uint8_t* data, size_t size) {
   FuzzedDataProvider fdp(data, size);
-  const sg::SourceRef source = AnySource(fdp);
+  const sg::spool::SourceRef source = AnySource(fdp);
   const int64_t enqueued = fdp.ConsumeIntegral<int64_t>();
   const std::string payload = fdp.ConsumeRandomLengthString(256);
   std::string v;
   EncodePendingValue(source, enqueued, payload, &v);
-  sg::PendingEvent e;
+  sg::spool::PendingEvent e;
   if (!DecodePendingValue(v, &e).ok()) Die("encoded pending value does not decode");
   if (!Same(e.source, source) || e.enqueued_ms != enqueued || e.payload != payload) Die("pending encode/decode");
 
-  sg::FailedBatch b;
+  sg::spool::FailedBatch b;
   b.route = fdp.ConsumeRandomLengthString(32);
   b.why.http_status = fdp.ConsumeIntegral<int>();
   b.why.reason = fdp.ConsumeRandomLengthString(32);
@@ -111,7 +111,7 @@ void CheckEncodeDecode(const uint8_t* data, size_t size) {
   b.why.last_failure_ms = fdp.ConsumeIntegral<int64_t>();
   const size_t n = fdp.ConsumeIntegralInRange<size_t>(0, 8);
   for (size_t i = 0; i < n; ++i) {
-    sg::PendingEvent pe;
+    sg::spool::PendingEvent pe;
     pe.seq = fdp.ConsumeIntegral<uint64_t>();
     pe.enqueued_ms = fdp.ConsumeIntegral<int64_t>();
     pe.source = AnySource(fdp);
@@ -121,7 +121,7 @@ void CheckEncodeDecode(const uint8_t* data, size_t size) {
   }
   std::string fv;
   EncodeFailedBatch(b, &fv);
-  sg::FailedBatch b2;
+  sg::spool::FailedBatch b2;
   if (!DecodeFailedBatch(fv, &b2).ok()) Die("encoded failed batch does not decode");
   if (!Same(b, b2)) Die("failed batch encode/decode");
 

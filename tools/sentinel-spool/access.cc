@@ -145,22 +145,22 @@ Status Access::Open(const std::string& dir, Intent intent, uint64_t config_max_b
           "permission denied: changing the spool {} must run as its owner {} (sudo -u {} sentinel-spool ...)",
           dir_, owner, owner));
     }
-    SpoolOptions o;
+    spool::SpoolOptions o;
     o.read_only = true;
     o.create_if_missing = false;
-    Status s = Spool::Open(o, dir_, &spool_);
+    Status s = spool::Spool::Open(o, dir_, &spool_);
     if (!s.ok()) return s;
     mode_ = Mode::kOfflineReadOnly;
     return Status::OK();
   }
 
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.create_if_missing = false;
   if (max_bytes_ > 0) o.max_bytes = max_bytes_;
   // A reading command never takes the writer's lock: a gateway starting meanwhile must get it.
   // RocksDB's read-only instance takes no lock and writes nothing.
   o.read_only = intent == Intent::kRead;
-  Status s = Spool::Open(o, dir_, &spool_);
+  Status s = spool::Spool::Open(o, dir_, &spool_);
   if (s.IsBusy()) {  // a gateway started between the probe and our open
     LockHeld(dir_, &pid_);
     return OpenLive(intent);
@@ -207,14 +207,14 @@ Status Access::OpenLive(Intent intent) {
                                        fs::temp_directory_path().string(), std::strerror(errno)));
   }
   scratch_ = tmpl;
-  SpoolOptions o;
+  spool::SpoolOptions o;
   o.secondary = true;
   o.secondary_path = scratch_;
   o.create_if_missing = false;
-  Status s = Spool::Open(o, dir_, &spool_);
+  Status s = spool::Spool::Open(o, dir_, &spool_);
   // The gateway may delete a WAL or SST file between the secondary's listing and its opening
   // (a flush or compaction finished): one more try sees the new set of files.
-  if (s.IsIOError() || s.IsNotFound()) s = Spool::Open(o, dir_, &spool_);
+  if (s.IsIOError() || s.IsNotFound()) s = spool::Spool::Open(o, dir_, &spool_);
   if (!s.ok()) return s;
   mode_ = Mode::kLiveSecondary;
   return Status::OK();

@@ -46,7 +46,7 @@ class Access {
   const char* Kind() const { return live() ? "live" : "offline"; }
 
   // The spool (offline and kLiveSecondary), else nullptr.
-  Spool* spool() { return spool_.get(); }
+  spool::Spool* spool() { return spool_.get(); }
   // The control connection (kLiveControl), else nullptr.
   control::ControlClient* client() { return client_.get(); }
 
@@ -62,7 +62,7 @@ class Access {
   int64_t pid_ = 0;
   bool gateway_answered_ = false;  // the lock holder answered on the control socket
   std::string scratch_;
-  std::unique_ptr<Spool> spool_;
+  std::unique_ptr<spool::Spool> spool_;
   std::unique_ptr<control::ControlClient> client_;
   uint64_t max_bytes_ = 0;
   const char* max_bytes_source_ = "default";

@@ -63,7 +63,7 @@ Status OpenAccess(const CommandOptions& o, Intent intent, Access* access) {
   return s;
 }
 
-bool RouteKnown(Spool* spool, const std::string& route) {
+bool RouteKnown(spool::Spool* spool, const std::string& route) {
   std::vector<std::string> routes = spool->Routes();
   return std::find(routes.begin(), routes.end(), route) != routes.end();
 }
@@ -73,13 +73,13 @@ Status UnknownId(const std::string& id) {
       "no failed batch or route named '{}' (`sentinel-spool ls` lists them)", id));
 }
 
-json SourceJson(const SourceRef& s) {
+json SourceJson(const spool::SourceRef& s) {
   return {{"topic", s.topic}, {"partition", s.partition}, {"offset", s.offset}};
 }
 
 // One event as exported: where it is, where it came from, and the event itself (parsed JSON) or,
 // for input that is not JSON, its text as "payload".
-json EventJson(const std::string& id, const char* kind, const std::string& route, const PendingEvent& e) {
+json EventJson(const std::string& id, const char* kind, const std::string& route, const spool::PendingEvent& e) {
   json j = {{"id", id}, {"kind", kind}, {"route", route}, {"seq", e.seq},
             {"enqueued", IsoTime(e.enqueued_ms)}};
   if (!e.source.topic.empty()) j["source"] = SourceJson(e.source);
@@ -92,13 +92,13 @@ json EventJson(const std::string& id, const char* kind, const std::string& route
   return j;
 }
 
-std::string ReasonText(const FailureInfo& why) {
+std::string ReasonText(const spool::FailureInfo& why) {
   if (why.error_text.empty()) return why.reason;
   if (why.reason.empty()) return why.error_text;
   return why.reason + ": " + why.error_text;
 }
 
-json FailedJson(const FailedBatch& fb, int64_t now) {
+json FailedJson(const spool::FailedBatch& fb, int64_t now) {
   return {{"id", std::to_string(fb.id)},
           {"kind", "failed"},
           {"route", fb.route},
@@ -113,7 +113,7 @@ json FailedJson(const FailedBatch& fb, int64_t now) {
           {"age_s", (now - fb.why.first_failure_ms) / 1000}};
 }
 
-json PendingJson(const std::string& route, const RouteStats& r, int64_t now) {
+json PendingJson(const std::string& route, const spool::RouteStats& r, int64_t now) {
   json j = {{"id", route}, {"kind", "pending"}, {"route", route}, {"events", r.pending_events},
             {"bytes", r.pending_bytes}};
   if (r.oldest_enqueued_ms > 0) {
@@ -125,14 +125,14 @@ json PendingJson(const std::string& route, const RouteStats& r, int64_t now) {
 
 // Calls fn(batch) for every failed batch (after `route` filter), oldest first, up to `limit` (0: all).
 template <typename F>
-Status ForEachFailed(Spool* spool, const std::string& route, size_t limit, F&& fn) {
+Status ForEachFailed(spool::Spool* spool, const std::string& route, size_t limit, F&& fn) {
   uint64_t after = 0;
   size_t seen = 0;
   for (;;) {
-    std::vector<FailedBatch> page;
+    std::vector<spool::FailedBatch> page;
     Status s = spool->ListFailed(after, kFailedPage, route, &page);
     if (!s.ok()) return s;
-    for (FailedBatch& fb : page) {
+    for (spool::FailedBatch& fb : page) {
       after = fb.id;
       if (limit > 0 && seen >= limit) return Status::OK();
       ++seen;
@@ -144,13 +144,13 @@ Status ForEachFailed(Spool* spool, const std::string& route, size_t limit, F&& f
 
 // Calls fn(events) for each page of pending events of `route`, oldest first, up to `limit` (0: all).
 template <typename F>
-Status ForEachPending(Spool* spool, const std::string& route, size_t limit, F&& fn) {
+Status ForEachPending(spool::Spool* spool, const std::string& route, size_t limit, F&& fn) {
   uint64_t after = 0;
   size_t seen = 0;
   for (;;) {
     size_t want = limit > 0 ? std::min(kReadPage, limit - seen) : kReadPage;
     if (want == 0) return Status::OK();
-    std::vector<PendingEvent> page;
+    std::vector<spool::PendingEvent> page;
     Status s = spool->Read(route, after, want, 8u << 20, &page);
     if (!s.ok()) return s;
     if (page.empty()) return Status::OK();
@@ -166,7 +166,7 @@ size_t RouteWidth(size_t fixed) {
   return w > fixed + 12 ? w - fixed : 12;
 }
 
-void PrintRouteTable(const std::map<std::string, RouteStats>& routes, const std::string& title,
+void PrintRouteTable(const std::map<std::string, spool::RouteStats>& routes, const std::string& title,
                      int64_t now) {
   const size_t rw = RouteWidth(32);
   fmt::print("{:<{}}  {:>8}  {:>10}  {:>8}\n", title, rw, "EVENTS", "BYTES", "OLDEST");
@@ -178,9 +178,9 @@ void PrintRouteTable(const std::map<std::string, RouteStats>& routes, const std:
 }
 
 // "citrix-risk/0 offsets 1200..1249", one per partition the events came from.
-std::vector<std::string> SourceSummary(const std::vector<PendingEvent>& events) {
+std::vector<std::string> SourceSummary(const std::vector<spool::PendingEvent>& events) {
   std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> ranges;
-  for (const PendingEvent& e : events) {
+  for (const spool::PendingEvent& e : events) {
     if (e.source.topic.empty()) continue;
     auto [it, fresh] = ranges.try_emplace({e.source.topic, e.source.partition}, e.source.offset, e.source.offset);
     if (!fresh) {
@@ -210,9 +210,9 @@ void PrintWrapped(const std::string& text, size_t width, const std::string& inde
   if (!line.empty()) fmt::print("{}{}\n", indent, line);
 }
 
-void PrintEvents(const std::vector<PendingEvent>& events, size_t total, int64_t now) {
+void PrintEvents(const std::vector<spool::PendingEvent>& events, size_t total, int64_t now) {
   size_t i = 0;
-  for (const PendingEvent& e : events) {
+  for (const spool::PendingEvent& e : events) {
     ++i;
     std::string src = e.source.topic.empty()
                           ? std::string()
@@ -332,9 +332,9 @@ int Stats(const CommandOptions& o) {
   Access access;
   Status s = OpenAccess(o, Intent::kRead, &access);
   if (!s.ok()) return Fail(s);
-  SpoolStats st;
+  spool::SpoolStats st;
   s = access.spool()->Stats(&st);
-  std::vector<PartitionOffset> offsets;
+  std::vector<spool::PartitionOffset> offsets;
   if (s.ok()) s = access.spool()->SourceOffsets(&offsets);
   if (!s.ok()) return Fail(s);
   const int64_t now = NowMs();
@@ -419,7 +419,7 @@ int List(const CommandOptions& o) {
   Access access;
   Status s = OpenAccess(o, Intent::kRead, &access);
   if (!s.ok()) return Fail(s);
-  Spool* spool = access.spool();
+  spool::Spool* spool = access.spool();
   const int64_t now = NowMs();
   if (!o.route.empty() && !RouteKnown(spool, o.route)) {
     return Fail(Status::NotFound(fmt::format("no route named '{}' in this spool", o.route)));
@@ -427,9 +427,9 @@ int List(const CommandOptions& o) {
 
   // Pending events are not batched in the spool (the drainer forms its batches when it reads), so
   // they are listed as one line per route: its id is the route name.
-  std::map<std::string, RouteStats> pending;
+  std::map<std::string, spool::RouteStats> pending;
   if (!o.failed_only) {
-    SpoolStats st;
+    spool::SpoolStats st;
     s = spool->Stats(&st);
     if (!s.ok()) return Fail(s);
     for (const auto& [name, r] : st.routes) {
@@ -438,11 +438,11 @@ int List(const CommandOptions& o) {
   }
   // Failed batches, without their events (only the line's fields are kept), grouped by route.
   struct FailedLine {
-    FailedBatch meta;
+    spool::FailedBatch meta;
     uint64_t events = 0;
   };
   std::vector<FailedLine> failed;
-  s = ForEachFailed(spool, o.route, o.limit, [&](FailedBatch& fb) {
+  s = ForEachFailed(spool, o.route, o.limit, [&](spool::FailedBatch& fb) {
     FailedLine line;
     line.events = fb.events.size();
     fb.events.clear();
@@ -490,7 +490,7 @@ int List(const CommandOptions& o) {
     fmt::print("{:>6}  {:>6}  {:>10}  {:>6}  {:>4}  {:>3}  {}\n", "ID", "EVENTS", "BYTES", "AGE", "HTTP",
                "TRY", "REASON");
     for (const FailedLine* f : by_route[route]) {
-      const FailedBatch& b = f->meta;
+      const spool::FailedBatch& b = f->meta;
       fmt::print("{:>6}  {:>6}  {:>10}  {:>6}  {:>4}  {:>3}  {}\n", b.id, f->events, HumanBytes(b.bytes),
                  HumanAge(now - b.why.first_failure_ms), b.why.http_status > 0 ? std::to_string(b.why.http_status) : "-",
                  b.why.attempts, Fit(ReasonText(b.why), reason_w));
@@ -504,23 +504,23 @@ int Show(const CommandOptions& o) {
   Access access;
   Status s = OpenAccess(o, Intent::kRead, &access);
   if (!s.ok()) return Fail(s);
-  Spool* spool = access.spool();
+  spool::Spool* spool = access.spool();
   const int64_t now = NowMs();
   const Target t = ParseTarget(o.ids[0]);
   const size_t limit = o.limit;  // 0: all
 
   if (t.failed) {
-    FailedBatch fb;
+    spool::FailedBatch fb;
     s = spool->GetFailed(t.id, &fb);
     if (s.IsNotFound()) return Fail(UnknownId(o.ids[0]));
     if (!s.ok()) return Fail(s);
     const size_t total = fb.events.size();
-    std::vector<PendingEvent> shown(fb.events.begin(),
+    std::vector<spool::PendingEvent> shown(fb.events.begin(),
                                     fb.events.begin() + static_cast<std::ptrdiff_t>(limit > 0 ? std::min(limit, total) : total));
     if (o.json) {
       json j = FailedJson(fb, now);
       json events = json::array();
-      for (const PendingEvent& e : shown) events.push_back(EventJson(o.ids[0], "failed", fb.route, e));
+      for (const spool::PendingEvent& e : shown) events.push_back(EventJson(o.ids[0], "failed", fb.route, e));
       j["event_list"] = std::move(events);
       j["events_shown"] = shown.size();
       Line(j);
@@ -549,19 +549,19 @@ int Show(const CommandOptions& o) {
   }
 
   if (!RouteKnown(spool, t.route)) return Fail(UnknownId(o.ids[0]));
-  SpoolStats st;
+  spool::SpoolStats st;
   s = spool->Stats(&st);
   if (!s.ok()) return Fail(s);
-  const RouteStats r = st.routes[t.route];
-  std::vector<PendingEvent> shown;
-  s = ForEachPending(spool, t.route, limit, [&](std::vector<PendingEvent>& page) {
-    for (PendingEvent& e : page) shown.push_back(std::move(e));
+  const spool::RouteStats r = st.routes[t.route];
+  std::vector<spool::PendingEvent> shown;
+  s = ForEachPending(spool, t.route, limit, [&](std::vector<spool::PendingEvent>& page) {
+    for (spool::PendingEvent& e : page) shown.push_back(std::move(e));
   });
   if (!s.ok()) return Fail(s);
   if (o.json) {
     json j = PendingJson(t.route, r, now);
     json events = json::array();
-    for (const PendingEvent& e : shown) events.push_back(EventJson(t.route, "pending", t.route, e));
+    for (const spool::PendingEvent& e : shown) events.push_back(EventJson(t.route, "pending", t.route, e));
     j["event_list"] = std::move(events);
     j["events_shown"] = shown.size();
     Line(j);
@@ -580,9 +580,9 @@ int Export(const CommandOptions& o) {
   Access access;
   Status s = OpenAccess(o, Intent::kRead, &access);
   if (!s.ok()) return Fail(s);
-  Spool* spool = access.spool();
+  spool::Spool* spool = access.spool();
   uint64_t count = 0;
-  auto emit = [&](const std::string& id, const char* kind, const std::string& route, const PendingEvent& e) {
+  auto emit = [&](const std::string& id, const char* kind, const std::string& route, const spool::PendingEvent& e) {
     ++count;
     if (o.raw) {
       fmt::print("{}\n", e.payload);
@@ -590,12 +590,12 @@ int Export(const CommandOptions& o) {
       Line(EventJson(id, kind, route, e));
     }
   };
-  auto export_failed = [&](const FailedBatch& fb) {
-    for (const PendingEvent& e : fb.events) emit(std::to_string(fb.id), "failed", fb.route, e);
+  auto export_failed = [&](const spool::FailedBatch& fb) {
+    for (const spool::PendingEvent& e : fb.events) emit(std::to_string(fb.id), "failed", fb.route, e);
   };
   auto export_pending = [&](const std::string& route) {
-    return ForEachPending(spool, route, 0, [&](std::vector<PendingEvent>& page) {
-      for (const PendingEvent& e : page) emit(route, "pending", route, e);
+    return ForEachPending(spool, route, 0, [&](std::vector<spool::PendingEvent>& page) {
+      for (const spool::PendingEvent& e : page) emit(route, "pending", route, e);
     });
   };
 
@@ -606,7 +606,7 @@ int Export(const CommandOptions& o) {
     // Every id is checked before anything is printed, so a typo never yields half an export.
     for (const std::string& id : ids) {
       Target t = ParseTarget(id);
-      FailedBatch fb;
+      spool::FailedBatch fb;
       if (t.failed ? !spool->GetFailed(t.id, &fb).ok() : !RouteKnown(spool, t.route)) {
         return Fail(UnknownId(id));
       }
@@ -614,7 +614,7 @@ int Export(const CommandOptions& o) {
     for (const std::string& id : ids) {
       Target t = ParseTarget(id);
       if (t.failed) {
-        FailedBatch fb;
+        spool::FailedBatch fb;
         s = spool->GetFailed(t.id, &fb);
         if (s.ok()) export_failed(fb);
       } else {
@@ -633,7 +633,7 @@ int Export(const CommandOptions& o) {
         if (!s.ok()) return Fail(s);
       }
     }
-    s = ForEachFailed(spool, o.route, 0, [&](FailedBatch& fb) { export_failed(fb); });
+    s = ForEachFailed(spool, o.route, 0, [&](spool::FailedBatch& fb) { export_failed(fb); });
     if (!s.ok()) return Fail(s);
   }
   std::fflush(stdout);

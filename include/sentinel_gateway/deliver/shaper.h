@@ -60,7 +60,7 @@ struct ShapeReport {
 };
 
 // InvalidArgument when the payload is not a JSON object.
-Status ShapeEvent(std::string_view payload, const SourceRef& source, const ShapeOptions& options,
+Status ShapeEvent(std::string_view payload, const spool::SourceRef& source, const ShapeOptions& options,
                   std::string* row, ShapeReport* report);
 
 }  // namespace sg::deliver

@@ -100,10 +100,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::unique_ptr<sg::Spool> spool;
-  sg::SpoolOptions so;
+  std::unique_ptr<sg::spool::Spool> spool;
+  sg::spool::SpoolOptions so;
   so.max_bytes = 64ull << 30;
-  s = sg::Spool::Open(so, dir + "/spool", &spool);
+  s = sg::spool::Spool::Open(so, dir + "/spool", &spool);
   if (!s.ok()) {
     std::fprintf(stderr, "spool: %s\n", s.ToString().c_str());
     return 1;
@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
                                  "users",  "docs",  "project",  "backup", "archive", "finance",
                                  "images", "hr",    "drive",    "export", "data",    "team"};
   for (int64_t i = 0; i < events;) {
-    sg::AppendBatch b;
+    sg::spool::AppendBatch b;
     for (int k = 0; k < 1000 && i < events; ++k, ++i) {
       nlohmann::json j = {{"tenant_id", "jimex9vbhnya"},
                           {"entity_id", fmt::format("user{}@example.com", i)},
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
         }
         j["app_url"] = url;
       }
-      sg::NewEvent e;
+      sg::spool::NewEvent e;
       e.route = route_names[static_cast<size_t>(i % routes)];
       e.payload = j.dump();
       e.source = {"citrix", 0, i};
@@ -189,7 +189,7 @@ int main(int argc, char** argv) {
   // for a drained spool.
   std::string stats_error;
   auto pending = [&] {
-    sg::SpoolStats st;
+    sg::spool::SpoolStats st;
     if (sg::Status ss = spool->Stats(&st); !ss.ok()) {
       if (stats_error.empty()) stats_error = ss.ToString();
       return uint64_t{0};

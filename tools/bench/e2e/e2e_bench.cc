@@ -490,13 +490,13 @@ int main(int argc, char** argv) {
     b.metrics_port_ = FreePort();
     {
       // Fill the spool directly, as a stopped gateway would have left it after a long Azure outage.
-      std::unique_ptr<sg::Spool> spool;
-      sg::SpoolOptions so;
+      std::unique_ptr<sg::spool::Spool> spool;
+      sg::spool::SpoolOptions so;
       so.max_bytes = 20ull << 30;
-      if (!sg::Spool::Open(so, b.dir() + "/spool", &spool).ok()) return 1;
+      if (!sg::spool::Spool::Open(so, b.dir() + "/spool", &spool).ok()) return 1;
       auto f0 = Clock::now();
       for (uint64_t i = 0; i < backlog; i += 1000) {
-        sg::AppendBatch batch;
+        sg::spool::AppendBatch batch;
         for (uint64_t j = i; j < std::min(backlog, i + 1000); ++j) {
           batch.events.push_back({"CitrixAnalytics_indicatorEventDetails_V1_CL", CitrixEvent(10'000'000 + j, NowMs()), {}});
         }

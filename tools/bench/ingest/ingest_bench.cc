@@ -105,8 +105,8 @@ int main(int argc, char** argv) {
 
   const std::filesystem::path parent = dir.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(dir);
   const std::filesystem::path spool_dir = parent / fmt::format("ingest-bench-{}", getpid());
-  std::unique_ptr<sg::Spool> spool;
-  sg::Status s = sg::Spool::Open(sg::SpoolOptions{}, spool_dir.string(), &spool);
+  std::unique_ptr<sg::spool::Spool> spool;
+  sg::Status s = sg::spool::Spool::Open(sg::spool::SpoolOptions{}, spool_dir.string(), &spool);
   if (!s.ok()) {
     fmt::print(stderr, "spool: {}\n", s.ToString());
     return 1;

@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
     sg::deliver::ShapeOptions o;
     o.event_id_field = "sg_event_id";
     o.now_s = 1'700'000'000;
-    sg::SourceRef src{"citrix-topic", 3, 0};
+    sg::spool::SourceRef src{"citrix-topic", 3, 0};
     std::string row;
     sg::deliver::ShapeReport report;
     uint64_t bytes = 0;
