@@ -36,7 +36,7 @@
 //    Events posted after a resolution go out after younger ones: order within a route holds for
 //    everything else.
 //  - Logs per state change of a route, never per event, never a secret.
-// Thread-safe: Counters() and health() may be called from any thread.
+// Thread-safe: Counters() and Health() may be called from any thread.
 #pragma once
 
 #include <atomic>
@@ -165,7 +165,7 @@ class Drainer {
   void Stop(std::chrono::milliseconds grace);
 
   std::map<std::string, RouteCounters> Counters() const;
-  DrainerHealth health() const;
+  DrainerHealth Health() const;
   uint64_t token_renewals() const;
 
   struct Impl;

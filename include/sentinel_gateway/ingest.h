@@ -10,7 +10,7 @@
 //  - Bad input (not UTF-8, not JSON, not an object, no event_type, too large) is quarantined into
 //    the spool's failed area with its reason and topic/partition/offset; its offset advances.
 //  - A failed append (IOError, Full) advances no offset: the same batch is retried with backoff and
-//    health() says why. Above the spool's high watermark all partitions are paused (the consumer
+//    Health() says why. Above the spool's high watermark all partitions are paused (the consumer
 //    keeps polling so it stays in the group) and resumed below the low watermark.
 //  - On assignment each known position is checked against the log: a log that ends below the
 //    spooled offset (topic recreated, or truncated by an unclean election) is consumed again from
@@ -28,7 +28,7 @@
 //    (another member, or a configured eager strategy) is handled with assign/unassign.
 //  - The SASL password never appears in a log line, an error or a Status.
 //
-// Thread safety: Start and Stop from one controlling thread; stats() and health() from any thread.
+// Thread safety: Start and Stop from one controlling thread; Stats() and Health() from any thread.
 #pragma once
 
 #include <cstdint>
@@ -125,8 +125,8 @@ class Ingest {
   // batch could not be spooled (its offsets were not committed: nothing is lost).
   virtual Status Stop() = 0;
 
-  virtual IngestStats stats() const = 0;
-  virtual IngestHealth health() const = 0;
+  virtual IngestStats Stats() const = 0;
+  virtual IngestHealth Health() const = 0;
 
  protected:
   Ingest() = default;

@@ -1127,7 +1127,7 @@ std::map<std::string, RouteCounters> Drainer::Counters() const {
   return out;
 }
 
-DrainerHealth Drainer::health() const {
+DrainerHealth Drainer::Health() const {
   DrainerHealth h;
   std::lock_guard<std::mutex> lanes_lock(impl_->lanes_mu);
   for (const auto& lane : impl_->lanes) {

@@ -249,7 +249,7 @@ int RunDemo(const DemoOptions& opts) {
   auto progress = [&] {
     Progress p;
     p.produced = produced;
-    p.spooled = gw->ingest()->stats().spooled;
+    p.spooled = gw->ingest()->Stats().spooled;
     for (const auto& [route, rc] : gw->drainer()->Counters()) p.delivered += rc.delivered_events;
     spool::SpoolStats st;
     if (gw->spool()->Stats(&st).ok()) {

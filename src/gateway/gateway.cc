@@ -183,7 +183,7 @@ class GatewayImpl final : public Gateway {
 std::string GatewayImpl::Metrics() {
   PrometheusWriter w;
   using Type = PrometheusWriter::Type;
-  const ingest::IngestStats is = ingest_ ? ingest_->stats() : ingest::IngestStats();
+  const ingest::IngestStats is = ingest_ ? ingest_->Stats() : ingest::IngestStats();
   const struct {
     const char* name;
     Type type;
@@ -382,11 +382,11 @@ std::string GatewayImpl::Metrics() {
 Readiness GatewayImpl::Ready() {
   Readiness r;
   if (ingest_ != nullptr) {
-    ingest::IngestHealth h = ingest_->health();
+    ingest::IngestHealth h = ingest_->Health();
     if (!h.healthy) r.reasons.push_back("kafka: " + h.reason);
   }
   if (drainer_ != nullptr) {
-    deliver::DrainerHealth h = drainer_->health();
+    deliver::DrainerHealth h = drainer_->Health();
     if (h.degraded) r.reasons.push_back("azure: " + h.reason);
   }
   if (spool_ != nullptr && spool_->AboveHighWatermark()) {

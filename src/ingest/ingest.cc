@@ -108,7 +108,7 @@ Status IngestImpl::Stop() {
   return last_append_status_;
 }
 
-IngestHealth IngestImpl::health() const {
+IngestHealth IngestImpl::Health() const {
   std::lock_guard<std::mutex> l(mu_);
   IngestHealth h;
   if (!failing_reason_.empty()) {

@@ -5,7 +5,7 @@
 // Guarantees: those of sentinel_gateway/ingest.h. Everything below "Poll-thread state" is
 // touched only by the consumer thread (rebalance and error callbacks run on it too), apart from
 // inflight_batch_, which the append thread uses while its append runs (handed over and back
-// through AppendThread's lock); what stats() and health() read is guarded by mu_.
+// through AppendThread's lock); what Stats() and Health() read is guarded by mu_.
 #pragma once
 
 #include <atomic>
@@ -61,13 +61,13 @@ class IngestImpl final : public Ingest {
   Status Init();
   Status Start() override;
   Status Stop() override;
-  IngestStats stats() const override {
+  IngestStats Stats() const override {
     std::lock_guard<std::mutex> l(mu_);
     IngestStats s = stats_;
     s.consumed = consumed_.load(std::memory_order_relaxed);
     return s;
   }
-  IngestHealth health() const override;
+  IngestHealth Health() const override;
 
  private:
   // librdkafka callbacks (opaque = this).

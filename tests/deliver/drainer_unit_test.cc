@@ -252,7 +252,7 @@ TEST_F(DrainerUnitTest, AuthErrorsHoldTheRouteDegradeHealthAndAckNothing) {
   EXPECT_EQ(c[kRouteB].state, RouteState::kAuthError);
   EXPECT_NE(c[kRouteA].last_error.find("401"), std::string::npos) << c[kRouteA].last_error;
   EXPECT_NE(c[kRouteB].last_error.find("403"), std::string::npos) << c[kRouteB].last_error;
-  DrainerHealth h = drainer_->health();
+  DrainerHealth h = drainer_->Health();
   EXPECT_TRUE(h.degraded);
   EXPECT_NE(h.reason.find(kRouteA), std::string::npos) << h.reason;
   EXPECT_NE(h.reason.find("InvalidToken"), std::string::npos) << h.reason;
@@ -266,7 +266,7 @@ TEST_F(DrainerUnitTest, AuthErrorsHoldTheRouteDegradeHealthAndAckNothing) {
   fixed = true;
   ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 20s));
   drainer_->Stop(1s);
-  EXPECT_FALSE(drainer_->health().degraded) << drainer_->health().reason;
+  EXPECT_FALSE(drainer_->Health().degraded) << drainer_->Health().reason;
   ExpectDeliveredOnce(TargetOf(kRouteA), 100);
   ExpectDeliveredOnce(TargetOf(kRouteB), 100);
 }

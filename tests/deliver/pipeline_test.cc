@@ -407,7 +407,7 @@ TEST_F(PipelineTest, TokenExpiringMidRunIsRenewedWithoutLoss) {
   EXPECT_GE(stats["tokens_issued"].get<int>(), 2) << stats.dump();
   EXPECT_GE(stats["requests"].value("401", 0), 1) << stats.dump();
   EXPECT_GE(drainer_->token_renewals(), 2u);
-  EXPECT_FALSE(drainer_->health().degraded);
+  EXPECT_FALSE(drainer_->Health().degraded);
 }
 
 TEST_F(PipelineTest, WrongCaDeliversNothingLosesNothingAndSaysWhy) {
@@ -441,8 +441,8 @@ TEST_F(PipelineTest, BadCredentialsDegradeHealthKeepDataAndNeverLeakTheSecret) {
   auto az = LogsIngestion();
   az.client_secret = "wrong-secret-value-123";
   StartDrainer(FastRetries({kRiskRoute}), az);
-  ASSERT_TRUE(WaitFor([&] { return drainer_->health().degraded; }, 15s));
-  auto h = drainer_->health();
+  ASSERT_TRUE(WaitFor([&] { return drainer_->Health().degraded; }, 15s));
+  auto h = drainer_->Health();
   EXPECT_NE(h.reason.find("invalid_client"), std::string::npos) << h.reason;
   EXPECT_EQ(h.reason.find("wrong-secret-value-123"), std::string::npos);
   EXPECT_EQ(drainer_->Counters()[kRiskRoute].state, deliver::RouteState::kAuthError);
@@ -489,7 +489,7 @@ TEST_F(PipelineTest, UnknownStreamHoldsTheRouteInsteadOfBisectingTheFeed) {
   d.max_batch_events = 2000;
   StartDrainer(d, LogsIngestion());
   ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[kRiskRoute].retries_auth >= 3; }, 15s));
-  auto h = drainer_->health();
+  auto h = drainer_->Health();
   EXPECT_TRUE(h.degraded);
   EXPECT_NE(h.reason.find("InvalidStream"), std::string::npos) << h.reason;
   EXPECT_EQ(drainer_->Counters()[kRiskRoute].state, deliver::RouteState::kAuthError);
@@ -510,7 +510,7 @@ TEST_F(PipelineTest, A400ThatBothHalvesGetAlikeHoldsTheRouteUntilItIsFixed) {
   d.concurrency = 1;
   StartDrainer(d, LogsIngestion());
   ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[kRiskRoute].retries_auth >= 3; }, 15s));
-  EXPECT_TRUE(drainer_->health().degraded);
+  EXPECT_TRUE(drainer_->Health().degraded);
   EXPECT_EQ(FailedEvents(), 0u);
   // The whole, its two halves: nothing more was split.
   EXPECT_LE(drainer_->Counters()[kRiskRoute].refused_requests, 3u);
@@ -519,7 +519,7 @@ TEST_F(PipelineTest, A400ThatBothHalvesGetAlikeHoldsTheRouteUntilItIsFixed) {
   drainer_->Stop(1s);
   ExpectExactlyOnce(kRiskRoute, 2000);
   EXPECT_EQ(FailedEvents(), 0u);
-  EXPECT_FALSE(drainer_->health().degraded);
+  EXPECT_FALSE(drainer_->Health().degraded);
 }
 
 TEST_F(PipelineTest, DataCollectorWrongUrlHoldsTheRoute) {
@@ -536,7 +536,7 @@ TEST_F(PipelineTest, DataCollectorWrongUrlHoldsTheRoute) {
   d.routes = {{route, citrix::TargetFor(citrix::Layout::kLegacy, route), std::nullopt}};
   StartDrainer(d, az);
   ASSERT_TRUE(WaitFor([&] { return drainer_->Counters()[route].retries_auth >= 3; }, 15s));
-  EXPECT_NE(drainer_->health().reason.find("404"), std::string::npos) << drainer_->health().reason;
+  EXPECT_NE(drainer_->Health().reason.find("404"), std::string::npos) << drainer_->Health().reason;
   drainer_->Stop(1s);
   EXPECT_EQ(Pending(), 300u);
   EXPECT_EQ(FailedEvents(), 0u);

@@ -103,15 +103,15 @@ class IngestBrokerTest : public ::testing::Test {
     std::unique_ptr<Ingest> in;
     ASSERT_TRUE(Ingest::Create(o, spool.get(), &in).ok());
     ASSERT_TRUE(in->Start().ok());
-    ASSERT_TRUE(WaitFor([&] { return in->stats().last_error.find(expected) != std::string::npos; }, 60s))
-        << "last error: " << in->stats().last_error;
-    IngestHealth h = in->health();
+    ASSERT_TRUE(WaitFor([&] { return in->Stats().last_error.find(expected) != std::string::npos; }, 60s))
+        << "last error: " << in->Stats().last_error;
+    IngestHealth h = in->Health();
     EXPECT_FALSE(h.healthy);
     EXPECT_NE(h.reason.find(expected), std::string::npos) << h.reason;
     EXPECT_EQ(h.reason.find(password_), std::string::npos);
-    EXPECT_EQ(in->stats().last_error.find(password_), std::string::npos);
+    EXPECT_EQ(in->Stats().last_error.find(password_), std::string::npos);
     ASSERT_TRUE(in->Stop().ok());
-    EXPECT_EQ(in->stats().consumed, 0u);
+    EXPECT_EQ(in->Stats().consumed, 0u);
     EXPECT_EQ(PendingCount(spool.get()), 0u);
     spool::SpoolStats st;
     ASSERT_TRUE(spool->Stats(&st).ok());
@@ -135,12 +135,12 @@ TEST_F(IngestBrokerTest, SaslSslScramConsumesEverythingIntoTheSpool) {
   ASSERT_TRUE(in->Start().ok());
   ASSERT_TRUE(WaitFor(
       [&] {
-        IngestStats st = in->stats();
+        IngestStats st = in->Stats();
         return st.assigned_partitions == kPartitions && st.lag == 0 && PendingCount(spool.get()) == kEvents;
       },
       90s))
-      << PendingCount(spool.get()) << " spooled; last error: " << in->stats().last_error;
-  EXPECT_TRUE(in->health().healthy) << in->health().reason;
+      << PendingCount(spool.get()) << " spooled; last error: " << in->Stats().last_error;
+  EXPECT_TRUE(in->Health().healthy) << in->Health().reason;
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, kEvents);
@@ -172,21 +172,21 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   ASSERT_TRUE(Ingest::Create(o, sa.get(), &a).ok());
   ASSERT_TRUE(Ingest::Create(ob, sb.get(), &b).ok());
   ASSERT_TRUE(a->Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().spooled > 0; }, 60s)) << a->stats().last_error;
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().spooled > 0; }, 60s)) << a->Stats().last_error;
   ASSERT_TRUE(b->Start().ok());
   // Produce the next events only once B owns partitions: some of them are then B's to spool,
   // whatever A managed to consume meanwhile (a test may wait for a state, not bet on a race).
   ASSERT_TRUE(WaitFor(
       [&] {
-        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        int na = a->Stats().assigned_partitions, nb = b->Stats().assigned_partitions;
         return na > 0 && nb > 0 && na + nb == kPartitions;
       },
       90s))
-      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
+      << "a=" << a->Stats().assigned_partitions << " b=" << b->Stats().assigned_partitions;
   produce(5000, 8000);
   ASSERT_TRUE(WaitFor(
       [&] {
-        IngestStats x = a->stats(), y = b->stats();
+        IngestStats x = a->Stats(), y = b->Stats();
         return x.assigned_partitions > 0 && y.assigned_partitions > 0 &&
                x.assigned_partitions + y.assigned_partitions == kPartitions && x.lag == 0 && y.lag == 0 &&
                PendingCount(sa.get()) + PendingCount(sb.get()) >= 8000;
@@ -198,15 +198,15 @@ TEST_F(IngestBrokerTest, TwoGatewaysShareThePartitionsWhileEventsFlow) {
   more.join();
   ASSERT_TRUE(WaitFor(
       [&] {
-        IngestStats x = a->stats();
+        IngestStats x = a->Stats();
         return x.assigned_partitions == kPartitions && x.lag == 0 &&
                PendingCount(sa.get()) + PendingCount(sb.get()) >= 10000;
       },
       90s))
       << PendingCount(sa.get()) << " + " << PendingCount(sb.get());
   ASSERT_TRUE(a->Stop().ok());
-  EXPECT_GT(b->stats().spooled, 0u);
-  EXPECT_EQ(a->stats().partitions_lost + b->stats().partitions_lost, 0u);
+  EXPECT_GT(b->Stats().spooled, 0u);
+  EXPECT_EQ(a->Stats().partitions_lost + b->Stats().partitions_lost, 0u);
   SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
   ExpectExactlyOnce({&ca, &cb}, 10000);
 }
@@ -237,7 +237,7 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   ASSERT_TRUE(Ingest::Create(o, sa.get(), &a).ok());
   ASSERT_TRUE(Ingest::Create(o, sb.get(), &b).ok());
   ASSERT_TRUE(a->Start().ok());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 90s)) << a->stats().last_error;
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().append_failures >= 2; }, 90s)) << a->Stats().last_error;
   // Let A's commits cover what its spool holds, so that B starts after it (what two spools hold
   // twice would be a duplicate, which this test counts).
   ASSERT_TRUE(WaitFor(
@@ -248,12 +248,12 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
       30s));
   ASSERT_TRUE(b->Start().ok());
   const auto joined = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0; }, 15s))
-      << "B got no partition within 15 s; A holds " << a->stats().assigned_partitions;
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().assigned_partitions > 0; }, 15s))
+      << "B got no partition within 15 s; A holds " << a->Stats().assigned_partitions;
   std::printf("b owned partitions %lld ms after joining\n",
               static_cast<long long>(
                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - joined).count()));
-  ASSERT_TRUE(WaitFor([&] { return b->stats().lag == 0 && PendingCount(sb.get()) > 0; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().lag == 0 && PendingCount(sb.get()) > 0; }, 60s));
   ASSERT_TRUE(b->Stop().ok());
   // A's Azure comes back (the test drains A's spool as the deliver stage would) and 2,000 more
   // events arrive: A must own every partition again and spool all of them.
@@ -272,13 +272,13 @@ TEST_F(IngestBrokerTest, FullSpoolMemberHandsPartitionsOverAndRecovers) {
   ASSERT_TRUE(WaitFor(
       [&] {
         drain();
-        const IngestStats st = a->stats();
+        const IngestStats st = a->Stats();
         return st.assigned_partitions == kPartitions && st.lag == 0 && !st.paused &&
                drained.size() + PendingCount(sb.get()) >= 6000;
       },
       120s))
-      << drained.size() << " drained from A, " << PendingCount(sb.get()) << " in B; A: " << a->health().reason
-      << ", assigned " << a->stats().assigned_partitions << ", lag " << a->stats().lag;
+      << drained.size() << " drained from A, " << PendingCount(sb.get()) << " in B; A: " << a->Health().reason
+      << ", assigned " << a->Stats().assigned_partitions << ", lag " << a->Stats().lag;
   ASSERT_TRUE(a->Stop().ok());
   drain();
   SpoolContents ca, cb = ReadSpool(sb.get());
@@ -303,15 +303,15 @@ TEST_F(IngestBrokerTest, BrokerRestartWhileConsumingLosesNothing) {
   ASSERT_TRUE(Ingest::Create(o, spool.get(), &in).ok());
   ASSERT_TRUE(in->Start().ok());
   auto caught_up = [&](uint64_t n) {
-    IngestStats st = in->stats();
+    IngestStats st = in->Stats();
     return st.assigned_partitions == kPartitions && st.lag == 0 && PendingCount(spool.get()) == n;
   };
-  ASSERT_TRUE(WaitFor([&] { return caught_up(1000); }, 90s)) << in->stats().last_error;
+  ASSERT_TRUE(WaitFor([&] { return caught_up(1000); }, 90s)) << in->Stats().last_error;
   ASSERT_TRUE(broker_->Restart());
   produce(1000, 2000);
   ASSERT_TRUE(WaitFor([&] { return caught_up(2000); }, 120s))
-      << PendingCount(spool.get()) << " spooled; last error: " << in->stats().last_error;
-  EXPECT_TRUE(WaitFor([&] { return in->health().healthy; }, 30s)) << in->health().reason;
+      << PendingCount(spool.get()) << " spooled; last error: " << in->Stats().last_error;
+  EXPECT_TRUE(WaitFor([&] { return in->Health().healthy; }, 30s)) << in->Health().reason;
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 2000);

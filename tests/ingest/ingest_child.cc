@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   while (true) {
     siginfo_t info;
     if (sigtimedwait(&stop, &info, &tick) == SIGTERM) break;
-    sg::ingest::IngestStats st = ingest->stats();
+    sg::ingest::IngestStats st = ingest->Stats();
     if (st.spooled + st.commits != last) {
       last = st.spooled + st.commits;
       std::printf("spooled=%llu commits=%llu\n", static_cast<unsigned long long>(st.spooled),

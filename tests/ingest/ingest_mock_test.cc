@@ -118,7 +118,7 @@ class IngestMockTest : public ::testing::Test {
 
   // The consumer holds all partitions given, has fetched to the end of each, and the spool holds n.
   static bool CaughtUp(Ingest* in, spool::Spool* spool, uint64_t n, int partitions = kPartitions) {
-    IngestStats st = in->stats();
+    IngestStats st = in->Stats();
     return st.assigned_partitions == partitions && st.lag == 0 && PendingCount(spool) == n;
   }
 
@@ -145,11 +145,11 @@ TEST_F(IngestMockTest, EverythingSpooledExactlyOnceAcrossRestart) {
     auto in = StartIngest(Options("g"), spool.get());
     ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
     ASSERT_TRUE(in->Stop().ok());
-    IngestStats st = in->stats();
+    IngestStats st = in->Stats();
     EXPECT_EQ(st.spooled, 1000u);
     EXPECT_EQ(st.consumed, 1000u);
     EXPECT_GE(st.commits, 1u);
-    EXPECT_TRUE(in->health().healthy);
+    EXPECT_TRUE(in->Health().healthy);
   }
   // Every offset is committed after a clean stop.
   int64_t committed = 0;
@@ -160,8 +160,8 @@ TEST_F(IngestMockTest, EverythingSpooledExactlyOnceAcrossRestart) {
   auto in = StartIngest(Options("g"), spool.get());
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000); }, 30s));
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_EQ(in->stats().spooled, 1000u);
-  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+  EXPECT_EQ(in->Stats().spooled, 1000u);
+  EXPECT_EQ(in->Stats().skipped_duplicates, 0u);
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 2000);
   EXPECT_TRUE(c.failed.empty());
@@ -189,7 +189,7 @@ TEST_F(IngestMockTest, OnSpooledRunsAfterEachDurableAppend) {
   auto in = StartIngest(o, spool.get());
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_EQ(calls.load(), in->stats().appends) << "one call per append that held events";
+  EXPECT_EQ(calls.load(), in->Stats().appends) << "one call per append that held events";
   EXPECT_GE(calls.load(), 10u) << "batches of at most 100 messages";
   EXPECT_EQ(seen_pending.load(), 1000u) << "the last call saw every event already in the spool";
 }
@@ -246,8 +246,8 @@ TEST_F(IngestMockTest, KillBetweenAppendAndCommitSpoolsNothingTwice) {
       << "pending " << PendingCount(spool.get());
   ASSERT_TRUE(in->Stop().ok());
   // The seek to spooled+1 did the work, not the duplicate guard.
-  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
-  EXPECT_EQ(in->stats().spooled, kTotal - before);
+  EXPECT_EQ(in->Stats().skipped_duplicates, 0u);
+  EXPECT_EQ(in->Stats().spooled, kTotal - before);
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, kTotal);
 }
@@ -277,15 +277,15 @@ TEST_P(IngestRebalanceTest, TwoConsumersShareThePartitions) {
   auto b = StartIngest(o, sb.get());
   ASSERT_TRUE(WaitFor(
       [&] {
-        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        int na = a->Stats().assigned_partitions, nb = b->Stats().assigned_partitions;
         return na > 0 && nb > 0 && na + nb == kPartitions;
       },
       60s))
-      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
+      << "a=" << a->Stats().assigned_partitions << " b=" << b->Stats().assigned_partitions;
   Produce(2000, 4000);
   ASSERT_TRUE(WaitFor(
       [&] {
-        IngestStats x = a->stats(), y = b->stats();
+        IngestStats x = a->Stats(), y = b->Stats();
         return x.lag == 0 && y.lag == 0 && x.assigned_partitions + y.assigned_partitions == kPartitions &&
                PendingCount(sa.get()) + PendingCount(sb.get()) == 4000 && committed_sum() == 4000;
       },
@@ -297,9 +297,9 @@ TEST_P(IngestRebalanceTest, TwoConsumersShareThePartitions) {
   ASSERT_TRUE(WaitFor(
       [&] { return CaughtUp(a.get(), sa.get(), 5000 - PendingCount(sb.get())); }, 60s))
       << PendingCount(sa.get()) << " + " << PendingCount(sb.get()) << " assigned "
-      << a->stats().assigned_partitions << " lag " << a->stats().lag;
+      << a->Stats().assigned_partitions << " lag " << a->Stats().lag;
   ASSERT_TRUE(a->Stop().ok());
-  EXPECT_GE(a->stats().rebalances, 3u);
+  EXPECT_GE(a->Stats().rebalances, 3u);
   SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
   ExpectExactlyOnce({&ca, &cb}, 5000);
 }
@@ -314,12 +314,12 @@ TEST_F(IngestMockTest, BrokersDownAndUpLoseNothing) {
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 1000); }, 30s));
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_down(mc_.get(), b);
   // Health reports the outage with librdkafka's reason.
-  ASSERT_TRUE(WaitFor([&] { return !in->health().healthy; }, 30s));
-  EXPECT_NE(in->stats().last_error.find("kafka:"), std::string::npos) << in->stats().last_error;
+  ASSERT_TRUE(WaitFor([&] { return !in->Health().healthy; }, 30s));
+  EXPECT_NE(in->Stats().last_error.find("kafka:"), std::string::npos) << in->Stats().last_error;
   for (int b = 1; b <= 3; ++b) rd_kafka_mock_broker_set_up(mc_.get(), b);
   Produce(1000, 2000);
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000); }, 60s)) << PendingCount(spool.get());
-  EXPECT_TRUE(WaitFor([&] { return in->health().healthy; }, 10s)) << in->health().reason;
+  EXPECT_TRUE(WaitFor([&] { return in->Health().healthy; }, 10s)) << in->Health().reason;
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 2000);
@@ -353,35 +353,35 @@ void IngestMockTest::ExpectFatalErrorRecovered(const std::function<void(rd_kafka
     raise(consumer);
   }
   Produce(1000, 1100);  // a commit for the broker to refuse
-  ASSERT_TRUE(WaitFor([&] { return a->stats().last_error.find("fenced") != std::string::npos; }, 30s))
-      << a->stats().last_error;
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().last_error.find("fenced") != std::string::npos; }, 30s))
+      << a->Stats().last_error;
   // A works again: it holds every partition and the group's offsets cover what its spool holds
   // (else B, joining next, would read again what A spooled but could not commit).
   ASSERT_TRUE(WaitFor(
       [&] { return CaughtUp(a.get(), sa.get(), 1100) && CommittedSum("g") == 1100; }, 60s))
       << "spooled " << PendingCount(sa.get()) << ", committed " << CommittedSum("g") << ", assigned "
-      << a->stats().assigned_partitions << ", " << a->stats().last_error;
+      << a->Stats().assigned_partitions << ", " << a->Stats().last_error;
   auto b = StartIngest(Options("g"), sb.get());
   ASSERT_TRUE(WaitFor(
       [&] {
-        int na = a->stats().assigned_partitions, nb = b->stats().assigned_partitions;
+        int na = a->Stats().assigned_partitions, nb = b->Stats().assigned_partitions;
         return na > 0 && nb > 0 && na + nb == kPartitions;
       },
       60s))
-      << "a=" << a->stats().assigned_partitions << " b=" << b->stats().assigned_partitions;
+      << "a=" << a->Stats().assigned_partitions << " b=" << b->Stats().assigned_partitions;
   Produce(1100, 2000);
   // Consumed, spooled and committed by consumers that work, A's share too.
   ASSERT_TRUE(WaitFor(
       [&] {
-        return a->stats().lag == 0 && b->stats().lag == 0 && PendingCount(sa.get()) + PendingCount(sb.get()) == 2000 &&
+        return a->Stats().lag == 0 && b->Stats().lag == 0 && PendingCount(sa.get()) + PendingCount(sb.get()) == 2000 &&
                CommittedSum("g") == 2000;
       },
       60s))
       << "spooled " << PendingCount(sa.get()) << " + " << PendingCount(sb.get()) << ", committed "
-      << CommittedSum("g") << ", " << a->stats().last_error;
-  EXPECT_EQ(a->stats().consumer_restarts, 1u);
-  EXPECT_NE(a->stats().last_error.find("FENCED_INSTANCE_ID"), std::string::npos) << a->stats().last_error;
-  EXPECT_TRUE(a->health().healthy) << a->health().reason;
+      << CommittedSum("g") << ", " << a->Stats().last_error;
+  EXPECT_EQ(a->Stats().consumer_restarts, 1u);
+  EXPECT_NE(a->Stats().last_error.find("FENCED_INSTANCE_ID"), std::string::npos) << a->Stats().last_error;
+  EXPECT_TRUE(a->Health().healthy) << a->Health().reason;
   ASSERT_TRUE(b->Stop().ok());
   ASSERT_TRUE(a->Stop().ok());
   SpoolContents ca = ReadSpool(sa.get()), cb = ReadSpool(sb.get());
@@ -417,10 +417,10 @@ TEST_F(IngestMockTest, InjectedFetchAndCommitErrors) {
   rd_kafka_mock_push_request_errors_array(mc_.get(), kApiOffsetCommit, commit_errors.size(), commit_errors.data());
   {
     auto in = StartIngest(Options("g"), spool.get());
-    ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000) && in->stats().commit_failures > 0; }, 30s));
+    ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2000) && in->Stats().commit_failures > 0; }, 30s));
     ASSERT_TRUE(in->Stop().ok());
-    EXPECT_EQ(in->stats().commits, 0u);
-    EXPECT_NE(in->stats().last_error.find("commit"), std::string::npos) << in->stats().last_error;
+    EXPECT_EQ(in->Stats().commits, 0u);
+    EXPECT_NE(in->Stats().last_error.find("commit"), std::string::npos) << in->Stats().last_error;
   }
   for (int64_t c : Committed("g")) EXPECT_LT(c, 0) << "a commit got through the injected errors";
   rd_kafka_mock_clear_request_errors(mc_.get(), kApiOffsetCommit);
@@ -428,8 +428,8 @@ TEST_F(IngestMockTest, InjectedFetchAndCommitErrors) {
   auto in = StartIngest(Options("g"), spool.get());
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 2500); }, 30s)) << PendingCount(spool.get());
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_EQ(in->stats().spooled, 500u);
-  EXPECT_EQ(in->stats().skipped_duplicates, 0u);
+  EXPECT_EQ(in->Stats().spooled, 500u);
+  EXPECT_EQ(in->Stats().skipped_duplicates, 0u);
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 2500);
 }
@@ -458,7 +458,7 @@ TEST_F(IngestMockTest, BadInputIsQuarantinedWithReasonAndOffset) {
   auto in = StartIngest(o, spool.get());
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 100); }, 30s));
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_EQ(in->stats().quarantined, 6u);
+  EXPECT_EQ(in->Stats().quarantined, 6u);
   SpoolContents got = ReadSpool(spool.get());
   ExpectExactlyOnce({&got}, 100);
   ASSERT_EQ(got.failed.size(), 6u);
@@ -491,9 +491,9 @@ TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
   IngestOptions o = Options("g");
   o.max_batch_messages = 20;
   auto in = StartIngest(o, spool.get());
-  ASSERT_TRUE(WaitFor([&] { return in->stats().paused; }, 30s));
-  EXPECT_TRUE(in->health().healthy);
-  EXPECT_NE(in->health().reason.find("paused"), std::string::npos);
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().paused; }, 30s));
+  EXPECT_TRUE(in->Health().healthy);
+  EXPECT_NE(in->Health().reason.find("paused"), std::string::npos);
   EXPECT_LE(spool->UsedBytes(), so.max_bytes);
   // Drain like the deliver stage would: read and ack, counting each seq.
   std::map<int64_t, int> drained;
@@ -510,15 +510,15 @@ TEST_F(IngestMockTest, BackpressurePausesAndResumes) {
   // all the time let a slow consumer never pause twice on a busy machine).
   ASSERT_TRUE(WaitFor(
       [&] {
-        if (in->stats().paused) drain_some();
-        IngestStats st = in->stats();
+        if (in->Stats().paused) drain_some();
+        IngestStats st = in->Stats();
         return st.lag == 0 && st.assigned_partitions == kPartitions && !st.paused &&
                static_cast<int64_t>(drained.size() + PendingCount(spool.get())) >= kTotal;
       },
       60s))
       << drained.size() << " drained, " << PendingCount(spool.get()) << " pending";
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_GE(in->stats().pauses, 2u);  // paused more than once as the drainer freed room
+  EXPECT_GE(in->Stats().pauses, 2u);  // paused more than once as the drainer freed room
   SpoolContents rest = ReadSpool(spool.get());
   for (const auto& [seq, k] : drained) rest.pending_by_seq[seq] += k;
   ExpectExactlyOnce({&rest}, kTotal);
@@ -537,15 +537,15 @@ TEST_F(IngestMockTest, LagOfPausedPartitionsFollowsTheTopic) {
   IngestOptions o = Options("g");
   o.max_batch_messages = 20;
   auto in = StartIngest(o, spool.get());
-  ASSERT_TRUE(WaitFor([&] { return in->stats().paused && in->stats().assigned_partitions == kPartitions; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().paused && in->Stats().assigned_partitions == kPartitions; }, 30s));
   Produce(1000, 1500, 1000);
   ASSERT_TRUE(WaitFor(
       [&] {
-        const IngestStats st = in->stats();
+        const IngestStats st = in->Stats();
         return st.paused && st.lag == 1500 - static_cast<int64_t>(st.consumed);
       },
       30s))
-      << "lag " << in->stats().lag << ", consumed " << in->stats().consumed << " of 1500";
+      << "lag " << in->Stats().lag << ", consumed " << in->Stats().consumed << " of 1500";
   ASSERT_TRUE(in->Stop().ok());
 }
 
@@ -568,11 +568,11 @@ TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
       },
       30s));
   Produce(400, 800);  // does not fit
-  ASSERT_TRUE(WaitFor([&] { return in->stats().append_failures >= 2; }, 30s));
-  IngestHealth h = in->health();
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().append_failures >= 2; }, 30s));
+  IngestHealth h = in->Health();
   EXPECT_FALSE(h.healthy);
   EXPECT_NE(h.reason.find("spool append failing: Full"), std::string::npos) << h.reason;
-  EXPECT_TRUE(in->stats().paused);
+  EXPECT_TRUE(in->Stats().paused);
   // Part of the new events may have fitted in smaller batches; the rest is held and retried, and
   // the committed offsets cover exactly what the spool holds, never more.
   const uint64_t held = PendingCount(spool.get());
@@ -594,8 +594,8 @@ TEST_F(IngestMockTest, FailedAppendAdvancesNoOffsetAndRetries) {
     ASSERT_TRUE(spool->Ack(route, out).ok());
   }
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 800 - drained.size()); }, 60s))
-      << PendingCount(spool.get()) << " " << in->health().reason;
-  EXPECT_TRUE(WaitFor([&] { return in->health().healthy && !in->stats().paused; }, 10s)) << in->health().reason;
+      << PendingCount(spool.get()) << " " << in->Health().reason;
+  EXPECT_TRUE(WaitFor([&] { return in->Health().healthy && !in->Stats().paused; }, 10s)) << in->Health().reason;
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   for (const auto& [seq, k] : drained) c.pending_by_seq[seq] += k;
@@ -622,18 +622,18 @@ TEST_F(IngestMockTest, FailedAppendOnFullDiskAdvancesNoOffsetAndRetries) {
       30s));
   fs->full = true;
   Produce(400, 800);
-  ASSERT_TRUE(WaitFor([&] { return in->stats().append_failures >= 2; }, 30s));
-  IngestHealth h = in->health();
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().append_failures >= 2; }, 30s));
+  IngestHealth h = in->Health();
   EXPECT_FALSE(h.healthy);
   EXPECT_NE(h.reason.find("spool append failing"), std::string::npos) << h.reason;
-  EXPECT_TRUE(in->stats().paused);
+  EXPECT_TRUE(in->Stats().paused);
   int64_t sum = 0;
   for (int64_t c : Committed("g")) sum += c;
   EXPECT_EQ(sum, 400) << "an offset advanced past what the spool holds";
   fs->full = false;
   ASSERT_TRUE(WaitFor([&] { return CaughtUp(in.get(), spool.get(), 800); }, 60s))
-      << PendingCount(spool.get()) << " " << in->health().reason;
-  EXPECT_TRUE(in->health().healthy) << in->health().reason;
+      << PendingCount(spool.get()) << " " << in->Health().reason;
+  EXPECT_TRUE(in->Health().healthy) << in->Health().reason;
   ASSERT_TRUE(in->Stop().ok());
   SpoolContents c = ReadSpool(spool.get());
   ExpectExactlyOnce({&c}, 800);
@@ -663,19 +663,19 @@ TEST_F(IngestMockTest, RecreatedTopicIsSpooledNotSkipped) {
   o.brokers = fresh.bootstraps();
   {
     auto in = StartIngest(o, spool.get());
-    ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 500; }, 30s))
-        << "pending " << PendingCount(spool.get()) << ", skipped " << in->stats().skipped_duplicates;
+    ASSERT_TRUE(WaitFor([&] { return in->Stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 500; }, 30s))
+        << "pending " << PendingCount(spool.get()) << ", skipped " << in->Stats().skipped_duplicates;
     ASSERT_TRUE(in->Stop().ok());
-    EXPECT_EQ(in->stats().skipped_duplicates, 0u);
-    EXPECT_EQ(in->stats().offset_rewinds, static_cast<uint64_t>(kPartitions));
+    EXPECT_EQ(in->Stats().skipped_duplicates, 0u);
+    EXPECT_EQ(in->Stats().offset_rewinds, static_cast<uint64_t>(kPartitions));
   }
   for (int64_t i = 2500; i < 2600; ++i) p.Produce(kTopic, static_cast<int32_t>(i % kPartitions), CitrixEvent(i));
   ASSERT_TRUE(p.Flush());
   auto in = StartIngest(o, spool.get());
-  ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && in->stats().lag == 0 && PendingCount(spool.get()) == 600; }, 30s))
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().assigned_partitions == kPartitions && in->Stats().lag == 0 && PendingCount(spool.get()) == 600; }, 30s))
       << "pending " << PendingCount(spool.get());
   ASSERT_TRUE(in->Stop().ok());
-  EXPECT_EQ(in->stats().offset_rewinds, 0u) << "the spool's offsets were not rewound with the topic";
+  EXPECT_EQ(in->Stats().offset_rewinds, 0u) << "the spool's offsets were not rewound with the topic";
   SpoolContents c = ReadSpool(spool.get());
   for (const auto& [seq, k] : drained) c.pending_by_seq[seq] += k;
   ExpectExactlyOnce({&c}, 2600);
@@ -698,17 +698,17 @@ TEST_P(IngestRetentionTest, RetentionPassingThePositionIsCountedAndSaid) {
     IngestOptions first = o;
     first.auto_offset_reset = "earliest";  // the group's first start takes these 100
     auto in = StartIngest(first, spool.get());
-    ASSERT_TRUE(WaitFor([&] { return in->stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 100; }, 30s));
+    ASSERT_TRUE(WaitFor([&] { return in->Stats().assigned_partitions == kPartitions && PendingCount(spool.get()) == 100; }, 30s));
     ASSERT_TRUE(in->Stop().ok());
-    EXPECT_EQ(in->stats().offset_resets, 0u) << "a new group's start is not a loss";
+    EXPECT_EQ(in->Stats().offset_resets, 0u) << "a new group's start is not a loss";
   }
   // ~8 MB more into partition 0: the mock's retention drops the oldest, past offset 100.
   for (int64_t i = 100; i < 8100; ++i) producer_.Produce(kTopic, 0, CitrixEvent(i, 1000));
   ASSERT_TRUE(producer_.Flush());
   auto in = StartIngest(o, spool.get());
-  ASSERT_TRUE(WaitFor([&] { return in->stats().offset_resets == 1 && in->stats().lag == 0; }, 30s))
-      << "resets " << in->stats().offset_resets << ", lag " << in->stats().lag;
-  const IngestStats st = in->stats();
+  ASSERT_TRUE(WaitFor([&] { return in->Stats().offset_resets == 1 && in->Stats().lag == 0; }, 30s))
+      << "resets " << in->Stats().offset_resets << ", lag " << in->Stats().lag;
+  const IngestStats st = in->Stats();
   int64_t lo = -1, hi = -1;
   {
     char errstr[256];
@@ -752,13 +752,13 @@ TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
     IngestOptions first = o;
     first.auto_offset_reset = "earliest";  // the group's first start takes the first events
     auto in = StartIngest(first, spool.get());
-    ASSERT_TRUE(WaitFor([&] { return in->stats().paused; }, 30s)) << "the spool's high watermark pauses";
+    ASSERT_TRUE(WaitFor([&] { return in->Stats().paused; }, 30s)) << "the spool's high watermark pauses";
     ASSERT_TRUE(in->Stop().ok());
   }
   auto in = StartIngest(o, spool.get());  // assigned after what the spool holds, and paused at once
   ASSERT_TRUE(WaitFor(
       [&] {
-        const IngestStats st = in->stats();
+        const IngestStats st = in->Stats();
         return st.paused && st.assigned_partitions == kPartitions;
       },
       30s));
@@ -776,7 +776,7 @@ TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
   }
   ASSERT_GT(lo, 300) << "the mock's retention did not pass the paused position";
   ASSERT_EQ(hi, 8300);
-  EXPECT_EQ(in->stats().offset_resets, 0u) << "nothing is lost while the partition stays paused";
+  EXPECT_EQ(in->Stats().offset_resets, 0u) << "nothing is lost while the partition stays paused";
   // The drainer frees the spool: consumption resumes, the fetch finds its position gone and
   // librdkafka resets it. "latest" resets to the log's end, where nothing arrives by itself: a
   // message now and then (never before consumption resumed) shows where the reset went.
@@ -786,7 +786,7 @@ TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
   ASSERT_TRUE(WaitFor(
       [&] {
         DrainAll(spool.get(), &drained);
-        const IngestStats st = in->stats();
+        const IngestStats st = in->Stats();
         if (reset == "latest" && !st.paused && st.offset_resets == 0 &&
             std::chrono::steady_clock::now() - last_produce > 500ms) {
           producer_.Produce(kTopic, 0, CitrixEvent(produced++, 1000));
@@ -796,7 +796,7 @@ TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
         return st.offset_resets == 1 && !st.paused && st.lag == 0 && drained.count(produced - 1) > 0;
       },
       60s))
-      << "resets " << in->stats().offset_resets << ", lag " << in->stats().lag << ", drained " << drained.size()
+      << "resets " << in->Stats().offset_resets << ", lag " << in->Stats().lag << ", drained " << drained.size()
       << " up to " << (drained.empty() ? -1 : drained.rbegin()->first);
   ASSERT_TRUE(in->Stop().ok());
   DrainAll(spool.get(), &drained);
@@ -808,7 +808,7 @@ TEST_P(IngestRetentionTest, RetentionPassingWhilePausedIsCountedAndSaid) {
   ASSERT_GT(drained.size(), static_cast<size_t>(position));
   const int64_t resumed_at = drained.upper_bound(position)->first;
   EXPECT_EQ(drained.size(), static_cast<size_t>(position + produced - resumed_at)) << "contiguous after the reset";
-  const IngestStats st = in->stats();
+  const IngestStats st = in->Stats();
   EXPECT_EQ(st.offset_resets, 1u);
   EXPECT_EQ(st.offset_reset_skipped, static_cast<uint64_t>(resumed_at - position));
   if (reset == "earliest") {
@@ -840,18 +840,18 @@ TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
   o.max_batch_messages = 100;
   Produce(0, 2000);  // ~600 KB: four times A's spool
   auto a = StartIngest(o, sa.get());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().append_failures >= 2; }, 30s));
   // The mock refuses commits while its group rebalances: let A's commits cover its spool first.
   ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
   auto b = StartIngest(o, sb.get());
   const auto joined = std::chrono::steady_clock::now();
-  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0; }, 15s))
-      << "b got no partition within 15 s; a holds " << a->stats().assigned_partitions;
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().assigned_partitions > 0; }, 15s))
+      << "b got no partition within 15 s; a holds " << a->Stats().assigned_partitions;
   const auto took = std::chrono::steady_clock::now() - joined;
   std::printf("b owned partitions %lld ms after joining\n",
               static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
   // B consumes its share while A is still full.
-  ASSERT_TRUE(WaitFor([&] { return b->stats().lag == 0 && PendingCount(sb.get()) > 0; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().lag == 0 && PendingCount(sb.get()) > 0; }, 30s));
   ASSERT_TRUE(b->Stop().ok());
   // A's Azure comes back: drain it while it takes every partition back and catches up.
   std::map<int64_t, int> drained;
@@ -859,16 +859,16 @@ TEST_P(IngestWedgeTest, FullSpoolMemberHandsPartitionsOver) {
   ASSERT_TRUE(WaitFor(
       [&] {
         DrainAll(sa.get(), &drained);
-        IngestStats st = a->stats();
+        IngestStats st = a->Stats();
         return st.assigned_partitions == kPartitions && st.lag == 0 && !st.paused &&
                drained.size() + PendingCount(sb.get()) >= 2500;
       },
       90s))
       << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: "
-      << a->health().reason << " assigned " << a->stats().assigned_partitions << " lag " << a->stats().lag;
+      << a->Health().reason << " assigned " << a->Stats().assigned_partitions << " lag " << a->Stats().lag;
   ASSERT_TRUE(a->Stop().ok());
   ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500,
-                              a->stats().partitions_lost + b->stats().partitions_lost);
+                              a->Stats().partitions_lost + b->Stats().partitions_lost);
 }
 
 // Issue 12, item 2: an append fails (spool full), a rebalance takes the partitions of the held
@@ -886,27 +886,27 @@ TEST_P(IngestWedgeTest, FailedAppendThenRebalanceRecovers) {
   o.max_batch_messages = 100;
   Produce(0, 2000);
   auto a = StartIngest(o, sa.get());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().append_failures >= 2; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().append_failures >= 2; }, 30s));
   ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
   // B takes every partition A holds a batch of: with all 4 partitions it must take some from A.
   auto b = StartIngest(o, sb.get());
-  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0 && b->stats().lag == 0; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().assigned_partitions > 0 && b->Stats().lag == 0; }, 60s));
   ASSERT_TRUE(b->Stop().ok());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().assigned_partitions == kPartitions; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().assigned_partitions == kPartitions; }, 60s));
   std::map<int64_t, int> drained;
   Produce(2000, 2500);
   ASSERT_TRUE(WaitFor(
       [&] {
         DrainAll(sa.get(), &drained);
-        IngestStats st = a->stats();
+        IngestStats st = a->Stats();
         return st.lag == 0 && !st.paused && drained.size() + PendingCount(sb.get()) >= 2500;
       },
       60s))
-      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: " << a->health().reason;
-  EXPECT_TRUE(a->health().healthy) << a->health().reason;
+      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, a: " << a->Health().reason;
+  EXPECT_TRUE(a->Health().healthy) << a->Health().reason;
   ASSERT_TRUE(a->Stop().ok());
   ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 2500,
-                              a->stats().partitions_lost + b->stats().partitions_lost);
+                              a->Stats().partitions_lost + b->Stats().partitions_lost);
 }
 
 // Issue 12, item 1: partitions paused by backpressure are revoked, the spool drains below its
@@ -926,33 +926,33 @@ TEST_P(IngestWedgeTest, PartitionsPausedByBackpressureResumeAfterTheyMoveBack) {
   o.max_batch_messages = 20;
   Produce(0, 600, 1000);  // ~600 KB: A pauses at 500 KB with ~100 events left in Kafka
   auto a = StartIngest(o, sa.get());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().paused && a->stats().assigned_partitions == kPartitions; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().paused && a->Stats().assigned_partitions == kPartitions; }, 30s));
   ASSERT_TRUE(WaitFor([&] { return CommittedSum("g") == static_cast<int64_t>(PendingCount(sa.get())); }, 10s));
   auto b = StartIngest(o, sb.get());
-  ASSERT_TRUE(WaitFor([&] { return b->stats().assigned_partitions > 0 && b->stats().lag == 0; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return b->Stats().assigned_partitions > 0 && b->Stats().lag == 0; }, 60s));
   // Drain A below its low watermark while B holds part of the partitions: A resumes its own.
   std::map<int64_t, int> drained;
   ASSERT_TRUE(WaitFor(
       [&] {
         DrainAll(sa.get(), &drained);
-        return !a->stats().paused && a->stats().lag == 0;
+        return !a->Stats().paused && a->Stats().lag == 0;
       },
       30s));
   ASSERT_TRUE(b->Stop().ok());
-  ASSERT_TRUE(WaitFor([&] { return a->stats().assigned_partitions == kPartitions; }, 60s));
+  ASSERT_TRUE(WaitFor([&] { return a->Stats().assigned_partitions == kPartitions; }, 60s));
   Produce(600, 1100, 300);  // ~150 KB, drained as it comes: A stays below its high watermark
   ASSERT_TRUE(WaitFor(
       [&] {
         DrainAll(sa.get(), &drained);
-        return a->stats().lag == 0 && drained.size() + PendingCount(sb.get()) >= 1100;
+        return a->Stats().lag == 0 && drained.size() + PendingCount(sb.get()) >= 1100;
       },
       30s))
-      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, lag " << a->stats().lag
-      << ", paused " << a->stats().paused;
-  EXPECT_EQ(a->stats().pauses, 1u) << "a later pause and resume may have masked the partitions left paused";
+      << drained.size() << " drained from a, " << PendingCount(sb.get()) << " in b, lag " << a->Stats().lag
+      << ", paused " << a->Stats().paused;
+  EXPECT_EQ(a->Stats().pauses, 1u) << "a later pause and resume may have masked the partitions left paused";
   ASSERT_TRUE(a->Stop().ok());
   ExpectDrainedAndSpooledOnce(sa.get(), &drained, sb.get(), 1100,
-                              a->stats().partitions_lost + b->stats().partitions_lost);
+                              a->Stats().partitions_lost + b->Stats().partitions_lost);
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, IngestWedgeTest, ::testing::Values("cooperative-sticky", "range"),

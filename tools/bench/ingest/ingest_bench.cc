@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
   sg::ingest::IngestStats st;
   const auto deadline = Clock::now() + std::chrono::minutes(10);
   while (Clock::now() < deadline) {
-    st = in->stats();
+    st = in->Stats();
     if (first == Clock::time_point{} && st.consumed > 0) first = Clock::now();
     if (st.spooled + st.quarantined >= static_cast<uint64_t>(events)) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   // Stop reports the last append's failure: a run whose appends failed measured nothing.
   const sg::Status stop_status = in->Stop();
   if (!stop_status.ok()) fmt::print(stderr, "ingest-bench: ingest stopped with an error: {}\n", stop_status.ToString());
-  st = in->stats();
+  st = in->Stats();
   const double secs = std::chrono::duration<double>(end - first).count();
   const double mb = static_cast<double>(st.spooled_bytes) / 1e6;
   fmt::print("ingest-bench: events={} size~{}B partitions={} max_batch={}\n", events, size, partitions, batch);
