@@ -69,12 +69,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   double outage_s = 0;
   int64_t probe_ms = -1;
+  uint64_t read_ahead_mib = 0;
   app.add_option("--outage", outage_s,
                  "Azure answers 503 to every request for this many seconds from the drainer's start, "
                  "with the gateway's default backoff (1 s growing to 5 min): reports the time from "
                  "Azure's return to the first delivery and to the last")
       ->capture_default_str();
   app.add_option("--probe-interval-ms", probe_ms, "the drainer's probe_interval (default: the gateway's; 0: off)");
+  app.add_option("--read-ahead-mib", read_ahead_mib,
+                 "the drainer's read_ahead_bytes in MiB (default: the gateway's)");
   app.add_option("--dir", dir, "work directory (default: a fresh temporary one)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
@@ -183,6 +186,7 @@ int main(int argc, char** argv) {
   d.linger = std::chrono::milliseconds(50);
   d.event_id_field = "";  // no event id, as BENCHMARKS.md's runs had it
   if (probe_ms >= 0) d.probe_interval = std::chrono::milliseconds(probe_ms);
+  if (read_ahead_mib > 0) d.read_ahead_bytes = read_ahead_mib << 20;
   if (outage_s > 0 && !emu->SetFaults({{"outage", {{"status", 503}, {"seconds", outage_s}}}}).ok()) return 1;
 
   // A failed Stats read ends the wait (0 pending) and fails the run below: it must not pass
