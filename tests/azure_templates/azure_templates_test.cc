@@ -6,7 +6,7 @@
 //    and the gateway's own loader reads both the same way.
 //  - Every gateway route (the default tables and the catch-all) has its stream.
 //  - The gateway's shaper, applied to the Citrix sample events (testdata/, copies of
-//    ../shared/citrix-events; set SG_CITRIX_EVENTS_DIR to check another folder too), produces only
+//    Azure-Sentinel's Citrix sample events; set SG_CITRIX_EVENTS_DIR to check another folder too), produces only
 //    fields that the stream of the event's route declares, with values of the declared type: Azure
 //    drops undeclared columns without a word, so this is the proof that no Citrix field is lost.
 #include <gtest/gtest.h>
