@@ -304,9 +304,11 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
   DrainerOptions d = Options({kRouteA, kRouteB});
   d.concurrency = 4;       // without the bound, A's four workers would each hold a batch, and
   d.read_ahead_bytes = 1;  // four more would wait in its queue
-  std::atomic<bool> a_down{true};
-  fake_->SetResponder([&](const FakeRequest& r) {
-    return r.target == TargetOf(kRouteA) && a_down.load() ? FakeAnswer::Http(503) : FakeAnswer::Accepted();
+  // Shared with the responder, which the fake may still call after this body returns (the
+  // fixture stops the drainer in TearDown): a local captured by reference would be gone by then.
+  auto a_down = std::make_shared<std::atomic<bool>>(true);
+  fake_->SetResponder([a_down](const FakeRequest& r) {
+    return r.target == TargetOf(kRouteA) && a_down->load() ? FakeAnswer::Http(503) : FakeAnswer::Accepted();
   });
   Start(d);
   ASSERT_TRUE(WaitFor([&] { return fake_->requests().size() >= 30; }, 10s));
@@ -319,7 +321,7 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
   Feed(kRouteB, 0, 300);
   ASSERT_TRUE(WaitFor([&] { return Stats().routes[kRouteB].pending_events == 0; }, 10s))
       << "B waited for A's outage";
-  a_down = false;
+  *a_down = false;
   ASSERT_TRUE(WaitFor([&] { return Pending() == 0; }, 20s)) << Pending() << " still pending";
   ExpectDeliveredOnce(TargetOf(kRouteA), 1000);
   ExpectDeliveredOnce(TargetOf(kRouteB), 300);

@@ -14,7 +14,10 @@
 //              SCRAM-SHA-256 and the broker's CA, gzip and the built-in schemas on (the defaults).
 //              The events are produced (over the broker's PLAINTEXT listener) before the gateway
 //              starts, so the producer is out of the measurement; the broker still shares the
-//              machine, and its CPU during the run is reported beside the gateway's.
+//              machine, and its CPU during the run is reported beside the gateway's. With
+//              --perf FILE, `perf record` (Debian's linux-perf) profiles the gateway for the run and
+//              the bench prints each thread's share (threads carry their stage's name) and, per
+//              thread, the libraries that share went to.
 // The gateway's peak RSS (VmHWM) and CPU seconds come from /proc of its process.
 #include <netinet/in.h>
 #include <signal.h>
@@ -354,6 +357,34 @@ bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout) {
   return sg::testing::WaitFor(cond, timeout, std::chrono::milliseconds(50));
 }
 
+// The program's path from PATH (posix_spawn does not search it), or "" when it is not installed.
+std::string FindProgram(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path != nullptr ? path : "/usr/bin:/bin");
+  for (std::string d; std::getline(dirs, d, ':');) {
+    const std::string candidate = d + "/" + name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
+
+// Prints the lines of `perf report` that carry a share (those that start with a percentage).
+void PrintPerfReport(const std::string& perf, const std::string& data, const std::string& sort, double min_percent) {
+  const std::string cmd = fmt::format("{} report -i {} --stdio --no-children -g none --sort {} --percent-limit {} 2>/dev/null",
+                                      perf, data, sort, min_percent);
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return;
+  std::printf("\n`perf report --sort %s` (share of the gateway's samples, at least %.1f%%):\n```\n", sort.c_str(), min_percent);
+  char line[512];
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    const char* p = line;
+    while (*p == ' ') ++p;
+    if (*p >= '0' && *p <= '9') std::fputs(line, stdout);
+  }
+  std::printf("```\n");
+  ::pclose(f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -369,6 +400,10 @@ int main(int argc, char** argv) {
   uint64_t broker_events = 300'000;
   app.add_option("--only", only, "run one phase: throughput, latency, backlog, resolution or broker (the broker phase runs only when named)");
   app.add_option("--broker-events", broker_events, "events for the broker phase")->capture_default_str();
+  std::string perf_data;
+  app.add_option("--perf", perf_data,
+                 "broker phase: profile the gateway with `perf record -F 499 -g` (Debian's linux-perf) into this "
+                 "file for the run, and print each thread's (stage's) share of its CPU");
   bool preproduce = false;
   app.add_flag("--preproduce", preproduce,
                "throughput phase: produce every event before the gateway starts (one partition per 3,000 "
@@ -618,6 +653,18 @@ int main(int argc, char** argv) {
       return v != UINT64_MAX && v > 0;
     }, std::chrono::seconds(120));
     first = Clock::now();
+    // From the first spooled event: `perf record -p` follows the threads that exist when it
+    // attaches, and by then every stage's thread does.
+    Subprocess perf;
+    const std::string perf_program = perf_data.empty() ? "" : FindProgram("perf");
+    if (!perf_data.empty()) {
+      if (perf_program.empty() ||
+          !perf.Start({perf_program, "record", "-F", "499", "-g", "-o", perf_data, "-p", std::to_string(b.gateway_pid())},
+                      b.dir() + "/perf.log")) {
+        std::fprintf(stderr, "--perf: cannot run perf (Debian's linux-perf package)\n");
+        return 1;
+      }
+    }
     if (!WaitFor([&] { return b.Accepted() >= broker_events; }, std::chrono::seconds(1800))) {
       std::fprintf(stderr, "only %llu of %llu events accepted\n", static_cast<unsigned long long>(b.Accepted()),
                    static_cast<unsigned long long>(broker_events));
@@ -626,6 +673,10 @@ int main(int argc, char** argv) {
     const auto done = Clock::now();
     const ProcStats p = ReadProc(b.gateway_pid());
     const ProcStats broker1 = ReadProc(b.broker_pid());
+    if (perf.running()) {
+      perf.Signal(SIGINT);  // perf writes its file and exits
+      perf.Wait(std::chrono::seconds(120));
+    }
     b.StopGateway();
     const double secs = std::chrono::duration<double>(done - b.started()).count();
     const double from_first = std::chrono::duration<double>(done - first).count();
@@ -636,6 +687,10 @@ int main(int argc, char** argv) {
     std::printf("| real broker, SASL_SSL SCRAM-SHA-256, gzip, built-in schemas | %llu | %.1f (%.1f) | %.0f (%.0f) | %.1f | %.0f | %.1f |\n",
                 static_cast<unsigned long long>(broker_events), secs, from_first, n / secs, n / from_first,
                 p.cpu_s * 1e6 / n, p.peak_rss_kb / 1024.0, (broker1.cpu_s - broker0.cpu_s) * 1e6 / n);
+    if (!perf_data.empty()) {
+      PrintPerfReport(perf_program, perf_data, "comm", 0.5);      // by thread: the stage
+      PrintPerfReport(perf_program, perf_data, "comm,dso", 1.0);  // and within it, by library
+    }
     std::fflush(stdout);
   }
   if (keep) {
