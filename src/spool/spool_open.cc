@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/table_properties_collectors.h>
 
@@ -30,6 +31,18 @@
 namespace sg::spool {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A pending key's table: the key without its 8-byte sequence number (coding.h, PendingKey).
+class TablePrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "sg.TablePrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - 8);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > 8; }
+};
 
 rocksdb::ColumnFamilyOptions QueueFamilyOptions(size_t write_buffer) {
   rocksdb::ColumnFamilyOptions cf;
@@ -44,6 +57,8 @@ rocksdb::ColumnFamilyOptions QueueFamilyOptions(size_t write_buffer) {
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
 }
+
+}  // namespace
 
 // Before anything is written there: no spool where one must exist, or a directory that holds
 // something else.
@@ -82,6 +97,8 @@ Status SpoolImpl::Init() {
   db_options.max_background_jobs = 2;
   // One bound for all memtables together (RocksDB flushes the largest when it is reached).
   db_options.db_write_buffer_size = 64 << 20;
+  // RocksDB ignores the pending family's insert hints (below) in a parallel memtable write.
+  db_options.allow_concurrent_memtable_write = false;
   // RocksDB's diagnostics go to the process log, never to a LOG file on the spool's disk: see
   // rocksdb_log.h for the abort a full disk caused otherwise.
   db_options.info_log = spool::NewRocksLog();
@@ -110,7 +127,15 @@ Status SpoolImpl::Init() {
     rocksdb::ColumnFamilyOptions cf;
     // Memtables are the spool's main memory cost: pending gets most of it, the failed area and
     // meta (small and rare writes) little.
-    if (name == kPendingCF) cf = QueueFamilyOptions(32 << 20);
+    if (name == kPendingCF) {
+      cf = QueueFamilyOptions(32 << 20);
+      // Each table's memtable inserts start from where its previous one ended: an ack deletes a run
+      // of consecutive keys, whose tombstones interleave with the puts they cover, so the skip
+      // list's one shared hint missed on every key and searched from the top (RocksDB's
+      // Insert(key) recomputes the whole splice when the key is past it). With a hint per table
+      // the search is O(log distance). Needs inserts without the parallel memtable write (below).
+      cf.memtable_insert_with_hint_prefix_extractor = std::make_shared<TablePrefix>();
+    }
     if (name == kFailedCF) cf = QueueFamilyOptions(4 << 20);
     if (name == kMetaCF || name == rocksdb::kDefaultColumnFamilyName) cf.write_buffer_size = 1 << 20;
     if (name == kMetaCF) cf.merge_operator = NewMetaMergeOperator();
