@@ -496,7 +496,9 @@ Status ShapeStreaming(std::string_view payload, const spool::SourceRef& source, 
   *done = false;
   const azure::StreamSchema* schema = options.schema;
   row->clear();
-  row->reserve(payload.size() + 64);
+  // Room for what shaping adds (TimeGenerated, the event id, the catch-all's wrapping, longer
+  // column names), so a row is allocated once, not grown by doubling as it is written.
+  row->reserve(payload.size() + payload.size() / 8 + 192);
   row->push_back('{');
   const size_t reported = report != nullptr ? report->unconvertible.size() : 0;
   const size_t reported_undeclared = report != nullptr ? report->undeclared.size() : 0;
