@@ -387,7 +387,8 @@ struct Drainer::Impl {
   // larger than the bound still goes). False when stopping.
   bool ReserveReadAhead(Lane& lane, Batch& batch) {
     uint64_t bytes = 0;
-    for (size_t i = 0; i < batch.events.size(); ++i) bytes += batch.events[i].payload.size() + batch.rows[i].size();
+    // What the buffers hold, not their content's length: a row is reserved larger than it ends up.
+    for (size_t i = 0; i < batch.events.size(); ++i) bytes += batch.events[i].payload.capacity() + batch.rows[i].capacity();
     std::unique_lock<std::mutex> lock(ra_mu);
     while (!stopping.load()) {
       uint64_t mine;

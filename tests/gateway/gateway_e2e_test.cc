@@ -106,6 +106,8 @@ TEST_F(GatewayE2eTest, MetricsHealthAndReadinessExplainAnAuthProblem) {
   EXPECT_NE(body.find("sg_request_duration_seconds_bucket{route=\""), std::string::npos)
       << "the refused requests are in the latency histogram: " << body;
   EXPECT_NE(body.find("sg_spool_oldest_event_age_seconds{route=\""), std::string::npos);
+  // The batch the refused route retries is held in memory, and the read-ahead gauge shows it.
+  EXPECT_GT(MetricSum(body, "sg_read_ahead_bytes"), 0u) << body;
   EXPECT_NE(body.find("sg_kafka_partition_lag_messages{topic=\"citrix-risk\",partition=\"0\"}"), std::string::npos)
       << body;
   EXPECT_EQ(body.find("wrong-secret"), std::string::npos);
