@@ -294,7 +294,10 @@ struct Drainer::Impl {
       carry_since = Clock::now();
       SortBySeq(batch.get());
       if (!ReserveReadAhead(lane, *batch)) break;
-      if (!Enqueue(lane, std::move(batch))) break;
+      if (!Enqueue(lane, batch)) {
+        ReleaseReadAhead(lane, *batch);  // stopping: the batch stays in the spool
+        break;
+      }
     }
     std::lock_guard<std::mutex> lock(lane.qmu);
     lane.closed = true;
@@ -1115,6 +1118,13 @@ void Drainer::Stop(std::chrono::milliseconds grace) {
     for (auto& w : lane->workers) {
       if (w.joinable()) w.join();
     }
+    // Batches no worker took stay in the spool (nothing was acked): they hold no memory any more.
+    std::deque<std::shared_ptr<Batch>> left;
+    {
+      std::lock_guard<std::mutex> lock(lane->qmu);
+      left.swap(lane->queue);
+    }
+    for (auto& b : left) d->ReleaseReadAhead(*lane, *b);
   }
 }
 

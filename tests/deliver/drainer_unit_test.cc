@@ -329,6 +329,21 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
       << "delivered batches still count as read ahead";
 }
 
+// A stop releases what the drainer read ahead: the batch a worker retries, the one queued behind it
+// and the one the reader waits to queue. (A drainer holds nothing once stopped; the gauge says so.)
+TEST_F(DrainerUnitTest, AStoppedDrainerHoldsNothingReadAhead) {
+  Feed(kRouteA, 0, 1000);
+  DrainerOptions d = Options({kRouteA});
+  d.concurrency = 1;  // one batch in the worker, one in the queue, the reader blocked with a third
+  fake_->SetResponder([](const FakeRequest&) { return FakeAnswer::Http(503); });
+  Start(d);
+  ASSERT_TRUE(WaitFor([&] { return fake_->requests().size() >= 3; }, 10s));
+  EXPECT_GT(drainer_->Counters()[kRouteA].read_ahead_bytes, 0u);
+  drainer_->Stop(0ms);
+  EXPECT_EQ(drainer_->Counters()[kRouteA].read_ahead_bytes, 0u) << "batches dropped at the stop still count";
+  EXPECT_EQ(Pending(), 1000u) << "a stop acks nothing";
+}
+
 // Exactly once after a crash, through the seam's presence query: of the events a previous run left
 // in doubt, those the Query API finds are acked without a post, the rest are posted once.
 TEST_F(DrainerUnitTest, EventsInDoubtThatAzureHasAreAckedWithoutAPost) {
