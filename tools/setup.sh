@@ -21,6 +21,7 @@ packages=(
   help2man lintian
   openjdk-17-jdk-headless maven
   prometheus  # promtool: the monitoring rules' checks and unit tests (tests/monitoring)
+  linux-perf  # perf: e2e-bench --perf, the gateway's CPU by stage (docs/BENCHMARKS.md)
 )
 
 missing=()
