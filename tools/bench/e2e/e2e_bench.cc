@@ -35,6 +35,7 @@
 #include <map>
 #include <set>
 #include <optional>
+#include <random>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -69,6 +70,10 @@ int64_t NowMs() {
       .count();
 }
 
+// How CitrixEvent pads: "repeat" (one letter, which gzip shrinks about 30 times) or "words"
+// (URL-like words and numbers drawn at random, about 5 times, like real events' text).
+std::string g_padding = "repeat";
+
 std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
   nlohmann::json e = {{"tenant_id", "bench"},
                       {"entity_id", fmt::format("user{}@bench.example", seq % 1000)},
@@ -95,7 +100,22 @@ std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
   // field would be copied into AdditionalFields as well and double the bytes shaped and gzipped,
   // which real Citrix events (every field declared) never do.
   std::string s = e.dump();
-  e["app_url"] = "https://sharefile.example/files/" + std::string(s.size() < 1000 ? 1000 - s.size() : 0, 'x');
+  const size_t pad = s.size() < 1000 ? 1000 - s.size() : 0;
+  std::string url = "https://sharefile.example/files/";
+  if (g_padding == "words") {
+    static const char* kWords[] = {"share",  "files", "download", "sales",  "q3",      "report",
+                                   "users",  "docs",  "project",  "backup", "archive", "finance",
+                                   "images", "hr",    "drive",    "export", "data",    "team"};
+    std::mt19937 rng(static_cast<uint32_t>(seq));
+    while (url.size() < 32 + pad) {
+      url += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
+      url += std::to_string(rng() % 10000);
+      url += '/';
+    }
+  } else {
+    url += std::string(pad, 'x');
+  }
+  e["app_url"] = url;
   return e.dump();
 }
 
@@ -400,6 +420,11 @@ int main(int argc, char** argv) {
   uint64_t broker_events = 300'000;
   app.add_option("--only", only, "run one phase: throughput, latency, backlog, resolution or broker (the broker phase runs only when named)");
   app.add_option("--broker-events", broker_events, "events for the broker phase")->capture_default_str();
+  app.add_option("--padding", g_padding,
+                 "how events are padded to ~1 KB: 'repeat' (one letter, gzip shrinks it ~30x) or 'words' "
+                 "(URL-like words and numbers, ~5x, like real text)")
+      ->check(CLI::IsMember({"repeat", "words"}))
+      ->capture_default_str();
   std::string perf_data;
   app.add_option("--perf", perf_data,
                  "broker phase: profile the gateway with `perf record -F 499 -g` (Debian's linux-perf) into this "
