@@ -6,24 +6,16 @@
 #include <cstring>
 
 #include <algorithm>
-#include <tuple>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
-#include <set>
 #include <shared_mutex>
 #include <thread>
-#include <unordered_map>
 
 #include <fmt/format.h>
 #include <rocksdb/db.h>
-#include <rocksdb/merge_operator.h>
 #include <rocksdb/options.h>
-#include <rocksdb/table.h>
-#include <rocksdb/utilities/table_properties_collectors.h>
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 

@@ -103,6 +103,8 @@ void SpoolImpl::SyncAcksIfDue() {
   SyncedUpTo(before);
 }
 
+namespace {
+
 Status ValidateRoute(const std::string& route) {
   if (route.empty()) return Status::InvalidArgument("event has an empty route");
   if (route.find('\0') != std::string::npos || route.size() > 1024) {
@@ -110,6 +112,8 @@ Status ValidateRoute(const std::string& route) {
   }
   return Status::OK();
 }
+
+}  // namespace
 
 // Idempotent: an event or quarantined message whose Kafka offset is at or below the offset the
 // spool has recorded for its partition is already spooled (the offset is written in the same
