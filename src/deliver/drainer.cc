@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 #include <thread>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -43,10 +44,40 @@ int64_t NowMs() {
       .count();
 }
 
+// A batch's share of the read-ahead (ReserveReadAhead), given back when the batch is gone,
+// whichever way it goes: delivered, never queued because of a stop, or left in a queue at a stop.
+class ReadAheadShare {
+ public:
+  ReadAheadShare() = default;
+  ReadAheadShare(uint64_t bytes, std::function<void(uint64_t)> give_back)
+      : bytes_(bytes), give_back_(std::move(give_back)) {}
+  ReadAheadShare(ReadAheadShare&& o) noexcept
+      : bytes_(std::exchange(o.bytes_, 0)), give_back_(std::move(o.give_back_)) {}
+  ReadAheadShare& operator=(ReadAheadShare&& o) noexcept {
+    if (this != &o) {
+      GiveBack();
+      bytes_ = std::exchange(o.bytes_, 0);
+      give_back_ = std::move(o.give_back_);
+    }
+    return *this;
+  }
+  ReadAheadShare(const ReadAheadShare&) = delete;
+  ReadAheadShare& operator=(const ReadAheadShare&) = delete;
+  ~ReadAheadShare() { GiveBack(); }
+
+ private:
+  void GiveBack() {
+    if (bytes_ > 0 && give_back_) give_back_(bytes_);
+    bytes_ = 0;
+  }
+  uint64_t bytes_ = 0;
+  std::function<void(uint64_t)> give_back_;
+};
+
 struct Batch {
   std::vector<spool::PendingEvent> events;
   std::vector<std::string> rows;  // shaped, parallel to events
-  uint64_t read_ahead = 0;        // bytes it holds of the read-ahead (ReserveReadAhead)
+  ReadAheadShare read_ahead;      // what it holds of the read-ahead
 };
 
 }  // namespace
@@ -294,10 +325,7 @@ struct Drainer::Impl {
       carry_since = Clock::now();
       SortBySeq(batch.get());
       if (!ReserveReadAhead(lane, *batch)) break;
-      if (!Enqueue(lane, batch)) {
-        ReleaseReadAhead(lane, *batch);  // stopping: the batch stays in the spool
-        break;
-      }
+      if (!Enqueue(lane, std::move(batch))) break;
     }
     std::lock_guard<std::mutex> lock(lane.qmu);
     lane.closed = true;
@@ -401,9 +429,11 @@ struct Drainer::Impl {
       }
       if (mine == 0 || read_ahead + bytes <= options.read_ahead_bytes) {
         read_ahead += bytes;
-        batch.read_ahead = bytes;
-        std::lock_guard<std::mutex> c(lane.cmu);
-        lane.counters.read_ahead_bytes += bytes;
+        {
+          std::lock_guard<std::mutex> c(lane.cmu);
+          lane.counters.read_ahead_bytes += bytes;
+        }
+        batch.read_ahead = ReadAheadShare(bytes, [this, &lane](uint64_t n) { ReleaseReadAhead(lane, n); });
         return true;
       }
       ra_cv.wait_for(lock, std::chrono::milliseconds(100));
@@ -411,14 +441,13 @@ struct Drainer::Impl {
     return false;
   }
 
-  void ReleaseReadAhead(Lane& lane, Batch& batch) {
+  void ReleaseReadAhead(Lane& lane, uint64_t bytes) {
     {
       std::lock_guard<std::mutex> lock(ra_mu);
-      read_ahead -= batch.read_ahead;
+      read_ahead -= bytes;
       std::lock_guard<std::mutex> c(lane.cmu);
-      lane.counters.read_ahead_bytes -= batch.read_ahead;
+      lane.counters.read_ahead_bytes -= bytes;
     }
-    batch.read_ahead = 0;
     ra_cv.notify_all();
   }
 
@@ -549,8 +578,7 @@ struct Drainer::Impl {
         lane.queue.pop_front();
         lane.qcv.notify_all();
       }
-      Deliver(lane, *client, rng, *batch);
-      ReleaseReadAhead(lane, *batch);
+      Deliver(lane, *client, rng, *batch);  // the batch's read-ahead is given back as it goes
     }
     if (--running_workers == 0) {
       std::lock_guard<std::mutex> lock(mu);
@@ -1118,13 +1146,13 @@ void Drainer::Stop(std::chrono::milliseconds grace) {
     for (auto& w : lane->workers) {
       if (w.joinable()) w.join();
     }
-    // Batches no worker took stay in the spool (nothing was acked): they hold no memory any more.
+    // Batches no worker took stay in the spool (nothing was acked); dropping them here, while the
+    // lane's counters exist, gives their read-ahead back.
     std::deque<std::shared_ptr<Batch>> left;
     {
       std::lock_guard<std::mutex> lock(lane->qmu);
       left.swap(lane->queue);
     }
-    for (auto& b : left) d->ReleaseReadAhead(*lane, *b);
   }
 }
 
