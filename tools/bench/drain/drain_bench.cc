@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "emulator.h"
+#include "url_words.h"
 #include "sentinel_gateway/azure/builtin_streams.h"
 #include "sentinel_gateway/deliver.h"
 #include "sentinel_gateway/citrix/catalogue.h"
@@ -118,9 +119,6 @@ int main(int argc, char** argv) {
   auto fill_start = Clock::now();
   uint64_t payload_bytes = 0;
   std::mt19937 rng(42);
-  static const char* kWords[] = {"share",  "files", "download", "sales",  "q3",      "report",
-                                 "users",  "docs",  "project",  "backup", "archive", "finance",
-                                 "images", "hr",    "drive",    "export", "data",    "team"};
   for (int64_t i = 0; i < events;) {
     sg::spool::AppendBatch b;
     for (int k = 0; k < 1000 && i < events; ++k, ++i) {
@@ -137,11 +135,7 @@ int main(int argc, char** argv) {
         j["app_url"] = std::string(size - p.size() - 12, 'u');
       } else if (p.size() < size) {
         std::string url = "https://sharefile.example.com";
-        while (url.size() + p.size() + 12 < size) {
-          url += '/';
-          url += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
-          url += std::to_string(rng() % 10000);
-        }
+        sg::testing::AppendUrlWords(&url, size > p.size() + 12 ? size - p.size() - 12 : 0, &rng);
         j["app_url"] = url;
       }
       sg::spool::NewEvent e;

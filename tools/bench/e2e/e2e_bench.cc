@@ -50,6 +50,7 @@
 #include "kafka_produce.h"
 #include "kafka_broker.h"
 #include "recorded_rows.h"
+#include "url_words.h"
 #include "subprocess.h"
 #include "wait.h"
 
@@ -101,19 +102,12 @@ std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
   // which real Citrix events (every field declared) never do.
   std::string s = e.dump();
   const size_t pad = s.size() < 1000 ? 1000 - s.size() : 0;
-  std::string url = "https://sharefile.example/files/";
+  std::string url = "https://sharefile.example/files";
   if (g_padding == "words") {
-    static const char* kWords[] = {"share",  "files", "download", "sales",  "q3",      "report",
-                                   "users",  "docs",  "project",  "backup", "archive", "finance",
-                                   "images", "hr",    "drive",    "export", "data",    "team"};
     std::mt19937 rng(static_cast<uint32_t>(seq));
-    while (url.size() < 32 + pad) {
-      url += kWords[rng() % (sizeof(kWords) / sizeof(kWords[0]))];
-      url += std::to_string(rng() % 10000);
-      url += '/';
-    }
+    sg::testing::AppendUrlWords(&url, url.size() + pad, &rng);
   } else {
-    url += std::string(pad, 'x');
+    url += '/' + std::string(pad, 'x');
   }
   e["app_url"] = url;
   return e.dump();
