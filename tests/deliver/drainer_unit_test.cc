@@ -329,6 +329,28 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
       << "delivered batches still count as read ahead";
 }
 
+// The read-ahead counts what the batches' buffers hold, not their content's length: a shaped row's
+// buffer is reserved larger than the row (so that it is written without regrowing), and memory is
+// what the bound is for.
+TEST_F(DrainerUnitTest, TheReadAheadCountsTheBuffersNotTheirLength) {
+  Feed(kRouteA, 0, 50);  // one batch (max_batch_events 50), held while Azure answers 503
+  DrainerOptions d = Options({kRouteA});
+  d.concurrency = 1;
+  fake_->SetResponder([](const FakeRequest&) { return FakeAnswer::Http(503); });
+  Start(d);
+  ASSERT_TRUE(WaitFor([&] { return fake_->requests().size() >= 2; }, 10s));
+  const FakeRequest r = fake_->requests().front();
+  const size_t rows = Rows(r).size();
+  ASSERT_EQ(rows, 50u);
+  const uint64_t row_bytes = r.body.size() - 2 - (rows - 1);  // "[" rows joined by "," "]"
+  std::vector<spool::PendingEvent> held;
+  ASSERT_TRUE(spool_.Read(kRouteA, 0, 50, SIZE_MAX, &held).ok());
+  uint64_t payload_bytes = 0;
+  for (const auto& e : held) payload_bytes += e.payload.size();
+  EXPECT_GT(drainer_->Counters()[kRouteA].read_ahead_bytes, payload_bytes + row_bytes)
+      << "the read-ahead counts lengths, less than the memory the batch holds";
+}
+
 // A stop releases what the drainer read ahead: the batch a worker retries, the one queued behind it
 // and the one the reader waits to queue. (A drainer holds nothing once stopped; the gauge says so.)
 TEST_F(DrainerUnitTest, AStoppedDrainerHoldsNothingReadAhead) {
