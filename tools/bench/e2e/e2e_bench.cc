@@ -74,6 +74,8 @@ int64_t NowMs() {
 // How CitrixEvent pads: "repeat" (one letter, which gzip shrinks about 30 times) or "words"
 // (URL-like words and numbers drawn at random, about 5 times, like real events' text).
 std::string g_padding = "repeat";
+// The size CitrixEvent pads each event to (its JSON, in bytes; the event is not cut below it).
+size_t g_event_bytes = 1000;
 
 std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
   nlohmann::json e = {{"tenant_id", "bench"},
@@ -97,11 +99,11 @@ std::string CitrixEvent(uint64_t seq, int64_t produced_ms) {
                       {"device_id", fmt::format("dev-{}", seq % 97)},
                       {"os_name", "Windows 11"},
                       {"app_url", "https://sharefile.example/files/"}};
-  // Padded to ~1 KB inside a declared column (app_url), as drain_bench does: an undeclared pad
+  // Padded to g_event_bytes inside a declared column (app_url), as drain_bench does: an undeclared pad
   // field would be copied into AdditionalFields as well and double the bytes shaped and gzipped,
   // which real Citrix events (every field declared) never do.
   std::string s = e.dump();
-  const size_t pad = s.size() < 1000 ? 1000 - s.size() : 0;
+  const size_t pad = s.size() < g_event_bytes ? g_event_bytes - s.size() : 0;
   std::string url = "https://sharefile.example/files";
   if (g_padding == "words") {
     std::mt19937 rng(static_cast<uint32_t>(seq));
@@ -415,9 +417,14 @@ int main(int argc, char** argv) {
   app.add_option("--only", only, "run one phase: throughput, latency, backlog, resolution or broker (the broker phase runs only when named)");
   app.add_option("--broker-events", broker_events, "events for the broker phase")->capture_default_str();
   app.add_option("--padding", g_padding,
-                 "how events are padded to ~1 KB: 'repeat' (one letter, gzip shrinks it ~30x) or 'words' "
+                 "how events are padded to --event-bytes: 'repeat' (one letter, gzip shrinks it ~30x) or 'words' "
                  "(URL-like words and numbers, ~5x, like real text)")
       ->check(CLI::IsMember({"repeat", "words"}))
+      ->capture_default_str();
+  app.add_option("--event-bytes", g_event_bytes,
+                 "each event's JSON is padded to this many bytes (issue 16's Fluent Bit comparison used "
+                 "~700-byte events; the bench's records before it used 1000)")
+      ->check(CLI::Range(size_t{400}, size_t{1'000'000}))
       ->capture_default_str();
   std::string perf_data;
   app.add_option("--perf", perf_data,
