@@ -131,7 +131,7 @@ struct RouteCounters {
   std::map<std::string, uint64_t> in_doubt_failures;  // reason -> events
   uint64_t unmarked_requests = 0;  // requests sent without an in-flight mark (the spool refused it)
   int64_t in_flight = 0;
-  // Payload and row bytes of this route's batches read and not yet delivered (a gauge; their sum
+  // Row bytes (as allocated) of this route's batches read and not yet delivered (a gauge; their sum
   // over routes stays within read_ahead_bytes but for the one batch each route may always hold).
   uint64_t read_ahead_bytes = 0;
   RouteState state = RouteState::kIdle;

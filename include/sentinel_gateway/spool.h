@@ -104,6 +104,10 @@ struct AppendBatch {
 struct PendingEvent {
   uint64_t seq = 0;  // position in its route, strictly increasing in append order
   std::string payload;
+  // The payload's size as spooled, set by Read: what an Ack takes off the route's byte count. It
+  // stays when a reader releases the payload once done with it (the drainer does after shaping),
+  // so that what waits for its ack holds no copy of the event.
+  uint64_t payload_bytes = 0;
   SourceRef source;
   int64_t enqueued_ms = 0;
 };

@@ -293,6 +293,9 @@ struct Drainer::Impl {
                        st.message(), 1);
             continue;
           }
+          // Shaped: the row is what is sent; the payload is not needed again (the ack takes its
+          // size, a refusal moves the event by its sequence), so memory holds one copy, not two.
+          std::string().swap(ev.payload);
           if (carry.empty()) carry_since = Clock::now();
           carry_bytes += row.size();
           carry.emplace_back(std::move(ev), std::move(row));
@@ -419,7 +422,7 @@ struct Drainer::Impl {
   bool ReserveReadAhead(Lane& lane, Batch& batch) {
     uint64_t bytes = 0;
     // What the buffers hold, not their content's length: a row is reserved larger than it ends up.
-    for (size_t i = 0; i < batch.events.size(); ++i) bytes += batch.events[i].payload.capacity() + batch.rows[i].capacity();
+    for (const std::string& row : batch.rows) bytes += row.capacity();
     std::unique_lock<std::mutex> lock(ra_mu);
     while (!stopping.load()) {
       uint64_t mine;

@@ -132,6 +132,7 @@ Status DecodePendingValue(std::string_view value, PendingEvent* out) {
   }
   out->enqueued_ms = static_cast<int64_t>(enqueued);
   out->payload.assign(value);
+  out->payload_bytes = value.size();
   return Status::OK();
 }
 
@@ -190,6 +191,7 @@ Status DecodeFailedBatch(std::string_view in, FailedBatch* out) {
     }
     e.enqueued_ms = static_cast<int64_t>(enq);
     e.payload.assign(payload);
+    e.payload_bytes = payload.size();
     out->bytes += static_cast<int64_t>(payload.size());
     out->events.push_back(std::move(e));
   }

@@ -367,7 +367,7 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   for (size_t i = begin; i < end; ++i) {
     if (gone[i - begin]) continue;
     wb.Delete(pending_, PendingKey(route, events[i].seq));
-    bytes += static_cast<int64_t>(events[i].payload.size());
+    bytes += static_cast<int64_t>(events[i].payload_bytes);
     ++n;
   }
   const uint64_t first = events[begin].seq, last = events[end - 1].seq;

@@ -329,11 +329,19 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
       << "delivered batches still count as read ahead";
 }
 
-// The read-ahead counts what the batches' buffers hold, not their content's length: a shaped row's
-// buffer is reserved larger than the row (so that it is written without regrowing), and memory is
-// what the bound is for.
-TEST_F(DrainerUnitTest, TheReadAheadCountsTheBuffersNotTheirLength) {
-  Feed(kRouteA, 0, 50);  // one batch (max_batch_events 50), held while Azure answers 503
+// The read-ahead counts what a batch holds in memory: its shaped rows' buffers (reserved larger than
+// the rows, so that they are written without regrowing; memory is what the bound is for), and not
+// the events' payloads as well: once shaped, a payload is not needed until the ack (which takes
+// only its size) or a refusal (which moves the event from the spool by its sequence), so a batch
+// read ahead holds half the memory it would with both.
+TEST_F(DrainerUnitTest, TheReadAheadCountsTheRowsBuffersAndHoldsNoPayload) {
+  spool::AppendBatch b;  // one batch (max_batch_events 50) of 4 KB events, held while Azure answers 503
+  for (int i = 0; i < 50; ++i) {
+    json j = {{"route", kRouteA}, {"uid", i}, {"timestamp", "2021-12-15T01:00:00Z"},
+              {"text", std::string(4000, static_cast<char>('a' + i % 26))}};
+    b.events.push_back({kRouteA, j.dump(), spool::SourceRef{"topic-" + kRouteA, 0, i}});
+  }
+  ASSERT_TRUE(spool_.Append(b).ok());
   DrainerOptions d = Options({kRouteA});
   d.concurrency = 1;
   fake_->SetResponder([](const FakeRequest&) { return FakeAnswer::Http(503); });
@@ -347,8 +355,10 @@ TEST_F(DrainerUnitTest, TheReadAheadCountsTheBuffersNotTheirLength) {
   ASSERT_TRUE(spool_.Read(kRouteA, 0, 50, SIZE_MAX, &held).ok());
   uint64_t payload_bytes = 0;
   for (const auto& e : held) payload_bytes += e.payload.size();
-  EXPECT_GT(drainer_->Counters()[kRouteA].read_ahead_bytes, payload_bytes + row_bytes)
-      << "the read-ahead counts lengths, less than the memory the batch holds";
+  const uint64_t counted = drainer_->Counters()[kRouteA].read_ahead_bytes;
+  EXPECT_GT(counted, row_bytes) << "the read-ahead counts the rows' lengths, less than their buffers hold";
+  EXPECT_LT(counted, row_bytes + payload_bytes) << "the batch still holds its events' payloads beside the rows";
+  EXPECT_EQ(Pending(), 50u);
 }
 
 // A stop releases what the drainer read ahead: the batch a worker retries, the one queued behind it

@@ -89,6 +89,7 @@ Status MemorySpool::Append(const spool::AppendBatch& batch) {
     spool::PendingEvent pe;
     pe.seq = next_seq_++;
     pe.payload = e.payload;
+    pe.payload_bytes = e.payload.size();
     pe.source = e.source;
     pe.enqueued_ms = now;
     pending_[e.route].emplace(pe.seq, std::move(pe));
@@ -105,6 +106,7 @@ Status MemorySpool::Append(const spool::AppendBatch& batch) {
     if (fb.why.last_failure_ms == 0) fb.why.last_failure_ms = now;
     spool::PendingEvent pe;
     pe.payload = q.payload;
+    pe.payload_bytes = q.payload.size();
     pe.source = q.source;
     pe.enqueued_ms = now;
     fb.bytes = static_cast<int64_t>(q.payload.size());

@@ -19,8 +19,8 @@ struct DeliveryOptions {
   uint64_t max_batch_bytes = 1'048'576;
   std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
   int concurrency = 4;  // requests in flight per lane
-  // Memory: the buffers (payloads and shaped rows, as allocated) of the batches read from the
-  // spool and not yet delivered (queued or in flight), all lanes together. A lane with none may
+  // Memory: the buffers (the shaped rows, as allocated; a payload is released once shaped) of the
+  // batches read from the spool and not yet delivered (queued or in flight), all lanes together. A lane with none may
   // always take one batch, so a table in an outage never holds the others back. The reader's batch
   // in the making comes on top.
   uint64_t read_ahead_bytes = 64ull << 20;
