@@ -43,9 +43,11 @@ Result BenchAppend(sg::spool::Spool* spool, size_t batch, double seconds, int th
   auto start = Clock::now();
   std::vector<std::thread> ts;
   for (int t = 0; t < threads; ++t) {
-    ts.emplace_back([&] {
+    ts.emplace_back([&, t] {
       sg::spool::AppendBatch b;
-      for (const auto& p : payloads) b.events.push_back({"CitrixAnalytics_indicatorEventDetails_CL", p, {"bench", 0, 0}});
+      // One source partition per appender, as Kafka's partitions would be: appends that share a
+      // partition are serialised by the spool (its idempotent append over recorded offsets).
+      for (const auto& p : payloads) b.events.push_back({"CitrixAnalytics_indicatorEventDetails_CL", p, {"bench", t, 0}});
       uint64_t n = 0, by = 0;
       while (Clock::now() < deadline) {
         sg::Status s = spool->Append(b);
