@@ -195,9 +195,9 @@ struct SpoolOptions {
   uint32_t ack_sync_events = 10000;
   // The most pending events of one route, counted from its head, that the previous writer's
   // drainer may have posted without a durable in-flight mark: what a power cut may leave in Azure
-  // but pending here (see the guarantees above). The gateway sets 2 x concurrency x
-  // max_batch_events: the batches in flight when the WAL was last synced (their marks may be
-  // unsynced too) and those taken after; ack_sync_events is added for acks the cut took back.
+  // but pending here (see the guarantees above). The gateway sets the drainer's
+  // deliver::DeliveryOptions::UnmarkedPostBound() (2 x concurrency x max_batch_events);
+  // ack_sync_events is added for acks the cut took back.
   uint64_t in_flight_bound_events = 2 * 4 * 10'000;
   // The machine's boot id (empty: /proc/sys/kernel/random/boot_id). Tests simulate a restart by
   // opening with another one. When no boot id can be read, an unclean stop counts as a restart.

@@ -48,8 +48,7 @@ class GatewayImpl final : public Gateway {
     so.low_watermark = config_.spool.low_watermark;
     so.failed_max_bytes = config_.spool.failed_max_bytes;
     // What a power cut can leave posted but pending (see SpoolOptions::in_flight_bound_events).
-    so.in_flight_bound_events = 2ull * static_cast<uint64_t>(config_.delivery.concurrency) *
-                                static_cast<uint64_t>(config_.delivery.max_batch_events);
+    so.in_flight_bound_events = config_.delivery.UnmarkedPostBound();
     // A lock held for a moment (an older sentinel-spool's probe, the previous gateway still
     // stopping) is waited for, bounded, instead of exiting 3, which systemd does not restart.
     so.lock_wait_ms = 3000;

@@ -48,7 +48,7 @@ class PowerLossExactlyOnceTest : public PipelineTest, public ::testing::WithPara
     // Acks synced by count only, so every cut takes some back.
     so.ack_sync_interval_ms = 60'000;
     so.ack_sync_events = 2'000;
-    so.in_flight_bound_events = 2ull * static_cast<uint64_t>(d.concurrency) * d.max_batch_events;
+    so.in_flight_bound_events = d.UnmarkedPostBound();
     return so;
   }
 

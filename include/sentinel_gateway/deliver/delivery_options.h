@@ -20,9 +20,9 @@ struct DeliveryOptions {
   std::chrono::milliseconds linger{500};  // wait this long for a fuller batch
   int concurrency = 4;  // requests in flight per lane
   // Memory: the buffers (the shaped rows, as allocated; a payload is released once shaped) of the
-  // batches read from the spool and not yet delivered (queued or in flight), all lanes together. A lane with none may
-  // always take one batch, so a table in an outage never holds the others back. The reader's batch
-  // in the making comes on top.
+  // batches read from the spool and not yet delivered (queued or in flight), all lanes together.
+  // A lane with none may always take one batch, so a table in an outage never holds the others
+  // back. The reader's batch in the making comes on top.
   uint64_t read_ahead_bytes = 64ull << 20;
   // Retries.
   std::chrono::milliseconds backoff_initial{1'000};
@@ -36,6 +36,13 @@ struct DeliveryOptions {
   // A stable id per event (topic/partition/offset) in this field, on by default: Sentinel users
   // deduplicate with it, and dedupe.query needs it. Empty: off.
   std::string event_id_field = "sg_event_id";
+
+  // The most events of one route these settings may have posted without a durable in-flight mark
+  // (the spool's SpoolOptions::in_flight_bound_events): the batches in flight when the WAL was
+  // last synced, whose marks may be unsynced too, and those taken after.
+  uint64_t UnmarkedPostBound() const {
+    return 2ull * static_cast<uint64_t>(concurrency) * max_batch_events;
+  }
 };
 
 // Exactly once after a crash (issue 15; docs/AZURE.md, "Exactly once"): the drainer's
