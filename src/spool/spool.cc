@@ -367,7 +367,9 @@ Status SpoolImpl::Ack(const std::string& route, const std::vector<PendingEvent>&
   for (size_t i = begin; i < end; ++i) {
     if (gone[i - begin]) continue;
     wb.Delete(pending_, PendingKey(route, events[i].seq));
-    bytes += static_cast<int64_t>(events[i].payload_bytes);
+    // The size Read set (the payload itself may be released by now); an event built by hand,
+    // not read, has only its payload: the larger of the two is the spooled size either way.
+    bytes += static_cast<int64_t>(std::max<uint64_t>(events[i].payload_bytes, events[i].payload.size()));
     ++n;
   }
   const uint64_t first = events[begin].seq, last = events[end - 1].seq;

@@ -99,6 +99,31 @@ TEST_F(SpoolTest, ReadHonoursCountByteBudgetAndCursor) {
   EXPECT_GT(out[0].seq, cursor);
 }
 
+TEST_F(SpoolTest, AnAckTakesOffTheSpooledSizeAfterTheReaderReleasedThePayloads) {
+  AppendN(kA, 4, "payload-");
+  std::vector<spool::PendingEvent> read = ReadAll(kA);
+  ASSERT_EQ(read.size(), 4u);
+  // The drainer frees each payload once shaped; the ack must still take its bytes off the count.
+  for (spool::PendingEvent& e : read) std::string().swap(e.payload);
+  ASSERT_TRUE(spool_->Ack(kA, read, 0, 2).ok());
+  spool::SpoolStats st;
+  ASSERT_TRUE(spool_->Stats(&st).ok());
+  EXPECT_EQ(st.routes[kA].pending_events, 2u);
+  EXPECT_EQ(st.routes[kA].pending_bytes, 2 * std::string("payload-0").size());
+  ASSERT_TRUE(spool_->Ack(kA, read, 2, 4).ok());
+  ASSERT_TRUE(spool_->Stats(&st).ok());
+  EXPECT_EQ(st.routes[kA].pending_bytes, 0u);
+  EXPECT_EQ(spool_->UsedBytes(), 0u);
+  // An event made by hand (not read) has only its payload: its size counts.
+  AppendN(kA, 1, "by-hand-");
+  spool::PendingEvent made;
+  made.seq = ReadAll(kA).at(0).seq;
+  made.payload = "by-hand-0";
+  ASSERT_TRUE(spool_->Ack(kA, {made}).ok());
+  ASSERT_TRUE(spool_->Stats(&st).ok());
+  EXPECT_EQ(st.routes[kA].pending_bytes, 0u);
+}
+
 TEST_F(SpoolTest, OutOfOrderAcksKeepTheHead) {
   AppendN(kA, 6);
   std::vector<spool::PendingEvent> all = ReadAll(kA);
