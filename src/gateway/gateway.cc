@@ -263,7 +263,7 @@ std::string GatewayImpl::Metrics() {
         {"sg_requests_in_flight", Type::kGauge, "Azure requests in flight, per route.",
          [](const deliver::RouteCounters& c) { return static_cast<uint64_t>(std::max<int64_t>(c.in_flight, 0)); }},
         {"sg_read_ahead_bytes", Type::kGauge,
-         "Payload and row bytes of the batches read from the spool and not yet delivered, per route "
+         "Shaped row bytes (as allocated) of the batches read from the spool and not yet delivered, per route "
          "([delivery] read_ahead_bytes bounds their sum).",
          [](const deliver::RouteCounters& c) { return c.read_ahead_bytes; }},
         {"sg_unmarked_requests_total", Type::kCounter,

@@ -53,6 +53,11 @@ uint64_t MemorySpool::redundant_acks() {
   return redundant_acks_;
 }
 
+uint64_t MemorySpool::acked_payload_bytes_held() {
+  std::lock_guard<std::mutex> l(mu_);
+  return acked_payload_bytes_held_;
+}
+
 Status MemorySpool::Append(const spool::AppendBatch& batch) {
   for (const spool::NewEvent& e : batch.events) {
     if (Status s = ValidateRoute(e.route); !s.ok()) return s;
@@ -152,6 +157,18 @@ Status MemorySpool::Ack(const std::string& route, const std::vector<spool::Pendi
   }
   auto& route_events = pending_[route];
   for (size_t i = begin; i < end; ++i) {
+    // The real spool takes this size off its byte count without reading the event (SpoolImpl::Ack):
+    // a caller that lost it would drift the count there, so it is checked here.
+    auto stored = route_events.find(events[i].seq);
+    const uint64_t told = std::max<uint64_t>(events[i].payload_bytes, events[i].payload.size());
+    if (stored != route_events.end() && told != stored->second.payload.size()) {
+      return Status::InvalidArgument("ack of seq " + std::to_string(events[i].seq) + " tells " +
+                                     std::to_string(told) + " payload bytes, " +
+                                     std::to_string(stored->second.payload.size()) + " spooled");
+    }
+  }
+  for (size_t i = begin; i < end; ++i) {
+    acked_payload_bytes_held_ += events[i].payload.size();
     if (route_events.erase(events[i].seq) > 0) {
       ++acked_;
     } else {

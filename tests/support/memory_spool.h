@@ -56,6 +56,9 @@ class MemorySpool : public spool::Spool {
   std::vector<spool::InDoubtRange> InFlight();
   // Ack calls that named an event no longer pending (a double ack): 0 for a correct caller.
   uint64_t redundant_acks();
+  // Payload bytes the acked events still held when their ack came (0 once a reader releases each
+  // payload when it is done with it, as the drainer does after shaping).
+  uint64_t acked_payload_bytes_held();
 
   // Spool.
   Status Append(const spool::AppendBatch& batch) override;
@@ -105,6 +108,7 @@ class MemorySpool : public spool::Spool {
   uint64_t next_batch_id_ = 1;
   uint64_t appended_ = 0, acked_ = 0, quarantined_ = 0, duplicates_skipped_ = 0;
   uint64_t redundant_acks_ = 0;
+  uint64_t acked_payload_bytes_held_ = 0;
 };
 
 }  // namespace sg::testing
