@@ -234,9 +234,10 @@ class Spool {
 
   // Removes delivered events: `events` must be pending events of `route` as returned by Read, in
   // seq order; each takes its payload_bytes (its payload's size when that is larger: an event
-  // made by hand) off the route's byte count, so a reader may release the payloads first. One atomic WriteBatch of point deletes. fsync'd only when ack_sync_interval_ms has
-  // passed or ack_sync_events events are unsynced (a background sync covers an idle tail): a power
-  // loss may re-deliver that window, a process crash loses nothing.
+  // made by hand) off the route's byte count, so a reader may release the payloads first. One
+  // atomic WriteBatch of point deletes. fsync'd only when ack_sync_interval_ms has passed or
+  // ack_sync_events events are unsynced (a background sync covers an idle tail): a power loss may
+  // re-deliver that window, a process crash loses nothing.
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events) = 0;
   // Ack of the sub-range events[begin, end).
   virtual Status Ack(const std::string& route, const std::vector<PendingEvent>& events,

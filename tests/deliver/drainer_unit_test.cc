@@ -65,11 +65,13 @@ class DrainerUnitTest : public ::testing::Test {
   }
 
   // Appends events uid [first, first+n) to `route`; `poison` uids carry "poison": true.
-  void Feed(const std::string& route, int first, int n, const std::set<int>& poison = {}) {
+  // text_bytes > 0: each event also carries a "text" of that many letters (larger events).
+  void Feed(const std::string& route, int first, int n, const std::set<int>& poison = {}, size_t text_bytes = 0) {
     spool::AppendBatch b;
     for (int i = first; i < first + n; ++i) {
       json j = {{"route", route}, {"uid", i}, {"timestamp", "2021-12-15T01:00:00Z"}};
       if (poison.count(i) > 0) j["poison"] = true;
+      if (text_bytes > 0) j["text"] = std::string(text_bytes, static_cast<char>('a' + i % 26));
       b.events.push_back({route, j.dump(), spool::SourceRef{"topic-" + route, 0, i}});
     }
     ASSERT_TRUE(spool_.Append(b).ok());
@@ -335,13 +337,7 @@ TEST_F(DrainerUnitTest, ReadAheadIsBoundedAndATableInOutageDoesNotHoldTheOthers)
 // only its size) or a refusal (which moves the event from the spool by its sequence), so a batch
 // read ahead holds half the memory it would with both.
 TEST_F(DrainerUnitTest, TheReadAheadCountsTheRowsBuffersAndHoldsNoPayload) {
-  spool::AppendBatch b;  // one batch (max_batch_events 50) of 4 KB events, held while Azure answers 503
-  for (int i = 0; i < 50; ++i) {
-    json j = {{"route", kRouteA}, {"uid", i}, {"timestamp", "2021-12-15T01:00:00Z"},
-              {"text", std::string(4000, static_cast<char>('a' + i % 26))}};
-    b.events.push_back({kRouteA, j.dump(), spool::SourceRef{"topic-" + kRouteA, 0, i}});
-  }
-  ASSERT_TRUE(spool_.Append(b).ok());
+  Feed(kRouteA, 0, 50, {}, 4000);  // one batch (max_batch_events 50) of 4 KB events, held while Azure answers 503
   DrainerOptions d = Options({kRouteA});
   d.concurrency = 1;
   auto down = std::make_shared<std::atomic<bool>>(true);  // the fake may answer after the body returns
