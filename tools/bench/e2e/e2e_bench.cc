@@ -184,6 +184,17 @@ std::string DeliveryLines() {
   return out;
 }
 
+// The last lines of a log on stderr: why a process the bench started has stopped.
+void PrintTail(const std::string& path, size_t lines = 20) {
+  std::ifstream in(path);
+  std::vector<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > lines) tail.erase(tail.begin());
+  }
+  for (const std::string& line : tail) std::fprintf(stderr, "  %s\n", line.c_str());
+}
+
 class Bench {
  public:
   explicit Bench(std::string dir) : dir_(std::move(dir)) {}
@@ -297,6 +308,26 @@ level = "{}"
   }
   pid_t gateway_pid() const { return gateway_.pid(); }
 
+  // Polls `cond` until it holds; false, with the reason on stderr, when `timeout` passes or the
+  // gateway exits first (a bad configuration, a crash): a bench that waited out its timeout and
+  // then printed a row would report a rate the gateway never ran at.
+  // Conditions scrape metrics or the emulator's stats over HTTP: polled every 50 ms.
+  bool Await(const std::function<bool()>& cond, std::chrono::seconds timeout, const char* what) {
+    int status = -1;
+    const bool ok = sg::testing::WaitFor([&] {
+      if (gateway_.running() && (status = gateway_.Wait(std::chrono::milliseconds(0))) != -1) return true;
+      return cond();
+    }, timeout, std::chrono::milliseconds(50));
+    if (status != -1) {
+      std::fprintf(stderr, "e2e-bench: the gateway exited with status %d before %s; its log: %s/gateway.log\n",
+                   status, what, dir_.c_str());
+      PrintTail(dir_ + "/gateway.log");
+      return false;
+    }
+    if (!ok) std::fprintf(stderr, "e2e-bench: %s did not happen within %lld s\n", what, static_cast<long long>(timeout.count()));
+    return ok;
+  }
+
   std::string Metrics() {
     std::string body;
     HttpGet(fmt::format("http://127.0.0.1:{}/metrics", metrics_port_), "", &body);
@@ -368,10 +399,6 @@ level = "{}"
 };
 
 
-// Conditions here scrape metrics or the emulator's stats over HTTP: polled every 50 ms.
-bool WaitFor(const std::function<bool()>& cond, std::chrono::seconds timeout) {
-  return sg::testing::WaitFor(cond, timeout, std::chrono::milliseconds(50));
-}
 
 // The program's path from PATH (posix_spawn does not search it), or "" when it is not installed.
 std::string FindProgram(const std::string& name) {
@@ -480,7 +507,7 @@ int main(int argc, char** argv) {
     if (!b.StartGateway()) return 1;
     // From the moment the gateway holds its partitions: the group join (about 3 s for 100
     // partitions on the mock cluster) is start-up, not throughput.
-    WaitFor([&] { return b.Consuming(); }, std::chrono::seconds(60));
+    if (!b.Await([&] { return b.Consuming(); }, std::chrono::seconds(60), "the gateway's partition assignment")) return 1;
     const auto t0 = Clock::now();
     if (!preproduce) {
       const uint64_t window = 40'000;  // in step with spooling: the mock cluster keeps ~5 MB per partition
@@ -496,7 +523,7 @@ int main(int argc, char** argv) {
       }
       b.Flush();
     }
-    WaitFor([&] { return b.Accepted() >= events; }, std::chrono::seconds(600));
+    if (!b.Await([&] { return b.Accepted() >= events; }, std::chrono::seconds(600), "every event's acceptance")) return 1;
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     ProcStats p = ReadProc(b.gateway_pid());
     b.StopGateway();
@@ -513,7 +540,7 @@ int main(int argc, char** argv) {
     fs::create_directories(b.dir());
     b.metrics_port_ = FreePort();
     if (!b.Start(8, true) || !b.StartGateway()) return 1;
-    WaitFor([&] { return b.Consuming(); }, std::chrono::seconds(60));
+    if (!b.Await([&] { return b.Consuming(); }, std::chrono::seconds(60), "the gateway's partition assignment")) return 1;
     const uint64_t n = static_cast<uint64_t>(rate) * static_cast<uint64_t>(latency_seconds);
     auto t0 = Clock::now();
     for (uint64_t seq = 0; seq < n; ++seq) {
@@ -521,7 +548,7 @@ int main(int argc, char** argv) {
       b.Produce(seq);
     }
     b.Flush();
-    WaitFor([&] { return b.Accepted() >= n; }, std::chrono::seconds(120));
+    if (!b.Await([&] { return b.Accepted() >= n; }, std::chrono::seconds(120), "every event's acceptance")) return 1;
     b.StopGateway();
     std::vector<std::pair<int64_t, int64_t>> rows;  // produced_ms, latency ms
     int64_t first_ms = INT64_MAX;
@@ -573,7 +600,7 @@ int main(int argc, char** argv) {
       std::fflush(stdout);
     }
     if (!b.Start(8, false) || !b.StartGateway()) return 1;
-    WaitFor([&] { return b.Ready(); }, std::chrono::seconds(120));
+    if (!b.Await([&] { return b.Ready(); }, std::chrono::seconds(120), "the gateway's readiness")) return 1;
     double ready_s = std::chrono::duration<double>(Clock::now() - b.started()).count();
     // New events at the latency phase's rate while the backlog drains.
     auto t0 = Clock::now();
@@ -587,7 +614,7 @@ int main(int argc, char** argv) {
       }
     }
     b.Flush();
-    WaitFor([&] { return b.Accepted() >= backlog + fresh; }, std::chrono::seconds(120));
+    if (!b.Await([&] { return b.Accepted() >= backlog + fresh; }, std::chrono::seconds(120), "every event's acceptance")) return 1;
     double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     ProcStats p = ReadProc(b.gateway_pid());
     uint64_t total = backlog + fresh;
@@ -614,16 +641,14 @@ int main(int argc, char** argv) {
     if (!b.StartGateway()) return 1;
     for (uint64_t seq = 0; seq < first; ++seq) b.Produce(seq);
     b.Flush();
-    if (!WaitFor([&] { return b.Accepted() > 0 && MetricSum(b.Metrics(), "sg_requests_in_flight") > 0; },
-                 std::chrono::seconds(60))) {
-      std::fprintf(stderr, "resolution: no request in flight\n");
+    if (!b.Await([&] { return b.Accepted() > 0 && MetricSum(b.Metrics(), "sg_requests_in_flight") > 0; },
+                 std::chrono::seconds(60), "resolution: a request in flight")) {
       return 1;
     }
     b.KillGateway();
     b.Faults("DELETE", "");
     if (!b.StartGateway()) return 1;
-    if (!WaitFor([&] { return b.Consuming(); }, std::chrono::seconds(60))) {
-      std::fprintf(stderr, "resolution: the restarted gateway got no partition within 60 s\n");
+    if (!b.Await([&] { return b.Consuming(); }, std::chrono::seconds(60), "resolution: the restarted gateway's assignment")) {
       return 1;
     }
     const double join_s = std::chrono::duration<double>(Clock::now() - b.started()).count();
@@ -642,7 +667,7 @@ int main(int argc, char** argv) {
       b.Produce(first + sent);
     }
     b.Flush();
-    WaitFor([&] { return b.Accepted() >= first + sent; }, std::chrono::seconds(120));
+    if (!b.Await([&] { return b.Accepted() >= first + sent; }, std::chrono::seconds(120), "every event's acceptance")) return 1;
     const std::string m = b.Metrics();
     b.StopGateway();
     std::vector<int64_t> lat;
@@ -679,10 +704,12 @@ int main(int argc, char** argv) {
     // From the gateway's start (group join, SASL and TLS handshakes included) and from its first
     // spooled event, so the broker's group-join delay can be told apart.
     Clock::time_point first = b.started();
-    WaitFor([&] {
-      uint64_t v = MetricValue(b.Metrics(), "sg_events_spooled_total");
-      return v != UINT64_MAX && v > 0;
-    }, std::chrono::seconds(120));
+    if (!b.Await([&] {
+          uint64_t v = MetricValue(b.Metrics(), "sg_events_spooled_total");
+          return v != UINT64_MAX && v > 0;
+        }, std::chrono::seconds(120), "the first spooled event")) {
+      return 1;
+    }
     first = Clock::now();
     // From the first spooled event: `perf record -p` follows the threads that exist when it
     // attaches, and by then every stage's thread does.
@@ -696,7 +723,7 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    if (!WaitFor([&] { return b.Accepted() >= broker_events; }, std::chrono::seconds(1800))) {
+    if (!b.Await([&] { return b.Accepted() >= broker_events; }, std::chrono::seconds(1800), "every event's acceptance")) {
       std::fprintf(stderr, "only %llu of %llu events accepted\n", static_cast<unsigned long long>(b.Accepted()),
                    static_cast<unsigned long long>(broker_events));
       return 1;
