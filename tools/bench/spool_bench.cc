@@ -2,16 +2,21 @@
 //
 // For each batch size it appends ~1 KB Citrix-shaped events for a fixed time with sync=true, then
 // runs a plain write()+fdatasync() loop writing the same bytes per batch to a file in the same
-// directory, so both numbers come from the same disk in the same run. Then it reads and acks a
-// backlog from the head. Output is a Markdown table for docs/BENCHMARKS.md.
+// directory, so both numbers come from the same disk in the same run. Each append row also gives
+// the CPU spent per event, which tells where a machine bound by its CPU, not its disk, will land.
+// Then it reads and acks a backlog from the head. Output is a Markdown table for docs/BENCHMARKS.md.
 #include <fcntl.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -33,12 +38,31 @@ std::string CitrixEvent(uint64_t i) {
 
 struct Result {
   double events_per_s = 0, mb_per_s = 0;
+  // CPU per event, steadier than a rate on a shared VM or a fast disk: the appending threads' own
+  // (encoding, the WAL's CRC and write, memtable inserts) and the whole process's (RocksDB's
+  // flushes and compactions too), in microseconds.
+  double appender_cpu_us = 0, process_cpu_us = 0;
 };
+
+double ThreadCpuSeconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double ProcessCpuSeconds() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
 
 Result BenchAppend(sg::spool::Spool* spool, size_t batch, double seconds, int threads, uint64_t* id) {
   std::vector<std::string> payloads;
   for (size_t i = 0; i < batch; ++i) payloads.push_back(CitrixEvent((*id)++));
   std::atomic<uint64_t> events{0}, bytes{0};
+  std::vector<double> thread_cpu(static_cast<size_t>(threads), 0.0);
+  const double process_cpu0 = ProcessCpuSeconds();
   auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   auto start = Clock::now();
   std::vector<std::thread> ts;
@@ -49,6 +73,7 @@ Result BenchAppend(sg::spool::Spool* spool, size_t batch, double seconds, int th
       // partition are serialised by the spool (its idempotent append over recorded offsets).
       for (const auto& p : payloads) b.events.push_back({"CitrixAnalytics_indicatorEventDetails_CL", p, {"bench", t, 0}});
       uint64_t n = 0, by = 0;
+      const double cpu0 = ThreadCpuSeconds();
       while (Clock::now() < deadline) {
         sg::Status s = spool->Append(b);
         if (!s.ok()) {
@@ -58,13 +83,17 @@ Result BenchAppend(sg::spool::Spool* spool, size_t batch, double seconds, int th
         n += batch;
         for (const auto& p : payloads) by += p.size();
       }
+      thread_cpu[static_cast<size_t>(t)] = ThreadCpuSeconds() - cpu0;
       events += n;
       bytes += by;
     });
   }
   for (auto& t : ts) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  return {events / secs, bytes / secs / 1e6};
+  double appender_cpu = 0;
+  for (double c : thread_cpu) appender_cpu += c;
+  const double n = static_cast<double>(events.load());
+  return {n / secs, bytes / secs / 1e6, appender_cpu * 1e6 / n, (ProcessCpuSeconds() - process_cpu0) * 1e6 / n};
 }
 
 Result BenchRawFsync(const std::string& dir, size_t batch, double seconds) {
@@ -107,8 +136,9 @@ int main(int argc, char** argv) {
     dir = ::mkdtemp(tmpl.data());
   }
   uint64_t id = 0;
-  std::printf("| batch (events of ~1 KB) | appenders | spool events/s | spool MB/s | raw write+fdatasync MB/s | spool / raw |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| batch (events of ~1 KB) | appenders | spool events/s | spool MB/s | raw write+fdatasync MB/s | spool / raw "
+              "| appenders' CPU us/event | process CPU us/event |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (auto [batch, threads] : {std::pair<size_t, int>{1, 1}, {1, 4}, {100, 1}, {1000, 1}}) {
     std::string path = fmt::format("{}/spool-{}-{}", dir, batch, threads);
     std::unique_ptr<sg::spool::Spool> spool;
@@ -123,8 +153,8 @@ int main(int argc, char** argv) {
     spool.reset();
     std::filesystem::remove_all(path);
     Result raw = BenchRawFsync(dir, batch, seconds);
-    std::printf("| %zu | %d | %.0f | %.1f | %.1f | %.2f |\n", batch, threads, sp.events_per_s, sp.mb_per_s,
-                raw.mb_per_s, sp.mb_per_s / raw.mb_per_s);
+    std::printf("| %zu | %d | %.0f | %.1f | %.1f | %.2f | %.2f | %.2f |\n", batch, threads, sp.events_per_s, sp.mb_per_s,
+                raw.mb_per_s, sp.mb_per_s / raw.mb_per_s, sp.appender_cpu_us, sp.process_cpu_us);
     std::fflush(stdout);
   }
 
