@@ -38,9 +38,9 @@ std::string CitrixEvent(uint64_t i) {
 
 struct Result {
   double events_per_s = 0, mb_per_s = 0;
-  // CPU per event, steadier than a rate on a shared VM or a fast disk: the appending threads' own
-  // (encoding, the WAL's CRC and write, memtable inserts) and the whole process's (RocksDB's
-  // flushes and compactions too), in microseconds.
+  // CPU per event, what a machine bound by its CPU rather than its disk pays: the appending
+  // threads' own (encoding, the WAL's CRC and write, memtable inserts) and the whole process's
+  // (RocksDB's flushes and compactions too), in microseconds.
   double appender_cpu_us = 0, process_cpu_us = 0;
 };
 
