@@ -398,8 +398,6 @@ level = "{}"
   Clock::time_point started_;
 };
 
-
-
 // The program's path from PATH (posix_spawn does not search it), or "" when it is not installed.
 std::string FindProgram(const std::string& name) {
   const char* path = std::getenv("PATH");
