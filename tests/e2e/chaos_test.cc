@@ -464,6 +464,14 @@ TEST_F(ChaosTest, BackpressureRebalanceDiskFullAndRecoveryAtOnce) {
   ASSERT_TRUE(WaitForMetric("a", "sg_kafka_paused", seconds(120), [](uint64_t v) { return v == 0; }))
       << "A resumed once its appends succeeded";
 
+  // B leaves once it has delivered what it spooled: a stopped gateway keeps its pending events in
+  // its own spool until it runs again (README, "Stop"), and this B does not come back. Signalled
+  // as soon as A resumed, a B still draining its share of the second wave stopped with 361,874
+  // bytes pending once (CI, 2026-12-03), and no other member could deliver them.
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string m = Metrics("b");
+    return m.find("sg_spool_pending_events") != std::string::npos && MetricSum(m, "sg_spool_pending_events") == 0;
+  }, seconds(120), milliseconds(200))) << "B's spool drained:\n" << Metrics("b");
   // B leaves; A must own every partition again and consume each to its end.
   b.Signal(SIGTERM);
   EXPECT_EQ(b.Wait(seconds(30)), 0);
