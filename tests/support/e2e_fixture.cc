@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -40,14 +39,8 @@ void E2eFixture::TearDown() {
     // CI keeps only the test's output: the end of each process log says why (a crash, say).
     for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
       if (entry.path().extension() != ".log") continue;
-      std::ifstream in(entry.path());
-      std::deque<std::string> tail;
-      for (std::string line; std::getline(in, line);) {
-        tail.push_back(line.substr(0, 400));
-        if (tail.size() > 15) tail.pop_front();
-      }
       std::cerr << "e2e: last lines of " << entry.path().filename().string() << ":\n";
-      for (const std::string& line : tail) std::cerr << "  | " << line << "\n";
+      PrintLogTail(entry.path().string());
     }
   }
 }

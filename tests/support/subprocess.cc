@@ -9,7 +9,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 #include <thread>
 
 extern char** environ;
@@ -207,6 +210,16 @@ RunResult RunProgram(const std::vector<std::string>& args, const std::string& in
 }
 
 // Lines of `text`, without the '\n'.
+void PrintLogTail(const std::string& path, size_t lines) {
+  std::ifstream in(path);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line.substr(0, 400));
+    if (tail.size() > lines) tail.pop_front();
+  }
+  for (const std::string& line : tail) std::cerr << "  | " << line << "\n";
+}
+
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
   size_t pos = 0;

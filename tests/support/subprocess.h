@@ -52,6 +52,10 @@ struct RunResult {
 RunResult RunProgram(const std::vector<std::string>& args, const std::string& input = "",
                      int timeout_ms = 60'000);
 
+// The last `lines` lines of a process's log on stderr, each indented "  | " and cut at 400
+// characters: why a process a test or bench started has stopped (a crash, a bad config).
+void PrintLogTail(const std::string& path, size_t lines = 15);
+
 // Lines of `text`, without the '\n'.
 std::vector<std::string> Lines(const std::string& text);
 

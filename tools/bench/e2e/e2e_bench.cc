@@ -184,17 +184,6 @@ std::string DeliveryLines() {
   return out;
 }
 
-// The last lines of a log on stderr: why a process the bench started has stopped.
-void PrintTail(const std::string& path, size_t lines = 20) {
-  std::ifstream in(path);
-  std::vector<std::string> tail;
-  for (std::string line; std::getline(in, line);) {
-    tail.push_back(std::move(line));
-    if (tail.size() > lines) tail.erase(tail.begin());
-  }
-  for (const std::string& line : tail) std::fprintf(stderr, "  %s\n", line.c_str());
-}
-
 class Bench {
  public:
   explicit Bench(std::string dir) : dir_(std::move(dir)) {}
@@ -321,7 +310,8 @@ level = "{}"
     if (status != -1) {
       std::fprintf(stderr, "e2e-bench: the gateway exited with status %d before %s; its log: %s/gateway.log\n",
                    status, what, dir_.c_str());
-      PrintTail(dir_ + "/gateway.log");
+      std::fflush(stderr);
+      sg::testing::PrintLogTail(dir_ + "/gateway.log");
       return false;
     }
     if (!ok) std::fprintf(stderr, "e2e-bench: %s did not happen within %lld s\n", what, static_cast<long long>(timeout.count()));
