@@ -68,8 +68,7 @@ class ExactlyOnceTest : public E2eFixture {
         << ReadRecord().count.size() << " of " << produced;
     ASSERT_TRUE(WaitFor(seconds(60), [&] {
       std::string m = Metrics();
-      return m.find("sg_spool_pending_events") != std::string::npos && MetricSum(m, "sg_spool_pending_events") == 0 &&
-             MetricSum(m, "sg_in_doubt_events") == 0;
+      return NothingPending(m) && MetricSum(m, "sg_in_doubt_events") == 0;
     })) << Metrics();
     if (metrics != nullptr) *metrics = Metrics();
     gw->Signal(SIGTERM);

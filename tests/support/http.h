@@ -22,5 +22,10 @@ uint64_t MetricValue(const std::string& text, const std::string& name);
 // The sum of every sample of a metric family (all label sets), or 0 when absent; a non-empty
 // `label` keeps only the samples whose line contains it (`outcome="posted"`).
 uint64_t MetricSum(const std::string& text, const std::string& family, const std::string& label = "");
+// True when a gateway's metrics report its spool with no event pending in any route: a failed
+// scrape (empty text, which MetricSum also sums to 0) is not taken for an empty spool.
+inline bool NothingPending(const std::string& text) {
+  return text.find("sg_spool_pending_events") != std::string::npos && MetricSum(text, "sg_spool_pending_events") == 0;
+}
 
 }  // namespace sg::testing
